@@ -1,0 +1,29 @@
+/** Small helpers shared by the benchmarks: timing, medians, peak RSS. */
+import { readFileSync } from 'node:fs';
+
+export function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+export async function timeIt(fn: () => Promise<unknown>): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+/** Peak resident set size of this process so far, in MB (VmHWM). */
+export function peakRssMB(): number {
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (m) return Number(m[1]) / 1024;
+  } catch {
+    /* not Linux */
+  }
+  return process.memoryUsage().rss / 1024 / 1024;
+}
+
+export function fmt(x: number, digits = 2): string {
+  return x.toFixed(digits);
+}

@@ -1,0 +1,71 @@
+/**
+ * The feature-store contract: what `dfan extract` writes for one video and what the model,
+ * the protocol runner and `dfan predict` read. One safetensors file per video.
+ *
+ * Stream names (a pack may provide any subset; users' packs may add more):
+ *   object   [T, H, W, C]  spatial map of an image backbone (key frame of each snippet)
+ *   context  [T, C] or [T, H, W, C]  global context descriptor ("scene" only if a Places model made it)
+ *   action   [T, C]        motion / action vector per snippet
+ *   face     [T, C]        most prominent face: see FACE_LAYOUT
+ *   audio    [T, C]        audio event scores pooled per snippet
+ * plus `mask` [T] (1 = real snippet, 0 = padding) when a video has fewer real snippets than T.
+ */
+
+export type StreamKind = 'map' | 'vector';
+
+export interface StreamTensor {
+  /** row-major; maps are [T, H, W, C], vectors [T, C] */
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface StreamInfo {
+  name: string;
+  kind: StreamKind;
+  /** backbone id that produced it, e.g. "nsfwjs-mobilenet_v2@4.3.0/out_relu" */
+  backbone: string;
+  /** one honest line: what the weights were trained on / what the vector means */
+  description: string;
+}
+
+export interface SnippetTimes {
+  start: number;
+  end: number;
+  keyTime: number;
+}
+
+export interface FeatureMeta {
+  /** the source video path as given (relative paths stay relative to the input root) */
+  source: string;
+  /** dataset key of the video (e.g. `Fear/name`) when extracted from a manifest, else the file name */
+  key: string;
+  sourceSize: number;
+  /** sha256 of the source file content (hex) */
+  sourceHash: string;
+  duration: number;
+  packId: string;
+  /** hash of everything that changes the numbers: pack, T, K, sizes */
+  configHash: string;
+  dfanVersion: string;
+  createdAt: string;
+  streams: StreamInfo[];
+  /** free-form warnings raised during extraction (e.g. "no audio stream: audio is zero") */
+  warnings: string[];
+}
+
+export interface VideoFeatures {
+  meta: FeatureMeta;
+  snippets: SnippetTimes[]; // length T
+  streams: Record<string, StreamTensor>;
+  /** [T] 1 = real snippet; absent means all real */
+  mask?: Float32Array;
+}
+
+/** Layout of the `face` vector (12 dims). Expression order follows FACE_EXPRESSIONS. */
+export const FACE_EXPRESSIONS = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'] as const;
+export const FACE_LAYOUT = {
+  presence: 0, // 0 or 1 (detector confidence when present)
+  box: [1, 2, 3, 4], // x, y, w, h in [0,1] of the displayed frame
+  expressions: [5, 6, 7, 8, 9, 10, 11], // probabilities, FACE_EXPRESSIONS order
+  size: 12,
+} as const;
