@@ -1,0 +1,122 @@
+/**
+ * Finding a dataset's video files on disk by name. Dataset lists name videos without an
+ * extension (`Fear/3501259368_6d0375028d_700`) and users keep them in whatever container they
+ * downloaded: the index maps names to files once, so a 1,600-video lookup is one directory walk.
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { basename, extname, join, relative, sep } from 'node:path';
+import { DfanError } from '../errors.js';
+
+/** Containers we look for, in preference order when one name exists in several. */
+export const VIDEO_EXTENSIONS = ['.mp4', '.wmv', '.flv', '.avi', '.mkv', '.webm', '.mov', '.3gp'] as const;
+
+export function isVideoFile(name: string): boolean {
+  return (VIDEO_EXTENSIONS as readonly string[]).includes(extname(name).toLowerCase());
+}
+
+function stripVideoExt(p: string): string {
+  return isVideoFile(p) ? p.slice(0, -extname(p).length) : p;
+}
+
+function extRank(p: string): number {
+  return (VIDEO_EXTENSIONS as readonly string[]).indexOf(extname(p).toLowerCase());
+}
+
+/** Forward-slash path, so keys are the same on every OS. */
+export function toPosix(p: string): string {
+  return sep === '/' ? p : p.split(sep).join('/');
+}
+
+export interface VideoIndex {
+  root: string;
+  /** number of video files seen under root */
+  size: number;
+  /**
+   * Absolute path of the video for a list name such as `Fear/clip` or `clip` (extension
+   * optional), or null. Tries, in order: the exact relative path (with or without extension);
+   * a file with that basename inside a folder named like the name's folder (case-insensitive,
+   * at any depth); a file with that basename anywhere, when exactly one exists.
+   */
+  find(name: string): string | null;
+}
+
+/** Walk `root` once (following no symlinked folders twice) and index every video file. */
+export function indexVideos(root: string): VideoIndex {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(root);
+  } catch {
+    throw new DfanError('NOT_FOUND', 'video root folder does not exist', {
+      file: root,
+      hint: 'pass --root with the folder that holds the videos',
+    });
+  }
+  if (!st.isDirectory()) {
+    throw new DfanError('BAD_ARGUMENT', 'video root must be a folder', { file: root });
+  }
+  const byRel = new Map<string, string>(); // lower-case relative path without extension → abs
+  const byBase = new Map<string, string[]>(); // basename without extension (exact case) → abs[]
+  let size = 0;
+  const stack = [root];
+  const seen = new Set<string>();
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue; // unreadable folder: its videos are reported missing
+    }
+    for (const e of entries) {
+      const abs = join(dir, e.name);
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        try {
+          const s = statSync(abs);
+          isDir = s.isDirectory();
+          isFile = s.isFile();
+        } catch {
+          continue;
+        }
+      }
+      if (isDir) {
+        if (e.name.startsWith('.')) continue;
+        if (!seen.has(abs)) {
+          seen.add(abs);
+          stack.push(abs);
+        }
+      } else if (isFile && isVideoFile(e.name)) {
+        size++;
+        const rel = stripVideoExt(toPosix(relative(root, abs)));
+        const relKey = rel.toLowerCase();
+        const prev = byRel.get(relKey);
+        if (!prev || extRank(abs) < extRank(prev)) byRel.set(relKey, abs);
+        const b = stripVideoExt(e.name);
+        const list = byBase.get(b) ?? [];
+        list.push(abs);
+        byBase.set(b, list);
+      }
+    }
+  }
+  for (const list of byBase.values()) list.sort((a, b) => extRank(a) - extRank(b) || a.localeCompare(b));
+
+  function find(name: string): string | null {
+    const clean = stripVideoExt(toPosix(name).replace(/^\.\//, ''));
+    const exact = byRel.get(clean.toLowerCase());
+    if (exact) return exact;
+    const parts = clean.split('/');
+    const base = parts[parts.length - 1];
+    const candidates = byBase.get(base) ?? [];
+    if (candidates.length === 0) return null;
+    if (parts.length > 1) {
+      const folder = parts[parts.length - 2].toLowerCase();
+      const inFolder = candidates.filter((c) => basename(join(c, '..')).toLowerCase() === folder);
+      if (inFolder.length > 0) return inFolder[0];
+    }
+    // basename anywhere: only when unambiguous, or when all hits are the same video in several containers
+    const stems = new Set(candidates.map((c) => stripVideoExt(c)));
+    return stems.size === 1 ? candidates[0] : null;
+  }
+  return { root, size, find };
+}
