@@ -23,6 +23,10 @@ export interface VideoInfo {
   audioCodec: string | null;
   /** file size in bytes */
   size: number;
+  /** presentation time of the first frame in the container (decode times are relative to it) */
+  startTime?: number;
+  /** container format as ffprobe names it, e.g. 'mov,mp4,m4a,3gp,3g2,mj2' */
+  format?: string;
 }
 
 /** How a frame is fitted into the requested size. */
@@ -33,12 +37,20 @@ export interface DecodeOptions {
   height: number;
   /** default 'crop' (centre-crop after scaling the short side) */
   mode?: ResizeMode;
+  /** called with one-line warnings (e.g. a truncated stream); default: printed to stderr */
+  onWarning?: (message: string) => void;
+  /** kill ffmpeg when it produces no output for this long (default 60000 ms) */
+  idleTimeoutMs?: number;
+  /** decoder threads (ffmpeg -threads; default: ffmpeg's choice) */
+  threads?: number;
 }
 
 /** One decoded frame: packed RGB24, row-major, `width*height*3` bytes. */
 export interface Frame {
   /** the requested timestamp (seconds) */
   time: number;
+  /** presentation time (seconds from the video's start) of the decoded frame shown at `time` */
+  pts?: number;
   width: number;
   height: number;
   data: Uint8Array; // [H, W, 3]

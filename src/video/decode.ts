@@ -1,0 +1,371 @@
+/**
+ * Frame decoding: RGB24 frames at requested times, resized in ffmpeg and streamed through its
+ * stdout. One ffmpeg process per group of nearby times; a `select` filter keeps only the wanted
+ * frames, so only those are scaled, converted and piped.
+ *
+ * Which frame is "the frame at t": the one on screen at t, i.e. the last frame whose presentation
+ * timestamp is ≤ start + t (the first frame when t precedes it; the last frame when t is past the
+ * end). Timestamps come from demuxing the packets (ffprobe, no decoding), so variable-frame-rate
+ * files are handled by time, never by index.
+ */
+import { spawn } from 'node:child_process';
+import { DfanError } from '../errors.js';
+import { ffmpegInput, findFfmpeg, lastErrorLine } from './ffmpeg.js';
+import { frameTimes, probe } from './probe.js';
+import type { DecodeOptions, Frame, ResizeMode, VideoInfo } from './types.js';
+
+const MAX_SIDE = 8192;
+
+/** The ffmpeg filter chain (after frame selection) that fits a frame into width×height. */
+export function resizeFilter(width: number, height: number, mode: ResizeMode = 'crop'): string {
+  const w = width;
+  const h = height;
+  switch (mode) {
+    case 'stretch':
+      return `scale=${w}:${h}:flags=bilinear`;
+    case 'letterbox':
+      return `scale=${w}:${h}:force_original_aspect_ratio=decrease:flags=bilinear,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2:color=black`;
+    case 'crop':
+      return `scale=${w}:${h}:force_original_aspect_ratio=increase:flags=bilinear,crop=${w}:${h}`;
+    default:
+      throw new DfanError('BAD_ARGUMENT', `unknown resize mode '${String(mode)}'`, {
+        hint: 'use crop, letterbox or stretch',
+      });
+  }
+}
+
+function validate(times: number[], opts: DecodeOptions): void {
+  if (!Array.isArray(times)) throw new DfanError('BAD_ARGUMENT', 'times must be an array of seconds');
+  for (const t of times) {
+    if (typeof t !== 'number' || !Number.isFinite(t)) {
+      throw new DfanError('BAD_ARGUMENT', `invalid frame time ${String(t)}`, {
+        hint: 'times are finite seconds',
+      });
+    }
+  }
+  for (const [k, v] of [
+    ['width', opts.width],
+    ['height', opts.height],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 1 || v > MAX_SIDE) {
+      throw new DfanError('BAD_ARGUMENT', `invalid ${k} ${String(v)}`, {
+        hint: `use an integer 1..${MAX_SIDE}`,
+      });
+    }
+  }
+  resizeFilter(opts.width, opts.height, opts.mode ?? 'crop');
+}
+
+/** Index of the last element ≤ x in sorted xs, or -1. */
+function lastAtOrBefore(xs: number[], x: number): number {
+  let lo = 0;
+  let hi = xs.length - 1;
+  let ans = -1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    if (xs[mid] <= x) {
+      ans = mid;
+      lo = mid + 1;
+    } else hi = mid - 1;
+  }
+  return ans;
+}
+
+/** One ffmpeg run: a contiguous stretch of the video holding some wanted frames. */
+interface Group {
+  /** wanted presentation timestamps (absolute, sorted, unique) */
+  pts: number[];
+  /** where to seek before decoding (absolute seconds), or null to decode from the start */
+  seek: number | null;
+}
+
+/** Gap between wanted frames beyond which a new ffmpeg process with input seeking is cheaper. */
+const SEEK_GAP_S = Number(process.env.DFAN_SEEK_GAP_S ?? 30);
+
+function planGroups(pts: number[], first: number): Group[] {
+  const groups: Group[] = [];
+  for (const p of pts) {
+    const g = groups[groups.length - 1];
+    if (g && p - g.pts[g.pts.length - 1] < SEEK_GAP_S) g.pts.push(p);
+    else groups.push({ pts: [p], seek: null });
+  }
+  for (const g of groups) {
+    // Seek a little before the first wanted frame; the demuxer lands on the key frame before it.
+    const s = g.pts[0] - 1;
+    g.seek = s - first > SEEK_GAP_S / 2 ? s : null;
+  }
+  return groups;
+}
+
+/** select expression matching frames whose time is within eps of one of `pts`. */
+function selectExpr(pts: number[], eps: number): string {
+  return pts.map((p) => `lt(abs(t-${p.toFixed(6)})\\,${eps.toExponential(2)})`).join('+');
+}
+
+interface RawFrame {
+  pts: number;
+  data: Uint8Array;
+}
+
+/**
+ * Run ffmpeg once and yield the frames it outputs (with their presentation time from showinfo).
+ * Never buffers more than one frame plus one pipe chunk; ffmpeg is killed when it stalls.
+ */
+async function* runDecode(
+  path: string,
+  filter: string,
+  frameBytes: number,
+  maxFrames: number,
+  seek: number | null,
+  opts: DecodeOptions,
+): AsyncGenerator<RawFrame> {
+  const { ffmpeg } = findFfmpeg();
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'info'];
+  if (opts.threads) args.push('-threads', String(opts.threads));
+  if (seek !== null) args.push('-ss', seek.toFixed(6), '-noaccurate_seek');
+  args.push('-copyts', '-i', ffmpegInput(path), '-map', '0:V:0', '-an', '-sn', '-dn');
+  args.push('-vf', filter, '-vsync', 'passthrough', '-frames:v', String(maxFrames));
+  args.push('-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
+
+  const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const idleMs = opts.idleTimeoutMs ?? 60_000;
+  let stderrTail = '';
+  let stderrBuf = '';
+  const ptsQueue: number[] = [];
+  let stderrDone = false;
+  let wake: (() => void) | null = null;
+  let killedForIdle = false;
+  let spawnError: Error | null = null;
+  let timer: NodeJS.Timeout | null = null;
+  const poke = () => {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(() => {
+      killedForIdle = true;
+      child.kill('SIGKILL');
+    }, idleMs);
+  };
+  poke();
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
+    child.on('close', (code, signal) => res({ code, signal }));
+  });
+  child.on('error', (e) => {
+    spawnError = e;
+  });
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => {
+    poke();
+    stderrBuf += s;
+    let nl = stderrBuf.search(/[\r\n]/);
+    while (nl >= 0) {
+      const line = stderrBuf.slice(0, nl);
+      stderrBuf = stderrBuf.slice(nl + 1);
+      if (line.includes('showinfo') && line.includes(' n:')) {
+        const m = /pts_time:\s*(-?[\d.e+-]+)/.exec(line);
+        if (m) ptsQueue.push(Number(m[1]));
+      } else if (line.trim()) {
+        stderrTail = `${stderrTail.slice(-4000)}\n${line}`;
+      }
+      nl = stderrBuf.search(/[\r\n]/);
+    }
+    wake?.();
+  });
+  child.stderr.on('end', () => {
+    stderrDone = true;
+    wake?.();
+  });
+
+  let pending: Buffer[] = [];
+  let pendingLen = 0;
+  let yielded = 0;
+  try {
+    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+      poke();
+      pending.push(chunk);
+      pendingLen += chunk.length;
+      while (pendingLen >= frameBytes) {
+        const all = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen);
+        const data = new Uint8Array(frameBytes);
+        data.set(all.subarray(0, frameBytes));
+        const rest = all.subarray(frameBytes);
+        pending = rest.length ? [Buffer.from(rest)] : [];
+        pendingLen = rest.length;
+        while (ptsQueue.length <= yielded && !stderrDone) {
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+          wake = null;
+        }
+        const pts = ptsQueue[yielded] ?? Number.NaN;
+        yielded++;
+        yield { pts, data };
+      }
+    }
+    const { code, signal } = await exited;
+    if (spawnError) {
+      throw new DfanError('FFMPEG_FAILED', `could not start ffmpeg: ${(spawnError as Error).message}`, {
+        file: path,
+        hint: 'check the ffmpeg installation or DFAN_FFMPEG',
+      });
+    }
+    if (killedForIdle) {
+      throw new DfanError('CORRUPT', `ffmpeg stalled for ${idleMs / 1000} s while decoding; stopped it`, {
+        file: path,
+        hint: 'the file is probably damaged; re-encode it (ffmpeg -i in -c:v libx264 out.mp4)',
+      });
+    }
+    if (code !== 0 && yielded === 0) {
+      const why = lastErrorLine(stderrTail);
+      throw new DfanError(
+        'CORRUPT',
+        `ffmpeg could not decode the video${why ? ` (${why.replace(/^file:\S*: /, '')})` : ''}`,
+        {
+          file: path,
+          hint: 'the file is damaged or uses an unsupported codec; re-encode or re-download it',
+        },
+      );
+    }
+    if (code !== 0 && signal === null) {
+      opts.onWarning?.(
+        `${path}: ffmpeg stopped with an error after ${yielded} frames (${lastErrorLine(stderrTail)})`,
+      );
+    }
+  } finally {
+    if (timer) clearTimeout(timer);
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+}
+
+function warnDefault(msg: string): void {
+  process.stderr.write(`dfan: warning: ${msg}\n`);
+}
+
+/**
+ * Decode frames at the given times (seconds from the start), yielding `{ index, frame }` in order
+ * of increasing time, one per requested time (`index` is its position in `times`). Frames that
+ * serve several requested times share their `data`.
+ */
+export async function* decodeFrameStream(
+  path: string,
+  times: number[],
+  opts: DecodeOptions,
+  info?: VideoInfo,
+): AsyncGenerator<{ index: number; frame: Frame }> {
+  validate(times, opts);
+  const vi = info ?? (await probe(path));
+  if (times.length === 0) return;
+  const warn = opts.onWarning ?? warnDefault;
+  const o: DecodeOptions = { ...opts, onWarning: warn };
+  const { width, height } = opts;
+  const frameBytes = width * height * 3;
+  const resize = resizeFilter(width, height, opts.mode ?? 'crop');
+
+  const start = vi.startTime ?? 0;
+  const all = await frameTimes(path);
+  const known = all ? all.filter((p) => p >= start - 1e-6) : null;
+  // targets: absolute times, ascending
+  const order = times.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
+  const target = (i: number) => start + Math.max(0, times[i]);
+
+  if (known && known.length > 0) {
+    let minGap = Number.POSITIVE_INFINITY;
+    for (let i = 1; i < known.length; i++) {
+      const g = known[i] - known[i - 1];
+      if (g > 1e-9 && g < minGap) minGap = g;
+    }
+    const eps = Math.min(1e-3, Number.isFinite(minGap) ? minGap / 3 : 1e-3);
+    // chosen pts per requested index
+    const chosen = new Map<number, number>();
+    for (const i of order) {
+      const k = lastAtOrBefore(known, target(i) + 1e-6);
+      chosen.set(i, known[Math.max(0, k)]);
+    }
+    const uniq = [...new Set(order.map((i) => chosen.get(i) as number))].sort((a, b) => a - b);
+    let oi = 0; // next index into `order` to serve
+    let last: RawFrame | null = null;
+    let missed = 0;
+    for (const g of planGroups(uniq, known[0])) {
+      const filter = `select='${selectExpr(g.pts, eps)}',${resize},format=rgb24,showinfo`;
+      for await (const rf of runDecode(path, filter, frameBytes, g.pts.length, g.seek, o)) {
+        const q = Number.isFinite(rf.pts) ? rf.pts : (chosen.get(order[oi]) ?? 0);
+        while (oi < order.length) {
+          const i = order[oi];
+          const c = chosen.get(i) as number;
+          if (c > q + eps) break;
+          let use = rf;
+          if (c < q - eps) {
+            // the frame wanted was not delivered: use the one shown before, if any
+            missed++;
+            if (last) use = last;
+          }
+          yield { index: i, frame: { time: times[i], pts: use.pts - start, width, height, data: use.data } };
+          oi++;
+        }
+        last = rf;
+      }
+      // anything of this group not delivered (truncated stream) falls back to the last frame
+      while (
+        oi < order.length &&
+        last &&
+        (chosen.get(order[oi]) as number) <= g.pts[g.pts.length - 1] + eps
+      ) {
+        const i = order[oi++];
+        missed++;
+        yield { index: i, frame: { time: times[i], pts: last.pts - start, width, height, data: last.data } };
+      }
+    }
+    if (!last) {
+      throw new DfanError('CORRUPT', 'no frame could be decoded', {
+        file: path,
+        hint: 'the video stream is damaged; re-encode or re-download it',
+      });
+    }
+    while (oi < order.length) {
+      const i = order[oi++];
+      missed++;
+      yield { index: i, frame: { time: times[i], pts: last.pts - start, width, height, data: last.data } };
+    }
+    if (missed > 0) {
+      warn(
+        `${path}: ${missed} of ${times.length} frames could not be decoded (damaged or truncated stream); used the nearest earlier frame (last decoded at ${(last.pts - start).toFixed(2)} s)`,
+      );
+    }
+    return;
+  }
+
+  // No packet timestamps (raw streams): select the first frame at or after each time.
+  const uniqT = [...new Set(order.map((i) => target(i)))];
+  const terms = uniqT.map((p) => `gte(t\\,${(p - 1e-3).toFixed(6)})*lt(prev_t\\,${(p - 1e-3).toFixed(6)})`);
+  const filter = `select='isnan(prev_t)+${terms.join('+')}',${resize},format=rgb24,showinfo`;
+  const got: RawFrame[] = [];
+  for await (const rf of runDecode(path, filter, frameBytes, uniqT.length + 1, null, o)) got.push(rf);
+  if (got.length === 0) {
+    throw new DfanError('CORRUPT', 'no frame could be decoded', {
+      file: path,
+      hint: 'the video stream is damaged; re-encode or re-download it',
+    });
+  }
+  const gp = got.map((f) => f.pts);
+  for (const i of order) {
+    let k = lastAtOrBefore(gp, target(i) + 1e-3);
+    if (k < 0) k = 0;
+    // prefer the first frame at or after t (what was selected) when one exists
+    if (gp[k] < target(i) - 1e-3 && k + 1 < got.length) k++;
+    yield { index: i, frame: { time: times[i], pts: got[k].pts - start, width, height, data: got[k].data } };
+  }
+}
+
+/**
+ * Decode RGB24 frames at `times` (seconds from the start of the video): one frame per requested
+ * time, in the same order (duplicates allowed), each `width×height` after the resize `mode`.
+ * Times past the end give the last frame; negative times give the first.
+ */
+export async function decodeFrames(
+  path: string,
+  times: number[],
+  opts: DecodeOptions,
+  info?: VideoInfo,
+): Promise<Frame[]> {
+  const out: Frame[] = new Array(times.length);
+  for await (const { index, frame } of decodeFrameStream(path, times, opts, info)) out[index] = frame;
+  return out;
+}

@@ -1,0 +1,7 @@
+/** The video stage: find ffmpeg, probe, decode frames at times, sample snippets. */
+
+export { decodeFrameStream, decodeFrames, resizeFilter } from './decode.js';
+export { checkInputFile, type FfmpegPaths, ffmpegInput, findFfmpeg } from './ffmpeg.js';
+export { frameTimes, probe } from './probe.js';
+export { sampleSnippets, snippetTimes } from './snippets.js';
+export type { DecodeOptions, Frame, ResizeMode, Snippet, VideoInfo } from './types.js';

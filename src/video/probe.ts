@@ -1,0 +1,184 @@
+/**
+ * probe(): what ffprobe says about a video, from the container headers only (fast on any length).
+ * frameTimes(): presentation timestamps of every video frame, from demuxing (no decoding).
+ */
+import { DfanError } from '../errors.js';
+import { checkInputFile, ffmpegInput, findFfmpeg, lastErrorLine, runCollect } from './ffmpeg.js';
+import type { VideoInfo } from './types.js';
+
+const PROBE_TIMEOUT_MS = Number(process.env.DFAN_PROBE_TIMEOUT_MS ?? 30_000);
+
+interface FfStream {
+  index: number;
+  codec_type?: string;
+  codec_name?: string;
+  width?: number;
+  height?: number;
+  r_frame_rate?: string;
+  avg_frame_rate?: string;
+  nb_frames?: string;
+  duration?: string;
+  start_time?: string;
+  time_base?: string;
+  disposition?: Record<string, number>;
+  tags?: Record<string, string>;
+  side_data_list?: Array<{ side_data_type?: string; rotation?: number | string }>;
+}
+interface FfProbeJson {
+  streams?: FfStream[];
+  format?: { duration?: string; size?: string; format_name?: string; start_time?: string };
+}
+
+function ratio(s: string | undefined): number {
+  if (!s) return 0;
+  const [a, b] = s.split('/').map(Number);
+  if (!Number.isFinite(a)) return 0;
+  if (b === undefined) return a;
+  return b > 0 && Number.isFinite(b) ? a / b : 0;
+}
+
+function num(s: string | undefined): number | null {
+  if (s === undefined || s === 'N/A') return null;
+  const x = Number(s);
+  return Number.isFinite(x) ? x : null;
+}
+
+/**
+ * Clockwise rotation (0/90/180/270) a player applies to show the frame upright, the same angle
+ * ffmpeg's autorotate applies: from the display matrix (ffprobe reports it counter-clockwise),
+ * else from the legacy `rotate` tag (clockwise).
+ */
+export function rotationOf(s: FfStream): number {
+  const sd = s.side_data_list?.find((d) => d.side_data_type === 'Display Matrix' && d.rotation !== undefined);
+  let deg: number | null = null;
+  if (sd) deg = -Number(sd.rotation);
+  else if (s.tags?.rotate !== undefined) deg = Number(s.tags.rotate);
+  if (deg === null || !Number.isFinite(deg)) return 0;
+  const r = (((Math.round(deg / 90) * 90) % 360) + 360) % 360;
+  return r;
+}
+
+/** The primary video stream: the first one that is not cover art. */
+function pickVideo(streams: FfStream[]): FfStream | undefined {
+  return streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
+}
+
+/** Describe a video file without decoding it. Throws DfanError for anything that is not a playable video. */
+export async function probe(path: string): Promise<VideoInfo> {
+  const size = checkInputFile(path);
+  const { ffprobe } = findFfmpeg();
+  const res = await runCollect(
+    ffprobe,
+    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ffmpegInput(path)],
+    PROBE_TIMEOUT_MS,
+  );
+  if (res.timedOut) {
+    throw new DfanError('CORRUPT', `ffprobe gave no answer within ${PROBE_TIMEOUT_MS / 1000} s`, {
+      file: path,
+      hint: 'the file is probably damaged or on a stalled disk; re-encode or re-download it',
+    });
+  }
+  let json: FfProbeJson = {};
+  try {
+    json = JSON.parse(res.stdout.toString('utf8') || '{}') as FfProbeJson;
+  } catch {
+    json = {};
+  }
+  const streams = json.streams ?? [];
+  if (res.code !== 0 || streams.length === 0) {
+    const why = lastErrorLine(res.stderr);
+    throw new DfanError(
+      'NOT_A_VIDEO',
+      `not a readable video${why ? ` (ffprobe: ${why.replace(/^file:\S*: /, '')})` : ''}`,
+      {
+        file: path,
+        hint: 'check that it is a video file (mp4, mkv, avi, wmv, …) and not damaged',
+      },
+    );
+  }
+  const v = pickVideo(streams);
+  const audio = streams.find((s) => s.codec_type === 'audio');
+  if (!v) {
+    throw new DfanError('NO_VIDEO_STREAM', `has no video stream (${audio ? 'audio only' : 'no picture'})`, {
+      file: path,
+      hint: 'pass a file with pictures; audio-only files cannot be analysed',
+    });
+  }
+  const width = v.width ?? 0;
+  const height = v.height ?? 0;
+  const fps = ratio(v.r_frame_rate);
+  const avgFps = ratio(v.avg_frame_rate) || fps;
+  const nb = num(v.nb_frames);
+  const frameCount = nb !== null && nb > 0 ? Math.round(nb) : nb === 0 ? 0 : null;
+  const duration = num(json.format?.duration) ?? num(v.duration) ?? 0;
+  if (width <= 0 || height <= 0) {
+    throw new DfanError('CORRUPT', 'video stream has no picture size', {
+      file: path,
+      hint: 'the file is probably damaged; re-encode or re-download it',
+    });
+  }
+  if (frameCount === 0 || !(duration > 0)) {
+    throw new DfanError('ZERO_LENGTH', 'video has no frames (zero length)', {
+      file: path,
+      hint: 'the recording or export probably failed; use a video with at least one frame',
+    });
+  }
+  const rotation = rotationOf(v);
+  const swap = rotation === 90 || rotation === 270;
+  return {
+    path,
+    duration,
+    fps: fps || avgFps,
+    avgFps,
+    frameCount,
+    width,
+    height,
+    rotation,
+    displayWidth: swap ? height : width,
+    displayHeight: swap ? width : height,
+    codec: v.codec_name ?? 'unknown',
+    hasAudio: !!audio,
+    audioCodec: audio?.codec_name ?? null,
+    size,
+    startTime: num(v.start_time) ?? num(json.format?.start_time) ?? 0,
+    format: json.format?.format_name ?? 'unknown',
+  };
+}
+
+/**
+ * Presentation timestamps (seconds, sorted, relative to the stream's first frame) of every video
+ * frame, read by demuxing the packets — no decoding. Returns null when the container carries no
+ * timestamps (e.g. raw elementary streams); callers then fall back to "first frame at or after t".
+ */
+export async function frameTimes(path: string, timeoutMs = 120_000): Promise<number[] | null> {
+  const { ffprobe } = findFfmpeg();
+  const res = await runCollect(
+    ffprobe,
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'V:0',
+      '-show_entries',
+      'packet=pts_time',
+      '-of',
+      'csv=p=0',
+      ffmpegInput(path),
+    ],
+    timeoutMs,
+  );
+  if (res.timedOut || res.code !== 0) return null;
+  const text = res.stdout.toString('latin1');
+  const ts: number[] = [];
+  let missing = 0;
+  for (const line of text.split('\n')) {
+    const s = line.trim().replace(/,+$/, '');
+    if (!s) continue;
+    const x = Number(s);
+    if (Number.isFinite(x)) ts.push(x);
+    else missing++;
+  }
+  if (ts.length === 0 || missing > ts.length / 10) return null;
+  ts.sort((a, b) => a - b);
+  return ts;
+}
