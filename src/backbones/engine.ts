@@ -1,0 +1,63 @@
+/**
+ * Inference engines share one shape: load a weights file, run a batch, dispose. The registry maps
+ * an engine name (a manifest's `engine`) to a lazy factory, so onnxruntime / tfjs / tflite are
+ * imported only when a backbone needs them. Other modules add engines with `registerEngine`.
+ */
+import { DfanError } from '../errors.js';
+
+/** A dense float tensor (row-major). */
+export interface EngineTensor {
+  data: Float32Array;
+  shape: number[];
+}
+
+export interface EngineOptions {
+  /** threads for one inference (onnxruntime intra-op; default 2 = this machine's cores) */
+  threads?: number;
+}
+
+/** A loaded model: feed named inputs, get the named outputs. */
+export interface LoadedModel {
+  readonly engine: string;
+  readonly path: string;
+  readonly inputNames: string[];
+  readonly outputNames: string[];
+  run(feeds: Record<string, EngineTensor>, outputs: string[]): Promise<Record<string, EngineTensor>>;
+  dispose(): Promise<void>;
+}
+
+export interface Engine {
+  readonly name: string;
+  load(weightsPath: string, opts?: EngineOptions): Promise<LoadedModel>;
+}
+
+const factories = new Map<string, () => Promise<Engine>>();
+const loaded = new Map<string, Promise<Engine>>();
+
+/** Register (or replace) an engine; the factory runs once, on first use. */
+export function registerEngine(name: string, factory: () => Promise<Engine>): void {
+  factories.set(name, factory);
+  loaded.delete(name);
+}
+
+export function engineNames(): string[] {
+  return [...factories.keys()];
+}
+
+export async function getEngine(name: string): Promise<Engine> {
+  let p = loaded.get(name);
+  if (!p) {
+    const f = factories.get(name);
+    if (!f) {
+      throw new DfanError('BAD_MANIFEST', `unknown inference engine "${name}"`, {
+        hint: `known engines: ${engineNames().join(', ')}`,
+      });
+    }
+    p = f();
+    loaded.set(name, p);
+  }
+  return p;
+}
+
+registerEngine('onnx', async () => (await import('./onnx.js')).onnxEngine);
+registerEngine('tfjs', async () => (await import('./tfjs.js')).tfjsEngine);

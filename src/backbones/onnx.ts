@@ -1,0 +1,79 @@
+/**
+ * ONNX engine on onnxruntime-node (CPU). `threads` sets intra-op threads (default 2, this
+ * machine's cores; use 1 per worker when several workers run side by side).
+ */
+import { DfanError } from '../errors.js';
+import type { Engine, EngineOptions, EngineTensor, LoadedModel } from './engine.js';
+
+type Ort = typeof import('onnxruntime-node');
+let ortPromise: Promise<Ort> | undefined;
+
+function ort(): Promise<Ort> {
+  ortPromise ??= import('onnxruntime-node');
+  return ortPromise;
+}
+
+/** Load from a file path or from bytes (e.g. a model converted in memory). */
+export async function loadOnnx(source: string | Uint8Array, opts: EngineOptions = {}): Promise<LoadedModel> {
+  const o = await ort();
+  const sessionOptions = {
+    intraOpNumThreads: opts.threads ?? 2,
+    interOpNumThreads: 1,
+    executionMode: 'sequential' as const,
+    graphOptimizationLevel: 'all' as const,
+  };
+  const path = typeof source === 'string' ? source : '<memory>';
+  let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
+  try {
+    session =
+      typeof source === 'string'
+        ? await o.InferenceSession.create(source, sessionOptions)
+        : await o.InferenceSession.create(source, sessionOptions);
+  } catch (e) {
+    throw new DfanError(
+      'BAD_MANIFEST',
+      `onnxruntime cannot load the model: ${(e as Error).message.split('\n')[0]}`,
+      {
+        file: path,
+        hint: 'is it an ONNX file? check the manifest\'s "weights"',
+        cause: e,
+      },
+    );
+  }
+  return {
+    engine: 'onnx',
+    path,
+    inputNames: [...session.inputNames],
+    outputNames: [...session.outputNames],
+    async run(feeds: Record<string, EngineTensor>, outputs: string[]): Promise<Record<string, EngineTensor>> {
+      const f: Record<string, InstanceType<Ort['Tensor']>> = {};
+      for (const [k, v] of Object.entries(feeds)) f[k] = new o.Tensor('float32', v.data, v.shape);
+      for (const name of outputs) {
+        if (!session.outputNames.includes(name)) {
+          throw new DfanError(
+            'BAD_MANIFEST',
+            `model has no output "${name}" (outputs: ${session.outputNames.join(', ')})`,
+            {
+              file: path,
+            },
+          );
+        }
+      }
+      const r = await session.run(f, outputs);
+      const out: Record<string, EngineTensor> = {};
+      for (const name of outputs) {
+        const t = r[name];
+        out[name] = { data: t.data as Float32Array, shape: t.dims.map(Number) };
+      }
+      return out;
+    },
+    async dispose() {
+      await session.release();
+    },
+  };
+}
+
+export const onnxEngine: Engine = {
+  name: 'onnx',
+  load: (weightsPath: string, opts?: EngineOptions) => loadOnnx(weightsPath, opts),
+};
