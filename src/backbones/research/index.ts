@@ -1,0 +1,183 @@
+/**
+ * The research pack: stronger frozen backbones from the installed `research` pack
+ * (`dfan pack install <folder-or-URL> --id research`, see docs/packs.md):
+ *   object  [T,7,7,1280] MobileNetV2 int8 ImageNet map of each snippet's key frame
+ *   context [T,1280]     global average of that ImageNet map (no Places365 model exists here)
+ *   action  [T,480]      MoViNet-A0-Stream Kinetics-600 head-pool change over the snippet (5 fps stream)
+ *   audio   [T,521]      YAMNet AudioSet scores pooled per snippet (zero + warning when silent / no audio)
+ * Everything runs in the calling thread: the TFLite addon cannot live in two JS threads at once.
+ */
+import { join } from 'node:path';
+import { DfanError } from '../../errors.js';
+import type { StreamInfo, StreamTensor } from '../../features/types.js';
+import { requireInstalled } from '../../packs/cache.js';
+import { readPackJson } from '../../packs/format.js';
+import type { FeaturePack, PackInput } from '../types.js';
+import { readMonoAudio, streamSquareFrames } from './media.js';
+import { MOBILENET_C, MOBILENET_DECODE, MOBILENET_HW, Mobilenet } from './mobilenet.js';
+import { type LabelProb, MOVINET_DIM, MOVINET_SIZE, MovinetStream, poolSnippets } from './movinet.js';
+import { YAMNET_DIM, Yamnet } from './yamnet.js';
+
+export const RESEARCH_PACK_ID = 'research';
+
+export interface ResearchOptions {
+  /** load from this folder instead of the installed pack (it must hold pack.json or the raw files) */
+  dir?: string;
+  /** frames per second fed to MoViNet (default 5) */
+  actionFps?: number;
+  /** threads per engine (default 2 = this machine's cores) */
+  threads?: number;
+  /** MobileNetV2 batch size (default 16) */
+  batchSize?: number;
+  /** YAMNet hop in seconds (default 0.48) */
+  audioHop?: number;
+}
+
+/** Time spent per backbone on the last video (for the benchmark's overhead ratio). */
+export interface ResearchTimings {
+  objectMs: number;
+  objectFrames: number;
+  actionMs: number;
+  actionFrames: number;
+  audioMs: number;
+  audioWindows: number;
+  totalMs: number;
+}
+
+export interface ResearchPack extends FeaturePack {
+  /** Kinetics-600 top-5 of the last video's whole clip */
+  lastActionLabels: LabelProb[];
+  lastTimings: ResearchTimings | null;
+}
+
+const FALLBACK_STREAMS: StreamInfo[] = [
+  {
+    name: 'object',
+    kind: 'map',
+    backbone: 'mobilenetv2-12-int8-imagenet/feat_map_1280x7x7',
+    description: 'MobileNetV2 int8 ImageNet-1k map of the key frame',
+  },
+  {
+    name: 'context',
+    kind: 'vector',
+    backbone: 'mobilenetv2-12-int8-imagenet/feat_pool_1280',
+    description: 'global ImageNet descriptor of the key frame (not a scene model)',
+  },
+  {
+    name: 'action',
+    kind: 'vector',
+    backbone: 'movinet-a0-stream-int8-k600/state_head_pool_buffer',
+    description: 'MoViNet-A0-Stream Kinetics-600 head-pool change over the snippet',
+  },
+  {
+    name: 'audio',
+    kind: 'vector',
+    backbone: 'yamnet-audioset/scores',
+    description: 'YAMNet AudioSet scores pooled per snippet',
+  },
+];
+
+async function packFolder(
+  opts: ResearchOptions,
+): Promise<{ dir: string; version: string; streams: StreamInfo[] }> {
+  if (opts.dir) {
+    try {
+      const p = await readPackJson(join(opts.dir, 'pack.json'));
+      return { dir: opts.dir, version: p.version, streams: p.streams };
+    } catch (e) {
+      if (e instanceof DfanError && e.code !== 'NOT_FOUND') throw e;
+      return { dir: opts.dir, version: 'dev', streams: FALLBACK_STREAMS };
+    }
+  }
+  const p = await requireInstalled(RESEARCH_PACK_ID);
+  return { dir: p.dir, version: p.pack.version, streams: p.pack.streams };
+}
+
+/** Load the research pack (installed, or from `opts.dir`). */
+export async function loadResearchPack(opts: ResearchOptions = {}): Promise<ResearchPack> {
+  const { dir, version, streams } = await packFolder(opts);
+  const threads = opts.threads ?? 2;
+  const fps = opts.actionFps ?? 5;
+  if (!(fps > 0 && fps <= 30))
+    throw new DfanError('BAD_ARGUMENT', `action fps must be in (0, 30], got ${fps}`);
+  // TFLite first: when the optional engine is missing, say so before loading anything else
+  const movinet = await MovinetStream.load(dir, { threads });
+  const yamnet = await Yamnet.load(dir, { threads });
+  const mobilenet = await Mobilenet.load(dir, { threads, batchSize: opts.batchSize });
+
+  const pack: ResearchPack = {
+    id: `${RESEARCH_PACK_ID}@${version}`,
+    streams,
+    lastActionLabels: [],
+    lastTimings: null,
+    async extract(input: PackInput) {
+      const t0 = performance.now();
+      const { info, snippets } = input;
+      const T = snippets.length;
+      const warnings: string[] = [];
+      // audio is read by its own ffmpeg while the frames are computed
+      const audioP: Promise<Float32Array | null> = info.hasAudio
+        ? readMonoAudio(info.path).catch((e: unknown) => {
+            warnings.push(`audio: could not read the audio track (${(e as Error).message}); audio is zero`);
+            return null;
+          })
+        : Promise.resolve(null);
+
+      // object + context: key frames, short side 256, centre 256 → central 224
+      const keyFrames = await input.decode(
+        snippets.map((s) => s.keyTime),
+        { width: MOBILENET_DECODE, height: MOBILENET_DECODE, mode: 'crop' },
+      );
+      const mob = await mobilenet.run(
+        keyFrames.map((f) => f.data),
+        MOBILENET_DECODE,
+      );
+
+      // action: one causal pass over the whole video at `fps`
+      const trace = await movinet.runClip(streamSquareFrames(info.path, fps, MOVINET_SIZE));
+      const action = poolSnippets(trace, snippets);
+      pack.lastActionLabels = movinet.topK(trace.logits, 5);
+      warnings.push(
+        `action: MoViNet-A0 Kinetics-600 top-5 of the whole clip: ${pack.lastActionLabels
+          .map((l) => `${l.label} ${(100 * l.prob).toFixed(1)}%`)
+          .join(', ')}`,
+      );
+
+      // audio
+      const samples = await audioP;
+      const au = yamnet.poolSnippets(samples, snippets, { hop: opts.audioHop });
+      if (!info.hasAudio || !samples)
+        warnings.push('audio: the video has no audio stream; the audio stream is zero');
+      else if (au.silent.every(Boolean))
+        warnings.push('audio: the audio track is silent; the audio stream is zero');
+      else if (au.silent.some(Boolean))
+        warnings.push(
+          `audio: ${au.silent.filter(Boolean).length}/${T} snippets are silent; their audio vectors are zero`,
+        );
+
+      const HW = MOBILENET_HW;
+      const out: Record<string, StreamTensor> = {
+        object: { shape: [T, HW, HW, MOBILENET_C], data: mob.map }, // [T, 7, 7, 1280]
+        context: { shape: [T, MOBILENET_C], data: mob.pool }, // [T, 1280]
+        action: { shape: [T, MOVINET_DIM], data: action }, // [T, 480]
+        audio: { shape: [T, YAMNET_DIM], data: au.scores }, // [T, 521]
+      };
+      pack.lastTimings = {
+        objectMs: mob.inferMs,
+        objectFrames: mob.n,
+        actionMs: trace.inferMs,
+        actionFrames: trace.times.length,
+        audioMs: au.inferMs,
+        audioWindows: au.windows,
+        totalMs: performance.now() - t0,
+      };
+      return { streams: out, warnings };
+    },
+    async dispose() {
+      movinet.dispose();
+      yamnet.dispose();
+      await mobilenet.dispose();
+    },
+  };
+  return pack;
+}

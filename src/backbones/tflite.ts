@@ -1,0 +1,164 @@
+/**
+ * TFLite engine on the optional npm package `tfjs-tflite-node` (0.0.2). We talk to its compiled
+ * addon (`build/Release/node_tflite_binding.node`) directly: its JS wrapper converts every
+ * tensor through @tensorflow/tfjs-core, which costs a copy and a heavy import per call for
+ * nothing. The addon's API (read from its dist/ and binding/ sources):
+ *   new Interpreter(modelBytes: ArrayBuffer, { threads })
+ *   .getInputs() / .getOutputs() → TensorInfo[] { id, name, shape: "1,172,172,3", dataType, data() }
+ *   .infer() → boolean (synchronous; inputs are copied in, outputs copied out, by the addon)
+ * `data()` returns the same typed array on every call: we write inputs into it and read outputs
+ * from it. One interpreter per model; calls are not re-entrant.
+ *
+ * The addon keeps one static class reference, so all interpreters must live in ONE JS thread
+ * (never load it in the main thread and in a worker at once).
+ */
+
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { DfanError } from '../errors.js';
+
+type TypedArray =
+  | Float32Array
+  | Int32Array
+  | Uint8Array
+  | Int8Array
+  | Int16Array
+  | Float64Array
+  | Uint32Array;
+
+interface AddonTensorInfo {
+  readonly id: number;
+  readonly name: string;
+  readonly shape: string;
+  readonly dataType: string;
+  data(): TypedArray;
+}
+interface AddonInterpreter {
+  getInputs(): AddonTensorInfo[];
+  getOutputs(): AddonTensorInfo[];
+  infer(): boolean;
+}
+interface Addon {
+  Interpreter: new (model: ArrayBuffer, options: { threads?: number }) => AddonInterpreter;
+}
+
+export interface TfliteTensorInfo {
+  index: number;
+  name: string;
+  shape: number[];
+  dtype: string;
+}
+
+/** A loaded .tflite model. `input(i)`/`output(i)` are live buffers: write, `run()`, read. */
+export interface TfliteModel {
+  readonly path: string;
+  readonly inputs: TfliteTensorInfo[];
+  readonly outputs: TfliteTensorInfo[];
+  input(i: number): TypedArray;
+  output(i: number): TypedArray;
+  /** synchronous inference; throws DfanError on failure */
+  run(): void;
+  dispose(): void;
+}
+
+export const TFLITE_PACKAGE = 'tfjs-tflite-node';
+const HINT =
+  'install it with `npm install tfjs-tflite-node@0.0.2` (it compiles a small addon and needs a C++ toolchain), ' +
+  'or use the default pack, which needs no TFLite';
+
+let addon: Addon | null = null;
+let addonError: string | null = null;
+
+/** Load the compiled addon once; throws a DfanError that says what to do when it is missing. */
+export function loadTfliteAddon(): Addon {
+  if (addon) return addon;
+  if (addonError === null) {
+    try {
+      const req = createRequire(import.meta.url);
+      const dir = dirname(req.resolve(`${TFLITE_PACKAGE}/package.json`));
+      addon = req(join(dir, 'build', 'Release', 'node_tflite_binding.node')) as Addon;
+      if (typeof addon.Interpreter !== 'function') throw new Error('the addon exports no Interpreter');
+      return addon;
+    } catch (e) {
+      addon = null;
+      addonError = e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e);
+    }
+  }
+  throw new DfanError('MODEL_MISSING', `the TFLite engine cannot load (${TFLITE_PACKAGE}): ${addonError}`, {
+    hint: HINT,
+  });
+}
+
+/** true when the TFLite engine can be used here; otherwise the reason. */
+export function tfliteStatus(): { ok: true } | { ok: false; reason: string } {
+  try {
+    loadTfliteAddon();
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, reason: e instanceof DfanError ? e.oneLine() : String(e) };
+  }
+}
+
+function info(t: AddonTensorInfo, index: number): TfliteTensorInfo {
+  return {
+    index,
+    name: t.name,
+    shape: t.shape === '' ? [] : t.shape.split(',').map(Number),
+    dtype: t.dataType,
+  };
+}
+
+/** Load a .tflite file. `threads` defaults to 2 (this machine's core count). */
+export async function loadTflite(path: string, opts: { threads?: number } = {}): Promise<TfliteModel> {
+  const { Interpreter } = loadTfliteAddon();
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    throw new DfanError('MODEL_MISSING', 'cannot read the TFLite model', {
+      file: path,
+      hint: 'install the pack that holds it (`dfan pack install`) or check the path',
+      cause: e,
+    });
+  }
+  const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
+  let interp: AddonInterpreter | null;
+  try {
+    interp = new Interpreter(ab, { threads: opts.threads ?? 2 });
+  } catch (e) {
+    throw new DfanError('BAD_MANIFEST', `not a valid TFLite model: ${(e as Error).message}`, {
+      file: path,
+      hint: 'reinstall the pack and run `dfan pack verify`',
+      cause: e,
+    });
+  }
+  const ins = interp.getInputs();
+  const outs = interp.getOutputs();
+  const inBufs = ins.map((t) => t.data());
+  const outBufs = outs.map((t) => t.data());
+  return {
+    path,
+    inputs: ins.map(info),
+    outputs: outs.map(info),
+    input: (i) => inBufs[i],
+    output: (i) => outBufs[i],
+    run() {
+      if (!interp) throw new DfanError('INTERNAL', 'TFLite model used after dispose', { file: path });
+      let ok: boolean;
+      try {
+        ok = interp.infer();
+      } catch (e) {
+        throw new DfanError('INTERNAL', `TFLite inference failed: ${(e as Error).message}`, {
+          file: path,
+          cause: e,
+        });
+      }
+      if (!ok) throw new DfanError('INTERNAL', 'TFLite inference failed', { file: path });
+    },
+    dispose() {
+      // the addon frees the interpreter when it is garbage-collected; drop our references
+      interp = null;
+    },
+  };
+}

@@ -1,0 +1,98 @@
+/**
+ * The local pack cache: `$DFAN_CACHE/packs/<id>/` (or `~/.cache/dfan/packs/<id>/` when
+ * DFAN_CACHE is unset). A pack folder is complete or absent: installs build it in a temp folder
+ * beside it and rename it into place, so a half-installed pack is never visible.
+ */
+import { existsSync } from 'node:fs';
+import { readdir, readFile } from 'node:fs/promises';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { DfanError } from '../errors.js';
+import { projectRoot } from '../version.js';
+import { isValidPackId, type PackJson, readPackJson } from './format.js';
+
+/** Root of the dfan cache (DFAN_CACHE or ~/.cache/dfan). */
+export function cacheRoot(): string {
+  const env = process.env.DFAN_CACHE;
+  return env && env.trim() !== '' ? resolve(env) : join(homedir(), '.cache', 'dfan');
+}
+
+export function packsRoot(): string {
+  return join(cacheRoot(), 'packs');
+}
+
+export function packDir(id: string): string {
+  return join(packsRoot(), id);
+}
+
+/** Where the project keeps the pack.json files of packs it knows how to install (packs/<id>/pack.json). */
+export function knownPackJson(id: string): string | null {
+  if (!isValidPackId(id)) return null;
+  const p = join(projectRoot(), 'packs', id, 'pack.json');
+  return existsSync(p) ? p : null;
+}
+
+export interface InstalledPack {
+  id: string;
+  dir: string;
+  pack: PackJson;
+  /** where it was installed from and when (absent when unknown) */
+  source?: string;
+  installedAt?: string;
+}
+
+export const INSTALL_RECORD = '.installed.json';
+
+async function readRecord(dir: string): Promise<{ source?: string; installedAt?: string }> {
+  try {
+    return JSON.parse(await readFile(join(dir, INSTALL_RECORD), 'utf8')) as {
+      source?: string;
+      installedAt?: string;
+    };
+  } catch {
+    return {};
+  }
+}
+
+/** Installed packs (folders with a valid pack.json); broken folders are reported in `broken`. */
+export async function listInstalled(): Promise<{
+  packs: InstalledPack[];
+  broken: Array<{ dir: string; error: string }>;
+}> {
+  const root = packsRoot();
+  const packs: InstalledPack[] = [];
+  const broken: Array<{ dir: string; error: string }> = [];
+  let names: string[] = [];
+  try {
+    names = (await readdir(root, { withFileTypes: true })).filter((d) => d.isDirectory()).map((d) => d.name);
+  } catch {
+    return { packs, broken };
+  }
+  for (const name of names.sort()) {
+    if (name.startsWith('.')) continue; // temp folders of installs in progress
+    const dir = join(root, name);
+    try {
+      const pack = await readPackJson(join(dir, 'pack.json'));
+      packs.push({ id: pack.id, dir, pack, ...(await readRecord(dir)) });
+    } catch (e) {
+      broken.push({ dir, error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return { packs, broken };
+}
+
+/** The installed pack `id`, or a MODEL_MISSING error that says how to install it. */
+export async function requireInstalled(id: string): Promise<InstalledPack> {
+  const dir = packDir(id);
+  const file = join(dir, 'pack.json');
+  if (!existsSync(file)) {
+    const known = knownPackJson(id);
+    throw new DfanError('MODEL_MISSING', `pack "${id}" is not installed (looked in ${dir})`, {
+      hint: known
+        ? `install it: \`dfan pack install <folder-or-URL-with-its-files> --id ${id}\` (e.g. ../shared/models on dfan's dev machines)`
+        : 'install it with `dfan pack install SOURCE`',
+    });
+  }
+  const pack = await readPackJson(file);
+  return { id, dir, pack, ...(await readRecord(dir)) };
+}
