@@ -25,7 +25,7 @@ export interface ModelDescriptor {
   description: string;
 }
 
-export interface Prediction {
+export interface Prediction extends PredictionExtras {
   video: string;
   duration: number;
   model: ModelDescriptor;
@@ -33,4 +33,66 @@ export interface Prediction {
   snippets: SnippetWeight[]; // temporal focus, weights sum to 1
   spatial: Record<string, SpatialGrid[]>;
   warnings?: string[];
+}
+
+// ---- additions (H7): optional fields every producer may fill; consumers must tolerate absence ----
+
+/** A contiguous range of snippets that together hold a large share of the temporal focus. */
+export interface KeyMoment {
+  start: number; // seconds
+  end: number; // seconds
+  /** summed temporal focus of the snippets in the range */
+  weight: number;
+  /** snippet indices in the range (indices into the feature file's snippets) */
+  snippets: number[];
+}
+
+/** What one spatial stream is (shown next to its heatmap). */
+export interface SpatialStreamInfo {
+  name: string;
+  description: string;
+  /** [H, W] of the grids */
+  gridSize: [number, number];
+}
+
+/** Optional extras of a Prediction (filled by src/app/predict.ts). */
+export interface PredictionExtras {
+  /** snippet weight order, strongest first, merged into ranges */
+  keyMoments?: KeyMoment[];
+  spatialStreams?: SpatialStreamInfo[];
+  /** displayed frame size of the video */
+  width?: number;
+  height?: number;
+  /** feature pack that produced the model's inputs */
+  packId?: string;
+  /** seconds spent on this prediction (features + model) */
+  elapsed?: number;
+}
+
+/** The model-side output before it is dressed as a Prediction (pure maths). */
+export interface FocusOutput {
+  /** class probabilities in `classes` order, sum 1 */
+  probs: number[];
+  classes: string[];
+  /** temporal focus over ALL T snippets (padding = 0), sums to 1 */
+  temporalFocus: number[];
+  /** spatial focus per stream: [T][H][W], each grid sums to 1 */
+  spatialFocus: Record<string, number[][][]>;
+  warnings: string[];
+}
+
+/** A model that `dfan predict` and `dfan serve` can use: zero-shot or a trained DFAN run. */
+export interface Predictor {
+  descriptor: ModelDescriptor;
+  /** pack to extract features with (loadPack name or id, e.g. "default") */
+  pack: string;
+  /** the only streams the model reads: extraction requests just these */
+  streams: string[];
+  /** snippets and frames per clip the model expects */
+  T: number;
+  K: number;
+  /** one honest line per spatial stream */
+  streamDescriptions: Record<string, string>;
+  predict(features: import('../features/types.js').VideoFeatures): Promise<FocusOutput> | FocusOutput;
+  dispose?(): Promise<void> | void;
 }

@@ -1,13 +1,107 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
 
-// PLACEHOLDER — being implemented (see the issue that owns the 'serve' verb).
+interface ServeOpts {
+  port: string;
+  host: string;
+  model: string;
+  maxUploadMb: string;
+  ttlMinutes: string;
+  concurrency?: string;
+  maxQueued?: string;
+  cache: boolean;
+  pack?: string;
+  workDir?: string;
+}
+
+function num(name: string, v: string, min: number, max: number, integer = true): number {
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
+    throw new DfanError(
+      'BAD_ARGUMENT',
+      `${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got "${v}"`,
+    );
+  }
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('serve')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new DfanError('INTERNAL', "'dfan serve' is not implemented yet");
+    .description(
+      'web page + JSON API: upload a video, watch the emotion, the temporal strip and the spatial heatmap',
+    )
+    .option('--port <n>', 'port', '8080')
+    .option(
+      '--host <addr>',
+      'interface to listen on (loopback by default; 0.0.0.0 exposes it to the network)',
+      '127.0.0.1',
+    )
+    .option(
+      '--model <run|default>',
+      'a trained DFAN run folder, or "default" (zero-shot face-expression model)',
+      'default',
+    )
+    .option('--max-upload-mb <n>', 'largest upload accepted (413 above)', '200')
+    .option(
+      '--ttl-minutes <n>',
+      'uploads, jobs and cached results are deleted this long after they finish',
+      '60',
+    )
+    .option('--concurrency <n>', 'jobs at a time (default: one per core)')
+    .option(
+      '--max-queued <n>',
+      'jobs allowed to wait; beyond that uploads get 503 + Retry-After (default: 2 per core)',
+    )
+    .option('--no-cache', 'do not reuse results of identical uploads (content hash)')
+    .option('--pack <spec>', 'feature pack override (pack JSON or module)')
+    .option('--work-dir <dir>', 'where uploads are kept (default: a fresh temp dir, removed on exit)')
+    .addHelpText(
+      'after',
+      `
+API (JSON; details in docs/predict.md):
+  POST /api/jobs                 multipart field "video" → 202 {id,status} (200 when cached)
+  GET  /api/jobs/:id             status, progress and, when done, the prediction
+  GET  /api/jobs/:id/events      server-sent progress events (progress, done, error)
+  GET  /api/jobs/:id/video       the uploaded video (range requests)
+  GET  /api/jobs/:id/frames/:i.jpg|png[?overlay=face]   key frame of snippet i
+  GET  /api/info                 model name and kind, limits, queue
+
+Examples:
+  $ dfan serve                           http://127.0.0.1:8080
+  $ dfan serve --port 9000 --model runs/ek6-dual
+  $ dfan serve --host 0.0.0.0 --max-upload-mb 50 --ttl-minutes 10`,
+    )
+    .action(async (opts: ServeOpts) => {
+      const port = num('--port', opts.port, 0, 65535);
+      const maxUploadMB = num('--max-upload-mb', opts.maxUploadMb, 0.001, 100_000, false);
+      const ttlMinutes = num('--ttl-minutes', opts.ttlMinutes, 0.01, 100_000, false);
+      const concurrency = opts.concurrency ? num('--concurrency', opts.concurrency, 1, 64) : undefined;
+      const maxQueued = opts.maxQueued ? num('--max-queued', opts.maxQueued, 0, 10_000) : undefined;
+      const { startServer } = await import('../app/serve.js');
+      const server = await startServer({
+        host: opts.host,
+        port,
+        model: opts.model,
+        pack: opts.pack,
+        maxUploadMB,
+        ttlMinutes,
+        concurrency,
+        maxQueued,
+        cache: opts.cache,
+        workDir: opts.workDir,
+        log: (s) => process.stderr.write(`${s}\n`),
+      });
+      process.stdout.write(
+        `dfan serve: ${server.url}  (model: ${server.model.name}, ${server.model.kind}; Ctrl-C to stop)\n`,
+      );
+      await new Promise<void>((resolveStop) => {
+        const stop = () => {
+          process.stderr.write('dfan serve: stopping…\n');
+          void server.close().finally(resolveStop);
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+      });
     });
 }

@@ -1,0 +1,60 @@
+/** `dfan predict` behind the command: batch over videos, terminal/JSON/HTML output, failures listed. */
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { describeError } from '../errors.js';
+import { DFAN_VERSION } from '../version.js';
+import { formatPrediction } from './format.js';
+import { PredictEngine, reportFrames } from './predict.js';
+import { type ReportItem, renderReport } from './report.js';
+import type { Prediction } from './types.js';
+
+export interface RunPredictOptions {
+  model: string;
+  json: boolean;
+  html?: string;
+  top: number;
+  pack?: string;
+  T?: number;
+  /** where output goes (tests) */
+  out?: (s: string) => void;
+  err?: (s: string) => void;
+}
+
+/** Returns the number of failed videos. */
+export async function runPredict(videos: string[], o: RunPredictOptions): Promise<number> {
+  const out = o.out ?? ((s: string) => process.stdout.write(s));
+  const err = o.err ?? ((s: string) => process.stderr.write(s));
+  const engine = await PredictEngine.create({ model: o.model, pack: o.pack, T: o.T });
+  const results: Prediction[] = [];
+  const items: ReportItem[] = [];
+  const failures: Array<{ video: string; message: string }> = [];
+  try {
+    for (const video of videos) {
+      try {
+        const p = await engine.predictFile(video);
+        results.push(p);
+        if (!o.json) out(`${formatPrediction(p, { top: o.top })}\n\n`);
+        if (o.html) items.push({ prediction: p, frames: await reportFrames(video, p) });
+      } catch (e) {
+        const message = describeError(e);
+        failures.push({ video, message });
+        err(`dfan: ${video}: failed: ${message}\n`);
+        if (o.html) items.push({ error: { video, message } });
+      }
+    }
+  } finally {
+    await engine.dispose();
+  }
+  if (o.json) {
+    const payload = videos.length === 1 ? (results[0] ?? null) : results;
+    if (videos.length > 1 || results.length > 0) out(`${JSON.stringify(payload, null, 2)}\n`);
+  }
+  if (o.html) {
+    await writeFile(o.html, renderReport(items, { version: DFAN_VERSION }));
+    err(`report: ${resolve(o.html)}\n`);
+  }
+  if (failures.length > 0 && videos.length > 1) {
+    err(`failed (${failures.length}):\n${failures.map((f) => `  ${f.video}: ${f.message}`).join('\n')}\n`);
+  }
+  return failures.length;
+}

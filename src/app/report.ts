@@ -1,0 +1,170 @@
+/**
+ * The self-contained HTML report of `dfan predict --html OUT`: inline CSS and SVG, images as
+ * data: URIs, no script and no network. One section per video (failed videos listed too).
+ */
+import { mmss } from './explain.js';
+import type { Prediction } from './types.js';
+
+export interface ReportFrame {
+  snippet: number;
+  time: number;
+  /** data: URI of the plain key frame */
+  plain: string;
+  /** stream → data: URI of the key frame with that stream's spatial focus overlaid */
+  overlays: Record<string, string>;
+}
+
+export interface ReportItem {
+  prediction?: Prediction;
+  frames?: ReportFrame[];
+  /** set when the video failed */
+  error?: { video: string; message: string };
+}
+
+export function esc(s: string): string {
+  return s.replace(
+    /[&<>"']/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string,
+  );
+}
+
+const CSS = `
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f5f7;color:#1d1d1f}
+main{max-width:1040px;margin:0 auto;padding:24px}
+h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0 0 8px;word-break:break-all}h3{font-size:15px;margin:18px 0 6px}
+section{background:#fff;border-radius:12px;padding:20px;margin:18px 0;box-shadow:0 1px 3px rgba(0,0,0,.08)}
+.banner{border-radius:8px;padding:10px 14px;margin:10px 0;font-weight:500}
+.banner.zero-shot,.banner.untrained{background:#fff4d6;border:1px solid #e8b600}
+.banner.trained{background:#e6f4ea;border:1px solid #34a853}
+.warn{background:#fdecea;border:1px solid #d93025;border-radius:8px;padding:8px 12px;margin:6px 0}
+.meta{color:#555;font-size:13px}
+table.probs{border-collapse:collapse;width:100%;max-width:560px}
+table.probs td{padding:3px 6px}table.probs td.l{width:90px}table.probs td.v{width:64px;text-align:right;font-variant-numeric:tabular-nums}
+.bar{height:14px;background:#6a3d9a;border-radius:3px}
+.frames{display:flex;flex-wrap:wrap;gap:14px}
+figure{margin:0;max-width:100%}figure img{display:block;max-width:100%;border-radius:6px}
+figcaption{font-size:13px;color:#444;margin-top:4px}
+svg text{font:11px system-ui,sans-serif;fill:#444}
+.error h2{color:#b3261e}
+`;
+
+function temporalSvg(p: Prediction): string {
+  const W = 900;
+  const H = 150;
+  const padL = 40;
+  const padB = 24;
+  const padT = 10;
+  const plotW = W - padL - 10;
+  const plotH = H - padB - padT;
+  const dur = p.duration > 0 ? p.duration : (p.snippets[p.snippets.length - 1]?.end ?? 1);
+  const maxW = Math.max(...p.snippets.map((s) => s.weight), 1e-9);
+  const key = new Set((p.keyMoments ?? []).flatMap((k) => k.snippets));
+  const indices = p.spatial[Object.keys(p.spatial)[0]]?.map((g) => g.snippet) ?? p.snippets.map((_, i) => i);
+  const x = (t: number) => padL + (t / dur) * plotW;
+  const parts: string[] = [];
+  parts.push(
+    `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="temporal focus against time">`,
+  );
+  parts.push(
+    `<rect x="${padL}" y="${padT}" width="${plotW}" height="${plotH}" fill="#fafafa" stroke="#ddd"/>`,
+  );
+  p.snippets.forEach((s, i) => {
+    const h = (s.weight / maxW) * plotH;
+    const isKey = key.has(indices[i]);
+    parts.push(
+      `<rect class="snippet" x="${x(s.start).toFixed(1)}" y="${(padT + plotH - h).toFixed(1)}" width="${Math.max(1, x(s.end) - x(s.start) - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${isKey ? '#d95f02' : '#7570b3'}"><title>${mmss(s.start)}–${mmss(s.end)}: ${(s.weight * 100).toFixed(1)} %</title></rect>`,
+    );
+  });
+  const ticks = 6;
+  for (let k = 0; k <= ticks; k++) {
+    const t = (dur * k) / ticks;
+    parts.push(`<text x="${x(t).toFixed(1)}" y="${H - 6}" text-anchor="middle">${mmss(t)}</text>`);
+  }
+  parts.push(`<text x="${padL - 6}" y="${padT + 10}" text-anchor="end">${(maxW * 100).toFixed(0)}%</text>`);
+  parts.push(`<text x="${padL - 6}" y="${padT + plotH}" text-anchor="end">0</text>`);
+  parts.push('</svg>');
+  return parts.join('');
+}
+
+function bannerText(p: Prediction): string {
+  const m = p.model;
+  if (m.kind === 'zero-shot')
+    return `Zero-shot face-expression model (${esc(m.name)}): not trained on video emotion. ${esc(m.description)}`;
+  if (m.kind === 'untrained')
+    return `UNTRAINED model (${esc(m.name)}): its outputs are meaningless. ${esc(m.description)}`;
+  return `Trained DFAN run: ${esc(m.name)}. ${esc(m.description)}`;
+}
+
+function section(item: ReportItem): string {
+  if (item.error || !item.prediction) {
+    const e = item.error ?? { video: '?', message: 'no prediction' };
+    return `<section class="error"><h2>${esc(e.video)}</h2><div class="warn">failed: ${esc(e.message)}</div></section>`;
+  }
+  const p = item.prediction;
+  const out: string[] = [];
+  out.push('<section class="video">');
+  out.push(`<h2>${esc(p.video)}</h2>`);
+  out.push(
+    `<div class="meta">${mmss(p.duration)} · ${p.snippets.length} snippets${p.width ? ` · ${p.width}×${p.height}` : ''}${p.packId ? ` · features: ${esc(p.packId)}` : ''}</div>`,
+  );
+  out.push(`<div class="banner ${esc(p.model.kind)}">${bannerText(p)}</div>`);
+  for (const w of p.warnings ?? []) out.push(`<div class="warn">warning: ${esc(w)}</div>`);
+  out.push('<h3>Emotion probabilities</h3><table class="probs">');
+  for (const l of p.labels) {
+    out.push(
+      `<tr><td class="l">${esc(l.label)}</td><td><div class="bar" style="width:${(l.prob * 100).toFixed(1)}%"></div></td><td class="v">${(l.prob * 100).toFixed(1)} %</td></tr>`,
+    );
+  }
+  out.push('</table>');
+  out.push('<h3>Temporal focus (when)</h3>');
+  out.push(temporalSvg(p));
+  const moments = p.keyMoments ?? [];
+  if (moments.length) {
+    out.push(
+      `<div class="meta">key moments: ${moments.map((k) => `${mmss(k.start)}–${mmss(k.end)} (${(k.weight * 100).toFixed(0)} %)`).join(', ')}</div>`,
+    );
+  }
+  const frames = item.frames ?? [];
+  if (frames.length) {
+    out.push('<h3>Spatial focus at the key moments (where)</h3>');
+    for (const s of p.spatialStreams ?? []) out.push(`<div class="meta">${esc(s.description)}</div>`);
+    out.push('<div class="frames">');
+    for (const f of frames) {
+      for (const [stream, uri] of Object.entries(f.overlays)) {
+        out.push(
+          `<figure><img class="overlay" src="${uri}" alt="${esc(stream)} focus at ${mmss(f.time)}"><figcaption>${esc(stream)} focus · snippet ${f.snippet} · ${mmss(f.time)}</figcaption></figure>`,
+        );
+      }
+      out.push(
+        `<figure><img class="keyframe" src="${f.plain}" alt="key frame at ${mmss(f.time)}"><figcaption>key frame · snippet ${f.snippet} · ${mmss(f.time)}</figcaption></figure>`,
+      );
+    }
+    out.push('</div>');
+  }
+  out.push('</section>');
+  return out.join('\n');
+}
+
+export function renderReport(
+  items: ReportItem[],
+  opts: { generatedAt?: string; version?: string } = {},
+): string {
+  const when = opts.generatedAt ?? new Date().toISOString();
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>dfan prediction report</title>
+<style>${CSS}</style>
+</head>
+<body>
+<main>
+<h1>dfan prediction report</h1>
+<div class="meta">generated ${esc(when)}${opts.version ? ` by dfan ${esc(opts.version)}` : ''} · ${items.length} video${items.length === 1 ? '' : 's'}</div>
+${items.map(section).join('\n')}
+</main>
+</body>
+</html>
+`;
+}

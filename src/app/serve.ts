@@ -1,0 +1,73 @@
+/** Wire the predict engine (warm pack) into the HTTP server and listen. */
+import { frameImage, PredictEngine } from './predict.js';
+import { buildServer, type DfanServer } from './server.js';
+import type { ModelDescriptor } from './types.js';
+
+/** Image-only or pipe formats that ffprobe reads as "video" but are not videos to analyse. */
+const NOT_VIDEO_FORMATS = /(^|,)(image2|image2pipe|\w+_pipe|gif|apng|webp|png|mjpeg|tty|lavfi)(,|$)/;
+
+export async function checkVideoFile(file: string): Promise<void> {
+  const { probe } = await import('../video/probe.js');
+  const info = await probe(file);
+  if (NOT_VIDEO_FORMATS.test(info.format ?? '')) {
+    throw new Error(
+      `not a video container (ffprobe says "${info.format}"): upload an mp4, mov, mkv, webm or avi file`,
+    );
+  }
+}
+
+export interface StartOptions {
+  host: string;
+  port: number;
+  model: string;
+  pack?: string;
+  maxUploadMB?: number;
+  ttlMinutes?: number;
+  concurrency?: number;
+  maxQueued?: number;
+  cache?: boolean;
+  workDir?: string;
+  /** load the pack before listening (default true) */
+  warm?: boolean;
+  log?: (s: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  model: ModelDescriptor;
+  app: DfanServer;
+  engine: PredictEngine;
+  close(): Promise<void>;
+}
+
+export async function startServer(o: StartOptions): Promise<RunningServer> {
+  const engine = await PredictEngine.create({ model: o.model, pack: o.pack });
+  if (o.warm !== false) {
+    const t0 = performance.now();
+    await engine.warm();
+    o.log?.(`dfan serve: models loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+  const app = await buildServer({
+    runner: (job, onProgress) => engine.predictFile(job.file, { name: job.name, onProgress }),
+    model: engine.predictor.descriptor,
+    checkVideo: checkVideoFile,
+    frame: frameImage,
+    maxUploadMB: o.maxUploadMB,
+    ttlMinutes: o.ttlMinutes,
+    concurrency: o.concurrency,
+    maxQueued: o.maxQueued,
+    cache: o.cache,
+    workDir: o.workDir,
+  });
+  const address = await app.listen({ host: o.host, port: o.port });
+  return {
+    url: address.replace('[::1]', 'localhost'),
+    model: engine.predictor.descriptor,
+    app,
+    engine,
+    close: async () => {
+      await app.close();
+      await engine.dispose();
+    },
+  };
+}
