@@ -61,3 +61,4 @@ export async function getEngine(name: string): Promise<Engine> {
 
 registerEngine('onnx', async () => (await import('./onnx.js')).onnxEngine);
 registerEngine('tfjs', async () => (await import('./tfjs.js')).tfjsEngine);
+registerEngine('tflite', async () => (await import('./tflite.js')).tfliteEngine);

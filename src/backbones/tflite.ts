@@ -17,6 +17,7 @@ import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { DfanError } from '../errors.js';
+import type { Engine, EngineTensor, LoadedModel } from './engine.js';
 
 type TypedArray =
   | Float32Array
@@ -162,3 +163,80 @@ export async function loadTflite(path: string, opts: { threads?: number } = {}):
     },
   };
 }
+
+function findTensor(list: TfliteTensorInfo[], name: string): TfliteTensorInfo | undefined {
+  // TFLite exports often prefix signature names ("serving_default_x:0")
+  return (
+    list.find((t) => t.name === name) ??
+    list.find((t) => t.name === `serving_default_${name}:0`) ??
+    (list.length === 1 ? list[0] : undefined)
+  );
+}
+
+/**
+ * The generic engine (src/backbones/engine.ts) over a stateless .tflite model. TFLite models
+ * have a fixed batch (usually 1): a feed holding N items runs N calls and the outputs are
+ * concatenated. Stateful models (MoViNet) are driven by their own code (research/movinet.ts).
+ */
+export async function loadTfliteEngineModel(
+  weightsPath: string,
+  opts: { threads?: number } = {},
+): Promise<LoadedModel> {
+  const m = await loadTflite(weightsPath, opts);
+  return {
+    engine: 'tflite',
+    path: weightsPath,
+    inputNames: m.inputs.map((t) => t.name),
+    outputNames: m.outputs.map((t) => t.name),
+    async run(feeds, outputs) {
+      const plan = Object.entries(feeds).map(([name, x]) => {
+        const t = findTensor(m.inputs, name);
+        if (!t)
+          throw new DfanError('BAD_MANIFEST', `TFLite model has no input "${name}"`, { file: weightsPath });
+        const per = m.input(t.index).length;
+        if (x.data.length % per !== 0)
+          throw new DfanError(
+            'BAD_MANIFEST',
+            `input "${name}" holds ${x.data.length} values, not a multiple of ${per}`,
+            {
+              file: weightsPath,
+            },
+          );
+        return { t, x, per, n: x.data.length / per };
+      });
+      const n = plan[0]?.n ?? 1;
+      if (plan.some((p) => p.n !== n))
+        throw new DfanError('BAD_MANIFEST', 'TFLite inputs disagree on the batch size', {
+          file: weightsPath,
+        });
+      const outs = outputs.map((name) => {
+        const t = findTensor(m.outputs, name);
+        if (!t)
+          throw new DfanError('BAD_MANIFEST', `TFLite model has no output "${name}"`, { file: weightsPath });
+        const per = m.output(t.index).length;
+        return { name, t, per, data: new Float32Array(n * per) };
+      });
+      for (let i = 0; i < n; i++) {
+        for (const p of plan)
+          (m.input(p.t.index) as Float32Array).set(p.x.data.subarray(i * p.per, (i + 1) * p.per));
+        m.run();
+        for (const o of outs) o.data.set(m.output(o.t.index) as Float32Array, i * o.per);
+      }
+      const r: Record<string, EngineTensor> = {};
+      for (const o of outs) {
+        const shape =
+          o.t.shape.length > 0 && o.t.shape[0] === 1 ? [n, ...o.t.shape.slice(1)] : [n, ...o.t.shape];
+        r[o.name] = { data: o.data, shape };
+      }
+      return r;
+    },
+    async dispose() {
+      m.dispose();
+    },
+  };
+}
+
+export const tfliteEngine: Engine = {
+  name: 'tflite',
+  load: (weightsPath, opts) => loadTfliteEngineModel(weightsPath, opts),
+};
