@@ -1,13 +1,172 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
 
-// PLACEHOLDER — being implemented (see the issue that owns the 'extract' verb).
+const EXAMPLES = `
+INPUT is one video, a folder (searched recursively for .mp4 .wmv .flv .avi .mkv .webm .mov .3gp;
+keys are the paths relative to the folder) or a dataset manifest CSV with the header
+video,label,split (paths relative to the CSV; keys are the video column as written).
+
+Each video becomes one safetensors file in DIR (readable from Python, see docs/features.md),
+listed in DIR/index.json. Re-running the same command resumes: videos whose file is valid and
+was made with the same pack, T and K are skipped, never recomputed; truncated or foreign files
+are re-extracted. A broken video is reported and skipped; the run ends with the list of
+failures and a non-zero exit code if there were any.
+
+Examples:
+  $ dfan extract clip.mp4 --out feats
+  $ dfan extract videos/ --out feats --workers 2
+  $ dfan extract ve8.csv --out feats/ve8 -T 16 --pack research
+  $ dfan extract videos/ --out feats --streams object,face     keep only two streams
+  $ dfan extract videos/ --out feats --force                   recompute everything
+  $ dfan features inspect feats/clip-1a2b3c4d5e6f.safetensors`;
+
+function positiveInt(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) {
+      throw new DfanError('BAD_ARGUMENT', `${name} must be an integer ≥ ${min} (got "${v}")`);
+    }
+    return n;
+  };
+}
+
+interface ExtractCliOptions {
+  out: string;
+  pack: string;
+  T: number;
+  K: number;
+  workers?: number;
+  inflight?: number;
+  force?: boolean;
+  streams?: string;
+  verify: boolean;
+  progress: boolean;
+}
+
 export function register(program: Command): void {
   program
     .command('extract')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new DfanError('INTERNAL', "'dfan extract' is not implemented yet");
+    .description('run the frozen backbones over videos and store one feature file per video (resumable)')
+    .argument('<input>', 'a video, a folder of videos, or a video,label,split CSV manifest')
+    .requiredOption('-o, --out <dir>', 'feature folder (created if needed)')
+    .option(
+      '-p, --pack <pack>',
+      'backbone pack: default | research | a pack JSON file | a pack JS module',
+      'default',
+    )
+    .option('-T, --snippets <T>', 'snippets per video', positiveInt('-T'), 16)
+    .option('-K, --clip <K>', 'clip frames per snippet (for motion / clip backbones)', positiveInt('-K'), 8)
+    .option(
+      '-w, --workers <n>',
+      'worker processes, each loading the pack once (0 = in this process)',
+      positiveInt('--workers', 0),
+    )
+    .option(
+      '--inflight <n>',
+      'videos in flight per worker, so decoding overlaps inference',
+      positiveInt('--inflight'),
+    )
+    .option('-f, --force', 'recompute videos whose feature file is already valid')
+    .option('-s, --streams <list>', 'keep only these streams, comma-separated (e.g. object,face)')
+    .option(
+      '--no-verify',
+      'skip the sha256 check of existing files when resuming (header and size are still checked)',
+    )
+    .option('--no-progress', 'no progress bar (one line per video instead)')
+    .addHelpText('after', EXAMPLES)
+    .action(async (input: string, o: Record<string, unknown>) => {
+      const opts: ExtractCliOptions = {
+        out: o.out as string,
+        pack: o.pack as string,
+        T: o.snippets as number,
+        K: o.clip as number,
+        workers: o.workers as number | undefined,
+        inflight: o.inflight as number | undefined,
+        force: o.force as boolean | undefined,
+        streams: o.streams as string | undefined,
+        verify: o.verify as boolean,
+        progress: o.progress as boolean,
+      };
+      await runExtract(input, opts);
     });
+}
+
+async function runExtract(input: string, o: ExtractCliOptions): Promise<void> {
+  const { resolveInput } = await import('../features/inputs.js');
+  const { extractAll } = await import('../features/extract.js');
+  const { ProgressReporter } = await import('../features/progress.js');
+  const streams = o.streams
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  if (o.streams !== undefined && (!streams || streams.length === 0)) {
+    throw new DfanError('BAD_ARGUMENT', '--streams needs at least one stream name');
+  }
+  const { items, kind } = resolveInput(input);
+  const reporter = new ProgressReporter(process.stderr, { bar: o.progress });
+  await reporter.init();
+  const ac = new AbortController();
+  let sigints = 0;
+  const onSigint = () => {
+    sigints++;
+    if (sigints > 1) process.exit(130);
+    ac.abort();
+    reporter.note(
+      'stopping after the videos in progress (Ctrl-C again to quit at once; finished files are kept)',
+    );
+  };
+  process.on('SIGINT', onSigint);
+  let summary: Awaited<ReturnType<typeof extractAll>>;
+  try {
+    summary = await extractAll(items, o.out, {
+      pack: o.pack,
+      T: o.T,
+      K: o.K,
+      streams,
+      workers: o.workers,
+      inflight: o.inflight,
+      force: o.force,
+      verifyExisting: o.verify,
+      signal: ac.signal,
+      onReady: (r) =>
+        reporter.start(
+          items.length,
+          r.todo,
+          r.skipped,
+          `${kind} · pack ${r.packId} · T=${o.T} K=${o.K} → ${o.out}`,
+        ),
+      onProgress: (p) => reporter.update(p),
+    });
+  } finally {
+    process.off('SIGINT', onSigint);
+    reporter.stop();
+  }
+  const err = process.stderr;
+  err.write(
+    `extracted ${summary.done}, skipped ${summary.skipped} (already done), failed ${summary.failed.length} ` +
+      `of ${summary.total} in ${summary.wallSeconds.toFixed(1)} s → ${o.out}\n`,
+  );
+  if (summary.failed.length > 0) {
+    err.write('failures:\n');
+    for (const f of summary.failed) {
+      const where = f.path ?? f.key;
+      const why = f.path && f.error.startsWith(`${f.path}: `) ? f.error.slice(f.path.length + 2) : f.error;
+      err.write(`  ${where}: ${why}\n`);
+    }
+  }
+  if (summary.interrupted) {
+    throw new DfanError('INTERRUPTED', 'extraction interrupted', {
+      hint: 'run the same command again to resume; finished videos are kept',
+      exitCode: 130,
+    });
+  }
+  if (summary.failed.length > 0) {
+    throw new DfanError(
+      'SOME_FAILED',
+      `${summary.failed.length} of ${summary.total} videos failed (listed above)`,
+      {
+        hint: 'fix or remove them and run the same command again: finished videos are kept',
+      },
+    );
+  }
 }

@@ -1,0 +1,86 @@
+/**
+ * What `dfan extract INPUT` extracts: one video, every video under a folder (recursive; keys are
+ * the paths relative to the folder), or the videos of a `video,label,split` CSV manifest (keys
+ * are the `video` column as written; missing files become failures, never a crash).
+ */
+import { readdirSync, statSync } from 'node:fs';
+import { basename, extname, join, relative, resolve } from 'node:path';
+import { isVideoFile, toPosix, VIDEO_EXTENSIONS } from '../data/find.js';
+import { readManifest } from '../data/manifest.js';
+import { DfanError } from '../errors.js';
+import type { ExtractItem } from './extract.js';
+
+export interface ResolvedInput {
+  kind: 'video' | 'folder' | 'manifest';
+  items: ExtractItem[];
+}
+
+/** Every video file under `root` (hidden folders skipped, symlinked folders visited once), sorted. */
+export function listVideos(root: string): string[] {
+  const out: string[] = [];
+  const stack = [resolve(root)];
+  const seen = new Set<string>();
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const abs = join(dir, e.name);
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        try {
+          const s = statSync(abs);
+          isDir = s.isDirectory();
+          isFile = s.isFile();
+        } catch {
+          continue;
+        }
+      }
+      if (isDir && !seen.has(abs)) {
+        seen.add(abs);
+        stack.push(abs);
+      } else if (isFile && isVideoFile(e.name)) out.push(abs);
+    }
+  }
+  return out.sort();
+}
+
+export function resolveInput(input: string): ResolvedInput {
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(input);
+  } catch {
+    throw new DfanError('NOT_FOUND', 'input does not exist', {
+      file: input,
+      hint: 'give a video, a folder of videos or a video,label,split CSV manifest',
+    });
+  }
+  if (st.isDirectory()) {
+    const root = resolve(input);
+    const items = listVideos(root).map((abs) => {
+      const rel = toPosix(relative(root, abs));
+      return { key: rel, path: abs, source: toPosix(join(input, rel)) };
+    });
+    if (items.length === 0) {
+      throw new DfanError('NOT_FOUND', 'no video files in this folder', {
+        file: input,
+        hint: `looked recursively for ${VIDEO_EXTENSIONS.join(' ')}`,
+      });
+    }
+    return { kind: 'folder', items };
+  }
+  if (extname(input).toLowerCase() === '.csv') {
+    const ds = readManifest(input);
+    return {
+      kind: 'manifest',
+      items: ds.items.map((it) => ({ key: it.key, path: it.video, source: it.key })),
+    };
+  }
+  return { kind: 'video', items: [{ key: basename(input), path: resolve(input), source: input }] };
+}

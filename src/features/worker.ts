@@ -1,0 +1,50 @@
+/**
+ * Extraction worker process (forked by src/features/batch.ts): loads the pack once, then
+ * extracts the videos it is sent, writing each feature file atomically itself. Runs up to the
+ * number of jobs the parent keeps in flight concurrently. Exits when the parent goes away, so a
+ * killed `dfan extract` leaves no orphans (at most a temp file, cleaned up on the next run).
+ */
+import type { FeaturePack } from '../backbones/types.js';
+import { describeError, isDfanError } from '../errors.js';
+import { type Job, type JobConfig, peakRssOfThisProcess, runJob } from './batch.js';
+import { resolvePack } from './extract.js';
+
+let pack: FeaturePack | null = null;
+let cfg: JobConfig | null = null;
+let running = 0;
+let closing = false;
+
+function send(msg: unknown): void {
+  if (process.connected) process.send?.(msg);
+}
+
+async function finish(): Promise<void> {
+  await pack?.dispose().catch(() => {});
+  process.exit(0);
+}
+
+process.on('disconnect', () => {
+  process.exit(0);
+});
+
+process.on('message', async (m: { type: string; cfg?: JobConfig; job?: Job }) => {
+  if (m.type === 'init' && m.cfg) {
+    cfg = m.cfg;
+    try {
+      pack = await resolvePack(cfg.pack, { streams: cfg.streams });
+      send({ type: 'ready', packId: pack.id, streams: pack.streams.map((s) => s.name) });
+    } catch (e) {
+      send({ type: 'init-failed', error: describeError(e), code: isDfanError(e) ? e.code : undefined });
+      setTimeout(() => process.exit(1), 50);
+    }
+  } else if (m.type === 'job' && m.job && pack && cfg) {
+    running++;
+    const result = await runJob(pack, cfg, m.job);
+    running--;
+    send({ type: 'result', result, rssMB: peakRssOfThisProcess() });
+    if (closing && running === 0) await finish();
+  } else if (m.type === 'close') {
+    closing = true;
+    if (running === 0) await finish();
+  }
+});
