@@ -115,7 +115,7 @@ async function resolvePackJson(
   if (!opts.id)
     throw new DfanError('BAD_MANIFEST', 'the source has no pack.json', {
       file: source,
-      hint: 'give --id to check the files against a pack dfan knows (e.g. --id research), or add a pack.json',
+      hint: 'give --id to check its files against a pack dfan knows, e.g. --id research; or add a pack.json',
     });
   const known = knownPackJson(opts.id);
   if (!known)

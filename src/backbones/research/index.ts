@@ -105,6 +105,15 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
   const yamnet = await Yamnet.load(dir, { threads });
   const mobilenet = await Mobilenet.load(dir, { threads, batchSize: opts.batchSize });
 
+  // MoViNet carries its states across awaits (frames arrive asynchronously): one clip at a time.
+  // The rest may overlap with another video's action pass (onnxruntime runs off the JS thread).
+  let actionQueue: Promise<unknown> = Promise.resolve();
+  const exclusive = <R>(fn: () => Promise<R>): Promise<R> => {
+    const run = actionQueue.then(fn, fn);
+    actionQueue = run.catch(() => {});
+    return run;
+  };
+
   const pack: ResearchPack = {
     id: `${RESEARCH_PACK_ID}@${version}`,
     streams,
@@ -134,11 +143,12 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
       );
 
       // action: one causal pass over the whole video at `fps`
-      const trace = await movinet.runClip(streamSquareFrames(info.path, fps, MOVINET_SIZE));
+      const trace = await exclusive(() => movinet.runClip(streamSquareFrames(info.path, fps, MOVINET_SIZE)));
       const action = poolSnippets(trace, snippets);
-      pack.lastActionLabels = movinet.topK(trace.logits, 5);
+      const top5 = movinet.topK(trace.logits, 5);
+      pack.lastActionLabels = top5;
       warnings.push(
-        `action: MoViNet-A0 Kinetics-600 top-5 of the whole clip: ${pack.lastActionLabels
+        `action: MoViNet-A0 Kinetics-600 top-5 of the whole clip: ${top5
           .map((l) => `${l.label} ${(100 * l.prob).toFixed(1)}%`)
           .join(', ')}`,
       );
