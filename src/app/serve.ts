@@ -47,7 +47,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     await engine.warm();
     o.log?.(`dfan serve: models loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
-  const app = await buildServer({
+  const { app } = await buildServer({
     runner: (job, onProgress) => engine.predictFile(job.file, { name: job.name, onProgress }),
     model: engine.predictor.descriptor,
     checkVideo: checkVideoFile,

@@ -312,7 +312,7 @@ export async function buildServer(opts: ServerOptions) {
     await queue.idle();
     if (ownWorkDir) await rm(workDir, { recursive: true, force: true });
   });
-  return Object.assign(app, { queue, workDir });
+  return { app, queue, workDir };
 }
 
-export type DfanServer = Awaited<ReturnType<typeof buildServer>>;
+export type DfanServer = Awaited<ReturnType<typeof buildServer>>['app'];
