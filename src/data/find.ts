@@ -4,7 +4,7 @@
  * downloaded: the index maps names to files once, so a 1,600-video lookup is one directory walk.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { basename, extname, join, relative, sep } from 'node:path';
+import { extname, join, relative, sep } from 'node:path';
 import { DfanError } from '../errors.js';
 
 /** Containers we look for, in preference order when one name exists in several. */
@@ -35,9 +35,11 @@ export interface VideoIndex {
    * Absolute path of the video for a list name such as `Fear/clip` or `clip` (extension
    * optional), or null. Tries, in order: the exact relative path (with or without extension);
    * a file with that basename inside a folder named like the name's folder (case-insensitive,
-   * at any depth); a file with that basename anywhere, when exactly one exists.
+   * at any depth); a file with that basename anywhere, when exactly one exists and it is not
+   * filed under another of `classes`. The name is tried as a stem (`x.mp4` → `x.mp4.mp4`) before
+   * as a file name (`x.mp4`).
    */
-  find(name: string): string | null;
+  find(name: string, classes?: readonly string[]): string | null;
 }
 
 /** Walk `root` once (following no symlinked folders twice) and index every video file. */
@@ -101,8 +103,17 @@ export function indexVideos(root: string): VideoIndex {
   }
   for (const list of byBase.values()) list.sort((a, b) => extRank(a) - extRank(b) || a.localeCompare(b));
 
-  function find(name: string): string | null {
-    const clean = stripVideoExt(toPosix(name).replace(/^\.\//, ''));
+  /**
+   * Is the file inside a folder of that class, at any depth under root? A folder matches when
+   * it is named like the class or ends with `-<class>`/`_<class>` (the VE-8 distribution keeps
+   * its videos in `VideoEmotionDataset4-Fear/flickr/…`).
+   */
+  function inClassFolder(abs: string, folder: string): boolean {
+    const segs = toPosix(relative(root, abs)).toLowerCase().split('/').slice(0, -1);
+    return segs.some((s) => s === folder || s.endsWith(`-${folder}`) || s.endsWith(`_${folder}`));
+  }
+
+  function findStem(clean: string, classes?: readonly string[]): string | null {
     const exact = byRel.get(clean.toLowerCase());
     if (exact) return exact;
     const parts = clean.split('/');
@@ -111,12 +122,24 @@ export function indexVideos(root: string): VideoIndex {
     if (candidates.length === 0) return null;
     if (parts.length > 1) {
       const folder = parts[parts.length - 2].toLowerCase();
-      const inFolder = candidates.filter((c) => basename(join(c, '..')).toLowerCase() === folder);
+      const inFolder = candidates.filter((c) => inClassFolder(c, folder));
       if (inFolder.length > 0) return inFolder[0];
     }
-    // basename anywhere: only when unambiguous, or when all hits are the same video in several containers
-    const stems = new Set(candidates.map((c) => stripVideoExt(c)));
-    return stems.size === 1 ? candidates[0] : null;
+    // basename anywhere: never a file filed under another class, and only when unambiguous
+    // (several containers of one video count as one)
+    const others = (classes ?? [])
+      .map((c) => c.toLowerCase())
+      .filter((c) => c !== parts[parts.length - 2]?.toLowerCase());
+    const allowed = candidates.filter((c) => !others.some((o) => inClassFolder(c, o)));
+    const stems = new Set(allowed.map((c) => stripVideoExt(c)));
+    return stems.size === 1 ? allowed[0] : null;
+  }
+
+  function find(name: string, classes?: readonly string[]): string | null {
+    const clean = toPosix(name).replace(/^\.\//, '');
+    // list names are file names minus their LAST extension (`x.mp4` names `x.mp4.mp4`): try the
+    // name as a stem first, then as a file name
+    return findStem(clean, classes) ?? (isVideoFile(clean) ? findStem(stripVideoExt(clean), classes) : null);
   }
   return { root, size, find };
 }

@@ -19,4 +19,12 @@ export interface Dataset {
   items: DatasetItem[];
   /** items whose video file was not found (listed, never fatal) */
   missing: DatasetItem[];
+  /** folder the videos were looked up under; absent when they were not looked up at all */
+  root?: string;
+  /** which split of a multi-split dataset this is (1-based, VE-8 has 10) */
+  splitNumber?: number;
+  /** where the lists came from (list folder, workbook, manifest) */
+  source?: string;
+  /** non-fatal oddities met while reading */
+  warnings?: string[];
 }

@@ -1,0 +1,203 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import ExcelJS from 'exceljs';
+import {
+  cleanVideoName,
+  parseKeyClipRow,
+  parseKeyRange,
+  parseMinSec,
+  readKeyClips,
+} from '../../src/data/keyclips.js';
+import { openDataset } from '../../src/data/open.js';
+import { rng, shuffle } from '../../src/data/splits.js';
+import { datasetStats } from '../../src/data/stats.js';
+import { readSplitWorkbook, VE8_CLASSES, workbookSplit } from '../../src/data/ve8-splits.js';
+import { needShared, sharedPath } from '../helpers/shared.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'dfan-xlsx-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+
+/** A VE-8-like set: per class a few videos, one basename under two classes. */
+function fakeVideos(): Array<{ id: number; path: string; cls: string; stem: string }> {
+  const out: Array<{ id: number; path: string; cls: string; stem: string }> = [];
+  let id = 0;
+  VE8_CLASSES.forEach((cls, k) => {
+    for (let j = 0; j < 6; j++) {
+      id++;
+      const stem =
+        cls === 'Fear' && j === 0
+          ? 'same_name_700'
+          : cls === 'Disgust' && j === 0
+            ? 'same_name_700'
+            : `${cls}_v${j}`;
+      out.push({
+        id,
+        cls,
+        stem,
+        path: `VideoEmotionDataset${k + 1}-${cls}/${j % 2 ? 'flickr' : 'youtube'}/${stem}.mp4`,
+      });
+    }
+  });
+  return out;
+}
+
+/**
+ * The inferred layout of VideoEmotionDataset-TrainTestSplits.xlsx: sheet 1 = numbered video
+ * index with "Video Name and Directory"; sheet 2 = "Split k" over Train/Test column pairs.
+ */
+async function writeInferredWorkbook(file: string, videos: ReturnType<typeof fakeVideos>, nSplits: number) {
+  const wb = new ExcelJS.Workbook();
+  const idx = wb.addWorksheet('Videos');
+  idx.addRow(['No.', 'Video Name and Directory']);
+  idx.addRow([]); // the pandas reader skips row index 0: a blank/sub-header row
+  for (const v of videos) idx.addRow([v.id, v.path]);
+  const sp = wb.addWorksheet('Splits');
+  const header: string[] = [];
+  const sub: string[] = [];
+  const columns: number[][] = [];
+  const random = rng(42);
+  for (let s = 1; s <= nSplits; s++) {
+    header.push(`Split ${s}`, '');
+    sub.push('Train', 'Test');
+    const train: number[] = [];
+    const test: number[] = [];
+    for (const cls of VE8_CLASSES) {
+      const ids = shuffle(
+        videos.filter((v) => v.cls === cls).map((v) => v.id),
+        random,
+      );
+      test.push(...ids.slice(0, 2));
+      train.push(...ids.slice(2));
+    }
+    columns.push(train, test);
+  }
+  sp.addRow(header);
+  sp.addRow(sub);
+  const rows = Math.max(...columns.map((c) => c.length));
+  for (let r = 0; r < rows; r++) sp.addRow(columns.map((c) => (r < c.length ? c[r] : null)));
+  for (let s = 0; s < nSplits; s++) sp.mergeCells(1, 2 * s + 1, 1, 2 * s + 2);
+  await wb.xlsx.writeFile(file);
+  return columns;
+}
+
+test('10-split workbook (inferred layout) reads every split with Class/name keys', async () => {
+  const videos = fakeVideos();
+  const file = join(tmp, 'VideoEmotionDataset-TrainTestSplits.xlsx');
+  const columns = await writeInferredWorkbook(file, videos, 10);
+  const wb = await readSplitWorkbook(file);
+  assert.deepEqual(
+    [...wb.splits.keys()].sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+  );
+  const byId = new Map(videos.map((v) => [v.id, v]));
+  for (let s = 1; s <= 10; s++) {
+    const ds = workbookSplit(wb, s);
+    const stats = datasetStats(ds);
+    assert.equal(stats.perSplit.train, columns[2 * (s - 1)].length);
+    assert.equal(stats.perSplit.test, 16);
+    for (const cls of VE8_CLASSES) assert.equal(stats.perClass[cls].test, 2);
+    const expectTest = columns[2 * (s - 1) + 1]
+      .map((id) => `${byId.get(id)!.cls}/${byId.get(id)!.stem}`)
+      .sort();
+    assert.deepEqual(
+      ds.items
+        .filter((i) => i.split === 'test')
+        .map((i) => i.key)
+        .sort(),
+      expectTest,
+    );
+  }
+  const all = workbookSplit(wb, 1).items.map((i) => i.key);
+  assert.ok(all.includes('Disgust/same_name_700') && all.includes('Fear/same_name_700'));
+  // the CLI door finds the workbook in a list folder without lists
+  const src = await openDataset('ve8', { lists: tmp });
+  assert.equal(src.splits.length, 10);
+  assert.equal(src.load(3).items.length, videos.length);
+  assert.throws(() => workbookSplit(wb, 11), /split 11 is not in the workbook/);
+});
+
+test('workbook variant: one sheet per split with video names', async () => {
+  const file = join(tmp, 'one-sheet-per-split.xlsx');
+  const wb = new ExcelJS.Workbook();
+  for (let s = 1; s <= 2; s++) {
+    const ws = wb.addWorksheet(`Split ${s}`);
+    ws.addRow(['Train', 'Test']);
+    ws.addRow(['Anger/youtube/a.mp4', 'Joy/flickr/b.mp4']);
+    ws.addRow(['Trust/c.mp4', null]);
+  }
+  await wb.xlsx.writeFile(file);
+  const r = await readSplitWorkbook(file);
+  const ds = workbookSplit(r, 2);
+  assert.deepEqual(
+    ds.items.map((i) => `${i.split}:${i.key}`),
+    ['train:Anger/a', 'train:Trust/c', 'test:Joy/b'],
+  );
+  const bad = new ExcelJS.Workbook();
+  bad.addWorksheet('Split 1').addRows([
+    ['Train', 'Test'],
+    ['Nowhere/x.mp4', null],
+  ]);
+  await bad.xlsx.writeFile(join(tmp, 'bad.xlsx'));
+  await assert.rejects(
+    readSplitWorkbook(join(tmp, 'bad.xlsx')),
+    /cell A2: cannot tell the class of "Nowhere\/x.mp4"/,
+  );
+});
+
+test("key-clip cells: m's, m's-m's and the oddities of the real file", () => {
+  assert.equal(parseMinSec("2'53"), 173);
+  assert.equal(parseMinSec("0'05"), 5);
+  assert.equal(parseMinSec("'029"), 29);
+  assert.equal(parseMinSec('0;25'), 25);
+  assert.equal(parseMinSec("0'79"), 79);
+  assert.equal(parseMinSec('1:30'), null);
+  assert.deepEqual(parseKeyRange("0'0-'050"), { start: 0, end: 50 });
+  assert.deepEqual(parseKeyRange("1'01-1'12"), { start: 61, end: 72 });
+  assert.equal(
+    cleanVideoName('disgust/WhatisthisFeeling(Loathing)-Wicked-talentshow.wmv.mp44'),
+    'disgust/WhatisthisFeeling(Loathing)-Wicked-talentshow',
+  );
+  assert.equal(cleanVideoName('disgust/2410405540_360p.mp4s'), 'disgust/2410405540_360p');
+  const row = parseKeyClipRow('Sadness', 93, ['sadness/x.mp4', "1'05-2'10", '', '', "1'05", "1'05"]);
+  assert.equal(row?.videoLength, 130, 'video length raised to the last clip end');
+  assert.ok(row?.notes.some((n) => /video length/.test(n)));
+  assert.equal(parseKeyClipRow('Anger', 5, ['', '', '', '', '', '']), null);
+  assert.throws(
+    () => parseKeyClipRow('Anger', 5, ['anger/a.mp4', 'soon', '', '', '', '']),
+    /row 5: key clip "soon"/,
+  );
+});
+
+test('Ekman-6 Attributes.xlsx: 1,636 videos, ranges inside their videos', {
+  skip: needShared('datasets/ek6-keyclips/Attributes.xlsx'),
+}, async () => {
+  const set = await readKeyClips(sharedPath('datasets/ek6-keyclips/Attributes.xlsx'));
+  assert.equal(set.videos.length, 1636);
+  const perSheet = new Map<string, number>();
+  for (const v of set.videos) perSheet.set(v.sheet, (perSheet.get(v.sheet) ?? 0) + 1);
+  assert.deepEqual(Object.fromEntries(perSheet), {
+    Anger: 224,
+    Surprise: 360,
+    Fear: 287,
+    Joy: 305,
+    Sadness: 221,
+    Disgust: 239,
+  });
+  let clips = 0;
+  for (const v of set.videos) {
+    assert.ok(v.clips.length <= 3, v.name);
+    assert.equal(v.label, v.sheet.toLowerCase(), v.name);
+    assert.ok(!/\.mp4/i.test(v.name), v.name);
+    for (const c of v.clips) {
+      clips++;
+      assert.ok(c.start >= 0 && c.end >= c.start, `${v.name} ${c.start}-${c.end}`);
+      if (v.videoLength !== null) assert.ok(c.end <= v.videoLength, `${v.name} ${c.end} > ${v.videoLength}`);
+    }
+  }
+  assert.ok(clips > 1636, 'most videos have a clip, several have more than one');
+  assert.equal(set.videos.filter((v) => v.clips.length === 0).length, 1, 'one video has no key clip');
+  assert.ok(set.warnings.some((w) => /RoadRageBikerStyle/.test(w)));
+});
