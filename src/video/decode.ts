@@ -97,9 +97,58 @@ function planGroups(pts: number[], first: number): Group[] {
   return groups;
 }
 
-/** select expression matching frames whose time is within eps of one of `pts`. */
-function selectExpr(pts: number[], eps: number): string {
-  return pts.map((p) => `lt(abs(t-${p.toFixed(6)})\\,${eps.toExponential(2)})`).join('+');
+/**
+ * select expression matching frames within eps of one of `pts`. Runs of consecutive frames of
+ * the video (`all`) become one `between()`; terms are nested in groups of 16 because ffmpeg's
+ * expression parser limits nesting depth (~100).
+ */
+export function selectExpr(pts: number[], eps: number, all?: number[]): string {
+  const terms: string[] = [];
+  const f = (x: number) => x.toFixed(6);
+  let i = 0;
+  while (i < pts.length) {
+    let j = i;
+    if (all) {
+      let k = lastAtOrBefore(all, pts[i] + eps);
+      while (j + 1 < pts.length && k + 1 < all.length && Math.abs(all[k + 1] - pts[j + 1]) < eps) {
+        j++;
+        k++;
+      }
+    }
+    terms.push(
+      j === i
+        ? `lt(abs(t-${f(pts[i])})\\,${eps.toExponential(2)})`
+        : `between(t\\,${f(pts[i] - eps)}\\,${f(pts[j] + eps)})`,
+    );
+    i = j + 1;
+  }
+  return nestSum(terms);
+}
+
+function nestSum(terms: string[]): string {
+  if (terms.length <= 16) return terms.join('+');
+  const groups: string[] = [];
+  for (let i = 0; i < terms.length; i += 16) groups.push(`(${terms.slice(i, i + 16).join('+')})`);
+  return nestSum(groups);
+}
+
+/**
+ * ffmpeg arguments up to (not including) the output: input (optionally seeking to `seek`), the
+ * first video stream, the filter chain, passthrough timing (never duplicate or drop frames).
+ */
+export function decodeArgs(
+  path: string,
+  filter: string,
+  maxFrames: number,
+  seek: number | null,
+  threads?: number,
+): string[] {
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'info'];
+  if (threads) args.push('-threads', String(threads));
+  if (seek !== null) args.push('-ss', seek.toFixed(6), '-noaccurate_seek');
+  args.push('-copyts', '-i', ffmpegInput(path), '-map', '0:V:0', '-an', '-sn', '-dn');
+  args.push('-vf', filter, '-vsync', 'passthrough', '-frames:v', String(maxFrames), '-pix_fmt', 'rgb24');
+  return args;
 }
 
 interface RawFrame {
@@ -120,13 +169,9 @@ async function* runDecode(
   opts: DecodeOptions,
 ): AsyncGenerator<RawFrame> {
   const { ffmpeg } = findFfmpeg();
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'info'];
-  if (opts.threads) args.push('-threads', String(opts.threads));
-  if (seek !== null) args.push('-ss', seek.toFixed(6), '-noaccurate_seek');
-  args.push('-copyts', '-i', ffmpegInput(path), '-map', '0:V:0', '-an', '-sn', '-dn');
-  args.push('-vf', filter, '-vsync', 'passthrough', '-frames:v', String(maxFrames));
-  args.push('-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
-
+  const args = [...decodeArgs(path, filter, maxFrames, seek, opts.threads), '-f', 'rawvideo', 'pipe:1'];
+  const debug = !!process.env.DFAN_DEBUG_FFMPEG;
+  if (debug) process.stderr.write(`[dfan] ${ffmpeg} ${args.map((a) => JSON.stringify(a)).join(' ')}\n`);
   const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const idleMs = opts.idleTimeoutMs ?? 60_000;
   let stderrTail = '';
@@ -154,6 +199,7 @@ async function* runDecode(
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => {
     poke();
+    if (debug) process.stderr.write(s);
     stderrBuf += s;
     let nl = stderrBuf.search(/[\r\n]/);
     while (nl >= 0) {
@@ -235,6 +281,53 @@ async function* runDecode(
   }
 }
 
+export interface DecodePlan {
+  /** presentation time of the first frame (requested times are relative to it) */
+  start: number;
+  /** indices into `times`, by increasing time */
+  order: number[];
+  resize: string;
+  /** present when the packet timestamps are known: the exact frames to pick */
+  exact: null | {
+    eps: number;
+    /** requested index → chosen frame's absolute pts */
+    chosen: Map<number, number>;
+    groups: Array<{ pts: number[]; seek: number | null; filter: string }>;
+  };
+}
+
+/** Decide which frames serve which times, and the ffmpeg runs that fetch them (exported for the benchmark). */
+export async function planDecode(
+  path: string,
+  times: number[],
+  opts: DecodeOptions,
+  vi: VideoInfo,
+): Promise<DecodePlan> {
+  const resize = resizeFilter(opts.width, opts.height, opts.mode ?? 'crop');
+  const start = vi.startTime ?? 0;
+  const order = times.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
+  const all = await frameTimes(path);
+  const known = all ? all.filter((p) => p >= start - 1e-6) : null;
+  if (!known || known.length === 0) return { start, order, resize, exact: null };
+  let minGap = Number.POSITIVE_INFINITY;
+  for (let i = 1; i < known.length; i++) {
+    const g = known[i] - known[i - 1];
+    if (g > 1e-9 && g < minGap) minGap = g;
+  }
+  const eps = Math.min(1e-3, Number.isFinite(minGap) ? minGap / 3 : 1e-3);
+  const chosen = new Map<number, number>();
+  for (const i of order) {
+    const k = lastAtOrBefore(known, start + Math.max(0, times[i]) + 1e-6);
+    chosen.set(i, known[Math.max(0, k)]);
+  }
+  const uniq = [...new Set(order.map((i) => chosen.get(i) as number))].sort((a, b) => a - b);
+  const groups = planGroups(uniq, known[0]).map((g) => ({
+    ...g,
+    filter: `select='${selectExpr(g.pts, eps, known)}',${resize},format=rgb24,showinfo`,
+  }));
+  return { start, order, resize, exact: { eps, chosen, groups } };
+}
+
 function warnDefault(msg: string): void {
   process.stderr.write(`dfan: warning: ${msg}\n`);
 }
@@ -257,35 +350,18 @@ export async function* decodeFrameStream(
   const o: DecodeOptions = { ...opts, onWarning: warn };
   const { width, height } = opts;
   const frameBytes = width * height * 3;
-  const resize = resizeFilter(width, height, opts.mode ?? 'crop');
 
-  const start = vi.startTime ?? 0;
-  const all = await frameTimes(path);
-  const known = all ? all.filter((p) => p >= start - 1e-6) : null;
-  // targets: absolute times, ascending
-  const order = times.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
+  const plan = await planDecode(path, times, opts, vi);
+  const { start, order } = plan;
   const target = (i: number) => start + Math.max(0, times[i]);
 
-  if (known && known.length > 0) {
-    let minGap = Number.POSITIVE_INFINITY;
-    for (let i = 1; i < known.length; i++) {
-      const g = known[i] - known[i - 1];
-      if (g > 1e-9 && g < minGap) minGap = g;
-    }
-    const eps = Math.min(1e-3, Number.isFinite(minGap) ? minGap / 3 : 1e-3);
-    // chosen pts per requested index
-    const chosen = new Map<number, number>();
-    for (const i of order) {
-      const k = lastAtOrBefore(known, target(i) + 1e-6);
-      chosen.set(i, known[Math.max(0, k)]);
-    }
-    const uniq = [...new Set(order.map((i) => chosen.get(i) as number))].sort((a, b) => a - b);
+  if (plan.exact) {
+    const { eps, chosen } = plan.exact;
     let oi = 0; // next index into `order` to serve
     let last: RawFrame | null = null;
     let missed = 0;
-    for (const g of planGroups(uniq, known[0])) {
-      const filter = `select='${selectExpr(g.pts, eps)}',${resize},format=rgb24,showinfo`;
-      for await (const rf of runDecode(path, filter, frameBytes, g.pts.length, g.seek, o)) {
+    for (const g of plan.exact.groups) {
+      for await (const rf of runDecode(path, g.filter, frameBytes, g.pts.length, g.seek, o)) {
         const q = Number.isFinite(rf.pts) ? rf.pts : (chosen.get(order[oi]) ?? 0);
         while (oi < order.length) {
           const i = order[oi];
@@ -335,7 +411,7 @@ export async function* decodeFrameStream(
   // No packet timestamps (raw streams): select the first frame at or after each time.
   const uniqT = [...new Set(order.map((i) => target(i)))];
   const terms = uniqT.map((p) => `gte(t\\,${(p - 1e-3).toFixed(6)})*lt(prev_t\\,${(p - 1e-3).toFixed(6)})`);
-  const filter = `select='isnan(prev_t)+${terms.join('+')}',${resize},format=rgb24,showinfo`;
+  const filter = `select='isnan(prev_t)+${nestSum(terms)}',${plan.resize},format=rgb24,showinfo`;
   const got: RawFrame[] = [];
   for await (const rf of runDecode(path, filter, frameBytes, uniqT.length + 1, null, o)) got.push(rf);
   if (got.length === 0) {

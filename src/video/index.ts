@@ -1,6 +1,14 @@
 /** The video stage: find ffmpeg, probe, decode frames at times, sample snippets. */
 
-export { decodeFrameStream, decodeFrames, resizeFilter } from './decode.js';
+export {
+  type DecodePlan,
+  decodeArgs,
+  decodeFrameStream,
+  decodeFrames,
+  planDecode,
+  resizeFilter,
+  selectExpr,
+} from './decode.js';
 export { checkInputFile, type FfmpegPaths, ffmpegInput, findFfmpeg } from './ffmpeg.js';
 export { frameTimes, probe } from './probe.js';
 export { sampleSnippets, snippetTimes } from './snippets.js';

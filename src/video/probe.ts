@@ -147,7 +147,7 @@ export async function probe(path: string): Promise<VideoInfo> {
 
 /**
  * Presentation timestamps (seconds, sorted, relative to the stream's first frame) of every video
- * frame, read by demuxing the packets — no decoding. Returns null when the container carries no
+ * frame, read by demuxing the packets — no decoding. Packets flagged for discard are skipped. Returns null when the container carries no
  * timestamps (e.g. raw elementary streams); callers then fall back to "first frame at or after t".
  */
 export async function frameTimes(path: string, timeoutMs = 120_000): Promise<number[] | null> {
@@ -160,7 +160,7 @@ export async function frameTimes(path: string, timeoutMs = 120_000): Promise<num
       '-select_streams',
       'V:0',
       '-show_entries',
-      'packet=pts_time',
+      'packet=pts_time,flags',
       '-of',
       'csv=p=0',
       ffmpegInput(path),
@@ -172,8 +172,10 @@ export async function frameTimes(path: string, timeoutMs = 120_000): Promise<num
   const ts: number[] = [];
   let missing = 0;
   for (const line of text.split('\n')) {
-    const s = line.trim().replace(/,+$/, '');
+    const [s, flags] = line.trim().split(',');
     if (!s) continue;
+    // 'D': the packet is decoded only to prime the decoder, never shown (edit lists)
+    if (flags?.includes('D')) continue;
     const x = Number(s);
     if (Number.isFinite(x)) ts.push(x);
     else missing++;
