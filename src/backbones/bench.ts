@@ -1,0 +1,111 @@
+/**
+ * Bare-inference timing of the default pack's backbones on given frames (no decode, no store):
+ * bench/extract.ts divides the pipeline time by these to report overhead as a ratio.
+ */
+import type { Frame } from '../video/types.js';
+
+export interface BackboneTiming {
+  /** e.g. "mobilenet_v2 (onnx)" */
+  backbone: string;
+  /** streams it feeds */
+  streams: string[];
+  /** median wall-clock milliseconds per frame */
+  msPerFrame: number;
+  /** median CPU milliseconds per frame (all threads of this process) */
+  cpuMsPerFrame: number;
+  frames: number;
+}
+
+export interface BenchOptions {
+  repeats?: number;
+  engine?: 'auto' | 'onnx' | 'tfjs';
+  threads?: number;
+  batchSize?: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+async function time(
+  frames: number,
+  repeats: number,
+  fn: () => Promise<unknown>,
+): Promise<{ ms: number; cpu: number }> {
+  await fn(); // warm-up
+  const ms: number[] = [];
+  const cpu: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await fn();
+    ms.push((performance.now() - t0) / frames);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000 / frames);
+  }
+  return { ms: median(ms), cpu: median(cpu) };
+}
+
+/**
+ * Time each default-pack backbone on `frames` (e.g. 16 key frames at the pack's decode size).
+ * Models are loaded (and the ONNX conversion cached) before timing starts.
+ */
+export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): Promise<BackboneTiming[]> {
+  const repeats = opts.repeats ?? 3;
+  const n = frames.length;
+  const { loadMobilenet } = await import('./mobilenet.js');
+  const { detectFaces, estimatePose } = await import('./human.js');
+  const { colourStats, motionStats } = await import('./stats.js');
+  const out: BackboneTiming[] = [];
+  const net = await loadMobilenet({
+    engine: opts.engine ?? 'auto',
+    threads: opts.threads,
+    batchSize: opts.batchSize,
+  });
+  try {
+    const r = await time(n, repeats, () => net.run(frames));
+    out.push({
+      backbone: `mobilenet_v2 (${net.engine})`,
+      streams: ['object', 'context'],
+      msPerFrame: r.ms,
+      cpuMsPerFrame: r.cpu,
+      frames: n,
+    });
+  } finally {
+    await net.dispose();
+  }
+  const faces = await time(n, repeats, async () => {
+    for (const f of frames) await detectFaces(f);
+  });
+  out.push({
+    backbone: 'blazeface+emotion (tfjs-wasm)',
+    streams: ['face'],
+    msPerFrame: faces.ms,
+    cpuMsPerFrame: faces.cpu,
+    frames: n,
+  });
+  const pose = await time(n, repeats, async () => {
+    for (const f of frames) await estimatePose(f);
+  });
+  out.push({
+    backbone: 'movenet-lightning (tfjs-wasm)',
+    streams: ['action'],
+    msPerFrame: pose.ms,
+    cpuMsPerFrame: pose.cpu,
+    frames: n,
+  });
+  const stats = await time(n, repeats, async () => {
+    for (const f of frames) colourStats(f);
+    motionStats(frames);
+  });
+  out.push({
+    backbone: 'colour+motion statistics (JS)',
+    streams: ['context', 'action'],
+    msPerFrame: stats.ms,
+    cpuMsPerFrame: stats.cpu,
+    frames: n,
+  });
+  return out;
+}

@@ -1,0 +1,181 @@
+/**
+ * Face and body-pose models shipped with the npm package @vladmandic/human (MIT), run on the
+ * shared tfjs-wasm instance, weights read from node_modules (never fetched).
+ *
+ * - faces: human's pipeline with BlazeFace (detector) + its 7-class emotion model (64×64 grey
+ *   face crops). `detector.scale = 1` keeps the box tight around the face: the emotion model then
+ *   sees the face itself, which on our test clips gives much cleaner expressions than the
+ *   default (1.4, a crop meant for the face mesh).
+ * - pose: MoveNet SinglePose Lightning called directly (input 192×192 int32, output y,x,score
+ *   for 17 COCO keypoints), letterboxed so keypoints map back to the frame.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { DfanError } from '../errors.js';
+import type { Frame } from '../video/types.js';
+import { packageDir, packageVersion } from './pkg.js';
+import { fitFrame, fitGeometry } from './preprocess.js';
+import { initTfjs, loadGraphModel } from './tfjs.js';
+
+/** Folder of the models that @vladmandic/human ships. */
+export function humanModelsDir(): string {
+  return join(packageDir('@vladmandic/human'), 'models');
+}
+
+export function humanVersion(): string {
+  return packageVersion('@vladmandic/human');
+}
+
+export interface FaceDetection {
+  /** detector confidence 0..1 */
+  score: number;
+  /** x, y, w, h in [0,1] of the frame, clipped to it */
+  box: [number, number, number, number];
+  /** FACE_EXPRESSIONS order: angry, disgust, fear, happy, sad, surprise, neutral */
+  expressions: number[];
+}
+
+interface HumanFace {
+  score: number;
+  boxScore?: number;
+  boxRaw: [number, number, number, number];
+  emotion?: { score: number; emotion: string }[];
+}
+interface HumanLike {
+  load(): Promise<void>;
+  detect(input: unknown, config?: unknown): Promise<{ face: HumanFace[]; error?: string | null }>;
+}
+
+const EXPR = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
+
+let humanPromise: Promise<HumanLike> | undefined;
+
+/** human's fetch of `file://` model URLs, served from disk (its node-wasm build only fetches). */
+async function withFileFetch<T>(fn: () => Promise<T>): Promise<T> {
+  const orig = globalThis.fetch;
+  globalThis.fetch = (async (u: string | URL | Request, o?: RequestInit) => {
+    const s = typeof u === 'string' ? u : u instanceof URL ? u.href : u.url;
+    if (s.startsWith('file://'))
+      return new Response(new Uint8Array(await readFile(new URL(s))), { status: 200 });
+    return orig(u, o);
+  }) as typeof fetch;
+  try {
+    return await fn();
+  } finally {
+    globalThis.fetch = orig;
+  }
+}
+
+export function loadHuman(): Promise<HumanLike> {
+  humanPromise ??= (async () => {
+    await initTfjs();
+    // the package's "exports" map lacks "./" on its subpaths, so import the node-wasm build by path
+    const file = join(packageDir('@vladmandic/human'), 'dist', 'human.node-wasm.js');
+    const mod = (await import(pathToFileURL(file).href)) as {
+      Human?: unknown;
+      default?: { Human?: unknown };
+    };
+    const Ctor = (mod.Human ?? mod.default?.Human) as new (c: unknown) => HumanLike;
+    const human = new Ctor({
+      backend: 'wasm',
+      modelBasePath: `${pathToFileURL(humanModelsDir()).href}/`,
+      debug: false,
+      warmup: 'none',
+      cacheSensitivity: 0,
+      filter: { enabled: false },
+      face: {
+        enabled: true,
+        detector: { rotation: false, maxDetected: 5, minConfidence: 0.3, scale: 1.0, return: false },
+        mesh: { enabled: false },
+        iris: { enabled: false },
+        description: { enabled: false },
+        emotion: { enabled: true, minConfidence: 0 },
+        antispoof: { enabled: false },
+        liveness: { enabled: false },
+        attention: { enabled: false },
+        gear: { enabled: false },
+      },
+      body: { enabled: false },
+      hand: { enabled: false },
+      object: { enabled: false },
+      gesture: { enabled: false },
+      segmentation: { enabled: false },
+    });
+    await withFileFetch(() => human.load());
+    return human;
+  })();
+  return humanPromise;
+}
+
+/** Faces in one frame, most prominent first (largest box × confidence). */
+export async function detectFaces(frame: Frame): Promise<FaceDetection[]> {
+  const tf = await initTfjs();
+  const human = await loadHuman();
+  const t = tf.tensor3d(frame.data, [frame.height, frame.width, 3], 'int32');
+  let res: Awaited<ReturnType<HumanLike['detect']>>;
+  try {
+    res = await human.detect(t);
+  } finally {
+    t.dispose();
+  }
+  if (res.error) throw new DfanError('INTERNAL', `face detection failed: ${res.error}`);
+  const faces = res.face.map((f): FaceDetection => {
+    const [x, y, w, h] = f.boxRaw;
+    const x0 = Math.max(0, Math.min(1, x));
+    const y0 = Math.max(0, Math.min(1, y));
+    const x1 = Math.max(0, Math.min(1, x + w));
+    const y1 = Math.max(0, Math.min(1, y + h));
+    const expressions = EXPR.map((e) => f.emotion?.find((q) => q.emotion === e)?.score ?? 0);
+    const s = expressions.reduce((a, b) => a + b, 0);
+    return {
+      score: f.boxScore ?? f.score,
+      box: [x0, y0, x1 - x0, y1 - y0],
+      expressions: s > 0 ? expressions.map((v) => v / s) : expressions,
+    };
+  });
+  const prominence = (f: FaceDetection) => f.box[2] * f.box[3] * f.score;
+  return faces.sort((a, b) => prominence(b) - prominence(a));
+}
+
+// ---------------------------------------------------------------- pose
+
+/** 17 COCO keypoints: y, x in [0,1] of the frame, score. */
+export interface Pose {
+  keypoints: Float32Array; // [17, 3] (x, y, score)
+}
+export const POSE_KEYPOINTS = 17;
+const MOVENET_SIZE = 192;
+
+let movenetPromise: Promise<import('@tensorflow/tfjs').GraphModel> | undefined;
+
+function loadMovenet(): Promise<import('@tensorflow/tfjs').GraphModel> {
+  movenetPromise ??= loadGraphModel(join(humanModelsDir(), 'movenet-lightning.json'));
+  return movenetPromise;
+}
+
+/** MoveNet Lightning on one frame: keypoints as x, y in [0,1] of the frame and their scores. */
+export async function estimatePose(frame: Frame): Promise<Pose> {
+  const tf = await initTfjs();
+  const model = await loadMovenet();
+  const g = fitGeometry(frame.width, frame.height, MOVENET_SIZE, MOVENET_SIZE, 'letterbox');
+  const img = fitFrame(frame, MOVENET_SIZE, MOVENET_SIZE, 'letterbox');
+  const x = tf.tensor4d(Int32Array.from(img.data), [1, MOVENET_SIZE, MOVENET_SIZE, 3], 'int32');
+  let out: Float32Array;
+  try {
+    const y = model.execute(x) as import('@tensorflow/tfjs').Tensor;
+    out = (await y.data()) as Float32Array;
+    y.dispose();
+  } finally {
+    x.dispose();
+  }
+  const kp = new Float32Array(POSE_KEYPOINTS * 3);
+  for (let k = 0; k < POSE_KEYPOINTS; k++) {
+    const py = out[k * 3] * MOVENET_SIZE;
+    const px = out[k * 3 + 1] * MOVENET_SIZE;
+    kp[k * 3] = Math.max(0, Math.min(1, (px - g.dx) / g.dw));
+    kp[k * 3 + 1] = Math.max(0, Math.min(1, (py - g.dy) / g.dh));
+    kp[k * 3 + 2] = out[k * 3 + 2];
+  }
+  return { keypoints: kp };
+}

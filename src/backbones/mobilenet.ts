@@ -1,0 +1,146 @@
+/**
+ * The nsfwjs MobileNetV2 (224×224, RGB/255) as used by the default pack: one pass gives
+ *   map  `out_relu`              [N, 7, 7, 1280]  (blocks 11–16 fine-tuned by nsfwjs)
+ *   mid  `block_10_expand_relu`  [N, 384] global-average-pooled (ImageNet weights: nsfwjs's
+ *        fine-tuning starts at block 11)
+ * Engines: tfjs-wasm on the weights nsfwjs ships, or onnxruntime on an ONNX file converted from
+ * those same weights at first use (src/backbones/keras2onnx.ts, cached).
+ */
+import { join } from 'node:path';
+import type { Frame } from '../video/types.js';
+import type { LoadedModel } from './engine.js';
+import { packageDir, packageVersion } from './pkg.js';
+import { framesToTensor } from './preprocess.js';
+import type { BackboneManifest } from './types.js';
+
+export const MAP_LAYER = 'out_relu';
+export const MID_LAYER = 'block_10_expand_relu';
+export const MAP_SHAPE = [7, 7, 1280] as const;
+export const MID_DIM = 384;
+export const INPUT_SIZE = 224;
+
+export function nsfwjsVersion(): string {
+  return packageVersion('nsfwjs');
+}
+
+/** nsfwjs's MobileNetV2 bundle (`model.min.js` + base64 weight shards). */
+export function nsfwMobilenetPath(): string {
+  return join(packageDir('nsfwjs'), 'dist', 'models', 'mobilenet_v2', 'model.min.js');
+}
+
+export type MobilenetEngine = 'tfjs' | 'onnx';
+
+export interface MobilenetRunner {
+  readonly engine: MobilenetEngine;
+  /** frames of any size (centre-cropped to 224) → map [N,7,7,1280] and pooled mid features [N,384] */
+  run(frames: Frame[]): Promise<{ map: Float32Array; mid: Float32Array }>;
+  dispose(): Promise<void>;
+}
+
+/** The object stream's manifest (documentation and the generic runner use it). */
+export function objectManifest(engine: MobilenetEngine): BackboneManifest {
+  return {
+    id: `nsfwjs-mobilenet_v2@${nsfwjsVersion()}/${MAP_LAYER}`,
+    stream: 'object',
+    kind: 'frame-map',
+    engine,
+    weights: nsfwMobilenetPath(),
+    input: {
+      name: engine === 'onnx' ? 'input' : 'input_1',
+      size: [INPUT_SIZE, INPUT_SIZE],
+      crop: 'crop',
+      layout: engine === 'onnx' ? 'NCHW' : 'NHWC',
+      colorOrder: 'RGB',
+      scale: 1 / 255,
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+    },
+    output: {
+      name: MAP_LAYER,
+      shape: engine === 'onnx' ? [1280, 7, 7] : [7, 7, 1280],
+      layout: engine === 'onnx' ? 'CHW' : 'HWC',
+    },
+    licence: 'MIT (nsfwjs)',
+    description:
+      'MobileNetV2 1.0/224: ImageNet weights up to block 10, blocks 11-16 fine-tuned by nsfwjs on 5 content classes (drawing, hentai, neutral, porn, sexy)',
+  };
+}
+
+/**
+ * Wrap a loaded model (either engine) that outputs MAP_LAYER and MID_LAYER.
+ * `nchw`: the model takes NCHW input and returns CHW maps (ONNX); else NHWC / HWC (tfjs).
+ */
+export function mobilenetRunner(
+  model: LoadedModel,
+  engine: MobilenetEngine,
+  batchSize = 16,
+): MobilenetRunner {
+  const m = objectManifest(engine);
+  const nchw = engine === 'onnx';
+  const mapSize = MAP_SHAPE[0] * MAP_SHAPE[1] * MAP_SHAPE[2];
+  return {
+    engine,
+    async run(frames) {
+      const n = frames.length;
+      const map = new Float32Array(n * mapSize);
+      const mid = new Float32Array(n * MID_DIM);
+      for (let i = 0; i < n; i += batchSize) {
+        const part = frames.slice(i, i + batchSize);
+        const x = framesToTensor(part, m.input);
+        const r = await model.run({ [m.input.name]: x }, [MAP_LAYER, MID_LAYER]);
+        const y = r[MAP_LAYER].data;
+        const z = r[MID_LAYER].data;
+        const midHW = z.length / part.length / MID_DIM;
+        for (let j = 0; j < part.length; j++) {
+          const o = (i + j) * mapSize;
+          if (nchw) {
+            const [h, w, c] = MAP_SHAPE;
+            const src = y.subarray(j * mapSize, (j + 1) * mapSize);
+            for (let ch = 0; ch < c; ch++)
+              for (let p = 0; p < h * w; p++) map[o + p * c + ch] = src[ch * h * w + p];
+          } else {
+            map.set(y.subarray(j * mapSize, (j + 1) * mapSize), o);
+          }
+          // global average pool of the mid layer
+          const zb = j * MID_DIM * midHW;
+          const mo = (i + j) * MID_DIM;
+          for (let p = 0; p < midHW; p++) {
+            for (let ch = 0; ch < MID_DIM; ch++) {
+              mid[mo + ch] += nchw ? z[zb + ch * midHW + p] : z[zb + p * MID_DIM + ch];
+            }
+          }
+          for (let ch = 0; ch < MID_DIM; ch++) mid[mo + ch] /= midHW;
+        }
+      }
+      return { map, mid };
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+export interface MobilenetOptions {
+  engine?: MobilenetEngine | 'auto';
+  threads?: number;
+  batchSize?: number;
+  /** where the converted ONNX file is cached (default $DFAN_CACHE or ~/.cache/dfan) */
+  cacheDir?: string;
+}
+
+export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<MobilenetRunner> {
+  const engine = opts.engine ?? 'auto';
+  if (engine !== 'tfjs') {
+    const { loadConvertedMobilenet } = await import('./keras2onnx.js');
+    try {
+      const model = await loadConvertedMobilenet({ threads: opts.threads, cacheDir: opts.cacheDir });
+      return mobilenetRunner(model, 'onnx', opts.batchSize);
+    } catch (e) {
+      if (engine === 'onnx') throw e;
+      process.stderr.write(
+        `dfan: warning: ONNX conversion of the nsfwjs MobileNetV2 failed (${(e as Error).message}); using tfjs-wasm (slower)\n`,
+      );
+    }
+  }
+  const { loadTfjs } = await import('./tfjs.js');
+  const model = await loadTfjs(nsfwMobilenetPath());
+  return mobilenetRunner(model, 'tfjs', opts.batchSize);
+}
