@@ -1,13 +1,131 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
 
-// PLACEHOLDER — being implemented (see the issue that owns the 'snippets' verb).
+const EXAMPLES = `
+The video is cut into T uniform segments (TSN style, deterministic). Each snippet has a key
+frame at the segment centre (what the 2-D backbones see) and K clip frames around it, one video
+frame apart (what the motion backbone sees). The frame used for a time t is the one on screen
+at t, chosen by presentation timestamp (correct on variable-frame-rate files).
+
+--sheet writes a contact sheet PNG of the key frames, each labelled with its snippet number and
+time, decoded exactly as the models will see them (--mode crop = centre-crop, like the
+backbones; letterbox shows the whole picture).
+
+Examples:
+  $ dfan snippets clip.mp4
+  $ dfan snippets clip.mp4 -T 8 --sheet sheet.png
+  $ dfan snippets clip.mp4 --sheet sheet.png --size 224 --mode letterbox
+  $ dfan snippets clip.mp4 -T 16 -K 8 --json > snippets.json`;
+
+interface Opts {
+  T: string;
+  K: string;
+  json?: boolean;
+  sheet?: string;
+  size: string;
+  mode: string;
+  columns?: string;
+}
+
+function intOpt(name: string, v: string, min: number, max: number): number {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    throw new DfanError('BAD_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got "${v}"`);
+  }
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('snippets')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new DfanError('INTERNAL', "'dfan snippets' is not implemented yet");
+    .description(
+      'the T snippets (key frame + K clip frames) sampled from a video; --sheet draws the key frames',
+    )
+    .argument('<video>', 'a video file')
+    .option('-T, --snippets <T>', 'number of snippets (segments)', '16')
+    .option('-K, --clip <K>', 'clip frames per snippet', '8')
+    .option('--json', 'print the snippets (and the video info) as JSON')
+    .option('--sheet <out.png>', 'write a contact sheet of the key frames, labelled with their times')
+    .option('--size <px>', 'thumbnail size on the sheet (square, as the model sees it)', '160')
+    .option('--mode <mode>', 'resize mode for the sheet: crop | letterbox | stretch', 'crop')
+    .option('--columns <n>', 'thumbnails per row on the sheet (default: about square)')
+    .addHelpText('after', EXAMPLES)
+    .action(async (video: string, raw: Record<string, string | boolean | undefined>) => {
+      const opts: Opts = {
+        T: String(raw.snippets),
+        K: String(raw.clip),
+        json: !!raw.json,
+        sheet: raw.sheet as string | undefined,
+        size: String(raw.size),
+        mode: String(raw.mode),
+        columns: raw.columns as string | undefined,
+      };
+      const T = intOpt('-T', opts.T, 1, 1000);
+      const K = intOpt('-K', opts.K, 1, 256);
+      const size = intOpt('--size', opts.size, 16, 1024);
+      const columns = opts.columns ? intOpt('--columns', opts.columns, 1, 100) : undefined;
+      if (!['crop', 'letterbox', 'stretch'].includes(opts.mode)) {
+        throw new DfanError('BAD_ARGUMENT', `--mode must be crop, letterbox or stretch, got "${opts.mode}"`);
+      }
+      const { probe, sampleSnippets, decodeFrames } = await import('../video/index.js');
+      const info = await probe(video);
+      const snippets = sampleSnippets(info.duration, T, K, info.fps > 0 ? info.fps : undefined);
+
+      let sheetNote = '';
+      if (opts.sheet) {
+        const { contactSheet, writePng } = await import('../render/index.js');
+        const { basename } = await import('node:path');
+        const frames = await decodeFrames(
+          video,
+          snippets.map((s) => s.keyTime),
+          { width: size, height: size, mode: opts.mode as 'crop' | 'letterbox' | 'stretch' },
+          info,
+        );
+        const sheet = contactSheet(
+          frames.map((f, i) => ({ image: f, label: `#${i + 1} ${f.time.toFixed(2)}s` })),
+          {
+            columns: columns ?? Math.min(T, T <= 4 ? T : T <= 16 ? 4 : 8),
+            title: `${basename(video)}  ${info.duration.toFixed(2)}s  T=${T} key frames (${opts.mode} ${size}x${size})`,
+          },
+        );
+        try {
+          writePng(opts.sheet, sheet);
+        } catch (e) {
+          throw new DfanError(
+            'BAD_ARGUMENT',
+            `cannot write the sheet: ${(e as Error).message.split('\n')[0]}`,
+            {
+              file: opts.sheet,
+              hint: 'choose a writable path for --sheet',
+            },
+          );
+        }
+        sheetNote = `contact sheet: ${opts.sheet} (${sheet.width}×${sheet.height}, ${T} key frames)`;
+      }
+
+      if (opts.json) {
+        process.stdout.write(
+          `${JSON.stringify({ video, info, T, K, snippets, sheet: opts.sheet ?? null }, null, 2)}\n`,
+        );
+        return;
+      }
+      const f = (x: number) => x.toFixed(3);
+      const step = K > 1 ? snippets[0].clipTimes[1] - snippets[0].clipTimes[0] : 0;
+      process.stdout.write(
+        `${video}: ${info.duration.toFixed(3)} s, ${+info.fps.toFixed(3)} fps, ${info.displayWidth}×${info.displayHeight}; ` +
+          `T=${T} snippets of ${(info.duration / T).toFixed(3)} s, K=${K} clip frames ${(step * 1000).toFixed(1)} ms apart\n`,
+      );
+      const head = ['#', 'start', 'end', 'key', 'clip'];
+      const rows = snippets.map((s) => [
+        String(s.index + 1),
+        f(s.start),
+        f(s.end),
+        f(s.keyTime),
+        `${f(s.clipTimes[0])}–${f(s.clipTimes[s.clipTimes.length - 1])}`,
+      ]);
+      const w = head.map((h, k) => Math.max(h.length, ...rows.map((r) => r[k].length)));
+      const line = (r: string[]) => r.map((c, k) => c.padStart(w[k])).join('  ');
+      process.stdout.write(`${line(head)}\n${rows.map(line).join('\n')}\n`);
+      if (sheetNote) process.stdout.write(`${sheetNote}\n`);
     });
 }
