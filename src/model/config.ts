@@ -1,0 +1,129 @@
+/**
+ * DFAN configuration: one plain typed object, merged over documented defaults and validated once.
+ * Everything that changes the numbers is here and is written to the run folder (config.json).
+ */
+import { DfanError } from '../errors.js';
+
+/** Ablations from the same code: which focus modules are on. */
+export type Variant = 'mean' | 'temporal' | 'spatial' | 'dual';
+export const VARIANTS: readonly Variant[] = ['mean', 'temporal', 'spatial', 'dual'];
+
+export interface ModelConfig {
+  variant: Variant;
+  /** streams the model reads, in this order in the snippet vector u_t (absent ones are an error) */
+  streams: string[];
+  /**
+   * context g_t that guides the spatial focus: a vector stream (default: action), or 'mean' = the
+   * map's own average over cells, or 'none' (e = wᵀ tanh(W x_i) only). When the named stream is not
+   * among `streams`, 'mean' is used.
+   */
+  spatialContext: string;
+  /** width h of the spatial scoring layer W: C→h (kept narrow: cost is O(T·N·C·h)) */
+  spatialHidden: number;
+  /** width d of each stream's projection P (after pooling) → u_t has d × streams dims */
+  projDim: number;
+  /** width of the temporal scoring layer Q */
+  temporalHidden: number;
+  /** temporal focus heads; z = [z_1 … z_K] */
+  heads: number;
+  /** dropout rate before the classifier */
+  dropout: number;
+  /**
+   * map streams are reduced once, at load time, to this many channels by a PCA fitted on the
+   * training split (no labels used): this is what makes a 1280-channel map cheap to attend over.
+   * 0 = never reduce; 'auto' (-1) = reduce to 128 only when the maps would not fit comfortably
+   * in memory (> 1 GB as float32).
+   */
+  mapDim: number;
+  /** optional polarity-aware loss: weight λ of a binary cross-entropy on p(positive) */
+  polarityWeight: number;
+  /** classes counted as positive for the polarity loss (e.g. VE-8: anticipation, joy, surprise, trust) */
+  positiveClasses: string[];
+}
+
+export interface TrainConfig {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** L2 penalty on weight matrices, added to the loss */
+  weightDecay: number;
+  /** stop when validation accuracy has not improved for this many epochs */
+  patience: number;
+  /** share of the TRAIN split held out (stratified) for early stopping */
+  valFraction: number;
+  seed: number;
+}
+
+export const MAP_DIM_AUTO = -1;
+
+export const DEFAULT_MODEL: ModelConfig = {
+  variant: 'dual',
+  streams: [],
+  spatialContext: 'action',
+  spatialHidden: 64,
+  projDim: 128,
+  temporalHidden: 64,
+  heads: 1,
+  dropout: 0.5,
+  mapDim: MAP_DIM_AUTO,
+  polarityWeight: 0,
+  positiveClasses: [],
+};
+
+export const DEFAULT_TRAIN: TrainConfig = {
+  epochs: 30,
+  batchSize: 32,
+  lr: 1e-3,
+  weightDecay: 1e-4,
+  patience: 8,
+  valFraction: 0.1,
+  seed: 0,
+};
+
+function bad(msg: string): DfanError {
+  return new DfanError('BAD_ARGUMENT', msg);
+}
+
+function positiveInt(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 1) throw bad(`${name} must be a positive integer (got ${v})`);
+}
+
+export function resolveModelConfig(partial: Partial<ModelConfig>): ModelConfig {
+  const c: ModelConfig = { ...DEFAULT_MODEL, ...stripUndefined(partial) };
+  if (!VARIANTS.includes(c.variant))
+    throw bad(`unknown variant "${c.variant}" (use one of ${VARIANTS.join(', ')})`);
+  positiveInt('spatialHidden', c.spatialHidden);
+  positiveInt('projDim', c.projDim);
+  positiveInt('temporalHidden', c.temporalHidden);
+  positiveInt('heads', c.heads);
+  if (!(c.dropout >= 0 && c.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${c.dropout})`);
+  if (!Number.isInteger(c.mapDim) || c.mapDim < -1)
+    throw bad(`mapDim must be -1 (auto), 0 or a positive integer`);
+  if (!(c.polarityWeight >= 0)) throw bad('polarityWeight must be ≥ 0');
+  return c;
+}
+
+export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
+  const c: TrainConfig = { ...DEFAULT_TRAIN, ...stripUndefined(partial) };
+  positiveInt('epochs', c.epochs);
+  positiveInt('batch', c.batchSize);
+  if (!(c.lr > 0)) throw bad(`learning rate must be > 0 (got ${c.lr})`);
+  if (!(c.weightDecay >= 0)) throw bad('weight decay must be ≥ 0');
+  if (!Number.isInteger(c.patience) || c.patience < 0) throw bad('patience must be an integer ≥ 0');
+  if (!(c.valFraction >= 0 && c.valFraction < 1))
+    throw bad(`val fraction must be in [0, 1) (got ${c.valFraction})`);
+  if (!Number.isInteger(c.seed)) throw bad(`seed must be an integer (got ${c.seed})`);
+  return c;
+}
+
+function stripUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** Does the variant use the spatial / temporal focus? */
+export function usesSpatial(v: Variant): boolean {
+  return v === 'spatial' || v === 'dual';
+}
+export function usesTemporal(v: Variant): boolean {
+  return v === 'temporal' || v === 'dual';
+}

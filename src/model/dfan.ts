@@ -1,0 +1,257 @@
+/**
+ * The Dual Focus Attention Network, readable top to bottom.
+ *
+ *   frozen features ──► spatial focus (per map stream) ──► snippet vector u_t ──► temporal focus ──► classifier
+ *   object map [T,N,C]   e_i = wᵀ tanh(W x_i + U g_t)      u_t = [relu(P_s x̂_t + p_s) ;     β = softmax_t(vᵀ tanh(Q u_t))   dropout → linear
+ *   (N = H·W cells)      α = softmax_i(e), x̂_t = Σ α_i x_i        relu(P_v v_t + p_v) …]   z = Σ_t β_t u_t (per head)
+ *
+ * Variants from the same code: `mean` (x̂ = mean of cells, z = mean over real snippets),
+ * `spatial`, `temporal`, `dual`. Padded snippets (mask = 0) get β = 0 exactly.
+ * Shapes: B videos × T snippets; N cells; D channels of a map stream after the load-time
+ * reduction (see features.ts); d = projDim; K = heads.
+ */
+import type * as TF from '@tensorflow/tfjs';
+import { rng } from '../data/splits.js';
+import type { Tf } from './backend.js';
+import { type ModelConfig, usesSpatial, usesTemporal } from './config.js';
+
+/** What the model needs to know about its inputs (after preprocessing). */
+export interface InputDims {
+  /** map streams: cells N = H·W and channels D (after reduction) */
+  maps: Record<string, { H: number; W: number; D: number }>;
+  /** vector streams: channels */
+  vectors: Record<string, { D: number }>;
+}
+
+/** A batch as tensors. Maps are only needed by the spatial variants; the others use `pooled`. */
+export interface BatchTensors {
+  B: number;
+  T: number;
+  maps: Record<string, TF.Tensor>; // [B, T, N, D]
+  pooled: Record<string, TF.Tensor>; // [B, T, D]  mean over cells
+  vectors: Record<string, TF.Tensor>; // [B, T, C]
+  mask: TF.Tensor; // [B, T]  1 = real snippet
+  /** training only: inverted-dropout keep mask for z, [B, K·D_u] */
+  dropMask?: TF.Tensor;
+}
+
+export interface ForwardOutput {
+  logits: TF.Tensor; // [B, classes]
+  beta: TF.Tensor; // [B, T]   temporal focus (mean over heads)
+  betaHeads: TF.Tensor; // [B, K, T]
+  alpha: Record<string, TF.Tensor>; // [B, T, N]  spatial focus per map stream
+}
+
+export interface ParamSpec {
+  shape: number[];
+  /** L2 weight decay applies (matrices, not biases / score vectors) */
+  decay: boolean;
+  init: 'glorot' | 'zeros' | 'small';
+}
+
+/** Parameter names and shapes, in a fixed order (initialisation consumes the PRNG in this order). */
+export function paramSpecs(cfg: ModelConfig, dims: InputDims, nClasses: number): Record<string, ParamSpec> {
+  const p: Record<string, ParamSpec> = {};
+  const mat = (shape: number[]): ParamSpec => ({ shape, decay: true, init: 'glorot' });
+  const vec = (n: number): ParamSpec => ({ shape: [n], decay: false, init: 'zeros' });
+  const ctx = spatialContextOf(cfg, dims);
+  for (const s of cfg.streams) {
+    const m = dims.maps[s];
+    if (m) {
+      if (usesSpatial(cfg.variant)) {
+        p[`spatial.${s}.W`] = mat([m.D, cfg.spatialHidden]);
+        if (ctx !== 'none') {
+          const cd = ctx === 'mean' ? m.D : dims.vectors[ctx].D;
+          p[`spatial.${s}.U`] = mat([cd, cfg.spatialHidden]);
+        }
+        p[`spatial.${s}.b`] = vec(cfg.spatialHidden);
+        p[`spatial.${s}.w`] = { shape: [cfg.spatialHidden, 1], decay: false, init: 'small' };
+      }
+      p[`proj.${s}.P`] = mat([m.D, cfg.projDim]);
+      p[`proj.${s}.p`] = vec(cfg.projDim);
+    } else {
+      p[`proj.${s}.P`] = mat([dims.vectors[s].D, cfg.projDim]);
+      p[`proj.${s}.p`] = vec(cfg.projDim);
+    }
+  }
+  const Du = cfg.projDim * cfg.streams.length;
+  const K = usesTemporal(cfg.variant) ? cfg.heads : 1;
+  if (usesTemporal(cfg.variant)) {
+    p['temporal.Q'] = mat([Du, cfg.temporalHidden]);
+    p['temporal.q'] = vec(cfg.temporalHidden);
+    p['temporal.v'] = { shape: [cfg.temporalHidden, K], decay: false, init: 'small' };
+  }
+  p['classifier.W'] = mat([K * Du, nClasses]);
+  p['classifier.b'] = vec(nClasses);
+  return p;
+}
+
+/** The context stream actually used by the spatial focus ('none', 'mean' or a vector stream). */
+export function spatialContextOf(cfg: ModelConfig, dims: InputDims): string {
+  if (cfg.spatialContext === 'none' || cfg.spatialContext === 'mean') return cfg.spatialContext;
+  return cfg.streams.includes(cfg.spatialContext) && dims.vectors[cfg.spatialContext]
+    ? cfg.spatialContext
+    : 'mean';
+}
+
+/** Seeded initial values: Glorot-uniform matrices, zero biases, small score vectors. */
+export function initParams(specs: Record<string, ParamSpec>, seed: number): Record<string, Float32Array> {
+  const random = rng((seed ^ 0x5eed) >>> 0);
+  const out: Record<string, Float32Array> = {};
+  for (const [name, s] of Object.entries(specs)) {
+    const n = s.shape.reduce((a, b) => a * b, 1);
+    const a = new Float32Array(n);
+    if (s.init === 'glorot') {
+      const limit = Math.sqrt(6 / (s.shape[0] + s.shape[s.shape.length - 1]));
+      for (let i = 0; i < n; i++) a[i] = (random() * 2 - 1) * limit;
+    } else if (s.init === 'small') {
+      for (let i = 0; i < n; i++) a[i] = (random() * 2 - 1) * 0.1;
+    }
+    out[name] = a;
+  }
+  return out;
+}
+
+let instances = 0;
+
+export class Dfan {
+  readonly params: Record<string, TF.Variable>;
+  readonly K: number;
+  private readonly ctx: string;
+
+  constructor(
+    private readonly tf: Tf,
+    readonly cfg: ModelConfig,
+    readonly dims: InputDims,
+    readonly classes: string[],
+    values: Record<string, Float32Array>,
+  ) {
+    const specs = paramSpecs(cfg, dims, classes.length);
+    this.params = {};
+    for (const [name, s] of Object.entries(specs)) {
+      if (!values[name]) throw new Error(`missing parameter ${name}`);
+      this.params[name] = tf.variable(tf.tensor(values[name], s.shape), true, `dfan${++instances}/${name}`);
+    }
+    this.K = usesTemporal(cfg.variant) ? cfg.heads : 1;
+    this.ctx = spatialContextOf(cfg, dims);
+  }
+
+  /** Spatial focus on one map stream: returns the pooled snippet features x̂ [B·T, D] and α [B·T, N]. */
+  spatialFocus(stream: string, batch: BatchTensors): { pooled: TF.Tensor; alpha: TF.Tensor } {
+    const { tf } = this;
+    const { B, T } = batch;
+    const { H, W: Wd, D } = this.dims.maps[stream];
+    const N = H * Wd;
+    const x = batch.maps[stream].reshape([B * T, N, D]);
+    const W = this.params[`spatial.${stream}.W`];
+    let pre = tf.matMul(x.reshape([B * T * N, D]), W).reshape([B * T, N, this.cfg.spatialHidden]); // W x_i
+    const U = this.params[`spatial.${stream}.U`];
+    const b = this.params[`spatial.${stream}.b`];
+    if (U) {
+      const g = this.ctx === 'mean' ? batch.pooled[stream] : batch.vectors[this.ctx];
+      const ug = tf.add(tf.matMul(g.reshape([B * T, -1]), U), b); // U g_t + b   [B·T, h]
+      pre = tf.add(pre, ug.reshape([B * T, 1, this.cfg.spatialHidden]));
+    } else {
+      pre = tf.add(pre, b);
+    }
+    const e = tf.matMul(
+      tf.tanh(pre).reshape([B * T * N, this.cfg.spatialHidden]),
+      this.params[`spatial.${stream}.w`],
+    );
+    const alpha = tf.softmax(e.reshape([B * T, N])); // softmax over the H·W cells
+    const pooled = tf.matMul(alpha.reshape([B * T, 1, N]), x).reshape([B * T, D]); // x̂ = Σ α_i x_i
+    return { pooled, alpha };
+  }
+
+  /** The whole forward pass. */
+  forward(batch: BatchTensors): ForwardOutput {
+    const { tf, cfg } = this;
+    const { B, T } = batch;
+    const alpha: Record<string, TF.Tensor> = {};
+
+    // snippet vector u_t: one projected part per stream, in cfg.streams order  [B·T, d]
+    const parts: TF.Tensor[] = [];
+    for (const s of cfg.streams) {
+      let x: TF.Tensor;
+      if (this.dims.maps[s]) {
+        if (usesSpatial(cfg.variant)) {
+          const sf = this.spatialFocus(s, batch);
+          x = sf.pooled;
+          alpha[s] = sf.alpha.reshape([B, T, -1]);
+        } else {
+          x = batch.pooled[s].reshape([B * T, -1]);
+        }
+      } else {
+        x = batch.vectors[s].reshape([B * T, -1]);
+      }
+      parts.push(tf.relu(tf.add(tf.matMul(x, this.params[`proj.${s}.P`]), this.params[`proj.${s}.p`])));
+    }
+    const u = parts.length === 1 ? parts[0] : tf.concat(parts, 1); // [B·T, Du]
+    const Du = u.shape[1] as number;
+
+    // temporal focus β [B, K, T]
+    let betaHeads: TF.Tensor;
+    if (usesTemporal(cfg.variant)) {
+      const h = tf.tanh(tf.add(tf.matMul(u, this.params['temporal.Q']), this.params['temporal.q']));
+      const scores = tf.matMul(h, this.params['temporal.v']).reshape([B, T, this.K]).transpose([0, 2, 1]);
+      const masked = tf.add(scores, tf.mul(tf.sub(batch.mask, 1), 1e9).reshape([B, 1, T]));
+      betaHeads = tf.softmax(masked); // softmax over t; padded snippets → exp(-1e9) = 0
+    } else {
+      const m = batch.mask.reshape([B, 1, T]);
+      betaHeads = tf.div(m, tf.sum(m, 2, true)); // mean over real snippets
+    }
+    const z = tf.matMul(betaHeads, u.reshape([B, T, Du])).reshape([B, this.K * Du]); // z_k = Σ_t β_kt u_t
+
+    // classifier: dropout → linear
+    const zd = batch.dropMask ? tf.mul(z, batch.dropMask) : z;
+    const logits = tf.add(tf.matMul(zd, this.params['classifier.W']), this.params['classifier.b']);
+    const beta = this.K === 1 ? betaHeads.reshape([B, T]) : tf.mean(betaHeads, 1);
+    return { logits, beta, betaHeads, alpha };
+  }
+
+  /**
+   * Mean cross-entropy (+ λ · polarity BCE when configured) + weight decay.
+   * `labels` [B] int32; `positive` [classes] 1 for positive classes.
+   */
+  loss(logits: TF.Tensor, labels: TF.Tensor, opts: { weightDecay: number; positive?: TF.Tensor }): TF.Scalar {
+    const { tf, cfg } = this;
+    const n = this.classes.length;
+    const onehot = tf.oneHot(labels, n).toFloat();
+    const logp = tf.logSoftmax(logits);
+    let loss = tf.neg(tf.mean(tf.sum(tf.mul(onehot, logp), 1))) as TF.Scalar;
+    if (cfg.polarityWeight > 0 && opts.positive) {
+      const pPos = tf.clipByValue(tf.sum(tf.mul(tf.exp(logp), opts.positive), 1), 1e-6, 1 - 1e-6);
+      const yPos = tf.sum(tf.mul(onehot, opts.positive), 1);
+      const bce = tf.neg(
+        tf.mean(tf.add(tf.mul(yPos, tf.log(pPos)), tf.mul(tf.sub(1, yPos), tf.log(tf.sub(1, pPos))))),
+      );
+      loss = tf.add(loss, tf.mul(bce, cfg.polarityWeight)) as TF.Scalar;
+    }
+    if (opts.weightDecay > 0) {
+      const specs = paramSpecs(cfg, this.dims, n);
+      const sq = Object.entries(this.params)
+        .filter(([name]) => specs[name].decay)
+        .map(([, v]) => tf.sum(tf.square(v)));
+      loss = tf.add(loss, tf.mul(tf.addN(sq), opts.weightDecay * 0.5)) as TF.Scalar;
+    }
+    return loss;
+  }
+
+  /** Current parameter values (copies). */
+  snapshot(): Record<string, Float32Array> {
+    const out: Record<string, Float32Array> = {};
+    for (const [name, v] of Object.entries(this.params))
+      out[name] = new Float32Array(v.dataSync() as Float32Array);
+    return out;
+  }
+
+  restore(values: Record<string, Float32Array>): void {
+    this.tf.tidy(() => {
+      for (const [name, v] of Object.entries(this.params)) v.assign(this.tf.tensor(values[name], v.shape));
+    });
+  }
+
+  dispose(): void {
+    for (const v of Object.values(this.params)) v.dispose();
+  }
+}

@@ -1,0 +1,89 @@
+/**
+ * Evaluation of a trained run on one split: metrics (src/data/metrics.ts) plus, per video, the
+ * probabilities and focus (β, α) that the demo and the key-clip analysis measure.
+ */
+
+import { computeMetrics, type Metrics } from '../data/metrics.js';
+import type { Dataset, SplitName } from '../data/types.js';
+import { DfanError } from '../errors.js';
+import type { SnippetTimes } from '../features/types.js';
+import { loadTf } from './backend.js';
+import type { FeatureSource } from './features.js';
+import type { LoadedRun } from './run.js';
+import { loadItems, storeSource } from './train.js';
+
+export interface VideoResult {
+  key: string;
+  label: string;
+  predicted: string;
+  probs: number[];
+  /** temporal focus [T] */
+  beta: number[];
+  /** spatial focus per map stream, [T][H·W] row-major cells */
+  alpha: Record<string, number[][]>;
+  snippets: SnippetTimes[];
+}
+
+export interface EvalResult {
+  metrics: Metrics;
+  videos: VideoResult[];
+  skipped: Array<{ key: string; reason: string }>;
+  split: SplitName;
+}
+
+export async function evaluateRun(
+  run: LoadedRun,
+  opts: {
+    dataset: Dataset;
+    split?: SplitName;
+    features?: string | FeatureSource;
+    log?: (line: string) => void;
+  },
+): Promise<EvalResult> {
+  const split = opts.split ?? 'test';
+  const features = opts.features ?? run.config.features;
+  if (!features) {
+    throw new DfanError('BAD_ARGUMENT', 'no feature folder given and the run does not record one', {
+      hint: 'pass --features DIR',
+    });
+  }
+  const source = typeof features === 'string' ? await storeSource(features) : features;
+  const items = opts.dataset.items.filter((i) => i.split === split);
+  if (!items.length)
+    throw new DfanError('BAD_MANIFEST', `dataset "${opts.dataset.name}" has no "${split}" items`);
+  const { set, skipped } = await loadItems(await loadTf(), source, items, run.classes, run.prep, true, {
+    log: opts.log,
+    what: split,
+  });
+  const p = run.predictSet(set);
+  const k = run.classes.length;
+  const T = set.T;
+  const truth: number[] = [];
+  const pred: number[] = [];
+  const videos: VideoResult[] = [];
+  for (let i = 0; i < set.size; i++) {
+    const probs = Array.from(p.probs.subarray(i * k, (i + 1) * k));
+    let arg = 0;
+    for (let c = 1; c < k; c++) if (probs[c] > probs[arg]) arg = c;
+    truth.push(set.labels[i]);
+    pred.push(arg);
+    const alpha: VideoResult['alpha'] = {};
+    for (const [name, a] of Object.entries(p.alpha)) {
+      const sp = run.prep.streams[name];
+      const N = sp.H * sp.W;
+      alpha[name] = Array.from({ length: T }, (_, t) =>
+        Array.from(a.subarray((i * T + t) * N, (i * T + t + 1) * N)),
+      );
+    }
+    videos.push({
+      key: set.keys[i],
+      label: run.classes[set.labels[i]],
+      predicted: run.classes[arg],
+      probs,
+      beta: Array.from(p.beta.subarray(i * T, (i + 1) * T)),
+      alpha,
+      snippets: set.snippets[i],
+    });
+  }
+  return { metrics: computeMetrics(run.classes, truth, pred), videos, skipped, split };
+}

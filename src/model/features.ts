@@ -1,0 +1,398 @@
+/**
+ * From feature files to model inputs: the preprocessing fitted on the training split (stored in the
+ * run) and an in-memory FeatureSet the trainer batches from.
+ *
+ * Preprocessing ("prep"), fitted once on training videos only, no labels used:
+ *   vector stream  v ← (v − mean) / std                         per channel
+ *   map stream     x ← (x − μ) · R / s                          R [C, D] = top-D principal subspace of the
+ *                                                                cells (subspace iteration), s = rms after R
+ *                  or x ← (x − μ) / s when no reduction (D = C)
+ * Reducing a 1280-channel map to D = 128 once, at load time, is what makes the spatial focus cheap
+ * (its scoring layer then costs B·T·N·D·h instead of B·T·N·1280·h per step) and what lets an
+ * Ekman-6-sized set (1,637 × 16 × 49 cells) sit in ~0.7 GB instead of 6.6 GB.
+ */
+import { rng } from '../data/splits.js';
+import { DfanError } from '../errors.js';
+import type { SnippetTimes, VideoFeatures } from '../features/types.js';
+import type { Tf } from './backend.js';
+import type { BatchTensors, InputDims } from './dfan.js';
+
+export interface StreamPrep {
+  kind: 'map' | 'vector';
+  /** input channels, and cell grid (vectors: H = W = 1) */
+  C: number;
+  H: number;
+  W: number;
+  /** channels after preprocessing */
+  D: number;
+  mean: Float32Array; // [C]
+  std?: Float32Array; // vectors: [C]
+  basis?: Float32Array; // maps with reduction: [C, D]
+  scale: number; // maps: global rms divisor
+}
+
+export interface Prep {
+  T: number;
+  streams: Record<string, StreamPrep>;
+}
+
+/** Where features come from: a feature store folder, or (bench, tests) a generator. */
+export interface FeatureSource {
+  load(key: string, streams?: string[]): Promise<VideoFeatures>;
+}
+
+export function dimsOf(prep: Prep): InputDims {
+  const dims: InputDims = { maps: {}, vectors: {} };
+  for (const [name, s] of Object.entries(prep.streams)) {
+    if (s.kind === 'map') dims.maps[name] = { H: s.H, W: s.W, D: s.D };
+    else dims.vectors[name] = { D: s.D };
+  }
+  return dims;
+}
+
+function streamOf(vf: VideoFeatures, name: string, file?: string) {
+  const t = vf.streams[name];
+  if (!t) {
+    throw new DfanError('BAD_FEATURES', `the features of "${vf.meta.key}" have no "${name}" stream`, {
+      file,
+      hint: `streams present: ${Object.keys(vf.streams).join(', ') || 'none'}; choose --streams accordingly or re-extract`,
+    });
+  }
+  return t;
+}
+
+function maskOf(vf: VideoFeatures, T: number): Float32Array {
+  return vf.mask ?? new Float32Array(T).fill(1);
+}
+
+/**
+ * Fit the preprocessing on a sample of training videos. `mapDim` 0 = keep all channels.
+ * Map cells are sampled (≤ ~16k in total) for the mean and the principal subspace.
+ */
+export async function fitPrep(
+  tf: Tf,
+  samples: VideoFeatures[],
+  streams: string[],
+  mapDim: number,
+  seed: number,
+): Promise<Prep> {
+  if (!samples.length) throw new DfanError('BAD_ARGUMENT', 'no training videos to fit the preprocessing on');
+  const random = rng((seed ^ 0x9e3779b9) >>> 0);
+  const T = Math.max(...samples.map((s) => s.snippets.length));
+  const prep: Prep = { T, streams: {} };
+  for (const name of streams) {
+    const first = streamOf(samples[0], name);
+    if (first.shape.length === 4) {
+      const [, H, W, C] = first.shape;
+      const N = H * W;
+      const perVideo = Math.max(1, Math.ceil(16384 / samples.length));
+      const rows: Float32Array[] = [];
+      for (const vf of samples) {
+        const t = streamOf(vf, name);
+        if (t.shape[1] !== H || t.shape[2] !== W || t.shape[3] !== C) {
+          throw new DfanError(
+            'BAD_FEATURES',
+            `"${vf.meta.key}": ${name} map is [${t.shape}] but others are [T,${H},${W},${C}]`,
+          );
+        }
+        const m = maskOf(vf, t.shape[0]);
+        const real = [...Array(t.shape[0]).keys()].filter((i) => m[i] > 0);
+        for (let k = 0; k < perVideo && real.length; k++) {
+          const ti = real[Math.floor(random() * real.length)];
+          const cell = Math.floor(random() * N);
+          rows.push(t.data.subarray((ti * N + cell) * C, (ti * N + cell + 1) * C));
+        }
+      }
+      const m = rows.length;
+      const mean = new Float32Array(C);
+      for (const r of rows) for (let c = 0; c < C; c++) mean[c] += r[c] / m;
+      const D = mapDim > 0 && mapDim < C ? mapDim : C;
+      const sp: StreamPrep = { kind: 'map', C, H, W, D, mean, scale: 1 };
+      if (D < C) {
+        sp.basis = principalSubspace(tf, rows, mean, D, random);
+        sp.scale = projectedRms(tf, rows, mean, sp.basis, D);
+      } else {
+        let ss = 0;
+        for (const r of rows) for (let c = 0; c < C; c++) ss += (r[c] - mean[c]) ** 2;
+        sp.scale = Math.sqrt(ss / (m * C)) || 1;
+      }
+      prep.streams[name] = sp;
+    } else if (first.shape.length === 2) {
+      const C = first.shape[1];
+      const mean = new Float64Array(C);
+      const sq = new Float64Array(C);
+      let n = 0;
+      for (const vf of samples) {
+        const t = streamOf(vf, name);
+        if (t.shape[1] !== C)
+          throw new DfanError('BAD_FEATURES', `"${vf.meta.key}": ${name} is [${t.shape}], expected [T,${C}]`);
+        const mk = maskOf(vf, t.shape[0]);
+        for (let i = 0; i < t.shape[0]; i++) {
+          if (!(mk[i] > 0)) continue;
+          n++;
+          for (let c = 0; c < C; c++) {
+            const v = t.data[i * C + c];
+            mean[c] += v;
+            sq[c] += v * v;
+          }
+        }
+      }
+      const std = new Float32Array(C);
+      const mu = new Float32Array(C);
+      for (let c = 0; c < C; c++) {
+        mu[c] = mean[c] / Math.max(1, n);
+        const v = sq[c] / Math.max(1, n) - mu[c] ** 2;
+        std[c] = v > 1e-10 ? Math.sqrt(v) : 1;
+      }
+      prep.streams[name] = { kind: 'vector', C, H: 1, W: 1, D: C, mean: mu, std, scale: 1 };
+    } else {
+      throw new DfanError(
+        'BAD_FEATURES',
+        `stream "${name}" has shape [${first.shape}]: expected [T,C] or [T,H,W,C]`,
+      );
+    }
+  }
+  return prep;
+}
+
+/** Orthonormal basis [C, D] of the top-D principal subspace of the (centred) rows: subspace iteration. */
+function principalSubspace(
+  tf: Tf,
+  rows: Float32Array[],
+  mean: Float32Array,
+  D: number,
+  random: () => number,
+) {
+  const C = mean.length;
+  const m = rows.length;
+  const X = new Float32Array(m * C);
+  rows.forEach((r, i) => {
+    for (let c = 0; c < C; c++) X[i * C + c] = r[c] - mean[c];
+  });
+  const cov = tf.tidy(() => {
+    const x = tf.tensor2d(X, [m, C]);
+    return tf.div(tf.matMul(x, x, true, false), m);
+  });
+  let Q = new Float32Array(C * D);
+  for (let i = 0; i < Q.length; i++) Q[i] = random() - 0.5;
+  orthonormalise(Q, C, D);
+  for (let it = 0; it < 8; it++) {
+    const Z = tf.tidy(() => tf.matMul(cov, tf.tensor2d(Q, [C, D])).dataSync() as Float32Array);
+    Q = new Float32Array(Z);
+    orthonormalise(Q, C, D);
+  }
+  cov.dispose();
+  return Q;
+}
+
+/** Modified Gram–Schmidt on the columns of a row-major [C, D] matrix, in place. */
+function orthonormalise(Q: Float32Array, C: number, D: number): void {
+  const col = new Float64Array(C);
+  for (let j = 0; j < D; j++) {
+    for (let c = 0; c < C; c++) col[c] = Q[c * D + j];
+    for (let k = 0; k < j; k++) {
+      let dot = 0;
+      for (let c = 0; c < C; c++) dot += col[c] * Q[c * D + k];
+      for (let c = 0; c < C; c++) col[c] -= dot * Q[c * D + k];
+    }
+    let norm = 0;
+    for (let c = 0; c < C; c++) norm += col[c] * col[c];
+    norm = Math.sqrt(norm) || 1;
+    for (let c = 0; c < C; c++) Q[c * D + j] = col[c] / norm;
+  }
+}
+
+function projectedRms(
+  tf: Tf,
+  rows: Float32Array[],
+  mean: Float32Array,
+  basis: Float32Array,
+  D: number,
+): number {
+  const C = mean.length;
+  const m = rows.length;
+  const X = new Float32Array(m * C);
+  rows.forEach((r, i) => {
+    for (let c = 0; c < C; c++) X[i * C + c] = r[c] - mean[c];
+  });
+  const ms = tf.tidy(
+    () => tf.mean(tf.square(tf.matMul(tf.tensor2d(X, [m, C]), tf.tensor2d(basis, [C, D])))).dataSync()[0],
+  );
+  return Math.sqrt(ms) || 1;
+}
+
+/** One video through the preprocessing: maps [T·N·D], vectors [T·D], mask [T] (padded to prep.T when shorter). */
+export function applyPrep(
+  tf: Tf,
+  prep: Prep,
+  vf: VideoFeatures,
+  opts: { T?: number; file?: string } = {},
+): {
+  T: number;
+  maps: Record<string, Float32Array>;
+  vectors: Record<string, Float32Array>;
+  mask: Float32Array;
+} {
+  const Tv = vf.snippets.length;
+  const T = opts.T ?? Tv;
+  if (Tv > T) {
+    throw new DfanError('BAD_FEATURES', `"${vf.meta.key}" has ${Tv} snippets but the model takes ${T}`, {
+      file: opts.file,
+      hint: 'extract with the same --snippets as the training features',
+    });
+  }
+  const mask = new Float32Array(T);
+  mask.set(maskOf(vf, Tv).subarray(0, Tv));
+  const maps: Record<string, Float32Array> = {};
+  const vectors: Record<string, Float32Array> = {};
+  for (const [name, sp] of Object.entries(prep.streams)) {
+    const t = streamOf(vf, name, opts.file);
+    if (sp.kind === 'map') {
+      const N = sp.H * sp.W;
+      if (t.shape.length !== 4 || t.shape[1] !== sp.H || t.shape[2] !== sp.W || t.shape[3] !== sp.C) {
+        throw new DfanError(
+          'BAD_FEATURES',
+          `"${vf.meta.key}": ${name} is [${t.shape}], the model expects [T,${sp.H},${sp.W},${sp.C}]`,
+          {
+            file: opts.file,
+          },
+        );
+      }
+      const out = new Float32Array(T * N * sp.D);
+      if (sp.basis) {
+        const basis = sp.basis;
+        const y = tf.tidy(() => {
+          const x = tf.tensor2d(t.data.subarray(0, Tv * N * sp.C), [Tv * N, sp.C]);
+          const R = tf.tensor2d(basis, [sp.C, sp.D]);
+          const muR = tf.matMul(tf.tensor2d(sp.mean, [1, sp.C]), R);
+          return tf.div(tf.sub(tf.matMul(x, R), muR), sp.scale).dataSync() as Float32Array;
+        });
+        out.set(y.subarray(0, Tv * N * sp.D));
+      } else {
+        const inv = 1 / sp.scale;
+        for (let i = 0; i < Tv * N; i++) {
+          for (let c = 0; c < sp.C; c++) out[i * sp.C + c] = (t.data[i * sp.C + c] - sp.mean[c]) * inv;
+        }
+      }
+      for (let i = 0; i < T; i++) if (!(mask[i] > 0)) out.fill(0, i * N * sp.D, (i + 1) * N * sp.D);
+      maps[name] = out;
+    } else {
+      if (t.shape.length !== 2 || t.shape[1] !== sp.C) {
+        throw new DfanError(
+          'BAD_FEATURES',
+          `"${vf.meta.key}": ${name} is [${t.shape}], the model expects [T,${sp.C}]`,
+          {
+            file: opts.file,
+          },
+        );
+      }
+      const out = new Float32Array(T * sp.C);
+      for (let i = 0; i < Tv; i++) {
+        if (!(mask[i] > 0)) continue;
+        for (let c = 0; c < sp.C; c++) out[i * sp.C + c] = (t.data[i * sp.C + c] - sp.mean[c]) / sp.std![c];
+      }
+      vectors[name] = out;
+    }
+  }
+  return { T, maps, vectors, mask };
+}
+
+/** Preprocessed videos in memory, one contiguous array per stream. */
+export class FeatureSet {
+  readonly keys: string[] = [];
+  readonly labels: number[] = [];
+  readonly snippets: SnippetTimes[][] = [];
+  readonly maps: Record<string, Float32Array> = {}; // [n, T, N, D]
+  readonly pooled: Record<string, Float32Array> = {}; // [n, T, D]
+  readonly vectors: Record<string, Float32Array> = {}; // [n, T, D]
+  readonly mask: Float32Array; // [n, T]
+  readonly T: number;
+
+  constructor(
+    readonly prep: Prep,
+    readonly capacity: number,
+    /** keep the full maps (spatial variants); otherwise only their cell means */
+    readonly keepMaps: boolean,
+  ) {
+    this.T = prep.T;
+    this.mask = new Float32Array(capacity * this.T);
+    for (const [name, sp] of Object.entries(prep.streams)) {
+      if (sp.kind === 'map') {
+        if (keepMaps) this.maps[name] = new Float32Array(capacity * this.T * sp.H * sp.W * sp.D);
+        this.pooled[name] = new Float32Array(capacity * this.T * sp.D);
+      } else {
+        this.vectors[name] = new Float32Array(capacity * this.T * sp.D);
+      }
+    }
+  }
+
+  get size(): number {
+    return this.keys.length;
+  }
+
+  add(tf: Tf, vf: VideoFeatures, label: number, file?: string): void {
+    const i = this.keys.length;
+    if (i >= this.capacity) throw new Error('FeatureSet is full');
+    const p = applyPrep(tf, this.prep, vf, { T: this.T, file });
+    this.mask.set(p.mask, i * this.T);
+    for (const [name, sp] of Object.entries(this.prep.streams)) {
+      if (sp.kind === 'map') {
+        const N = sp.H * sp.W;
+        const x = p.maps[name];
+        if (this.keepMaps) this.maps[name].set(x, i * this.T * N * sp.D);
+        const pooled = this.pooled[name];
+        const base = i * this.T * sp.D;
+        for (let t = 0; t < this.T; t++) {
+          for (let n = 0; n < N; n++) {
+            const off = (t * N + n) * sp.D;
+            for (let c = 0; c < sp.D; c++) pooled[base + t * sp.D + c] += x[off + c] / N;
+          }
+        }
+      } else {
+        this.vectors[name].set(p.vectors[name], i * this.T * sp.D);
+      }
+    }
+    this.keys.push(vf.meta.key);
+    this.labels.push(label);
+    this.snippets.push(vf.snippets);
+  }
+
+  /** Tensors for the videos at `idx` (in that order). */
+  batch(tf: Tf, idx: number[], withMaps: boolean, dropMask?: Float32Array, dropWidth = 0): BatchTensors {
+    const B = idx.length;
+    const T = this.T;
+    const take = (src: Float32Array, per: number, shape: number[]) => {
+      const out = new Float32Array(B * per);
+      idx.forEach((v, j) => {
+        out.set(src.subarray(v * per, (v + 1) * per), j * per);
+      });
+      return tf.tensor(out, shape);
+    };
+    const bt: BatchTensors = { B, T, maps: {}, pooled: {}, vectors: {}, mask: take(this.mask, T, [B, T]) };
+    for (const [name, sp] of Object.entries(this.prep.streams)) {
+      if (sp.kind === 'map') {
+        const N = sp.H * sp.W;
+        bt.pooled[name] = take(this.pooled[name], T * sp.D, [B, T, sp.D]);
+        if (withMaps) {
+          if (!this.keepMaps) throw new Error('FeatureSet was loaded without maps');
+          bt.maps[name] = take(this.maps[name], T * N * sp.D, [B, T, N, sp.D]);
+        }
+      } else {
+        bt.vectors[name] = take(this.vectors[name], T * sp.D, [B, T, sp.D]);
+      }
+    }
+    if (dropMask) bt.dropMask = tf.tensor(dropMask, [B, dropWidth]);
+    return bt;
+  }
+}
+
+export function disposeBatch(b: BatchTensors): void {
+  for (const t of [
+    ...Object.values(b.maps),
+    ...Object.values(b.pooled),
+    ...Object.values(b.vectors),
+    b.mask,
+    ...(b.dropMask ? [b.dropMask] : []),
+  ])
+    t.dispose();
+}

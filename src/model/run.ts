@@ -1,0 +1,290 @@
+/**
+ * The run folder: everything needed to use a trained model again, readable without dfan.
+ *
+ *   RUN/weights.safetensors   parameters (F32) + preprocessing tensors `prep.<stream>.{mean,std,basis}`
+ *   RUN/config.json           model + training config, classes, feature pack id, prep shapes, result
+ *   RUN/labels.json           class names in output order
+ *   RUN/curve.json, curve.csv training curve (one row per epoch)
+ *
+ * `loadRun(dir)` returns a predictor: probabilities, temporal focus β and spatial focus α for
+ * one video's features, or for a whole FeatureSet (eval).
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DfanError } from '../errors.js';
+import {
+  decodeSafetensors,
+  encodeSafetensors,
+  type TensorInput,
+  toFloat32,
+} from '../features/safetensors.js';
+import type { VideoFeatures } from '../features/types.js';
+import { DFAN_VERSION } from '../version.js';
+import { loadTf, type Tf } from './backend.js';
+import { type ModelConfig, resolveModelConfig, type TrainConfig, usesSpatial } from './config.js';
+import { Dfan, paramSpecs } from './dfan.js';
+import { applyPrep, dimsOf, disposeBatch, type FeatureSet, type Prep, type StreamPrep } from './features.js';
+
+export const RUN_FORMAT = 'dfan-run';
+
+export interface EpochLog {
+  epoch: number;
+  loss: number;
+  trainAccuracy: number;
+  valAccuracy: number | null;
+  valLoss: number | null;
+  seconds: number;
+}
+
+export interface RunConfig {
+  format: typeof RUN_FORMAT;
+  version: 1;
+  kind: 'trained';
+  dfanVersion: string;
+  createdAt: string;
+  model: ModelConfig;
+  train: TrainConfig;
+  classes: string[];
+  packId: string;
+  /** absolute path of the feature store the run was trained on (eval's default) */
+  features: string | null;
+  dataset: string | null;
+  prep: {
+    T: number;
+    streams: Record<string, Omit<StreamPrep, 'mean' | 'std' | 'basis'> & { reduced: boolean }>;
+  };
+  /** what each stream is (from the feature files) */
+  streamInfo: Record<string, string>;
+  result: {
+    bestEpoch: number;
+    epochs: number;
+    valAccuracy: number | null;
+    trainSize: number;
+    valSize: number;
+    skipped: Array<{ key: string; reason: string }>;
+    seconds: number;
+  };
+}
+
+export function writeRun(dir: string, cfg: RunConfig, model: Dfan, prep: Prep, curve: EpochLog[]): void {
+  mkdirSync(dir, { recursive: true });
+  const tensors: Record<string, TensorInput> = {};
+  const values = model.snapshot();
+  for (const [name, v] of Object.entries(model.params))
+    tensors[name] = { dtype: 'F32', shape: v.shape, data: values[name] };
+  for (const [name, sp] of Object.entries(prep.streams)) {
+    tensors[`prep.${name}.mean`] = { dtype: 'F32', shape: [sp.C], data: sp.mean };
+    if (sp.std) tensors[`prep.${name}.std`] = { dtype: 'F32', shape: [sp.C], data: sp.std };
+    if (sp.basis) tensors[`prep.${name}.basis`] = { dtype: 'F32', shape: [sp.C, sp.D], data: sp.basis };
+  }
+  writeFileSync(
+    join(dir, 'weights.safetensors'),
+    encodeSafetensors(tensors, { format: RUN_FORMAT, dfan: DFAN_VERSION }),
+  );
+  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  writeFileSync(join(dir, 'labels.json'), `${JSON.stringify(cfg.classes, null, 2)}\n`);
+  writeFileSync(join(dir, 'curve.json'), `${JSON.stringify(curve, null, 2)}\n`);
+  const csv = ['epoch,loss,train_accuracy,val_accuracy,val_loss,seconds'];
+  for (const e of curve) {
+    csv.push(
+      [e.epoch, e.loss, e.trainAccuracy, e.valAccuracy ?? '', e.valLoss ?? '', e.seconds.toFixed(3)].join(
+        ',',
+      ),
+    );
+  }
+  writeFileSync(join(dir, 'curve.csv'), `${csv.join('\n')}\n`);
+}
+
+export function prepSummary(prep: Prep): RunConfig['prep'] {
+  const streams: RunConfig['prep']['streams'] = {};
+  for (const [name, sp] of Object.entries(prep.streams)) {
+    streams[name] = {
+      kind: sp.kind,
+      C: sp.C,
+      H: sp.H,
+      W: sp.W,
+      D: sp.D,
+      scale: sp.scale,
+      reduced: !!sp.basis,
+    };
+  }
+  return { T: prep.T, streams };
+}
+
+/** One video's answer: class probabilities, β [T] and α per map stream [T·H·W] (row-major). */
+export interface VideoPrediction {
+  logits: number[];
+  probs: number[];
+  beta: number[];
+  betaHeads: number[][];
+  alpha: Record<string, { H: number; W: number; T: number; data: Float32Array }>;
+}
+
+/** Predictions for a FeatureSet: flat arrays, one row per video. */
+export interface SetPredictions {
+  probs: Float32Array; // [n, classes]
+  beta: Float32Array; // [n, T]
+  alpha: Record<string, Float32Array>; // [n, T, N]
+  loss: number;
+}
+
+export interface LoadedRun {
+  dir: string | null;
+  config: RunConfig;
+  classes: string[];
+  model: Dfan;
+  prep: Prep;
+  predict(vf: VideoFeatures): VideoPrediction;
+  predictSet(set: FeatureSet, opts?: { batchSize?: number; attention?: boolean }): SetPredictions;
+  dispose(): void;
+}
+
+/** Wrap a model + prep as a predictor (used by loadRun and by trainRun for its result). */
+export function makePredictor(
+  tf: Tf,
+  dir: string | null,
+  config: RunConfig,
+  model: Dfan,
+  prep: Prep,
+): LoadedRun {
+  const spatial = usesSpatial(model.cfg.variant);
+  return {
+    dir,
+    config,
+    classes: model.classes,
+    model,
+    prep,
+    predict(vf) {
+      const p = applyPrep(tf, prep, vf);
+      const T = p.T;
+      return tf.tidy(() => {
+        const batch = {
+          B: 1,
+          T,
+          mask: tf.tensor(p.mask, [1, T]),
+          maps: {} as Record<string, ReturnType<typeof tf.tensor>>,
+          pooled: {} as Record<string, ReturnType<typeof tf.tensor>>,
+          vectors: {} as Record<string, ReturnType<typeof tf.tensor>>,
+        };
+        for (const [name, sp] of Object.entries(prep.streams)) {
+          if (sp.kind === 'map') {
+            const N = sp.H * sp.W;
+            const x = tf.tensor(p.maps[name], [1, T, N, sp.D]);
+            batch.maps[name] = x;
+            batch.pooled[name] = tf.mean(x, 2);
+          } else {
+            batch.vectors[name] = tf.tensor(p.vectors[name], [1, T, sp.D]);
+          }
+        }
+        const out = model.forward(batch);
+        const logits = Array.from(out.logits.dataSync());
+        const probs = Array.from(tf.softmax(out.logits).dataSync());
+        const beta = Array.from(out.beta.dataSync());
+        const bh = out.betaHeads.dataSync();
+        const K = out.betaHeads.shape[1] as number;
+        const betaHeads = Array.from({ length: K }, (_, k) => Array.from(bh.subarray(k * T, (k + 1) * T)));
+        const alpha: VideoPrediction['alpha'] = {};
+        for (const [name, sp] of Object.entries(prep.streams)) {
+          if (sp.kind !== 'map') continue;
+          const data = spatial
+            ? new Float32Array(out.alpha[name].dataSync())
+            : new Float32Array(T * sp.H * sp.W).fill(1 / (sp.H * sp.W)); // no spatial focus: uniform
+          alpha[name] = { H: sp.H, W: sp.W, T, data };
+        }
+        return { logits, probs, beta, betaHeads, alpha };
+      });
+    },
+    predictSet(set, opts = {}) {
+      const bs = opts.batchSize ?? 64;
+      const n = set.size;
+      const k = model.classes.length;
+      const T = set.T;
+      const probs = new Float32Array(n * k);
+      const beta = new Float32Array(n * T);
+      const alpha: Record<string, Float32Array> = {};
+      const mapNames = Object.entries(prep.streams).filter(([, s]) => s.kind === 'map');
+      if (opts.attention !== false) {
+        for (const [name, sp] of mapNames)
+          alpha[name] = new Float32Array(n * T * sp.H * sp.W).fill(1 / (sp.H * sp.W));
+      }
+      let lossSum = 0;
+      for (let i = 0; i < n; i += bs) {
+        const idx = [...Array(Math.min(bs, n - i)).keys()].map((j) => i + j);
+        const batch = set.batch(tf, idx, spatial);
+        const labels = tf.tensor1d(
+          idx.map((j) => set.labels[j]),
+          'int32',
+        );
+        tf.tidy(() => {
+          const out = model.forward(batch);
+          lossSum += tf
+            .sum(tf.neg(tf.sum(tf.mul(tf.oneHot(labels, k), tf.logSoftmax(out.logits)), 1)))
+            .dataSync()[0];
+          probs.set(tf.softmax(out.logits).dataSync(), i * k);
+          beta.set(out.beta.dataSync(), i * T);
+          if (spatial && opts.attention !== false) {
+            for (const [name, sp] of mapNames)
+              alpha[name].set(out.alpha[name].dataSync(), i * T * sp.H * sp.W);
+          }
+        });
+        labels.dispose();
+        disposeBatch(batch);
+      }
+      return { probs, beta, alpha, loss: n ? lossSum / n : 0 };
+    },
+    dispose() {
+      model.dispose();
+    },
+  };
+}
+
+/** Load a run folder written by `dfan train` / trainRun. */
+export async function loadRun(dir: string, opts: { fastMatMul?: boolean } = {}): Promise<LoadedRun> {
+  const cfgPath = join(dir, 'config.json');
+  const wPath = join(dir, 'weights.safetensors');
+  if (!existsSync(cfgPath) || !existsSync(wPath)) {
+    throw new DfanError('NOT_FOUND', 'not a run folder (config.json or weights.safetensors missing)', {
+      file: dir,
+      hint: 'give the --out folder of `dfan train`',
+    });
+  }
+  let config: RunConfig;
+  try {
+    config = JSON.parse(readFileSync(cfgPath, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw new DfanError('BAD_MANIFEST', 'config.json is not valid JSON', { file: cfgPath, cause: e });
+  }
+  if (config.format !== RUN_FORMAT)
+    throw new DfanError('BAD_MANIFEST', 'config.json is not a dfan run config', { file: cfgPath });
+  const st = decodeSafetensors(readFileSync(wPath), wPath);
+  const prep: Prep = { T: config.prep.T, streams: {} };
+  for (const [name, s] of Object.entries(config.prep.streams)) {
+    const get = (k: string) =>
+      st.tensors[`prep.${name}.${k}`]
+        ? new Float32Array(toFloat32(st.tensors[`prep.${name}.${k}`]))
+        : undefined;
+    const mean = get('mean');
+    if (!mean) throw new DfanError('BAD_FEATURES', `weights lack prep.${name}.mean`, { file: wPath });
+    prep.streams[name] = {
+      kind: s.kind,
+      C: s.C,
+      H: s.H,
+      W: s.W,
+      D: s.D,
+      scale: s.scale,
+      mean,
+      std: get('std'),
+      basis: get('basis'),
+    };
+  }
+  const tf = await loadTf({ fastMatMul: opts.fastMatMul });
+  const model = resolveModelConfig(config.model);
+  const dims = dimsOf(prep);
+  const values: Record<string, Float32Array> = {};
+  for (const name of Object.keys(paramSpecs(model, dims, config.classes.length))) {
+    const t = st.tensors[name];
+    if (!t) throw new DfanError('BAD_FEATURES', `weights lack parameter "${name}"`, { file: wPath });
+    values[name] = new Float32Array(toFloat32(t));
+  }
+  return makePredictor(tf, resolve(dir), config, new Dfan(tf, model, dims, config.classes, values), prep);
+}

@@ -1,0 +1,373 @@
+/**
+ * Training, as a short loop: load the training split (and a stratified validation slice carved
+ * from it) → fit the preprocessing → Adam on mini-batches → early stopping on validation accuracy
+ * → the best epoch's weights in a run folder. The test split is never read here.
+ *
+ * Reproducible: seeded initialisation, seeded shuffling and dropout masks, deterministic kernels
+ * → same seed + same data = identical weights and metrics.
+ */
+import { resolve } from 'node:path';
+import { rng, shuffle, withValidationSlice } from '../data/splits.js';
+import type { Dataset, DatasetItem } from '../data/types.js';
+import { DfanError, describeError } from '../errors.js';
+import { FeatureStore } from '../features/store.js';
+import type { VideoFeatures } from '../features/types.js';
+import { DFAN_VERSION } from '../version.js';
+import { loadTf, type Tf } from './backend.js';
+import {
+  MAP_DIM_AUTO,
+  type ModelConfig,
+  resolveModelConfig,
+  resolveTrainConfig,
+  type TrainConfig,
+  usesSpatial,
+} from './config.js';
+import { Dfan, initParams, paramSpecs } from './dfan.js';
+import { dimsOf, disposeBatch, FeatureSet, type FeatureSource, fitPrep, type Prep } from './features.js';
+import {
+  type EpochLog,
+  type LoadedRun,
+  makePredictor,
+  prepSummary,
+  type RunConfig,
+  writeRun,
+} from './run.js';
+
+export type { EpochLog, LoadedRun };
+
+export interface TrainRunOptions {
+  /** feature store folder (`dfan extract --out`), or any FeatureSource */
+  features: string | FeatureSource;
+  dataset: Dataset;
+  /** run folder to write; omitted = keep in memory only */
+  out?: string;
+  model?: Partial<ModelConfig>;
+  train?: Partial<TrainConfig>;
+  /** use the transpose-first matmul kernels (default true; false only for benchmarking) */
+  fastMatMul?: boolean;
+  /** progress lines (one per epoch, plus loading steps) */
+  log?: (line: string) => void;
+  onEpoch?: (e: EpochLog) => void;
+}
+
+export interface TrainResult {
+  runDir: string | null;
+  classes: string[];
+  curve: EpochLog[];
+  bestEpoch: number;
+  valAccuracy: number | null;
+  trainSize: number;
+  valSize: number;
+  skipped: Array<{ key: string; reason: string }>;
+  /** seconds spent loading + preprocessing features, and training */
+  loadSeconds: number;
+  trainSeconds: number;
+  /** the trained model, ready to predict (dispose when done) */
+  predictor: LoadedRun;
+}
+
+/** Preferred order of the usual streams in the snippet vector; others follow alphabetically. */
+const STREAM_ORDER = ['object', 'context', 'action', 'face', 'audio'];
+
+export function defaultStreams(vf: VideoFeatures): string[] {
+  const names = Object.keys(vf.streams);
+  return [
+    ...STREAM_ORDER.filter((s) => names.includes(s)),
+    ...names.filter((s) => !STREAM_ORDER.includes(s)).sort(),
+  ];
+}
+
+/** A FeatureSource over a feature-store folder. */
+export async function storeSource(dir: string): Promise<FeatureSource & { store: FeatureStore }> {
+  const store = await FeatureStore.open(dir);
+  return { store, load: (key, streams) => store.load(key, { streams }) };
+}
+
+interface Loaded {
+  set: FeatureSet;
+  skipped: Array<{ key: string; reason: string }>;
+}
+
+/** Load items into a FeatureSet (videos whose features are missing or damaged are skipped and listed). */
+export async function loadItems(
+  tf: Tf,
+  source: FeatureSource,
+  items: DatasetItem[],
+  classes: string[],
+  prep: Prep,
+  keepMaps: boolean,
+  opts: { cache?: Map<string, VideoFeatures>; log?: (line: string) => void; what?: string } = {},
+): Promise<Loaded> {
+  const set = new FeatureSet(prep, items.length, keepMaps);
+  const skipped: Loaded['skipped'] = [];
+  const streams = Object.keys(prep.streams);
+  const t0 = performance.now();
+  let lastLog = t0;
+  for (const [i, it] of items.entries()) {
+    const label = classes.indexOf(it.label);
+    try {
+      if (label < 0) throw new Error(`label "${it.label}" is not a training class`);
+      const vf = opts.cache?.get(it.key) ?? (await source.load(it.key, streams));
+      set.add(tf, vf, label);
+    } catch (e) {
+      skipped.push({ key: it.key, reason: describeError(e) });
+    }
+    const now = performance.now();
+    if (opts.log && (now - lastLog > 5000 || i === items.length - 1) && items.length > 50) {
+      opts.log(
+        `  loading ${opts.what ?? 'features'}: ${i + 1}/${items.length} (${((now - t0) / 1000).toFixed(1)} s)`,
+      );
+      lastLog = now;
+    }
+  }
+  return { set, skipped };
+}
+
+/** Sample of training videos to fit the preprocessing on (≤ 256, seeded). */
+async function loadPrepSamples(
+  source: FeatureSource,
+  items: DatasetItem[],
+  seed: number,
+  streams: string[] | null,
+) {
+  const picked = items.length <= 256 ? items : shuffle(items, rng(seed + 17)).slice(0, 256);
+  const cache = new Map<string, VideoFeatures>();
+  const failed: Array<{ key: string; reason: string }> = [];
+  for (const it of picked) {
+    try {
+      cache.set(it.key, await source.load(it.key, streams ?? undefined));
+    } catch (e) {
+      failed.push({ key: it.key, reason: describeError(e) });
+    }
+  }
+  return { cache, failed };
+}
+
+/** Train one model. The library entry point of `dfan train` and of the protocol runner. */
+export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
+  const log = opts.log ?? (() => {});
+  const tcfg = resolveTrainConfig(opts.train ?? {});
+  const tf = await loadTf({ fastMatMul: opts.fastMatMul ?? true });
+  const t0 = performance.now();
+  const source = typeof opts.features === 'string' ? await storeSource(opts.features) : opts.features;
+
+  // splits: train, and validation carved from train (stratified) unless the dataset has a val split
+  const ds =
+    tcfg.valFraction > 0 ? withValidationSlice(opts.dataset, tcfg.valFraction, tcfg.seed + 1) : opts.dataset;
+  const trainItems = ds.items.filter((i) => i.split === 'train');
+  const valItems = ds.items.filter((i) => i.split === 'val');
+  if (!trainItems.length) {
+    throw new DfanError('BAD_MANIFEST', `dataset "${ds.name}" has no training items`, {
+      hint: 'the manifest needs rows with split=train',
+    });
+  }
+  const classes = opts.dataset.classes.length
+    ? [...opts.dataset.classes]
+    : [...new Set(trainItems.map((i) => i.label))].sort();
+
+  // preprocessing, fitted on training videos only
+  const userStreams = opts.model?.streams?.length ? opts.model.streams : null;
+  const samples = await loadPrepSamples(source, trainItems, tcfg.seed, userStreams);
+  const sampleList = [...samples.cache.values()];
+  if (!sampleList.length) {
+    throw new DfanError('BAD_FEATURES', 'no training video has readable features', {
+      hint: `first failure: ${samples.failed[0]?.key}: ${samples.failed[0]?.reason}`,
+    });
+  }
+  const streams = userStreams ?? defaultStreams(sampleList[0]);
+  for (const s of streams) {
+    if (!sampleList[0].streams[s]) {
+      throw new DfanError('BAD_ARGUMENT', `stream "${s}" is not in the features`, {
+        hint: `available: ${Object.keys(sampleList[0].streams).join(', ')}`,
+      });
+    }
+  }
+  const mcfgIn = resolveModelConfig({ ...opts.model, streams });
+  let mapDim = mcfgIn.mapDim;
+  if (mapDim === MAP_DIM_AUTO) {
+    const n = trainItems.length + valItems.length;
+    const bytes = streams.reduce((a, s) => {
+      const sh = sampleList[0].streams[s].shape;
+      return sh.length === 4 ? a + n * sh[0] * sh[1] * sh[2] * sh[3] * 4 : a;
+    }, 0);
+    mapDim = bytes > 1e9 ? 128 : 0;
+  }
+  const mcfg: ModelConfig = { ...mcfgIn, mapDim };
+  const prep = await fitPrep(tf, sampleList, streams, mapDim, tcfg.seed);
+  const reduced = Object.entries(prep.streams).filter(([, s]) => s.basis);
+  log(
+    `streams: ${streams.join(', ')}${reduced.length ? ` (maps reduced: ${reduced.map(([n, s]) => `${n} ${s.C}→${s.D}`).join(', ')})` : ''}`,
+  );
+
+  const keepMaps = usesSpatial(mcfg.variant);
+  const train = await loadItems(tf, source, trainItems, classes, prep, keepMaps, {
+    cache: samples.cache,
+    log,
+    what: 'train',
+  });
+  samples.cache.clear();
+  const val = await loadItems(tf, source, valItems, classes, prep, keepMaps, { log, what: 'validation' });
+  const skipped = [...train.skipped, ...val.skipped];
+  if (skipped.length)
+    log(`skipped ${skipped.length} video(s) without usable features (listed in config.json)`);
+  if (!train.set.size)
+    throw new DfanError('BAD_FEATURES', 'no training video could be loaded', { hint: skipped[0]?.reason });
+  const loadSeconds = (performance.now() - t0) / 1000;
+  log(
+    `train ${train.set.size} videos, validation ${val.set.size}, ${classes.length} classes; loaded in ${loadSeconds.toFixed(1)} s`,
+  );
+
+  // model and optimiser
+  const dims = dimsOf(prep);
+  const model = new Dfan(
+    tf,
+    mcfg,
+    dims,
+    classes,
+    initParams(paramSpecs(mcfg, dims, classes.length), tcfg.seed),
+  );
+  const predictor = makePredictor(tf, null, {} as RunConfig, model, prep);
+  const optimizer = tf.train.adam(tcfg.lr);
+  const varList = Object.values(model.params);
+  const positive = tf.tensor1d(classes.map((c) => (mcfg.positiveClasses.includes(c) ? 1 : 0)));
+  const random = rng((tcfg.seed * 2654435761) >>> 0);
+  const Du = mcfg.projDim * streams.length * model.K;
+
+  const curve: EpochLog[] = [];
+  let best = { epoch: 0, acc: -1, loss: Infinity, values: model.snapshot() };
+  const t1 = performance.now();
+  for (let epoch = 1; epoch <= tcfg.epochs; epoch++) {
+    const te = performance.now();
+    const order = shuffle([...Array(train.set.size).keys()], random);
+    let lossSum = 0;
+    let correct = 0;
+    for (let i = 0; i < order.length; i += tcfg.batchSize) {
+      const idx = order.slice(i, i + tcfg.batchSize);
+      let drop: Float32Array | undefined;
+      if (mcfg.dropout > 0) {
+        drop = new Float32Array(idx.length * Du);
+        const keep = 1 / (1 - mcfg.dropout);
+        for (let j = 0; j < drop.length; j++) drop[j] = random() >= mcfg.dropout ? keep : 0;
+      }
+      const batch = train.set.batch(tf, idx, keepMaps, drop, Du);
+      const labels = tf.tensor1d(
+        idx.map((j) => train.set.labels[j]),
+        'int32',
+      );
+      let predicted: ReturnType<typeof tf.argMax> | null = null;
+      const cost = optimizer.minimize(
+        () => {
+          const out = model.forward(batch);
+          predicted = tf.keep(tf.argMax(out.logits, 1));
+          return model.loss(out.logits, labels, { weightDecay: tcfg.weightDecay, positive });
+        },
+        true,
+        varList,
+      );
+      lossSum += cost!.dataSync()[0] * idx.length;
+      const pred = (predicted as unknown as ReturnType<typeof tf.argMax>).dataSync();
+      idx.forEach((j, k) => {
+        if (pred[k] === train.set.labels[j]) correct++;
+      });
+      cost!.dispose();
+      (predicted as unknown as ReturnType<typeof tf.argMax>).dispose();
+      labels.dispose();
+      disposeBatch(batch);
+    }
+    let valAccuracy: number | null = null;
+    let valLoss: number | null = null;
+    if (val.set.size) {
+      const p = predictor.predictSet(val.set, { attention: false });
+      valLoss = p.loss;
+      let ok = 0;
+      const k = classes.length;
+      for (let j = 0; j < val.set.size; j++) {
+        let arg = 0;
+        for (let c = 1; c < k; c++) if (p.probs[j * k + c] > p.probs[j * k + arg]) arg = c;
+        if (arg === val.set.labels[j]) ok++;
+      }
+      valAccuracy = ok / val.set.size;
+    }
+    const e: EpochLog = {
+      epoch,
+      loss: lossSum / train.set.size,
+      trainAccuracy: correct / train.set.size,
+      valAccuracy,
+      valLoss,
+      seconds: (performance.now() - te) / 1000,
+    };
+    curve.push(e);
+    opts.onEpoch?.(e);
+    log(
+      `epoch ${String(epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  train acc ${(100 * e.trainAccuracy).toFixed(1)} %` +
+        (valAccuracy !== null
+          ? `  val acc ${(100 * valAccuracy).toFixed(1)} %  val loss ${valLoss!.toFixed(4)}`
+          : '') +
+        `  ${e.seconds.toFixed(1)} s`,
+    );
+    // early stopping on validation accuracy (ties broken by validation loss); no val → last epoch
+    const score = valAccuracy ?? 0;
+    const lossKey = valLoss ?? -epoch;
+    if (score > best.acc || (score === best.acc && lossKey < best.loss)) {
+      best = { epoch, acc: score, loss: lossKey, values: model.snapshot() };
+    } else if (val.set.size && epoch - best.epoch >= tcfg.patience && tcfg.patience > 0) {
+      log(`early stop: no validation improvement for ${tcfg.patience} epochs; best epoch ${best.epoch}`);
+      break;
+    }
+  }
+  model.restore(best.values);
+  optimizer.dispose();
+  positive.dispose();
+  const trainSeconds = (performance.now() - t1) / 1000;
+
+  const packId = sampleList[0].meta.packId;
+  const streamInfo: Record<string, string> = {};
+  for (const s of streams) {
+    const info = sampleList[0].meta.streams.find((x) => x.name === s);
+    streamInfo[s] = info ? `${info.backbone}: ${info.description}` : 'unknown';
+  }
+  const config: RunConfig = {
+    format: 'dfan-run',
+    version: 1,
+    kind: 'trained',
+    dfanVersion: DFAN_VERSION,
+    createdAt: new Date().toISOString(),
+    model: mcfg,
+    train: tcfg,
+    classes,
+    packId,
+    features: typeof opts.features === 'string' ? resolve(opts.features) : null,
+    dataset: opts.dataset.name ?? null,
+    prep: prepSummary(prep),
+    streamInfo,
+    result: {
+      bestEpoch: best.epoch,
+      epochs: curve.length,
+      valAccuracy: val.set.size ? best.acc : null,
+      trainSize: train.set.size,
+      valSize: val.set.size,
+      skipped,
+      seconds: loadSeconds + trainSeconds,
+    },
+  };
+  Object.assign(predictor.config, config);
+  let runDir: string | null = null;
+  if (opts.out) {
+    runDir = resolve(opts.out);
+    writeRun(runDir, config, model, prep, curve);
+    predictor.dir = runDir;
+  }
+  return {
+    runDir,
+    classes,
+    curve,
+    bestEpoch: best.epoch,
+    valAccuracy: config.result.valAccuracy,
+    trainSize: train.set.size,
+    valSize: val.set.size,
+    skipped,
+    loadSeconds,
+    trainSeconds,
+    predictor,
+  };
+}
