@@ -310,7 +310,7 @@ export function matchKeyClips(
       );
       continue;
     }
-    ids.forEach((x, i) => byKey.set(x.it.key, r[i]));
+    for (const [i, x] of ids.entries()) byKey.set(x.it.key, r[i]);
   }
   warnings.push(
     'order mapping is INFERRED (row order ↔ numeric id order) and unverified: treat its figures as indicative',
