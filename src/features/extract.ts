@@ -182,17 +182,8 @@ export async function resolvePack(spec: string, opts: { streams?: string[] } = {
     }
     return await factory(opts);
   }
-  // a variable specifier keeps this file compiling before src/backbones/index.ts exists
-  const backbonesModule = '../backbones/index.js';
-  const backbones = (await import(backbonesModule)) as {
-    loadPack?: (spec: string, opts?: Record<string, unknown>) => Promise<FeaturePack>;
-  };
-  if (typeof backbones.loadPack !== 'function') {
-    throw new DfanError('MODEL_MISSING', `pack "${spec}" is not available in this build`, {
-      hint: 'src/backbones has no loadPack yet',
-    });
-  }
-  return backbones.loadPack(spec, opts);
+  const { loadPack } = await import('../backbones/index.js');
+  return loadPack(spec, opts);
 }
 
 // ---------------------------------------------------------------- batches
