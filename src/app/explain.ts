@@ -28,16 +28,32 @@ export function mmss(seconds: number): string {
   return h > 0 ? `${h}:${pad(m)}:${pad(r)}` : `${m}:${pad(r)}`;
 }
 
+/** 2.45 → "0:02.5" (tenths, for short snippets) */
+export function mmssTenths(seconds: number): string {
+  const t = Math.max(0, Math.round(seconds * 10) / 10);
+  const m = Math.floor(t / 60);
+  const r = t - m * 60;
+  return `${m}:${r.toFixed(1).padStart(4, '0')}`;
+}
+
+/** A time range in mm:ss, with tenths when it is short (so two ends never print the same). */
+export function timeRange(start: number, end: number): string {
+  const f = end - start < 10 || mmss(start) === mmss(end) ? mmssTenths : mmss;
+  return `${f(start)}–${f(end)}`;
+}
+
 /**
  * Key moments: the fewest snippets (at most `max`) that hold the most focus, merged into
  * contiguous ranges, strongest range first. A snippet counts when its weight is above the
- * uniform share; at least the strongest one is always kept.
+ * uniform share; none when the focus is flat.
  */
 export function keyMoments(snippets: Prediction['snippets'], indices: number[], max = 3): KeyMoment[] {
   const n = snippets.length;
   if (n === 0) return [];
   const order = snippets.map((_, i) => i).sort((a, b) => snippets[b].weight - snippets[a].weight || a - b);
   const uniform = 1 / n;
+  // a flat focus points at nothing: no key moment rather than an arbitrary first snippet
+  if (snippets[order[0]].weight <= uniform * 1.05) return [];
   const picked = order.filter((i, k) => k === 0 || snippets[i].weight > uniform * 1.05).slice(0, max);
   picked.sort((a, b) => a - b);
   const ranges: number[][] = [];

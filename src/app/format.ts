@@ -1,5 +1,5 @@
 /** Terminal rendering of a Prediction: bars, key moments, where the spatial focus sat. */
-import { describeGrid, mmss, pooledGrid } from './explain.js';
+import { describeGrid, mmss, pooledGrid, timeRange } from './explain.js';
 import type { Prediction } from './types.js';
 
 export function bar(fraction: number, width = 24): string {
@@ -30,25 +30,27 @@ export function formatPrediction(p: Prediction, opts: { top?: number; color?: bo
     lines.push(`    ${l.label.padEnd(w)}  ${bar(l.prob)} ${(l.prob * 100).toFixed(1).padStart(5)} %`);
   }
   const moments = p.keyMoments ?? [];
+  if (moments.length === 0) lines.push('  key moments: none (the temporal focus is flat)');
   if (moments.length > 0) {
     lines.push('  key moments (temporal focus)');
     for (const k of moments) {
       lines.push(
-        `    ${mmss(k.start)}–${mmss(k.end)}  ${(k.weight * 100).toFixed(0).padStart(3)} % of the focus  (snippet${k.snippets.length > 1 ? 's' : ''} ${k.snippets.join(', ')})`,
+        `    ${timeRange(k.start, k.end)}  ${(k.weight * 100).toFixed(0).padStart(3)} % of the focus  (snippet${k.snippets.length > 1 ? 's' : ''} ${k.snippets.join(', ')})`,
       );
     }
   }
-  const weights = new Map<number, number>();
-  for (const [stream, grids] of Object.entries(p.spatial)) {
+  const key = moments[0]?.snippets;
+  const streams = Object.entries(p.spatial);
+  if (streams.length > 0)
+    lines.push(`  spatial focus (${key ? 'at the top key moment' : 'over the whole video'})`);
+  for (const [stream, grids] of streams) {
+    const weights = new Map<number, number>();
     grids.forEach((g, i) => {
       weights.set(g.snippet, p.snippets[i]?.weight ?? 0);
     });
-    const key = moments[0]?.snippets;
     const grid = pooledGrid(grids, weights, key);
     if (!grid) continue;
     const d = describeGrid(grid);
-    if (lines[lines.length - 1] !== '  spatial focus (at the top key moment)')
-      lines.push('  spatial focus (at the top key moment)');
     const cells = `${grid.length}×${grid[0].length}`;
     lines.push(
       d.where.startsWith('spread')

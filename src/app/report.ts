@@ -2,7 +2,7 @@
  * The self-contained HTML report of `dfan predict --html OUT`: inline CSS and SVG, images as
  * data: URIs, no script and no network. One section per video (failed videos listed too).
  */
-import { mmss } from './explain.js';
+import { mmss, timeRange } from './explain.js';
 import type { Prediction } from './types.js';
 
 export interface ReportFrame {
@@ -72,7 +72,7 @@ function temporalSvg(p: Prediction): string {
     const h = (s.weight / maxW) * plotH;
     const isKey = key.has(indices[i]);
     parts.push(
-      `<rect class="snippet" x="${x(s.start).toFixed(1)}" y="${(padT + plotH - h).toFixed(1)}" width="${Math.max(1, x(s.end) - x(s.start) - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${isKey ? '#d95f02' : '#7570b3'}"><title>${mmss(s.start)}–${mmss(s.end)}: ${(s.weight * 100).toFixed(1)} %</title></rect>`,
+      `<rect class="snippet" x="${x(s.start).toFixed(1)}" y="${(padT + plotH - h).toFixed(1)}" width="${Math.max(1, x(s.end) - x(s.start) - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${isKey ? '#d95f02' : '#7570b3'}"><title>${timeRange(s.start, s.end)}: ${(s.weight * 100).toFixed(1)} %</title></rect>`,
     );
   });
   const ticks = 6;
@@ -89,7 +89,7 @@ function temporalSvg(p: Prediction): string {
 function bannerText(p: Prediction): string {
   const m = p.model;
   if (m.kind === 'zero-shot')
-    return `Zero-shot face-expression model (${esc(m.name)}): not trained on video emotion. ${esc(m.description)}`;
+    return `<strong>Zero-shot model, not trained on video emotion</strong> (${esc(m.name)}). ${esc(m.description)}`;
   if (m.kind === 'untrained')
     return `UNTRAINED model (${esc(m.name)}): its outputs are meaningless. ${esc(m.description)}`;
   return `Trained DFAN run: ${esc(m.name)}. ${esc(m.description)}`;
@@ -121,7 +121,7 @@ function section(item: ReportItem): string {
   const moments = p.keyMoments ?? [];
   if (moments.length) {
     out.push(
-      `<div class="meta">key moments: ${moments.map((k) => `${mmss(k.start)}–${mmss(k.end)} (${(k.weight * 100).toFixed(0)} %)`).join(', ')}</div>`,
+      `<div class="meta">key moments: ${moments.map((k) => `${timeRange(k.start, k.end)} (${(k.weight * 100).toFixed(0)} %)`).join(', ')}</div>`,
     );
   }
   const frames = item.frames ?? [];
