@@ -1,13 +1,118 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
 
-// PLACEHOLDER — being implemented (see the issue that owns the 'protocol' verb).
+const EXAMPLES = `
+What it does:
+  1. extracts features ONCE for every listed video found under --root (resumable; shared by all splits)
+  2. for each split: trains DFAN on the training videos (early stopping on a validation slice
+     carved from them, never from the test split) and evaluates on the test videos
+  3. writes OUT/report.md, OUT/report.json, and per split OUT/<variant>/split-NN/{result.json,
+     confusion.png, run/}. A split whose result.json is valid is not rerun: run again to resume.
+
+Datasets (see "dfan dataset --help"): ve8 and ek6 read classInd.txt + trainlistNN.txt +
+testlistNN.txt from --lists (VE-8 also the 10-split workbook with --xlsx); a manifest CSV or a
+folder per class without a test split gets random stratified 2:1 splits (seeded).
+
+Examples:
+  $ dfan protocol ve8 --lists lists/ve8 --xlsx VideoEmotionDataset-TrainTestSplits.xlsx --root /data/VE8 --splits 1-10
+  $ dfan protocol ek6 --lists lists/ek6 --root /data/Ekman6 --out runs/ek6
+  $ dfan protocol ve8 --lists lists/ve8 --features feats/ve8 --ablation      (features made earlier)
+  $ dfan protocol my.csv --splits 1-3 --epochs 20 --pack research`;
+
+interface ProtocolCliOpts {
+  lists?: string;
+  root?: string;
+  xlsx?: string;
+  features?: string;
+  splits?: string;
+  variant: string;
+  ablation?: boolean;
+  out: string;
+  epochs?: string;
+  seed?: string;
+  pack?: string;
+  streams?: string;
+  snippets?: string;
+  workers?: string;
+  force?: boolean;
+  verbose?: boolean;
+  json?: boolean;
+}
+
+function int(name: string, v: string | undefined, min = 0): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new DfanError('BAD_ARGUMENT', `${name} must be an integer ≥ ${min} (got "${v}")`);
+  return n;
+}
+
 export function register(program: Command): void {
   program
     .command('protocol')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new DfanError('INTERNAL', "'dfan protocol' is not implemented yet");
+    .description(
+      'the published protocols: extract once, train + test every split, mean ± std, ablations, report',
+    )
+    .argument('<dataset>', 've8 | ek6 | MANIFEST.csv | DIR')
+    .option('--root <dir>', 'folder with the videos (looked up by name); omit to use --features only')
+    .option('--lists <dir>', 'folder with classInd.txt, trainlistNN.txt, testlistNN.txt')
+    .option('--xlsx <file>', 'VE-8 10-split workbook (VideoEmotionDataset-TrainTestSplits.xlsx)')
+    .option('--features <dir>', 'feature store to use / fill (default OUT/features)')
+    .option('--splits <range>', 'which splits, e.g. 1-10 or 1,3 (default: all the dataset has)')
+    .option('--variant <name>', 'mean | temporal | spatial | dual', 'dual')
+    .option('--ablation', 'run mean, temporal, spatial and dual, and print the ablation table')
+    .option('--out <dir>', 'output folder', 'protocol-out')
+    .option('--epochs <n>', 'training epochs per split (early stopping may end sooner)')
+    .option('--seed <n>', 'training seed')
+    .option('--pack <spec>', 'feature pack for extraction: default | research | pack.json', 'default')
+    .option('--streams <list>', 'streams to extract and use, comma-separated (default: all of the pack)')
+    .option('--snippets <T>', 'snippets per video for extraction (default: 16)')
+    .option('--workers <n>', 'extraction worker processes (default 0 = in this process)')
+    .option('--force', 'redo splits even when a valid result exists')
+    .option('--verbose', 'print every training epoch')
+    .option('--json', 'print report.json to stdout at the end')
+    .addHelpText('after', EXAMPLES)
+    .action(async (target: string, o: ProtocolCliOpts) => {
+      const { VARIANTS } = await import('../model/config.js');
+      const { parseSplitRange } = await import('../data/splits.js');
+      const { runProtocol } = await import('../data/protocol.js');
+      const { ablationTable } = await import('../data/report.js');
+      if (!(VARIANTS as readonly string[]).includes(o.variant)) {
+        throw new DfanError('BAD_ARGUMENT', `--variant "${o.variant}" is not one of ${VARIANTS.join(', ')}`);
+      }
+      let splits: number[] | undefined;
+      if (o.splits) {
+        const r = parseSplitRange(o.splits);
+        if (!r) throw new DfanError('BAD_ARGUMENT', `--splits "${o.splits}" is not a range like 1-10 or 1,3`);
+        splits = r;
+      }
+      const err = (l: string) => process.stderr.write(`${l}\n`);
+      const res = await runProtocol({
+        target,
+        lists: o.lists,
+        root: o.root,
+        xlsx: o.xlsx,
+        features: o.features,
+        splits,
+        variant: o.variant as (typeof VARIANTS)[number],
+        ablation: o.ablation,
+        out: o.out,
+        pack: o.pack,
+        streams: o.streams
+          ? o.streams
+              .split(',')
+              .map((s) => s.trim())
+              .filter(Boolean)
+          : undefined,
+        T: int('--snippets', o.snippets, 1),
+        workers: int('--workers', o.workers, 0),
+        train: { epochs: int('--epochs', o.epochs, 1), seed: int('--seed', o.seed, 0) },
+        force: o.force,
+        verbose: o.verbose,
+        log: err,
+      });
+      if (o.ablation) err(`\n${ablationTable(res.report).join('\n')}\n`);
+      if (o.json) process.stdout.write(`${JSON.stringify(res.report, null, 2)}\n`);
+      else process.stdout.write(`${res.markdownPath}\n`);
     });
 }

@@ -174,8 +174,7 @@ export function datasetFromEntries(
         label: e.label,
         split: part.split,
       };
-      items.push(item);
-      if (index && item.video === null) missing.push(item);
+      (index && item.video === null ? missing : items).push(item);
     }
   }
   const ds: Dataset = { name, classes, items, missing, source: opts.source, splitNumber: opts.splitNumber };

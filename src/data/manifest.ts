@@ -198,10 +198,9 @@ export function parseManifest(text: string, csvPath: string, opts: ReadManifestO
       label,
       split: splitRaw as SplitName,
     };
-    items.push(item);
-    if (item.video === null) missing.push(item);
+    (item.video === null ? missing : items).push(item);
   }
-  if (items.length === 0) {
+  if (items.length + missing.length === 0) {
     throw new DfanError('EMPTY_FILE', 'the manifest has a header but no videos', { file: csvPath });
   }
   return {

@@ -26,7 +26,8 @@ export function datasetStats(ds: Dataset): DatasetStats {
   const perSplit = zero();
   const perClass: DatasetStats['perClass'] = {};
   for (const c of ds.classes) perClass[c] = { ...zero(), total: 0 };
-  for (const it of ds.items) {
+  const all = [...ds.items, ...ds.missing];
+  for (const it of all) {
     perSplit[it.split]++;
     perClass[it.label] ??= { ...zero(), total: 0 };
     perClass[it.label][it.split]++;
@@ -36,7 +37,7 @@ export function datasetStats(ds: Dataset): DatasetStats {
     name: ds.name,
     split: ds.splitNumber,
     classes: ds.classes,
-    total: ds.items.length,
+    total: all.length,
     perSplit,
     perClass,
   };
@@ -46,11 +47,11 @@ export function datasetStats(ds: Dataset): DatasetStats {
       val: { found: 0, missing: 0 },
       test: { found: 0, missing: 0 },
     };
-    for (const it of ds.items) vs[it.split][it.video ? 'found' : 'missing']++;
-    const missing = ds.items.filter((i) => !i.video);
+    for (const it of all) vs[it.split][it.video ? 'found' : 'missing']++;
+    const missing = all.filter((i) => !i.video);
     stats.videos = {
       root: ds.root,
-      found: ds.items.length - missing.length,
+      found: all.length - missing.length,
       missing: missing.length,
       perSplit: vs,
       missingKeys: missing.map((i) => i.key),

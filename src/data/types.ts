@@ -17,7 +17,10 @@ export interface Dataset {
   name: string;
   classes: string[]; // in class-index order
   items: DatasetItem[];
-  /** items whose video file was not found (listed, never fatal) */
+  /**
+   * items whose video file was not found (listed, never fatal). Disjoint from `items`: the whole
+   * list is `[...items, ...missing]` (features made earlier may still exist for them).
+   */
   missing: DatasetItem[];
   /** folder the videos were looked up under; absent when they were not looked up at all */
   root?: string;

@@ -50,7 +50,7 @@ test('readManifest: paths relative to the CSV, odd names, missing videos listed,
   const ds = readManifest(csv);
   assert.equal(ds.name, 'm');
   assert.deepEqual(ds.classes, ['Fear', 'Joy']);
-  assert.equal(ds.items.length, 3);
+  assert.equal(ds.items.length, 2);
   assert.equal(ds.items[0].video, a);
   assert.equal(ds.items[1].video, b);
   assert.equal(ds.items[1].key, 'clips/Joy/a, "quoted".webm');
@@ -59,7 +59,8 @@ test('readManifest: paths relative to the CSV, odd names, missing videos listed,
     ds.missing.map((m) => m.key),
     ['clips/Joy/gone.mp4'],
   );
-  assert.equal(ds.items[2].video, null);
+  assert.equal(ds.missing[0].video, null);
+  assert.equal(ds.missing[0].split, 'val');
 });
 
 test('readManifest errors name the file and the line', () => {
