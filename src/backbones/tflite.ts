@@ -71,24 +71,32 @@ const HINT =
 let addon: Addon | null = null;
 let addonError: string | null = null;
 
-/** Load the compiled addon once; throws a DfanError that says what to do when it is missing. */
+function unavailable(reason: string): DfanError {
+  return new DfanError('MODEL_MISSING', `the TFLite engine cannot load (${TFLITE_PACKAGE}): ${reason}`, {
+    hint: HINT,
+  });
+}
+
+/**
+ * Load the compiled addon once; throws a DfanError that says what to do when it is missing.
+ * DFAN_NO_TFLITE=1 simulates a machine without the optional engine (tests, support).
+ */
 export function loadTfliteAddon(): Addon {
+  if (process.env.DFAN_NO_TFLITE === '1') throw unavailable('disabled by DFAN_NO_TFLITE=1');
   if (addon) return addon;
   if (addonError === null) {
     try {
       const req = createRequire(import.meta.url);
       const dir = dirname(req.resolve(`${TFLITE_PACKAGE}/package.json`));
-      addon = req(join(dir, 'build', 'Release', 'node_tflite_binding.node')) as Addon;
-      if (typeof addon.Interpreter !== 'function') throw new Error('the addon exports no Interpreter');
+      const mod = req(join(dir, 'build', 'Release', 'node_tflite_binding.node')) as Addon;
+      if (typeof mod.Interpreter !== 'function') throw new Error('the addon exports no Interpreter');
+      addon = mod;
       return addon;
     } catch (e) {
-      addon = null;
       addonError = e instanceof Error ? (e.message.split('\n')[0] ?? e.message) : String(e);
     }
   }
-  throw new DfanError('MODEL_MISSING', `the TFLite engine cannot load (${TFLITE_PACKAGE}): ${addonError}`, {
-    hint: HINT,
-  });
+  throw unavailable(addonError);
 }
 
 /** true when the TFLite engine can be used here; otherwise the reason. */

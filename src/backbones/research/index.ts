@@ -25,11 +25,17 @@ export interface ResearchOptions {
   dir?: string;
   /** frames per second fed to MoViNet (default 5) */
   actionFps?: number;
-  /** threads per engine (default 2 = this machine's cores) */
+  /**
+   * TFLite threads for MoViNet (default DFAN_TFLITE_THREADS or 2). 2 threads run ~1.5× faster
+   * than 1 on an idle 2-core machine, but 4–6× SLOWER when the cores are oversubscribed (TFLite's
+   * pool spins): use 1 when several extractions share the machine.
+   */
+  actionThreads?: number;
+  /** onnxruntime threads for MobileNetV2 (default 2) */
   threads?: number;
   /** MobileNetV2 batch size (default 16) */
   batchSize?: number;
-  /** YAMNet hop in seconds (default 0.48) */
+  /** YAMNet hop in seconds (default 0.975: windows tile the audio) */
   audioHop?: number;
 }
 
@@ -97,12 +103,16 @@ async function packFolder(
 export async function loadResearchPack(opts: ResearchOptions = {}): Promise<ResearchPack> {
   const { dir, version, streams } = await packFolder(opts);
   const threads = opts.threads ?? 2;
+  const envThreads = Number(process.env.DFAN_TFLITE_THREADS);
+  const actionThreads =
+    opts.actionThreads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : 2);
   const fps = opts.actionFps ?? 5;
   if (!(fps > 0 && fps <= 30))
     throw new DfanError('BAD_ARGUMENT', `action fps must be in (0, 30], got ${fps}`);
   // TFLite first: when the optional engine is missing, say so before loading anything else
-  const movinet = await MovinetStream.load(dir, { threads });
-  const yamnet = await Yamnet.load(dir, { threads });
+  const movinet = await MovinetStream.load(dir, { threads: actionThreads });
+  // YAMNet is small: one thread is faster than two here (20 vs 26 ms per window)
+  const yamnet = await Yamnet.load(dir, { threads: 1 });
   const mobilenet = await Mobilenet.load(dir, { threads, batchSize: opts.batchSize });
 
   // MoViNet carries its states across awaits (frames arrive asynchronously): one clip at a time.
@@ -155,7 +165,7 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
 
       // audio
       const samples = await audioP;
-      const au = yamnet.poolSnippets(samples, snippets, { hop: opts.audioHop });
+      const au = yamnet.poolSnippets(samples, snippets, { hop: opts.audioHop ?? 0.975 });
       if (!info.hasAudio || !samples)
         warnings.push('audio: the video has no audio stream; the audio stream is zero');
       else if (au.silent.every(Boolean))

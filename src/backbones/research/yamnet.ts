@@ -1,7 +1,7 @@
 /**
  * YAMNet (AudioSet, 521 event classes, TFLite): input `waveform_binary` = 15600 samples
- * (0.975 s of mono 16 kHz audio in [-1, 1]) → [1, 521] scores. Windows step by YAMNet's own hop
- * (0.48 s); a snippet's audio vector is the mean score over the windows whose centre lies inside
+ * (0.975 s of mono 16 kHz audio in [-1, 1]) → [1, 521] scores. Windows tile the audio (hop
+ * 0.975 s by default, half the cost of YAMNet's own 0.48-s hop); a snippet's audio vector is the mean score over the windows whose centre lies inside
  * the snippet. Silent windows (peak below ~-80 dBFS) are left out; a snippet with no audible
  * window gets a zero vector, and so does every snippet of a video without audio — flagged in the
  * pack's warnings, never an error.
@@ -19,7 +19,7 @@ export const YAMNET_DIM = 521;
 const SILENCE_PEAK = 1e-4;
 
 export interface AudioPoolOptions {
-  /** seconds between window starts (default 0.48, YAMNet's own hop) */
+  /** seconds between window starts (default 0.975: the windows tile the audio; YAMNet's own hop is 0.48) */
   hop?: number;
   /** at most this many windows per snippet, evenly spread (default 8): bounds cost on long snippets */
   maxWindowsPerSnippet?: number;
@@ -78,7 +78,7 @@ export class Yamnet {
     const scores = new Float32Array(T * YAMNET_DIM);
     const silent = new Array<boolean>(T).fill(true);
     if (!samples || samples.length === 0) return { scores, silent, windows: 0, inferMs: 0 };
-    const hop = Math.max(1, Math.round((opts.hop ?? 0.48) * YAMNET_RATE));
+    const hop = Math.max(1, Math.round((opts.hop ?? 0.975) * YAMNET_RATE));
     const maxPer = Math.max(1, opts.maxWindowsPerSnippet ?? 8);
     const half = YAMNET_WINDOW / 2;
     const nWin = Math.max(1, Math.floor(Math.max(0, samples.length - YAMNET_WINDOW) / hop) + 1);
