@@ -122,7 +122,7 @@ export function checkInputFile(path: string): number {
   if (!existsSync(path)) {
     throw new DfanError('NOT_FOUND', 'no such file', {
       file: path,
-      hint: 'check the path (quote names with spaces)',
+      hint: 'check the path; quote names with spaces or brackets',
     });
   }
   const st = statSync(path);

@@ -2,6 +2,8 @@
  * probe(): what ffprobe says about a video, from the container headers only (fast on any length).
  * frameTimes(): presentation timestamps of every video frame, from demuxing (no decoding).
  */
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { DfanError } from '../errors.js';
 import { checkInputFile, ffmpegInput, findFfmpeg, lastErrorLine, runCollect } from './ffmpeg.js';
 import type { VideoInfo } from './types.js';
@@ -63,6 +65,19 @@ function pickVideo(streams: FfStream[]): FfStream | undefined {
   return streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
 }
 
+/** An ISO-BMFF file starts with a box whose type is ftyp (or, in old QuickTime files, moov/mdat/wide/free). */
+function startsLikeMp4(path: string): boolean {
+  try {
+    const fd = openSync(path, 'r');
+    const b = Buffer.alloc(8);
+    readSync(fd, b, 0, 8, 0);
+    closeSync(fd);
+    return ['ftyp', 'mdat', 'wide', 'free', 'skip'].includes(b.toString('latin1', 4, 8));
+  } catch {
+    return false;
+  }
+}
+
 /** Describe a video file without decoding it. Throws DfanError for anything that is not a playable video. */
 export async function probe(path: string): Promise<VideoInfo> {
   const size = checkInputFile(path);
@@ -85,16 +100,38 @@ export async function probe(path: string): Promise<VideoInfo> {
     json = {};
   }
   const streams = json.streams ?? [];
-  if (res.code !== 0 || streams.length === 0) {
-    const why = lastErrorLine(res.stderr);
-    throw new DfanError(
-      'NOT_A_VIDEO',
-      `not a readable video${why ? ` (ffprobe: ${why.replace(/^file:\S*: /, '')})` : ''}`,
-      {
+  if (res.code !== 0 || !json.format) {
+    const err = res.stderr;
+    if (/moov atom not found/i.test(err) && startsLikeMp4(path)) {
+      throw new DfanError(
+        'CORRUPT',
+        'truncated or incomplete MP4/MOV (its index, the moov atom, is missing)',
+        {
+          file: path,
+          hint: 'the download or recording was cut off; fetch or export it again',
+        },
+      );
+    }
+    const why = lastErrorLine(err)
+      .replace(/^file:.*?: /, '')
+      .replace(/^\[[^\]]*\] /, '');
+    throw new DfanError('NOT_A_VIDEO', `not a readable video${why ? ` (ffprobe: ${why})` : ''}`, {
+      file: path,
+      hint: 'check that it is a video file (mp4, mkv, avi, wmv, …) and not damaged or mis-named',
+    });
+  }
+  if (streams.length === 0) {
+    const d = num(json.format.duration);
+    if (d === null || d === 0) {
+      throw new DfanError('ZERO_LENGTH', 'the container holds no streams (zero length)', {
         file: path,
-        hint: 'check that it is a video file (mp4, mkv, avi, wmv, …) and not damaged',
-      },
-    );
+        hint: 'the recording or export probably failed; use a video with at least one frame',
+      });
+    }
+    throw new DfanError('NO_VIDEO_STREAM', 'has no video stream', {
+      file: path,
+      hint: 'pass a file with pictures',
+    });
   }
   const v = pickVideo(streams);
   const audio = streams.find((s) => s.codec_type === 'audio');
@@ -151,6 +188,27 @@ export async function probe(path: string): Promise<VideoInfo> {
  * timestamps (e.g. raw elementary streams); callers then fall back to "first frame at or after t".
  */
 export async function frameTimes(path: string, timeoutMs = 120_000): Promise<number[] | null> {
+  // Several decodes of one video (key frames, then clips at another size) share one scan.
+  let key = '';
+  try {
+    const st = statSync(path);
+    key = `${resolve(path)}\0${st.size}\0${st.mtimeMs}`;
+  } catch {
+    /* reported by the caller */
+  }
+  const hit = key ? timesCache.get(key) : undefined;
+  if (hit !== undefined) return hit;
+  const ts = await scanFrameTimes(path, timeoutMs);
+  if (key) {
+    timesCache.set(key, ts);
+    if (timesCache.size > 8) timesCache.delete(timesCache.keys().next().value as string);
+  }
+  return ts;
+}
+
+const timesCache = new Map<string, number[] | null>();
+
+async function scanFrameTimes(path: string, timeoutMs: number): Promise<number[] | null> {
   const { ffprobe } = findFfmpeg();
   const res = await runCollect(
     ffprobe,
