@@ -65,7 +65,9 @@ test('variable frame rate: frames chosen by presentation time, not by index', as
   const times = [0.5, 0.999, 1.0, 1.49, 1.9, 2.05, 2.7, 50];
   const want = ['red', 'red', 'lime', 'lime', 'lime', 'blue', 'blue', 'blue'];
   const frames = await decodeFrames(vfr, times, SMALL, info);
-  frames.forEach((f, i) => assert.equal(nearestColour(meanRgb(f.data, 16)), want[i], `t=${times[i]}`));
+  frames.forEach((f, i) => {
+    assert.equal(nearestColour(meanRgb(f.data, 16)), want[i], `t=${times[i]}`);
+  });
   assert.ok(Math.abs((frames[4].pts ?? 0) - 1.5) < 1e-3, `pts at 1.9 s is ${frames[4].pts}`);
 });
 
