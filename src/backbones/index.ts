@@ -34,6 +34,8 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
 
 /** Built-in packs by name; other modules add theirs (e.g. 'research') with `registerPack`. */
 const builtin = new Map<string, (opts: PackOptions) => Promise<FeaturePack>>([['default', loadDefaultPack]]);
+// the research pack (installed with `dfan pack install … --id research`; src/backbones/research)
+builtin.set('research', async (opts) => (await import('./research/index.js')).loadResearchPack(opts));
 
 export function registerPack(name: string, loader: (opts: PackOptions) => Promise<FeaturePack>): void {
   builtin.set(name, loader);

@@ -35,6 +35,8 @@ export interface ResearchOptions {
   threads?: number;
   /** MobileNetV2 batch size (default 16) */
   batchSize?: number;
+  /** subset of object, context, action, audio (default: all) */
+  streams?: string[];
   /** YAMNet hop in seconds (default 0.975: windows tile the audio) */
   audioHop?: number;
 }
@@ -109,11 +111,21 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
   const fps = opts.actionFps ?? 5;
   if (!(fps > 0 && fps <= 30))
     throw new DfanError('BAD_ARGUMENT', `action fps must be in (0, 30], got ${fps}`);
+  const known = streams.map((s) => s.name);
+  const want = new Set(opts.streams?.length ? opts.streams : known);
+  for (const s of want)
+    if (!known.includes(s))
+      throw new DfanError('BAD_ARGUMENT', `the research pack has no stream "${s}"`, {
+        hint: `its streams: ${known.join(', ')}`,
+      });
   // TFLite first: when the optional engine is missing, say so before loading anything else
-  const movinet = await MovinetStream.load(dir, { threads: actionThreads });
+  const movinet = want.has('action') ? await MovinetStream.load(dir, { threads: actionThreads }) : null;
   // YAMNet is small: one thread is faster than two here (20 vs 26 ms per window)
-  const yamnet = await Yamnet.load(dir, { threads: 1 });
-  const mobilenet = await Mobilenet.load(dir, { threads, batchSize: opts.batchSize });
+  const yamnet = want.has('audio') ? await Yamnet.load(dir, { threads: 1 }) : null;
+  const mobilenet =
+    want.has('object') || want.has('context')
+      ? await Mobilenet.load(dir, { threads, batchSize: opts.batchSize })
+      : null;
 
   // MoViNet carries its states across awaits (frames arrive asynchronously): one clip at a time.
   // The rest may overlap with another video's action pass (onnxruntime runs off the JS thread).
@@ -126,7 +138,7 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
 
   const pack: ResearchPack = {
     id: `${RESEARCH_PACK_ID}@${version}`,
-    streams,
+    streams: streams.filter((s) => want.has(s.name)),
     lastActionLabels: [],
     lastTimings: null,
     async extract(input: PackInput) {
@@ -134,69 +146,82 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
       const { info, snippets } = input;
       const T = snippets.length;
       const warnings: string[] = [];
+      const out: Record<string, StreamTensor> = {};
+      const timings: ResearchTimings = {
+        objectMs: 0,
+        objectFrames: 0,
+        actionMs: 0,
+        actionFrames: 0,
+        audioMs: 0,
+        audioWindows: 0,
+        totalMs: 0,
+      };
       // audio is read by its own ffmpeg while the frames are computed
-      const audioP: Promise<Float32Array | null> = info.hasAudio
-        ? readMonoAudio(info.path).catch((e: unknown) => {
-            warnings.push(`audio: could not read the audio track (${(e as Error).message}); audio is zero`);
-            return null;
-          })
-        : Promise.resolve(null);
+      const audioP: Promise<Float32Array | null> =
+        yamnet && info.hasAudio
+          ? readMonoAudio(info.path).catch((e: unknown) => {
+              warnings.push(`audio: could not read the audio track (${(e as Error).message}); audio is zero`);
+              return null;
+            })
+          : Promise.resolve(null);
 
-      // object + context: key frames, short side 256, centre 256 → central 224
-      const keyFrames = await input.decode(
-        snippets.map((s) => s.keyTime),
-        { width: MOBILENET_DECODE, height: MOBILENET_DECODE, mode: 'crop' },
-      );
-      const mob = await mobilenet.run(
-        keyFrames.map((f) => f.data),
-        MOBILENET_DECODE,
-      );
-
-      // action: one causal pass over the whole video at `fps`
-      const trace = await exclusive(() => movinet.runClip(streamSquareFrames(info.path, fps, MOVINET_SIZE)));
-      const action = poolSnippets(trace, snippets);
-      const top5 = movinet.topK(trace.logits, 5);
-      pack.lastActionLabels = top5;
-      warnings.push(
-        `action: MoViNet-A0 Kinetics-600 top-5 of the whole clip: ${top5
-          .map((l) => `${l.label} ${(100 * l.prob).toFixed(1)}%`)
-          .join(', ')}`,
-      );
-
-      // audio
-      const samples = await audioP;
-      const au = yamnet.poolSnippets(samples, snippets, { hop: opts.audioHop ?? 0.975 });
-      if (!info.hasAudio || !samples)
-        warnings.push('audio: the video has no audio stream; the audio stream is zero');
-      else if (au.silent.every(Boolean))
-        warnings.push('audio: the audio track is silent; the audio stream is zero');
-      else if (au.silent.some(Boolean))
-        warnings.push(
-          `audio: ${au.silent.filter(Boolean).length}/${T} snippets are silent; their audio vectors are zero`,
+      if (mobilenet) {
+        // object + context: key frames, short side 256, centre 256 → central 224
+        const keyFrames = await input.decode(
+          snippets.map((s) => s.keyTime),
+          { width: MOBILENET_DECODE, height: MOBILENET_DECODE, mode: 'crop' },
         );
+        const mob = await mobilenet.run(
+          keyFrames.map((f) => f.data),
+          MOBILENET_DECODE,
+        );
+        const HW = MOBILENET_HW;
+        if (want.has('object')) out.object = { shape: [T, HW, HW, MOBILENET_C], data: mob.map }; // [T, 7, 7, 1280]
+        if (want.has('context')) out.context = { shape: [T, MOBILENET_C], data: mob.pool }; // [T, 1280]
+        timings.objectMs = mob.inferMs;
+        timings.objectFrames = mob.n;
+      }
 
-      const HW = MOBILENET_HW;
-      const out: Record<string, StreamTensor> = {
-        object: { shape: [T, HW, HW, MOBILENET_C], data: mob.map }, // [T, 7, 7, 1280]
-        context: { shape: [T, MOBILENET_C], data: mob.pool }, // [T, 1280]
-        action: { shape: [T, MOVINET_DIM], data: action }, // [T, 480]
-        audio: { shape: [T, YAMNET_DIM], data: au.scores }, // [T, 521]
-      };
-      pack.lastTimings = {
-        objectMs: mob.inferMs,
-        objectFrames: mob.n,
-        actionMs: trace.inferMs,
-        actionFrames: trace.times.length,
-        audioMs: au.inferMs,
-        audioWindows: au.windows,
-        totalMs: performance.now() - t0,
-      };
+      if (movinet) {
+        // action: one causal pass over the whole video at `fps`
+        const trace = await exclusive(() =>
+          movinet.runClip(streamSquareFrames(info.path, fps, MOVINET_SIZE)),
+        );
+        out.action = { shape: [T, MOVINET_DIM], data: poolSnippets(trace, snippets) }; // [T, 480]
+        const top5 = movinet.topK(trace.logits, 5);
+        pack.lastActionLabels = top5;
+        warnings.push(
+          `action: MoViNet-A0 Kinetics-600 top-5 of the whole clip: ${top5
+            .map((l) => `${l.label} ${(100 * l.prob).toFixed(1)}%`)
+            .join(', ')}`,
+        );
+        timings.actionMs = trace.inferMs;
+        timings.actionFrames = trace.times.length;
+      }
+
+      if (yamnet) {
+        const samples = await audioP;
+        const au = yamnet.poolSnippets(samples, snippets, { hop: opts.audioHop ?? 0.975 });
+        out.audio = { shape: [T, YAMNET_DIM], data: au.scores }; // [T, 521]
+        if (!info.hasAudio || !samples)
+          warnings.push('audio: the video has no audio stream; the audio stream is zero');
+        else if (au.silent.every(Boolean))
+          warnings.push('audio: the audio track is silent; the audio stream is zero');
+        else if (au.silent.some(Boolean))
+          warnings.push(
+            `audio: ${au.silent.filter(Boolean).length}/${T} snippets are silent; their audio vectors are zero`,
+          );
+        timings.audioMs = au.inferMs;
+        timings.audioWindows = au.windows;
+      }
+      timings.totalMs = performance.now() - t0;
+      pack.lastTimings = timings;
       return { streams: out, warnings };
     },
     async dispose() {
-      movinet.dispose();
-      yamnet.dispose();
-      await mobilenet.dispose();
+      movinet?.dispose();
+      yamnet?.dispose();
+      await mobilenet?.dispose();
     },
   };
   return pack;
