@@ -54,6 +54,8 @@ export interface ProtocolOptions {
   T?: number;
   K?: number;
   workers?: number;
+  /** videos in flight per extraction worker (default 2) */
+  inflight?: number;
   /** split numbers (default: all the dataset has) */
   splits?: number[];
   variant?: Variant;
@@ -167,6 +169,7 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
         T: opts.T,
         K: opts.K,
         workers: opts.workers,
+        inflight: opts.inflight,
         onProgress: (p) => {
           const now = performance.now();
           if (now - last > 3000 || p.done + p.skipped + p.failed === p.total) {
