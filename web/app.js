@@ -10,6 +10,18 @@ function mmss(s) {
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
 }
 
+function tenths(s) {
+  const t = Math.max(0, Math.round(s * 10) / 10);
+  const m = Math.floor(t / 60);
+  return `${m}:${(t - m * 60).toFixed(1).padStart(4, '0')}`;
+}
+
+/** a range in m:ss, with tenths when short (both ends never print the same) */
+function range(a, b) {
+  const f = b - a < 10 || mmss(a) === mmss(b) ? tenths : mmss;
+  return `${f(a)}–${f(b)}`;
+}
+
 function showError(msg) {
   const e = $('error');
   e.textContent = msg;
@@ -165,7 +177,7 @@ function showResult(job) {
   $('moments').replaceChildren(
     ...(p.keyMoments || []).map((k) => {
       const li = document.createElement('li');
-      li.textContent = `${mmss(k.start)}–${mmss(k.end)} · ${(k.weight * 100).toFixed(0)} % of the focus`;
+      li.textContent = `${range(k.start, k.end)} · ${(k.weight * 100).toFixed(0)} % of the focus`;
       li.addEventListener('click', () => seek(k.start));
       return li;
     }),
@@ -217,7 +229,7 @@ function buildStrip() {
       c.style.height = `${Math.max(8, v * 100)}%`;
       const [r, g, b] = ramp(v);
       c.style.background = `rgb(${r},${g},${b})`;
-      c.title = `${mmss(s.start)}–${mmss(s.end)}: ${(s.weight * 100).toFixed(1)} % of the focus`;
+      c.title = `${range(s.start, s.end)}: ${(s.weight * 100).toFixed(1)} % of the focus`;
       c.dataset.index = String(i);
       return c;
     }),

@@ -1,4 +1,7 @@
 /** Wire the predict engine (warm pack) into the HTTP server and listen. */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { frameImage, PredictEngine } from './predict.js';
 import { buildServer, type DfanServer } from './server.js';
 import type { ModelDescriptor } from './types.js';
@@ -13,6 +16,29 @@ export async function checkVideoFile(file: string): Promise<void> {
     throw new Error(
       `not a video container (ffprobe says "${info.format}"): upload an mp4, mov, mkv, webm or avi file`,
     );
+  }
+}
+
+/**
+ * Run one prediction on a tiny generated clip so that the first real job does not pay for
+ * loading weights and compiling kernels. A failure here is only logged: jobs report their own.
+ */
+async function warmUp(engine: PredictEngine, log?: (s: string) => void): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'dfan-warmup-'));
+  try {
+    const clip = join(dir, 'warmup.mp4');
+    const { findFfmpeg, runCollect } = await import('../video/ffmpeg.js');
+    const res = await runCollect(
+      findFfmpeg().ffmpeg,
+      ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=s=320x180:d=1:r=10', '-pix_fmt', 'yuv420p', clip],
+      30_000,
+    );
+    if (res.code !== 0) throw new Error(res.stderr.trim().split('\n').pop() ?? 'ffmpeg failed');
+    await engine.predictFile(clip);
+  } catch (e) {
+    log?.(`dfan serve: warm-up skipped (${e instanceof Error ? e.message : String(e)})`);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -45,7 +71,8 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   if (o.warm !== false) {
     const t0 = performance.now();
     await engine.warm();
-    o.log?.(`dfan serve: models loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await warmUp(engine, o.log);
+    o.log?.(`dfan serve: models loaded and warmed up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
   const { app } = await buildServer({
     runner: (job, onProgress) => engine.predictFile(job.file, { name: job.name, onProgress }),

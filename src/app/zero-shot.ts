@@ -74,14 +74,15 @@ export function uniformGrid(h: number, w: number): number[][] {
 
 /**
  * A Gaussian over a box (x, y, w, h in [0,1]) on an H×W grid of cell centres, normalised to
- * sum 1. σ is half the box side, at least half a cell, so tiny boxes still light a cell.
+ * sum 1. σ is a third of the box side (the box edge sits at 1.5 σ), at least half a cell, so tiny
+ * boxes still light a cell.
  */
 export function boxGaussianGrid(box: [number, number, number, number], h: number, w: number): number[][] {
   const [bx, by, bw, bh] = box.map(clamp01) as [number, number, number, number];
   const cx = bx + bw / 2;
   const cy = by + bh / 2;
-  const sx = Math.max(bw / 2, 0.5 / w);
-  const sy = Math.max(bh / 2, 0.5 / h);
+  const sx = Math.max(bw / 3, 0.5 / w);
+  const sy = Math.max(bh / 3, 0.5 / h);
   const grid: number[][] = [];
   let sum = 0;
   for (let i = 0; i < h; i++) {
