@@ -87,7 +87,8 @@ export function loadHuman(): Promise<HumanLike> {
       face: {
         enabled: true,
         detector: { rotation: false, maxDetected: 5, minConfidence: 0.3, scale: 1.0, return: false },
-        mesh: { enabled: false },
+        // the mesh validates detections: without it BlazeFace finds "faces" in lettering (no_face.mp4)
+        mesh: { enabled: true },
         iris: { enabled: false },
         description: { enabled: false },
         emotion: { enabled: true, minConfidence: 0 },

@@ -114,7 +114,7 @@ export function kerasToOnnx(src: KerasModelSource, outputs: string[], name = 'mo
     switch (l.class_name) {
       case 'InputLayer': {
         const s = c.batch_input_shape as (number | null)[];
-        if (!s || s.length !== 4 || s[1] === null || s[2] === null || s[3] === null)
+        if (s?.length !== 4 || s[1] === null || s[2] === null || s[3] === null)
           unsupported('input must be [N,H,W,C] with fixed H,W,C');
         shapes.set(l.name, [s[3] as number, s[1] as number, s[2] as number]);
         alias.set(l.name, 'input');
@@ -339,7 +339,7 @@ export async function kerasSourceFromTfjs(path: string): Promise<KerasModelSourc
     model_config?: { class_name: string; config: { layers: KerasLayer[] } };
   };
   const mc = topo.model_config;
-  if (!mc || mc.class_name !== 'Model') unsupported('expected a functional Keras model (class_name "Model")');
+  if (mc?.class_name !== 'Model') unsupported('expected a functional Keras model (class_name "Model")');
   const model = await loadLayersModel(path);
   const cache = new Map<string, LayerWeights>();
   return {

@@ -2,8 +2,9 @@
  * Contracts of the backbone stage. A backbone is a JSON manifest + weights; a pack is a set of
  * backbones that together produce the named streams of the feature store (src/features/types.ts).
  */
-import type { Frame, Snippet, VideoInfo, DecodeOptions } from '../video/types.js';
+
 import type { StreamInfo, StreamTensor } from '../features/types.js';
+import type { DecodeOptions, Frame, Snippet, VideoInfo } from '../video/types.js';
 
 export type BackboneKind = 'frame-map' | 'frame-vector' | 'clip-vector';
 export type EngineName = 'onnx' | 'tfjs' | 'tflite';

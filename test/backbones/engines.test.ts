@@ -1,0 +1,194 @@
+/**
+ * Engines against each other and against independent expectations: the nsfwjs MobileNetV2 on
+ * tfjs-wasm vs our ONNX conversion of it vs an independent conversion in ../shared; two batch
+ * sizes; a user pack (manifests) with an image map backbone and a clip backbone.
+ */
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { loadPack, videoPackInput } from '../../src/backbones/index.js';
+import { convertedMobilenetBytes } from '../../src/backbones/keras2onnx.js';
+import { loadMobilenet, mobilenetRunner } from '../../src/backbones/mobilenet.js';
+import { loadOnnx } from '../../src/backbones/onnx.js';
+import { framesToTensor } from '../../src/backbones/preprocess.js';
+import { decodeFrames } from '../../src/video/index.js';
+import type { Frame } from '../../src/video/types.js';
+import { needShared, sharedPath } from '../helpers/shared.js';
+import { makeMovingVideo } from './helpers.js';
+
+const FACE = sharedPath('media', 'single_face.mp4');
+const CAROUSEL = sharedPath('media', 'nk_carousel1.mp4');
+
+function maxAbsDiff(a: Float32Array, b: Float32Array): number {
+  assert.equal(a.length, b.length);
+  let m = 0;
+  for (let i = 0; i < a.length; i++) m = Math.max(m, Math.abs(a[i] - b[i]));
+  return m;
+}
+
+function synthetic(n: number): Frame[] {
+  return Array.from({ length: n }, (_, i) => {
+    const d = new Uint8Array(224 * 224 * 3);
+    for (let j = 0; j < d.length; j++) d[j] = (j * 7 + i * 31 + (j >> 9) * 13) % 256;
+    return { time: i, width: 224, height: 224, data: d };
+  });
+}
+
+test('MobileNetV2: ONNX conversion (fresh cache) = tfjs-wasm; batch 1 = batch 3', async () => {
+  const cacheDir = mkdtempSync(join(tmpdir(), 'dfan-cache-'));
+  const frames = synthetic(3);
+  const onnx = await loadMobilenet({ engine: 'onnx', cacheDir, batchSize: 3 });
+  const tfjs = await loadMobilenet({ engine: 'tfjs' });
+  try {
+    const a = await onnx.run(frames);
+    const b = await tfjs.run(frames);
+    assert.ok(maxAbsDiff(a.map, b.map) < 1e-3, `map differs by ${maxAbsDiff(a.map, b.map)}`);
+    assert.ok(maxAbsDiff(a.mid, b.mid) < 1e-3);
+    assert.ok(
+      a.map.some((v) => v > 0.1),
+      'the map is not all zero',
+    );
+    const { bytes, file } = await convertedMobilenetBytes(cacheDir);
+    assert.ok(file?.startsWith(cacheDir), 'the conversion is cached');
+    const one = mobilenetRunner(await loadOnnx(bytes, { threads: 1 }), 'onnx', 1);
+    const c = await one.run(frames);
+    assert.ok(maxAbsDiff(a.map, c.map) < 1e-4, 'batch sizes agree');
+    await one.dispose();
+  } finally {
+    await onnx.dispose();
+    await tfjs.dispose();
+  }
+});
+
+test('MobileNetV2: our conversion matches the independent ../shared conversion of the same weights', {
+  skip: needShared('models', 'nsfw_mobilenetv2.onnx'),
+}, async () => {
+  const frames = synthetic(2);
+  const net = await loadMobilenet({ engine: 'onnx' });
+  const ref = await loadOnnx(sharedPath('models', 'nsfw_mobilenetv2.onnx'), { threads: 2 });
+  try {
+    const ours = await net.run(frames);
+    const x = framesToTensor(frames, {
+      name: 'input',
+      size: [224, 224],
+      crop: 'crop',
+      layout: 'NCHW',
+      colorOrder: 'RGB',
+      scale: 1 / 255,
+      mean: [0, 0, 0],
+      std: [1, 1, 1],
+    });
+    const r = (await ref.run({ input: x }, ['out_relu'])).out_relu;
+    // reference is [N,1280,7,7]; ours is [N,7,7,1280]
+    let m = 0;
+    for (let n = 0; n < 2; n++)
+      for (let c = 0; c < 1280; c++)
+        for (let p = 0; p < 49; p++)
+          m = Math.max(m, Math.abs(r.data[(n * 1280 + c) * 49 + p] - ours.map[(n * 49 + p) * 1280 + c]));
+    assert.ok(m < 1e-3, `max difference ${m}`);
+  } finally {
+    await net.dispose();
+    await ref.dispose();
+  }
+});
+
+test('object map separates content: frames of one video are closer to each other than to another video', {
+  skip: needShared('media', 'single_face.mp4') || needShared('media', 'nk_carousel1.mp4'),
+}, async () => {
+  const net = await loadMobilenet({});
+  try {
+    const a = await decodeFrames(FACE, [0.3, 1.2, 2.0], { width: 224, height: 224 });
+    const b = await decodeFrames(CAROUSEL, [1, 4, 8], { width: 224, height: 224 });
+    const r = await net.run([...a, ...b]);
+    const pooled = Array.from({ length: 6 }, (_, i) => {
+      const v = new Float32Array(1280);
+      for (let p = 0; p < 49; p++) for (let c = 0; c < 1280; c++) v[c] += r.map[(i * 49 + p) * 1280 + c] / 49;
+      return v;
+    });
+    const cos = (x: Float32Array, y: Float32Array) => {
+      let d = 0;
+      let nx = 0;
+      let ny = 0;
+      for (let i = 0; i < x.length; i++) {
+        d += x[i] * y[i];
+        nx += x[i] * x[i];
+        ny += y[i] * y[i];
+      }
+      return d / Math.sqrt(nx * ny);
+    };
+    const within = (cos(pooled[0], pooled[1]) + cos(pooled[3], pooled[4])) / 2;
+    const between = (cos(pooled[0], pooled[3]) + cos(pooled[1], pooled[4])) / 2;
+    assert.ok(within > between + 0.1, `within ${within.toFixed(3)} vs between ${between.toFixed(3)}`);
+  } finally {
+    await net.dispose();
+  }
+});
+
+test('user pack: a frame-map (Tiny Darknet) and a clip-vector (random 3-D CNN) backbone fill their streams', {
+  skip: needShared('models', 'tiny_darknet_imagenet.onnx') || needShared('models', 'test_clip3d_random.onnx'),
+}, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dfan-userpack-'));
+  const video = makeMovingVideo(join(dir, 'v.mp4'), 2, '160x120');
+  const pack = {
+    id: 'test-pack@1',
+    backbones: [
+      {
+        id: 'tiny-darknet',
+        stream: 'object',
+        kind: 'frame-map',
+        engine: 'onnx',
+        weights: sharedPath('models', 'tiny_darknet_imagenet.onnx'),
+        input: {
+          name: 'input_rgb01',
+          size: [224, 224],
+          crop: 'crop',
+          layout: 'NCHW',
+          colorOrder: 'RGB',
+          scale: 1 / 255,
+          mean: [0, 0, 0],
+          std: [1, 1, 1],
+        },
+        output: { name: 'feat', shape: [512, 14, 14] },
+        licence: 'public domain (darknet)',
+        description: 'Tiny Darknet trained on ImageNet-1k',
+      },
+      {
+        id: 'clip3d-random',
+        stream: 'action',
+        kind: 'clip-vector',
+        engine: 'onnx',
+        weights: sharedPath('models', 'test_clip3d_random.onnx'),
+        input: {
+          name: 'clip',
+          size: [112, 112],
+          crop: 'crop',
+          layout: 'NCTHW',
+          colorOrder: 'RGB',
+          scale: 1 / 255,
+          mean: [0, 0, 0],
+          std: [1, 1, 1],
+          frames: 8,
+        },
+        output: { name: 'embedding', shape: [64] },
+        licence: 'test only',
+        description: 'RANDOM weights: exercises the clip path only',
+      },
+    ],
+  };
+  const pf = join(dir, 'pack.json');
+  writeFileSync(pf, JSON.stringify(pack));
+  const p = await loadPack(pf, { batchSize: 3 });
+  try {
+    assert.equal(p.id, 'test-pack@1');
+    const input = await videoPackInput(video, { T: 4, K: 4 });
+    const r = await p.extract(input);
+    assert.deepEqual(r.streams.object.shape, [4, 14, 14, 512]);
+    assert.deepEqual(r.streams.action.shape, [4, 64]);
+    assert.ok(r.streams.object.data.every(Number.isFinite));
+    assert.ok(r.streams.action.data.some((v) => v !== 0));
+  } finally {
+    await p.dispose();
+  }
+});
