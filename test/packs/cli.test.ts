@@ -1,0 +1,84 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { projectRoot } from '../../src/version.js';
+
+const CLI = join(projectRoot(), 'dist', 'src', 'cli.js');
+const dirs: string[] = [];
+after(async () => {
+  for (const d of dirs) await rm(d, { recursive: true, force: true });
+});
+
+function dfan(args: string[], cache: string) {
+  const r = spawnSync(process.execPath, [CLI, ...args], {
+    env: { ...process.env, DFAN_CACHE: cache },
+    encoding: 'utf8',
+    timeout: 60_000,
+  });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('dfan pack install / list / verify from the command line, with exit codes', async () => {
+  const src = await mkdtemp(join(tmpdir(), 'dfan-packcli-src-'));
+  const cache = await mkdtemp(join(tmpdir(), 'dfan-packcli-cache-'));
+  dirs.push(src, cache);
+  const bytes = Buffer.from('not really weights, but hashed like them\n'.repeat(100));
+  await writeFile(join(src, 'w.bin'), bytes);
+  await writeFile(
+    join(src, 'pack.json'),
+    JSON.stringify({
+      format: 'dfan-pack@1',
+      id: 'clitest',
+      version: '2.0.0',
+      description: 'test',
+      streams: [{ name: 'object', kind: 'vector', backbone: 'x', description: 'bytes for a CLI test' }],
+      files: [
+        {
+          name: 'w.bin',
+          size: bytes.length,
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+          licence: 'MIT',
+        },
+      ],
+      backbones: [],
+    }),
+  );
+  let r = dfan(['pack', 'list'], cache);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /^default/m);
+  assert.match(r.out, /no pack installed/);
+
+  r = dfan(['pack', 'install', src, '--no-progress'], cache);
+  assert.equal(r.code, 0, r.err);
+  assert.match(r.out, /installed clitest@2\.0\.0: 1 files/);
+
+  r = dfan(['pack', 'list', '--json'], cache);
+  const listed = JSON.parse(r.out) as { packs: Array<{ id: string; streams: unknown[] }> };
+  assert.deepEqual(
+    listed.packs.map((p) => p.id),
+    ['default', 'clitest'],
+  );
+
+  r = dfan(['pack', 'verify', 'clitest'], cache);
+  assert.equal(r.code, 0, r.err);
+  const installed = join(cache, 'packs', 'clitest', 'w.bin');
+  const b = readFileSync(installed);
+  b[5] ^= 0x20;
+  writeFileSync(installed, b);
+  r = dfan(['pack', 'verify'], cache);
+  assert.equal(r.code, 1);
+  assert.match(r.out, /BAD clitest/);
+  assert.match(r.err, /failed verification/);
+
+  r = dfan(['pack', 'install', join(src, 'nope')], cache);
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /not found/);
+  r = dfan(['pack', 'verify', 'absent'], cache);
+  assert.equal(r.code, 1);
+  assert.match(r.err, /not installed/);
+});
