@@ -182,7 +182,12 @@ export async function resolvePack(spec: string, opts: { streams?: string[] } = {
     }
     return await factory(opts);
   }
-  const { loadPack } = await import('../backbones/index.js');
+  const { loadPack, packNames } = await import('../backbones/index.js');
+  if (spec === 'research' && !packNames().includes('research')) {
+    // the research pack lives in src/backbones/research and needs an installed pack (dfan pack install)
+    const { loadResearchPack } = await import('../backbones/research/index.js');
+    return loadResearchPack();
+  }
   return loadPack(spec, opts);
 }
 
