@@ -1,13 +1,69 @@
 import type { Command } from 'commander';
-import { DfanError } from '../errors.js';
 
-// PLACEHOLDER — being implemented (see the issue that owns the 'eval' verb).
+const EXAMPLES = `
+Evaluates a trained run on one split (default: test) and writes
+  RUN/eval-<split>.json   metrics: accuracy, n, classes, perClass {recall, precision, n}, confusion
+  RUN/eval-<split>.md     the same as Markdown, with the confusion matrix (rows = true class)
+The features default to the folder the run was trained on; the dataset must be given (the run
+records only its name).
+
+Examples:
+  $ dfan eval --run runs/dual --dataset manifest.csv
+  $ dfan eval --run runs/dual --dataset manifest.csv --split val --json`;
+
 export function register(program: Command): void {
   program
     .command('eval')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new DfanError('INTERNAL', "'dfan eval' is not implemented yet");
+    .description('accuracy, per-class recall/precision and confusion matrix of a trained run on a split')
+    .requiredOption('--run <dir>', 'run folder written by `dfan train`')
+    .requiredOption(
+      '--dataset <manifest>',
+      'dataset: CSV video,label,split, a folder per class, or a list folder',
+    )
+    .option('--split <name>', 'train | val | test', 'test')
+    .option('--split-number <n>', 'split number for datasets with several splits', '1')
+    .option('--features <dir>', 'feature folder (default: the one the run was trained on)')
+    .option('--out <file>', 'metrics JSON path (default RUN/eval-<split>.json; the .md goes beside it)')
+    .option('--json', 'print the metrics JSON instead of the summary')
+    .addHelpText('after', EXAMPLES)
+    .action(async (o: Record<string, string | boolean | undefined>) => {
+      const { writeFileSync } = await import('node:fs');
+      const { join } = await import('node:path');
+      const { DfanError } = await import('../errors.js');
+      const split = String(o.split);
+      if (!['train', 'val', 'test'].includes(split))
+        throw new DfanError('BAD_ARGUMENT', `--split must be train, val or test (got "${split}")`);
+      const { openDataset } = await import('../data/open.js');
+      const { loadRun } = await import('../model/run.js');
+      const { evaluateRun } = await import('../model/evaluate.js');
+      const { metricsMarkdown } = await import('../data/metrics.js');
+      const run = await loadRun(String(o.run));
+      const src = await openDataset(String(o.dataset));
+      const dataset = src.load(Number(o.splitNumber));
+      const r = await evaluateRun(run, {
+        dataset,
+        split: split as 'train' | 'val' | 'test',
+        features: o.features ? String(o.features) : undefined,
+        log: (l) => process.stderr.write(`${l}\n`),
+      });
+      run.dispose();
+      const jsonPath = o.out ? String(o.out) : join(String(o.run), `eval-${split}.json`);
+      const mdPath = jsonPath.replace(/\.json$/i, '') + '.md';
+      writeFileSync(jsonPath, `${JSON.stringify(r.metrics, null, 2)}\n`);
+      const notes = [
+        `Run: ${run.dir} (variant ${run.config.model.variant}, streams ${run.config.model.streams.join(', ')}, feature pack ${run.config.packId})`,
+        `Split: ${split} of ${dataset.name}; trained model (not zero-shot).`,
+      ];
+      if (r.skipped.length)
+        notes.push(
+          `${r.skipped.length} video(s) skipped (no usable features): ${r.skipped
+            .slice(0, 5)
+            .map((s) => s.key)
+            .join(', ')}${r.skipped.length > 5 ? ', …' : ''}`,
+        );
+      const md = metricsMarkdown(r.metrics, `Evaluation: ${split} split`, notes);
+      writeFileSync(mdPath, md);
+      if (o.json) process.stdout.write(`${JSON.stringify(r.metrics, null, 2)}\n`);
+      else process.stdout.write(`${md}\nwritten: ${jsonPath}, ${mdPath}\n`);
     });
 }

@@ -1,13 +1,124 @@
 import type { Command } from 'commander';
-import { DfanError } from '../errors.js';
 
-// PLACEHOLDER — being implemented (see the issue that owns the 'train' verb).
+const EXAMPLES = `
+Trains a Dual Focus Attention Network on extracted features (dfan extract). A stratified
+validation slice is carved from the TRAIN split for early stopping; the test split is never read.
+One progress line per epoch (loss, train/val accuracy, seconds). Same seed + same data →
+identical weights and metrics.
+
+Run folder (--out): weights.safetensors, config.json (model/training config, classes, feature
+pack id, result), labels.json, curve.json + curve.csv.
+
+Variants: mean (no attention) | temporal | spatial | dual (default). Map streams with many
+channels are reduced once at load time (PCA fitted on the training split, see docs/model.md).
+
+Examples:
+  $ dfan train --features feats --dataset manifest.csv --out runs/dual
+  $ dfan train --features feats --dataset manifest.csv --out runs/mean --variant mean --seed 1
+  $ dfan train --features feats --dataset manifest.csv --out runs/oa --streams object,action --epochs 50`;
+
+function num(name: string) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`--${name} must be a number (got "${v}")`);
+    return n;
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('train')
-    .description('(not yet available)')
-    .allowUnknownOption()
-    .action(() => {
-      throw new DfanError('INTERNAL', "'dfan train' is not implemented yet");
+    .description(
+      'train DFAN on extracted features: Adam, early stopping on a validation slice of the train split',
+    )
+    .requiredOption('--features <dir>', 'feature folder written by `dfan extract`')
+    .requiredOption(
+      '--dataset <manifest>',
+      'dataset: CSV video,label,split, a folder per class, or a list folder',
+    )
+    .requiredOption('--out <dir>', 'run folder to write')
+    .option('--variant <name>', 'mean | temporal | spatial | dual', 'dual')
+    .option('--streams <list>', 'comma-separated streams to use (default: all in the features)')
+    .option('--epochs <n>', 'maximum epochs', num('epochs'), 30)
+    .option('--batch <n>', 'batch size', num('batch'), 32)
+    .option('--lr <x>', 'Adam learning rate', num('lr'), 1e-3)
+    .option(
+      '--seed <n>',
+      'seed of initialisation, shuffling, dropout and the validation slice',
+      num('seed'),
+      0,
+    )
+    .option(
+      '--val-fraction <x>',
+      'share of the train split held out for early stopping',
+      num('val-fraction'),
+      0.1,
+    )
+    .option('--patience <n>', 'early-stopping patience in epochs', num('patience'), 8)
+    .option('--heads <n>', 'temporal focus heads', num('heads'), 1)
+    .option(
+      '--map-dim <n>',
+      'reduce map streams to this many channels (0 = never, -1 = auto)',
+      num('map-dim'),
+      -1,
+    )
+    .option(
+      '--context <stream>',
+      "context g_t of the spatial focus: a vector stream, 'mean' or 'none'",
+      'action',
+    )
+    .option('--split <n>', 'split number for datasets with several splits', num('split'), 1)
+    .option('--polarity <classes>', 'polarity-aware loss: comma-separated positive classes')
+    .option('--polarity-weight <x>', 'weight of the polarity loss', num('polarity-weight'), 0.5)
+    .addHelpText('after', EXAMPLES)
+    .action(async (o: Record<string, string | number | undefined>) => {
+      const { openDataset } = await import('../data/open.js');
+      const { trainRun } = await import('../model/train.js');
+      const src = await openDataset(String(o.dataset));
+      const dataset = src.load(Number(o.split));
+      const positive = o.polarity
+        ? String(o.polarity)
+            .split(',')
+            .map((s) => s.trim())
+        : [];
+      const log = (l: string) => process.stderr.write(`${l}\n`);
+      log(
+        `dataset ${dataset.name}: ${dataset.items.length + dataset.missing.length} items, ${dataset.classes.length} classes`,
+      );
+      const r = await trainRun({
+        features: String(o.features),
+        dataset,
+        out: String(o.out),
+        model: {
+          variant: o.variant as never,
+          streams: o.streams
+            ? String(o.streams)
+                .split(',')
+                .map((s) => s.trim())
+            : undefined,
+          heads: Number(o.heads),
+          mapDim: Number(o.mapDim),
+          spatialContext: String(o.context),
+          positiveClasses: positive,
+          polarityWeight: positive.length ? Number(o.polarityWeight) : 0,
+        },
+        train: {
+          epochs: Number(o.epochs),
+          batchSize: Number(o.batch),
+          lr: Number(o.lr),
+          seed: Number(o.seed),
+          valFraction: Number(o.valFraction),
+          patience: Number(o.patience),
+        },
+        log,
+      });
+      r.predictor.dispose();
+      const va = r.valAccuracy === null ? 'n/a' : `${(100 * r.valAccuracy).toFixed(1)} %`;
+      process.stdout.write(
+        `trained ${r.curve.length} epochs (best ${r.bestEpoch}, val acc ${va}) in ${(r.loadSeconds + r.trainSeconds).toFixed(1)} s → ${r.runDir}\n`,
+      );
+      if (r.skipped.length)
+        process.stdout.write(`${r.skipped.length} video(s) skipped: see ${r.runDir}/config.json\n`);
+      process.stdout.write(`next: dfan eval --run ${r.runDir} --dataset ${o.dataset}\n`);
     });
 }

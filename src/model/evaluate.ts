@@ -48,7 +48,7 @@ export async function evaluateRun(
     });
   }
   const source = typeof features === 'string' ? await storeSource(features) : features;
-  const items = opts.dataset.items.filter((i) => i.split === split);
+  const items = [...opts.dataset.items, ...opts.dataset.missing].filter((i) => i.split === split);
   if (!items.length)
     throw new DfanError('BAD_MANIFEST', `dataset "${opts.dataset.name}" has no "${split}" items`);
   const { set, skipped } = await loadItems(await loadTf(), source, items, run.classes, run.prep, true, {

@@ -154,8 +154,10 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
   // splits: train, and validation carved from train (stratified) unless the dataset has a val split
   const ds =
     tcfg.valFraction > 0 ? withValidationSlice(opts.dataset, tcfg.valFraction, tcfg.seed + 1) : opts.dataset;
-  const trainItems = ds.items.filter((i) => i.split === 'train');
-  const valItems = ds.items.filter((i) => i.split === 'val');
+  // features are keyed by item key: a video file that is absent (ds.missing) is fine when its features exist
+  const all = [...ds.items, ...ds.missing];
+  const trainItems = all.filter((i) => i.split === 'train');
+  const valItems = all.filter((i) => i.split === 'val');
   if (!trainItems.length) {
     throw new DfanError('BAD_MANIFEST', `dataset "${ds.name}" has no training items`, {
       hint: 'the manifest needs rows with split=train',
