@@ -74,7 +74,7 @@ test('save → load gives identical outputs; same seed → identical metrics; an
   const p2 = loaded.predict(vf);
   assert.deepEqual(p2, p1);
   const ref = evA.videos.find((v) => v.key === key)!;
-  p1.probs.forEach((x, i) => assert.ok(Math.abs(x - ref.probs[i]) < 1e-5));
+  for (const [i, x] of p1.probs.entries()) assert.ok(Math.abs(x - ref.probs[i]) < 1e-5);
   assert.ok(Math.abs(p1.beta.reduce((s, x) => s + x, 0) - 1) < 1e-5);
   assert.equal(p1.alpha.object.data.length, 6 * 9);
   for (const f of ['config.json', 'labels.json', 'curve.json', 'curve.csv']) readFileSync(join(tmp, 'a', f));
