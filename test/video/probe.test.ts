@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { DfanError } from '../../src/errors.js';
+import { decodeFrames, findFfmpeg, frameTimes, probe, sampleSnippets } from '../../src/video/index.js';
+import { needShared, sharedPath } from '../helpers/shared.js';
+import { colourClip, ffmpeg, meanRgb, tempDir } from './fixtures.js';
+
+let dir = '';
+let colours = '';
+before(() => {
+  dir = tempDir();
+  colours = colourClip(dir);
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('findFfmpeg finds both binaries and says where they come from', () => {
+  const f = findFfmpeg();
+  assert.ok(f.ffmpeg && f.ffprobe);
+  assert.ok(f.source === 'system' || f.source === 'npm');
+});
+
+test('DFAN_FFMPEG pointing nowhere is FFMPEG_MISSING', () => {
+  const old = process.env.DFAN_FFMPEG;
+  process.env.DFAN_FFMPEG = join(dir, 'no-ffmpeg-here');
+  try {
+    assert.throws(findFfmpeg, (e: unknown) => e instanceof DfanError && e.code === 'FFMPEG_MISSING');
+  } finally {
+    if (old === undefined) delete process.env.DFAN_FFMPEG;
+    else process.env.DFAN_FFMPEG = old;
+  }
+});
+
+test('probe of a generated clip: exact duration, rate, frames, size, codec, no audio', async () => {
+  const i = await probe(colours);
+  assert.equal(i.path, colours);
+  assert.ok(Math.abs(i.duration - 4) < 0.05, `duration ${i.duration}`);
+  assert.equal(i.fps, 25);
+  assert.equal(i.avgFps, 25);
+  assert.equal(i.frameCount, 100);
+  assert.deepEqual([i.width, i.height, i.displayWidth, i.displayHeight, i.rotation], [64, 48, 64, 48, 0]);
+  assert.equal(i.codec, 'h264');
+  assert.equal(i.hasAudio, false);
+  assert.equal(i.audioCodec, null);
+  assert.equal(i.size, statSync(colours).size);
+});
+
+test('probe reports audio; frameTimes lists every frame without decoding', async () => {
+  const av = join(dir, 'av.mkv');
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'testsrc=s=96x64:r=10:d=2,format=yuv420p',
+    '-f',
+    'lavfi',
+    '-i',
+    'sine=d=2',
+    '-c:v',
+    'libx264',
+    '-c:a',
+    'aac',
+    '-shortest',
+    av,
+  ]);
+  const i = await probe(av);
+  assert.equal(i.hasAudio, true);
+  assert.equal(i.audioCodec, 'aac');
+  assert.equal(i.fps, 10);
+  const ts = await frameTimes(colours);
+  assert.ok(ts);
+  assert.equal(ts.length, 100);
+  assert.ok(Math.abs(ts[99] - 3.96) < 1e-6);
+});
+
+test('probe is fast on a long file (headers only): a 10-min clip', async () => {
+  const long = join(dir, 'long.mp4');
+  // 600 s of a 32×32 still at 1 fps: cheap to make, long to decode at full rate
+  ffmpeg(['-f', 'lavfi', '-i', 'color=c=gray:s=32x32:r=1:d=600', '-c:v', 'libx264', '-g', '300', long]);
+  const t0 = performance.now();
+  const i = await probe(long);
+  assert.ok(Math.abs(i.duration - 600) < 1.5, `duration ${i.duration}`);
+  assert.ok(performance.now() - t0 < 5000);
+  // snippet decode far into the file seeks instead of decoding from the start
+  const sn = sampleSnippets(i.duration, 4, 1, i.fps);
+  const frames = await decodeFrames(
+    long,
+    sn.map((s) => s.keyTime),
+    { width: 8, height: 8 },
+    i,
+  );
+  assert.equal(frames.length, 4);
+  for (const f of frames)
+    assert.ok(Math.abs((f.pts ?? 0) - Math.floor(f.time)) < 1e-3, `${f.time} → ${f.pts}`);
+});
+
+const WOLF = 'media/WolfgangLanger_Pexels.mp4';
+test('real clip: probe values of WolfgangLanger_Pexels.mp4', { skip: needShared(WOLF) }, async () => {
+  const i = await probe(sharedPath(WOLF));
+  assert.ok(Math.abs(i.duration - 19.69) < 0.05, `duration ${i.duration}`);
+  assert.ok(Math.abs(i.fps - 23.976) < 0.01, `fps ${i.fps}`);
+  assert.deepEqual([i.width, i.height, i.rotation], [640, 360, 0]);
+  assert.equal(i.codec, 'h264');
+  assert.equal(i.hasAudio, true);
+  assert.equal(i.frameCount, 472);
+});
+
+test('real clip: 16 key frames decode, differ from each other and are not blank', {
+  skip: needShared(WOLF),
+}, async () => {
+  const path = sharedPath(WOLF);
+  const i = await probe(path);
+  const sn = sampleSnippets(i.duration, 16, 8, i.fps);
+  const frames = await decodeFrames(
+    path,
+    sn.map((s) => s.keyTime),
+    { width: 112, height: 112 },
+    i,
+  );
+  assert.equal(frames.length, 16);
+  const means = frames.map((f) => meanRgb(f.data, 112));
+  for (const m of means) assert.ok(m[0] > 10 && m[0] < 245, `mean ${m}`);
+  let different = 0;
+  for (let k = 1; k < 16; k++) {
+    let d = 0;
+    for (let j = 0; j < frames[k].data.length; j += 97)
+      d += Math.abs(frames[k].data[j] - frames[k - 1].data[j]);
+    if (d > 0) different++;
+  }
+  assert.ok(different >= 14, `only ${different} of 15 consecutive key frames differ`);
+});
+
+for (const name of ['single_face.mp4', 'no_face.mp4', 'test_carving_ice.mp4', 'nk_carousel1.mp4']) {
+  test(`real clip ${name}: probe and a snippet decode`, { skip: needShared('media', name) }, async () => {
+    const path = sharedPath('media', name);
+    const i = await probe(path);
+    assert.ok(i.duration > 1 && i.fps > 0 && i.width > 0 && i.frameCount);
+    const sn = sampleSnippets(i.duration, 4, 8, i.fps);
+    const frames = await decodeFrames(
+      path,
+      sn.flatMap((s) => s.clipTimes),
+      { width: 32, height: 32 },
+      i,
+    );
+    assert.equal(frames.length, 32);
+  });
+}
