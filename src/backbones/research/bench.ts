@@ -4,6 +4,7 @@
  * report the overhead as a ratio. Same result shape as the default pack's `benchBackbones`.
  */
 import type { BackboneTiming } from '../bench.js';
+import { defaultTfliteThreads } from '../tflite.js';
 
 export interface ResearchBenchOptions {
   /** research pack folder (default: the installed pack) */
@@ -100,9 +101,7 @@ export async function benchResearchBackbones(
   } finally {
     await mob.dispose();
   }
-  const envThreads = Number(process.env.DFAN_TFLITE_THREADS);
-  const actionThreads =
-    opts.actionThreads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : 2);
+  const actionThreads = opts.actionThreads ?? defaultTfliteThreads();
   const mov = await MovinetStream.load(dir, { threads: actionThreads });
   try {
     const r = await time(clipFrames.length, repeats, () => {

@@ -12,6 +12,7 @@ import { DfanError } from '../../errors.js';
 import type { StreamInfo, StreamTensor } from '../../features/types.js';
 import { requireInstalled } from '../../packs/cache.js';
 import { readPackJson } from '../../packs/format.js';
+import { defaultTfliteThreads } from '../tflite.js';
 import type { FeaturePack, PackInput } from '../types.js';
 import { readMonoAudio, streamSquareFrames } from './media.js';
 import { MOBILENET_C, MOBILENET_DECODE, MOBILENET_HW, Mobilenet } from './mobilenet.js';
@@ -26,9 +27,9 @@ export interface ResearchOptions {
   /** frames per second fed to MoViNet (default 5) */
   actionFps?: number;
   /**
-   * TFLite threads for MoViNet (default DFAN_TFLITE_THREADS or 2). 2 threads run ~1.5× faster
-   * than 1 on an idle 2-core machine, but 4–6× SLOWER when the cores are oversubscribed (TFLite's
-   * pool spins): use 1 when several extractions share the machine.
+   * TFLite threads for MoViNet (default: DFAN_TFLITE_THREADS, else 2 on an idle machine and 1 on
+   * a busy one — see defaultTfliteThreads). 2 threads run ~1.5× faster than 1 on an idle 2-core
+   * machine, but 4–6× SLOWER when the cores are oversubscribed (TFLite's pool spins).
    */
   actionThreads?: number;
   /** onnxruntime threads for MobileNetV2 (default 2) */
@@ -50,6 +51,8 @@ export interface ResearchTimings {
   audioMs: number;
   audioWindows: number;
   totalMs: number;
+  /** TFLite threads MoViNet ran with */
+  actionThreads: number;
 }
 
 export interface ResearchPack extends FeaturePack {
@@ -105,9 +108,7 @@ async function packFolder(
 export async function loadResearchPack(opts: ResearchOptions = {}): Promise<ResearchPack> {
   const { dir, version, streams } = await packFolder(opts);
   const threads = opts.threads ?? 2;
-  const envThreads = Number(process.env.DFAN_TFLITE_THREADS);
-  const actionThreads =
-    opts.actionThreads ?? (Number.isInteger(envThreads) && envThreads > 0 ? envThreads : 2);
+  const actionThreads = opts.actionThreads ?? defaultTfliteThreads();
   const fps = opts.actionFps ?? 5;
   if (!(fps > 0 && fps <= 30))
     throw new DfanError('BAD_ARGUMENT', `action fps must be in (0, 30], got ${fps}`);
@@ -155,6 +156,7 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
         audioMs: 0,
         audioWindows: 0,
         totalMs: 0,
+        actionThreads,
       };
       // audio is read by its own ffmpeg while the frames are computed
       const audioP: Promise<Float32Array | null> =
