@@ -129,46 +129,42 @@ test('predict --html: one self-contained file with key frames, overlays, the tem
   assert.match(html, /missing\.mp4<\/h2><div class="warn">failed:/);
 });
 
-const REAL_TIMEOUT = 120_000;
-
-test('real default pack on ../shared/media: a face is found in single_face.mp4', {
-  skip: needShared('media/single_face.mp4'),
-  timeout: REAL_TIMEOUT,
+test('real default pack on ../shared/media: a face in single_face.mp4, none in no_face.mp4 (uniform + warning)', {
+  skip: needShared('media/single_face.mp4') || needShared('media/no_face.mp4'),
+  timeout: 150_000,
 }, async (t) => {
-  const r = await dfan(['predict', sharedPath('media/single_face.mp4'), '--json']);
+  const r = await dfan([
+    'predict',
+    sharedPath('media/single_face.mp4'),
+    sharedPath('media/no_face.mp4'),
+    '--json',
+  ]);
   if (r.code !== 0 && /MODEL_MISSING|not available in this build|no loadPack/.test(r.stderr)) {
     t.skip(`default pack not available yet: ${r.stderr.trim()}`);
     return;
   }
   assert.equal(r.code, 0, r.stderr);
-  const p = JSON.parse(r.stdout) as Prediction;
-  assert.deepEqual(checkPrediction(p), []);
-  assert.equal(p.model.kind, 'zero-shot');
-  assert.ok(!(p.warnings ?? []).some((w) => /no face found/.test(w)), JSON.stringify(p.warnings));
-  const peaked = p.spatial.face.filter((g) => !describeGrid(g.grid).where.startsWith('spread'));
-  assert.ok(
-    peaked.length >= p.snippets.length / 2,
-    `face in ${peaked.length} of ${p.snippets.length} snippets`,
-  );
-  assert.ok(p.labels[0].prob > 1 / 6);
-});
-
-test('real default pack on ../shared/media: no_face.mp4 → uniform answer with a warning', {
-  skip: needShared('media/no_face.mp4'),
-  timeout: REAL_TIMEOUT,
-}, async (t) => {
-  const r = await dfan(['predict', sharedPath('media/no_face.mp4'), '--json']);
-  if (r.code !== 0 && /MODEL_MISSING|not available in this build|no loadPack/.test(r.stderr)) {
-    t.skip(`default pack not available yet: ${r.stderr.trim()}`);
-    return;
+  const [face, noFace] = JSON.parse(r.stdout) as Prediction[];
+  for (const p of [face, noFace]) {
+    assert.deepEqual(checkPrediction(p), []);
+    assert.equal(p.model.kind, 'zero-shot');
+    assert.equal(p.labels.length, 6);
+    assert.equal(p.snippets.length, 16);
   }
-  assert.equal(r.code, 0, r.stderr);
-  const p = JSON.parse(r.stdout) as Prediction;
-  assert.deepEqual(checkPrediction(p), []);
-  assert.equal(p.model.kind, 'zero-shot');
+  assert.ok(!(face.warnings ?? []).some((w) => /no face found/.test(w)), JSON.stringify(face.warnings));
+  const peaked = face.spatial.face.filter((g) => !describeGrid(g.grid).where.startsWith('spread'));
   assert.ok(
-    (p.warnings ?? []).some((w) => /no face found/.test(w)),
-    JSON.stringify(p.warnings),
+    peaked.length >= face.snippets.length / 2,
+    `face in ${peaked.length} of ${face.snippets.length} snippets`,
   );
-  for (const l of p.labels) assert.ok(Math.abs(l.prob - 1 / 6) < 1e-6);
+  assert.ok(face.labels[0].prob > 0.3, `top ${JSON.stringify(face.labels[0])}`);
+  assert.ok((face.keyMoments ?? []).length > 0);
+
+  assert.ok(
+    (noFace.warnings ?? []).some((w) => /no face found/.test(w)),
+    JSON.stringify(noFace.warnings),
+  );
+  for (const l of noFace.labels) assert.ok(Math.abs(l.prob - 1 / 6) < 1e-6);
+  for (const s of noFace.snippets) assert.ok(Math.abs(s.weight - 1 / 16) < 1e-6);
+  assert.deepEqual(noFace.keyMoments, []);
 });
