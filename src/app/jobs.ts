@@ -164,7 +164,14 @@ export class JobQueue extends EventEmitter {
     } catch (e) {
       job.status = 'error';
       job.stage = 'failed';
-      job.error = e instanceof Error ? e.message.split('\n')[0] : String(e);
+      // the user knows the upload by its name; the server's path stays private
+      const message =
+        e && typeof (e as { oneLine?: unknown }).oneLine === 'function'
+          ? (e as { oneLine(): string }).oneLine()
+          : e instanceof Error
+            ? e.message
+            : String(e);
+      job.error = message.split('\n')[0].split(job.file).join(job.name);
     }
     job.finishedAt = Date.now();
     this.emit('update', job);

@@ -221,7 +221,7 @@ test('a full queue answers 503 with Retry-After instead of piling up; a failing 
   });
   const blocked: JobRunner = async (job) => {
     await gate;
-    if (job.name.startsWith('bad')) throw new Error('boom: decoder exploded');
+    if (job.name.startsWith('bad')) throw new Error(`${job.file}: boom: decoder exploded`);
     return fakePrediction(job.name);
   };
   const { app, workDir } = await server(blocked, { concurrency: 1, maxQueued: 1, retryAfter: 7 });
@@ -237,7 +237,7 @@ test('a full queue answers 503 with Retry-After instead of piling up; a failing 
     release();
     const da = await waitDone(app, (a.json() as { id: string }).id);
     assert.equal(da.status, 'error');
-    assert.match(String(da.error), /decoder exploded/);
+    assert.equal(da.error, 'bad.mp4: boom: decoder exploded');
     const db = await waitDone(app, (b.json() as { id: string }).id);
     assert.equal(db.status, 'done');
     const d = await upload(app, clips[2], 'c.mp4');
