@@ -6,36 +6,31 @@ interface StreamLine {
   description: string;
 }
 
-/** What the built-in default pack's streams really are (asked from src/backbones when it says). */
+/** What the built-in default pack's streams really are (from src/backbones/default-pack.ts; loads no model). */
 async function defaultPackStreams(): Promise<StreamLine[]> {
   try {
-    const mod = (await import('../backbones/index.js' as string)) as {
-      DEFAULT_PACK_STREAMS?: StreamLine[];
-      defaultPackStreams?: () => StreamLine[] | Promise<StreamLine[]>;
-    };
-    if (typeof mod.defaultPackStreams === 'function') return await mod.defaultPackStreams();
-    if (Array.isArray(mod.DEFAULT_PACK_STREAMS)) return mod.DEFAULT_PACK_STREAMS;
-  } catch {
-    /* fall back to the summary below */
+    const { defaultStreamInfos } = await import('../backbones/default-pack.js');
+    return Object.values(defaultStreamInfos('onnx')).map((s) => ({
+      name: s.name,
+      description: s.description,
+    }));
+  } catch (e) {
+    return [{ name: '?', description: `cannot describe the default pack: ${(e as Error).message}` }];
   }
-  return [
-    {
-      name: 'object',
-      description: 'MobileNetV2 map shipped by nsfwjs (ImageNet blocks up to 10, nsfwjs fine-tuning after)',
-    },
-    {
-      name: 'context',
-      description: 'global context descriptor from the same npm-shipped weights (not a scene model)',
-    },
-    {
-      name: 'action',
-      description: 'body-pose dynamics (MoveNet in @vladmandic/human) + motion statistics: no Kinetics model',
-    },
-    {
-      name: 'face',
-      description: 'most prominent face: presence, box, 7-class expression (@vladmandic/human)',
-    },
-  ];
+}
+
+/** Packs whose pack.json ships with dfan (packs/<id>/pack.json). */
+async function knownPackIds(): Promise<string[]> {
+  const { readdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const { projectRoot } = await import('../version.js');
+  const { knownPackJson } = await import('../packs/cache.js');
+  try {
+    const names = await readdir(join(projectRoot(), 'packs'));
+    return names.filter((n) => knownPackJson(n) !== null).sort();
+  } catch {
+    return [];
+  }
 }
 
 function mb(bytes: number): string {
@@ -78,9 +73,14 @@ async function list(opts: { json?: boolean }): Promise<void> {
     if (p.source) lines.push(`  from ${p.source}${p.installedAt ? ` on ${p.installedAt}` : ''}`);
     for (const s of p.pack.streams) lines.push(`  ${s.name.padEnd(8)} ${s.description}`);
   }
+  for (const id of await knownPackIds()) {
+    if (packs.some((p) => p.id === id)) continue;
+    lines.push('');
+    lines.push(`${id}  (known, not installed: dfan pack install <folder-or-URL with its files> --id ${id})`);
+  }
   if (packs.length === 0) {
     lines.push('');
-    lines.push(`no pack installed in ${packsRoot()} (install one: dfan pack install SOURCE --id research)`);
+    lines.push(`no pack installed in ${packsRoot()}`);
   }
   for (const b of broken) lines.push(`\nbroken: ${b.dir}: ${b.error} (reinstall it)`);
   process.stdout.write(`${lines.join('\n')}\n`);
