@@ -303,7 +303,11 @@ export async function planDecode(
   opts: DecodeOptions,
   vi: VideoInfo,
 ): Promise<DecodePlan> {
-  const resize = resizeFilter(opts.width, opts.height, opts.mode ?? 'crop');
+  let resize = resizeFilter(opts.width, opts.height, opts.mode ?? 'crop');
+  // square the pixels first (only on the selected frames) so crop/letterbox see the shown shape
+  if (vi.sar && Math.abs(vi.sar - 1) > 1e-3 && (opts.mode ?? 'crop') !== 'stretch') {
+    resize = `scale=trunc(iw*sar/2)*2:ih:flags=bilinear,setsar=1,${resize}`;
+  }
   const start = vi.startTime ?? 0;
   const order = times.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
   const all = await frameTimes(path);

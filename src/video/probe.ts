@@ -24,6 +24,7 @@ interface FfStream {
   time_base?: string;
   disposition?: Record<string, number>;
   tags?: Record<string, string>;
+  sample_aspect_ratio?: string;
   side_data_list?: Array<{ side_data_type?: string; rotation?: number | string }>;
 }
 interface FfProbeJson {
@@ -162,6 +163,10 @@ export async function probe(path: string): Promise<VideoInfo> {
   }
   const rotation = rotationOf(v);
   const swap = rotation === 90 || rotation === 270;
+  // non-square pixels (anamorphic DV, some WMV): the picture is shown sar× wider than coded
+  const sarRaw = ratio(v.sample_aspect_ratio?.replace(':', '/'));
+  const sar = sarRaw > 0.1 && sarRaw < 10 ? sarRaw : 1;
+  const shownW = Math.round(width * sar);
   return {
     path,
     duration,
@@ -171,8 +176,9 @@ export async function probe(path: string): Promise<VideoInfo> {
     width,
     height,
     rotation,
-    displayWidth: swap ? height : width,
-    displayHeight: swap ? width : height,
+    displayWidth: swap ? height : shownW,
+    displayHeight: swap ? shownW : height,
+    sar,
     codec: v.codec_name ?? 'unknown',
     hasAudio: !!audio,
     audioCodec: audio?.codec_name ?? null,

@@ -15,7 +15,7 @@ export interface VideoInfo {
   height: number;
   /** display rotation in degrees (0, 90, 180, 270) from metadata; decode honours it */
   rotation: number;
-  /** size as displayed (width/height swapped when rotation is 90/270) */
+  /** size as displayed: width × sample aspect ratio, then swapped when rotation is 90/270 */
   displayWidth: number;
   displayHeight: number;
   codec: string;
@@ -25,6 +25,8 @@ export interface VideoInfo {
   size: number;
   /** presentation time of the first frame in the container (decode times are relative to it) */
   startTime?: number;
+  /** sample (pixel) aspect ratio; 1 for square pixels. Decode resizes as displayed. */
+  sar?: number;
   /** container format as ffprobe names it, e.g. 'mov,mp4,m4a,3gp,3g2,mj2' */
   format?: string;
 }

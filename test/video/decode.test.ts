@@ -3,7 +3,16 @@ import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
 import { decodeFrameStream, decodeFrames, probe, sampleSnippets } from '../../src/video/index.js';
-import { barClip, colourClip, meanRgb, nearestColour, rotatedClip, tempDir, vfrClip } from './fixtures.js';
+import {
+  anamorphicClip,
+  barClip,
+  colourClip,
+  meanRgb,
+  nearestColour,
+  rotatedClip,
+  tempDir,
+  vfrClip,
+} from './fixtures.js';
 
 let dir = '';
 let colours = '';
@@ -92,6 +101,26 @@ test('resize modes: crop keeps the centre, letterbox pads, stretch keeps everyth
   // default mode is crop
   const [def] = await decodeFrames(bar, [0.5], opts);
   assert.deepEqual(def.data, crop.data);
+});
+
+test('non-square pixels: probe reports the shown size, crop/letterbox work on the shown picture', async () => {
+  const clip = anamorphicClip(dir);
+  const info = await probe(clip);
+  assert.ok(Math.abs((info.sar ?? 1) - 4 / 3) < 1e-6, `sar ${info.sar}`);
+  assert.deepEqual([info.width, info.displayWidth, info.displayHeight], [120, 160, 120]);
+  const [crop] = await decodeFrames(clip, [0.5], { width: 32, height: 32, mode: 'crop' }, info);
+  const [box] = await decodeFrames(clip, [0.5], { width: 32, height: 32, mode: 'letterbox' }, info);
+  const at = (d: Uint8Array, x: number, y: number) => [...d.slice((y * 32 + x) * 3, (y * 32 + x) * 3 + 3)];
+  // shown 4:3 → the crop cuts the bar away; letterbox has black bars above and below
+  assert.ok(at(crop.data, 0, 16)[2] > 200 && at(crop.data, 0, 16)[0] < 60, `crop ${at(crop.data, 0, 16)}`);
+  assert.ok(
+    at(box.data, 16, 0).every((v) => v < 30),
+    `letterbox top ${at(box.data, 16, 0)}`,
+  );
+  assert.ok(
+    at(box.data, 1, 16).every((v) => v > 200),
+    'letterbox keeps the bar',
+  );
 });
 
 test('display rotation is reported and honoured (orientation of the decoded frame)', async () => {

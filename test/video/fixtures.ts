@@ -87,6 +87,21 @@ export function barClip(dir: string): string {
   return out;
 }
 
+/** 120×120 coded with 4:3 pixels (shown 160×120): blue, white bar over the left 15 coded columns. */
+export function anamorphicClip(dir: string): string {
+  const out = join(dir, 'sar.mp4');
+  ffmpeg([
+    '-f',
+    'lavfi',
+    '-i',
+    'color=c=blue:s=120x120:d=1:r=10,drawbox=x=0:y=0:w=15:h=120:color=white:t=fill,setsar=4/3,format=yuv420p',
+    '-c:v',
+    'libx264',
+    out,
+  ]);
+  return out;
+}
+
 /** 320×240 coded, left half red, right half blue, with rotate=90 display metadata. */
 export function rotatedClip(dir: string): { plain: string; rotated: string } {
   const plain = join(dir, 'lr.mp4');
