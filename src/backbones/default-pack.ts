@@ -15,7 +15,7 @@ import { DfanError } from '../errors.js';
 import { FACE_LAYOUT, type StreamInfo, type StreamTensor } from '../features/types.js';
 import { DFAN_VERSION } from '../version.js';
 import type { Frame, VideoInfo } from '../video/types.js';
-import { detectFaces, estimatePose, humanVersion } from './human.js';
+import { detectFaces, humanVersion } from './human.js';
 import {
   loadMobilenet,
   MAP_LAYER,
@@ -25,6 +25,7 @@ import {
   type MobilenetRunner,
   nsfwjsVersion,
 } from './mobilenet.js';
+import { loadPoseRunner, type PoseRunner } from './movenet.js';
 import { COLOUR_STATS, colourStats, MOTION_STATS, motionStats, POSE_DIM, poseDynamics } from './stats.js';
 import type { FeaturePack, PackInput } from './types.js';
 
@@ -36,7 +37,7 @@ export const DEFAULT_PACK_ID = `default@${DFAN_VERSION}`;
 export interface DefaultPackOptions {
   /** subset of object, context, action, face (default: all) */
   streams?: string[];
-  /** engine of the MobileNetV2 (object, context): 'auto' = ONNX conversion, tfjs if it fails */
+  /** engine of MobileNetV2 (object, context) and MoveNet (action): 'auto' = ONNX conversion, tfjs if it fails */
   engine?: 'auto' | 'onnx' | 'tfjs';
   /** onnxruntime intra-op threads (default 2) */
   threads?: number;
@@ -62,7 +63,11 @@ export function decodeSize(
   return w >= h ? { width: long, height: shortSide } : { width: shortSide, height: long };
 }
 
-export function defaultStreamInfos(engine: string, poseFrames = 2): Record<string, StreamInfo> {
+export function defaultStreamInfos(
+  engine: string,
+  poseFrames = 2,
+  poseEngine = engine,
+): Record<string, StreamInfo> {
   const nv = nsfwjsVersion();
   const hv = humanVersion();
   return {
@@ -82,7 +87,7 @@ export function defaultStreamInfos(engine: string, poseFrames = 2): Record<strin
     action: {
       name: 'action',
       kind: 'vector',
-      backbone: `human@${hv}/movenet-lightning+motion-stats`,
+      backbone: `human@${hv}/movenet-lightning (${poseEngine})+motion-stats`,
       description: `NOT a Kinetics action model: MoveNet Lightning body-pose shape and dynamics (${poseFrames === 2 ? 'key frame to last clip frame' : 'key frame only'}, ${POSE_DIM}) + motion statistics of the snippet's clip frames (frame differences, 4x4 motion grid, brightness and colour-grid change, ${MOTION_STATS.length})`,
     },
     face: {
@@ -135,7 +140,15 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
         cacheDir: opts.cacheDir,
       })
     : null;
-  const infos = defaultStreamInfos(net?.engine ?? 'none', poseFrames);
+  const pose: PoseRunner | null = streams.includes('action')
+    ? await loadPoseRunner({
+        engine: opts.engine ?? 'auto',
+        threads: opts.threads,
+        batchSize: opts.batchSize,
+        cacheDir: opts.cacheDir,
+      })
+    : null;
+  const infos = defaultStreamInfos(net?.engine ?? 'none', poseFrames, pose?.engine ?? 'none');
   const wantAction = streams.includes('action');
   const wantFace = streams.includes('face');
 
@@ -158,8 +171,18 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
       const out: Record<string, StreamTensor> = {};
       const warnings: string[] = [];
 
-      // MobileNetV2 on onnxruntime's threads while the JS thread runs faces and poses
+      // MobileNetV2 and MoveNet on onnxruntime's threads while the JS thread runs faces
       const netJob = net ? net.run(keys) : null;
+      const poseIn: Frame[] = [];
+      const poseT: number[][] = [];
+      for (let t = 0; t < T && wantAction; t++) {
+        const clip = clips[t];
+        const two = poseFrames === 2 && clip.length > 0;
+        poseIn.push(keys[t]);
+        if (two) poseIn.push(clip[clip.length - 1]);
+        poseT.push(two ? [keyTimes[t], input.snippets[t].clipTimes[clip.length - 1]] : [keyTimes[t]]);
+      }
+      const poseJob = pose && wantAction ? pose.run(poseIn) : null;
 
       if (wantFace) {
         const data = new Float32Array(T * FACE_LAYOUT.size);
@@ -174,17 +197,12 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
       }
       if (wantAction) {
         const data = new Float32Array(T * ACTION_DIM);
-        for (let t = 0; t < T; t++) {
-          const clip = clips[t];
-          const poseIn = poseFrames === 2 && clip.length > 0 ? [keys[t], clip[clip.length - 1]] : [keys[t]];
-          const poseT =
-            poseFrames === 2 && clip.length > 0
-              ? [keyTimes[t], input.snippets[t].clipTimes[clip.length - 1]]
-              : [keyTimes[t]];
-          const poses = [];
-          for (const f of poseIn) poses.push((await estimatePose(f)).keypoints);
-          data.set(poseDynamics(poses, poseT), t * ACTION_DIM);
-          data.set(motionStats(clip), t * ACTION_DIM + POSE_DIM);
+        for (let t = 0; t < T; t++) data.set(motionStats(clips[t]), t * ACTION_DIM + POSE_DIM);
+        const poses = await (poseJob as Promise<Float32Array[]>);
+        for (let t = 0, o = 0; t < T; t++) {
+          const n = poseT[t].length;
+          data.set(poseDynamics(poses.slice(o, o + n), poseT[t]), t * ACTION_DIM);
+          o += n;
         }
         out.action = { shape: [T, ACTION_DIM], data };
       }
@@ -204,6 +222,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
     },
     async dispose() {
       await net?.dispose();
+      await pose?.dispose();
     },
   };
 }

@@ -375,20 +375,21 @@ function sourceKey(modelPath: string): string {
 
 /**
  * The nsfwjs MobileNetV2 (outputs `out_relu`, `block_10_expand_relu`) as ONNX: converted on first
- * use, cached as `<cacheDir>/nsfwjs-mobilenet_v2-<version>-<key>.onnx`; an unwritable cache only
+ * use, cached as `<cacheDir>/converted/nsfwjs-mobilenet_v2-<version>-<key>.onnx`; an unwritable cache only
  * costs a conversion per process.
  */
 export async function convertedMobilenetBytes(
   cacheDir = defaultCacheDir(),
 ): Promise<{ bytes: Uint8Array; file: string | null }> {
   const src = nsfwMobilenetPath();
-  const file = join(cacheDir, `nsfwjs-mobilenet_v2-${nsfwjsVersion()}-${sourceKey(src)}.onnx`);
+  const dir = join(cacheDir, 'converted');
+  const file = join(dir, `nsfwjs-mobilenet_v2-${nsfwjsVersion()}-${sourceKey(src)}.onnx`);
   if (existsSync(file)) return { bytes: readFileSync(file), file };
   const graph = kerasToOnnx(await kerasSourceFromTfjs(src), [MAP_LAYER, MID_LAYER], 'nsfwjs_mobilenet_v2');
   graph.doc = `converted by dfan keras2onnx v${CONVERTER_VERSION} from nsfwjs ${nsfwjsVersion()} (MIT) mobilenet_v2`;
   const bytes = writeOnnx(graph);
   try {
-    mkdirSync(cacheDir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     const tmp = `${file}.${process.pid}.tmp`;
     writeFileSync(tmp, bytes);
     renameSync(tmp, file);

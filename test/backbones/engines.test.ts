@@ -192,3 +192,23 @@ test('user pack: a frame-map (Tiny Darknet) and a clip-vector (random 3-D CNN) b
     await p.dispose();
   }
 });
+
+test('MoveNet: ONNX conversion (heads + JS decode) = tfjs-wasm graph, batched', async () => {
+  const { loadMovenetOnnx, loadMovenetTfjs } = await import('../../src/backbones/movenet.js');
+  const cacheDir = mkdtempSync(join(tmpdir(), 'dfan-cache-'));
+  // deterministic textured frames (no person): both engines must still decode the same keypoints
+  const frames = synthetic(2);
+  const onnx = await loadMovenetOnnx({ cacheDir, batchSize: 2 });
+  const tfjs = await loadMovenetTfjs();
+  try {
+    const a = await onnx.run(frames);
+    const b = await tfjs.run(frames);
+    for (let i = 0; i < frames.length; i++) {
+      assert.equal(a[i].length, 51);
+      assert.ok(maxAbsDiff(a[i], b[i]) < 1e-3, `frame ${i}: ${maxAbsDiff(a[i], b[i])}`);
+    }
+  } finally {
+    await onnx.dispose();
+    await tfjs.dispose();
+  }
+});

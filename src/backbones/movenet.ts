@@ -1,0 +1,235 @@
+/**
+ * MoveNet SinglePose Lightning (shipped by @vladmandic/human) on onnxruntime, batched.
+ *
+ * The tfjs graph is converted at first use (src/backbones/tfgraph2onnx.ts, cached like the
+ * MobileNetV2) up to its four heads; the decoding the graph does after them (ArgMax / GatherNd)
+ * is re-done here in JS exactly as the graph does it:
+ *   1. centre = argmax(sigmoid(centre head) × the graph's centre-weight constant)
+ *   2. regressed keypoint k = centre + regress head at the centre
+ *   3. keypoint cell k = argmax(sigmoid(heatmap k) / (distance to the regressed keypoint + c))
+ *   4. position = (cell + offset head at that cell) / 48; score = heatmap k at that cell
+ * The tfjs path (human.ts `estimatePose`) stays as the reference and fallback.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Frame } from '../video/types.js';
+import type { EngineOptions, LoadedModel } from './engine.js';
+import { humanModelsDir, humanVersion } from './human.js';
+import { defaultCacheDir } from './keras2onnx.js';
+import { writeOnnx } from './onnx-writer.js';
+import { fitFrame, fitGeometry } from './preprocess.js';
+import { type ConstTensor, type TfNode, tfGraphToOnnx } from './tfgraph2onnx.js';
+
+const SIZE = 192;
+const GRID = 48;
+const K = 17;
+const P = 'StatefulPartitionedCall/';
+const HEADS = [
+  `${P}Sigmoid`,
+  `${P}Sigmoid_1`,
+  `${P}kpt_regress_0/conv2d_6/BiasAdd`,
+  `${P}kpt_offset_0/conv2d_7/BiasAdd`,
+];
+const CONV_VERSION = 1;
+
+interface Decoder {
+  centreWeight: Float32Array; // [48*48]
+  gridY: Float32Array;
+  gridX: Float32Array;
+  distOffset: number;
+  outScale: [number, number];
+}
+
+async function readGraph(): Promise<{ nodes: TfNode[]; consts: Map<string, ConstTensor>; key: string }> {
+  const { initTfjs } = await import('./tfjs.js');
+  const tf = await initTfjs();
+  const file = join(humanModelsDir(), 'movenet-lightning.json');
+  const json = JSON.parse(readFileSync(file, 'utf8')) as {
+    modelTopology: { node: TfNode[] };
+    weightsManifest: { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[];
+  };
+  const bins = json.weightsManifest.flatMap((g) =>
+    g.paths.map((p) => readFileSync(join(humanModelsDir(), p))),
+  );
+  const all = Buffer.concat(bins);
+  const h = createHash('sha256').update(readFileSync(file)).update(all).update(`v${CONV_VERSION}`);
+  const named = tf.io.decodeWeights(
+    all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+    json.weightsManifest.flatMap((g) => g.weights),
+  );
+  const consts = new Map<string, ConstTensor>();
+  for (const [k, t] of Object.entries(named)) {
+    consts.set(k, { shape: t.shape, data: t.dataSync() as Float32Array | Int32Array });
+    t.dispose();
+  }
+  return { nodes: json.modelTopology.node, consts, key: h.digest('hex').slice(0, 16) };
+}
+
+function decoderFrom(consts: Map<string, ConstTensor>): Decoder {
+  const get = (n: string) => {
+    const c = consts.get(n);
+    if (!c) throw new Error(`movenet: constant ${n} missing`);
+    return Float32Array.from(c.data);
+  };
+  const scale = get(`${P}Reshape_13`);
+  return {
+    centreWeight: get(`ConstantFolding/${P}truediv_2_recip`),
+    gridY: get(`${P}strided_slice_3`),
+    gridX: get(`${P}strided_slice_4`),
+    distOffset: get(`${P}add_5/y`)[0],
+    outScale: [scale[0], scale[1]],
+  };
+}
+
+/**
+ * Decode one image's heads (NCHW, batch item i) → [17,3] (y, x, score) in [0,1] of the 192² input.
+ */
+export function decodeMovenet(
+  d: Decoder,
+  heat: Float32Array, // [N,17,48,48]
+  centre: Float32Array, // [N,1,48,48]
+  regress: Float32Array, // [N,34,48,48]
+  offset: Float32Array, // [N,34,48,48]
+  i: number,
+): Float32Array {
+  const HW = GRID * GRID;
+  let best = -1;
+  let bi = 0;
+  for (let p = 0; p < HW; p++) {
+    const v = centre[i * HW + p] * d.centreWeight[p];
+    if (v > best) {
+      best = v;
+      bi = p;
+    }
+  }
+  const cy = Math.floor(bi / GRID);
+  const cx = bi - cy * GRID;
+  const out = new Float32Array(K * 3);
+  for (let k = 0; k < K; k++) {
+    const ry = cy + regress[(i * 34 + 2 * k) * HW + bi];
+    const rx = cx + regress[(i * 34 + 2 * k + 1) * HW + bi];
+    let kb = -1;
+    let kp = 0;
+    const hb = (i * K + k) * HW;
+    for (let p = 0; p < HW; p++) {
+      const dy = d.gridY[p] - ry;
+      const dx = d.gridX[p] - rx;
+      const v = heat[hb + p] / (Math.sqrt(dy * dy + dx * dx) + d.distOffset);
+      if (v > kb) {
+        kb = v;
+        kp = p;
+      }
+    }
+    const ky = Math.floor(kp / GRID);
+    const kx = kp - ky * GRID;
+    const oy = offset[(i * 34 + 2 * k) * HW + kp];
+    const ox = offset[(i * 34 + 2 * k + 1) * HW + kp];
+    out[k * 3] = (ky + oy) * d.outScale[0];
+    out[k * 3 + 1] = (kx + ox) * d.outScale[1];
+    out[k * 3 + 2] = heat[hb + kp];
+  }
+  return out;
+}
+
+export interface PoseRunner {
+  readonly engine: 'onnx' | 'tfjs';
+  /** keypoints per frame: [17,3] (x, y, score), x,y in [0,1] of the frame */
+  run(frames: Frame[]): Promise<Float32Array[]>;
+  dispose(): Promise<void>;
+}
+
+export async function loadMovenetOnnx(
+  opts: EngineOptions & { cacheDir?: string; batchSize?: number } = {},
+): Promise<PoseRunner> {
+  const g = await readGraph();
+  const dir = join(opts.cacheDir ?? defaultCacheDir(), 'converted');
+  const file = join(dir, `human-movenet-lightning-${humanVersion()}-${g.key}.onnx`);
+  let bytes: Uint8Array;
+  if (existsSync(file)) bytes = readFileSync(file);
+  else {
+    const graph = tfGraphToOnnx(g.nodes, g.consts, HEADS, 'movenet_lightning');
+    graph.doc = `converted by dfan tfgraph2onnx v${CONV_VERSION} from @vladmandic/human ${humanVersion()} (MIT) movenet-lightning (heads only)`;
+    bytes = writeOnnx(graph);
+    try {
+      mkdirSync(dir, { recursive: true });
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, file);
+    } catch {
+      /* unwritable cache: convert again next time */
+    }
+  }
+  const dec = decoderFrom(g.consts);
+  const { loadOnnx } = await import('./onnx.js');
+  const model: LoadedModel = await loadOnnx(bytes, opts);
+  const batch = opts.batchSize ?? 16;
+  return {
+    engine: 'onnx',
+    async run(frames) {
+      const res: Float32Array[] = [];
+      for (let s = 0; s < frames.length; s += batch) {
+        const part = frames.slice(s, s + batch);
+        const x = new Float32Array(part.length * SIZE * SIZE * 3);
+        const geo = part.map((f, i) => {
+          x.set(fitFrame(f, SIZE, SIZE, 'letterbox').data, i * SIZE * SIZE * 3);
+          return fitGeometry(f.width, f.height, SIZE, SIZE, 'letterbox');
+        });
+        const names = ['output_0', 'output_1', 'output_2', 'output_3'];
+        const r = await model.run({ input: { data: x, shape: [part.length, SIZE, SIZE, 3] } }, names);
+        for (let i = 0; i < part.length; i++) {
+          const yx = decodeMovenet(
+            dec,
+            r.output_0.data,
+            r.output_1.data,
+            r.output_2.data,
+            r.output_3.data,
+            i,
+          );
+          const g2 = geo[i];
+          const kp = new Float32Array(K * 3);
+          for (let k = 0; k < K; k++) {
+            kp[k * 3] = Math.max(0, Math.min(1, (yx[k * 3 + 1] * SIZE - g2.dx) / g2.dw));
+            kp[k * 3 + 1] = Math.max(0, Math.min(1, (yx[k * 3] * SIZE - g2.dy) / g2.dh));
+            kp[k * 3 + 2] = yx[k * 3 + 2];
+          }
+          res.push(kp);
+        }
+      }
+      return res;
+    },
+    dispose: () => model.dispose(),
+  };
+}
+
+/** The tfjs-wasm MoveNet behind the same interface (one frame per call). */
+export async function loadMovenetTfjs(): Promise<PoseRunner> {
+  const { estimatePose } = await import('./human.js');
+  return {
+    engine: 'tfjs',
+    async run(frames) {
+      const out: Float32Array[] = [];
+      for (const f of frames) out.push((await estimatePose(f)).keypoints);
+      return out;
+    },
+    async dispose() {},
+  };
+}
+
+/** ONNX when the conversion works (default), else tfjs-wasm. */
+export async function loadPoseRunner(
+  opts: EngineOptions & { engine?: 'auto' | 'onnx' | 'tfjs'; cacheDir?: string; batchSize?: number } = {},
+): Promise<PoseRunner> {
+  const engine = opts.engine ?? 'auto';
+  if (engine !== 'tfjs') {
+    try {
+      return await loadMovenetOnnx(opts);
+    } catch (e) {
+      if (engine === 'onnx') throw e;
+      process.stderr.write(
+        `dfan: warning: ONNX conversion of MoveNet failed (${(e as Error).message}); using tfjs-wasm (slower)\n`,
+      );
+    }
+  }
+  return loadMovenetTfjs();
+}
