@@ -66,7 +66,7 @@ export interface TfliteModel {
 
 export const TFLITE_PACKAGE = 'tfjs-tflite-node';
 const HINT =
-  'install it with `npm install tfjs-tflite-node@0.0.2` (it compiles a small addon and needs a C++ toolchain), ' +
+  'install it with `npm install tfjs-tflite-node@0.0.2`, which compiles a small addon and needs a C++ toolchain; ' +
   'or use the default pack, which needs no TFLite';
 
 let addon: Addon | null = null;

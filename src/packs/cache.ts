@@ -89,7 +89,7 @@ export async function requireInstalled(id: string): Promise<InstalledPack> {
     const known = knownPackJson(id);
     throw new DfanError('MODEL_MISSING', `pack "${id}" is not installed (looked in ${dir})`, {
       hint: known
-        ? `install it: \`dfan pack install <folder-or-URL-with-its-files> --id ${id}\` (e.g. ../shared/models on dfan's dev machines)`
+        ? `install it: \`dfan pack install <folder-or-URL-with-its-files> --id ${id}\`, e.g. ../shared/models on dfan's dev machines`
         : 'install it with `dfan pack install SOURCE`',
     });
   }
