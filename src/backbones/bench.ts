@@ -81,22 +81,29 @@ export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): 
     for (const f of frames) await detectFaces(f);
   });
   out.push({
-    backbone: 'blazeface+emotion (tfjs-wasm)',
+    backbone: 'blazeface+mesh+emotion (tfjs-wasm)',
     streams: ['face'],
     msPerFrame: faces.ms,
     cpuMsPerFrame: faces.cpu,
     frames: n,
   });
-  const pose = await time(n, repeats, async () => {
-    for (const f of frames) await estimatePose(f);
+  const poser = await loadPoseRunner({
+    engine: opts.engine ?? 'auto',
+    threads: opts.threads,
+    batchSize: opts.batchSize,
   });
-  out.push({
-    backbone: 'movenet-lightning (tfjs-wasm)',
-    streams: ['action'],
-    msPerFrame: pose.ms,
-    cpuMsPerFrame: pose.cpu,
-    frames: n,
-  });
+  try {
+    const pose = await time(n, repeats, () => poser.run(frames));
+    out.push({
+      backbone: `movenet-lightning (${poser.engine === 'onnx' ? 'onnx' : 'tfjs-wasm'})`,
+      streams: ['action'],
+      msPerFrame: pose.ms,
+      cpuMsPerFrame: pose.cpu,
+      frames: n,
+    });
+  } finally {
+    await poser.dispose();
+  }
   const stats = await time(n, repeats, async () => {
     for (const f of frames) colourStats(f);
     motionStats(frames);
