@@ -321,6 +321,11 @@ export async function extractAll(
     const byId = new Map(queue.map((j) => [j.id, j]));
     const onResult = (r: JobResult) => {
       const job = byId.get(r.id)!;
+      if (!r.ok && opts.signal?.aborted) {
+        // most likely killed by the same Ctrl-C (ffmpeg got SIGINT too): not the video's fault
+        interrupted = true;
+        return;
+      }
       if (r.ok) {
         done++;
         timings.push({ key: job.key, ...r.timing });

@@ -79,7 +79,12 @@ export function resolveInput(input: string): ResolvedInput {
     const ds = readManifest(input);
     return {
       kind: 'manifest',
-      items: ds.items.map((it) => ({ key: it.key, path: it.video, source: it.key })),
+      // missing files (Dataset.missing, video = null) become failures, never silently dropped
+      items: [...ds.items, ...ds.missing.filter((m) => !ds.items.includes(m))].map((it) => ({
+        key: it.key,
+        path: it.video,
+        source: it.key,
+      })),
     };
   }
   return { kind: 'video', items: [{ key: basename(input), path: resolve(input), source: input }] };

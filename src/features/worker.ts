@@ -23,6 +23,9 @@ async function finish(): Promise<void> {
   process.exit(0);
 }
 
+// Ctrl-C reaches the whole process group: the parent decides (it stops dispatching and closes us)
+process.on('SIGINT', () => {});
+
 process.on('disconnect', () => {
   process.exit(0);
 });

@@ -102,6 +102,46 @@ test('SIGKILL mid-run, then resume: every file valid, finished videos not recomp
   );
 });
 
+test('Ctrl-C (SIGINT): running videos finish, exit 130, the next run completes the rest', async () => {
+  const out = join(dir, 'interrupted');
+  const args = [
+    CLI,
+    'extract',
+    join(dir, 'six'),
+    '--out',
+    out,
+    '--pack',
+    builtFakePack(),
+    '-T',
+    '2',
+    '-K',
+    '2',
+    '--workers',
+    '1',
+  ];
+  const child = spawn(process.execPath, args, {
+    env: { ...process.env, DFAN_FAKE_PACK_DELAY_MS: '300' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => {
+    stderr += d.toString();
+  });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const t0 = Date.now();
+  while (!/\[1\/6\] done/.test(stderr) && Date.now() - t0 < 30_000)
+    await new Promise((r) => setTimeout(r, 10));
+  child.kill('SIGINT');
+  assert.equal(await exited, 130, stderr);
+  assert.match(stderr, /extraction interrupted/);
+  assert.doesNotMatch(stderr, /failures:/, 'an interrupt is not a failure');
+  const done = (await FeatureStore.open(out)).keys().length;
+  assert.ok(done >= 1 && done < colours.length, `${done} done before the interrupt`);
+  const r = run(['extract', join(dir, 'six'), '--out', out, '--pack', builtFakePack(), '-T', '2', '-K', '2']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`extracted ${colours.length - done}, skipped ${done}`));
+});
+
 test('a corrupt video in a batch: the others finish, the failure is listed, exit code non-zero', async () => {
   const src = join(dir, 'mixed');
   mkdirSync(src);
