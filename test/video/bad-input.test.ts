@@ -174,3 +174,21 @@ test('CLI flag errors are BAD_ARGUMENT (exit 2)', () => {
   assert.equal(cli(['snippets', good, '-T', '0']).code, 2);
   assert.equal(cli(['snippets', good, '--mode', 'zoom']).code, 2);
 });
+
+test('a stalled ffmpeg is killed after the idle timeout (never hangs)', async () => {
+  const fake = join(dir, 'stalled-ffmpeg.sh');
+  writeFileSync(fake, '#!/bin/sh\nexec sleep 60\n', { mode: 0o755 });
+  const old = process.env.DFAN_FFMPEG;
+  process.env.DFAN_FFMPEG = fake;
+  const t0 = Date.now();
+  try {
+    await assert.rejects(
+      decodeFrames(good, [1], { width: 8, height: 8, idleTimeoutMs: 800 }),
+      isCode('CORRUPT'),
+    );
+  } finally {
+    if (old === undefined) delete process.env.DFAN_FFMPEG;
+    else process.env.DFAN_FFMPEG = old;
+  }
+  assert.ok(Date.now() - t0 < 15_000, `took ${Date.now() - t0} ms`);
+});
