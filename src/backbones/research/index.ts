@@ -167,22 +167,16 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
             })
           : Promise.resolve(null);
 
-      if (mobilenet) {
-        // object + context: key frames, short side 256, centre 256 → central 224
-        const keyFrames = await input.decode(
-          snippets.map((s) => s.keyTime),
-          { width: MOBILENET_DECODE, height: MOBILENET_DECODE, mode: 'crop' },
-        );
-        const mob = await mobilenet.run(
-          keyFrames.map((f) => f.data),
-          MOBILENET_DECODE,
-        );
-        const HW = MOBILENET_HW;
-        if (want.has('object')) out.object = { shape: [T, HW, HW, MOBILENET_C], data: mob.map }; // [T, 7, 7, 1280]
-        if (want.has('context')) out.context = { shape: [T, MOBILENET_C], data: mob.pool }; // [T, 1280]
-        timings.objectMs = mob.inferMs;
-        timings.objectFrames = mob.n;
-      }
+      // Key frames are decoded by ffmpeg (another process) while MoViNet computes on this thread;
+      // MobileNetV2 runs after MoViNet so that its onnxruntime threads never compete with
+      // TFLite's spinning pool.
+      const keyFramesP = mobilenet
+        ? input.decode(
+            snippets.map((s) => s.keyTime),
+            { width: MOBILENET_DECODE, height: MOBILENET_DECODE, mode: 'crop' },
+          )
+        : null;
+      keyFramesP?.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
 
       if (movinet) {
         // action: one causal pass over the whole video at `fps`
@@ -199,6 +193,20 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
         );
         timings.actionMs = trace.inferMs;
         timings.actionFrames = trace.times.length;
+      }
+
+      if (mobilenet && keyFramesP) {
+        // object + context: key frames, short side 256, centre 256 → central 224
+        const keyFrames = await keyFramesP;
+        const mob = await mobilenet.run(
+          keyFrames.map((f) => f.data),
+          MOBILENET_DECODE,
+        );
+        const HW = MOBILENET_HW;
+        if (want.has('object')) out.object = { shape: [T, HW, HW, MOBILENET_C], data: mob.map }; // [T, 7, 7, 1280]
+        if (want.has('context')) out.context = { shape: [T, MOBILENET_C], data: mob.pool }; // [T, 1280]
+        timings.objectMs = mob.inferMs;
+        timings.objectFrames = mob.n;
       }
 
       if (yamnet) {
