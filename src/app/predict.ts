@@ -74,7 +74,35 @@ export class PredictEngine {
         hint: `the model ${this.predictor.descriptor.name} needs ${this.predictor.streams.join(', ')}`,
       });
     }
-    return extractVideo(path, pack, { T: this.predictor.T, K: this.predictor.K, streams });
+    if (!onProgress) return extractVideo(path, pack, { T: this.predictor.T, K: this.predictor.K, streams });
+    // packs report no progress: mark the decode, then creep towards 0.88 while the backbones run
+    let fraction = 0.15;
+    let timer: NodeJS.Timeout | undefined;
+    const watched: FeaturePack = {
+      id: pack.id,
+      streams: pack.streams,
+      dispose: () => pack.dispose(),
+      extract: (input) =>
+        pack.extract({
+          ...input,
+          decode: async (times, o) => {
+            onProgress('decoding frames', fraction);
+            const frames = await input.decode(times, o);
+            fraction = Math.max(fraction, 0.35);
+            onProgress('running the models', fraction);
+            timer ??= setInterval(() => {
+              fraction += (0.88 - fraction) * 0.06;
+              onProgress('running the models', fraction);
+            }, 250);
+            return frames;
+          },
+        }),
+    };
+    try {
+      return await extractVideo(path, watched, { T: this.predictor.T, K: this.predictor.K, streams });
+    } finally {
+      clearInterval(timer);
+    }
   }
 
   /** Video file → Prediction (the display name defaults to the file's base name). */
@@ -83,11 +111,14 @@ export class PredictEngine {
     opts: { name?: string; onProgress?: ProgressFn } = {},
   ): Promise<Prediction> {
     const t0 = performance.now();
+    // the displayed size, probed alongside the extraction (which probes on its own)
+    const { probe } = await import('../video/probe.js');
+    const infoP = probe(path);
+    infoP.catch(() => {}); // the extraction reports an unreadable file first
     const features = await this.features(path, opts.onProgress);
     opts.onProgress?.('model', 0.9);
     const out = await this.predictor.predict(features);
-    const { probe } = await import('../video/probe.js');
-    const info = await probe(path);
+    const info = await infoP;
     const p = toPrediction(opts.name ?? path, features, out, this.predictor, {
       width: info.displayWidth,
       height: info.displayHeight,
