@@ -70,6 +70,8 @@ export class Mobilenet {
         interOpNumThreads: 1,
         executionMode: 'sequential',
         graphOptimizationLevel: 'all',
+        // no busy-waiting: MoViNet's TFLite pool (same or another worker process) needs the cores
+        extra: { session: { intra_op: { allow_spinning: '0' } } },
       });
     } catch (e) {
       throw new DfanError(
