@@ -67,7 +67,7 @@ function maskOf(vf: VideoFeatures, T: number): Float32Array {
 
 /**
  * Fit the preprocessing on a sample of training videos. `mapDim` 0 = keep all channels.
- * Map cells are sampled (≤ ~16k in total) for the mean and the principal subspace.
+ * Map cells are sampled (~6k in total) for the mean and the principal subspace.
  */
 export async function fitPrep(
   tf: Tf,
@@ -85,7 +85,7 @@ export async function fitPrep(
     if (first.shape.length === 4) {
       const [, H, W, C] = first.shape;
       const N = H * W;
-      const perVideo = Math.max(1, Math.ceil(16384 / samples.length));
+      const perVideo = Math.max(1, Math.ceil(6144 / samples.length));
       const rows: Float32Array[] = [];
       for (const vf of samples) {
         const t = streamOf(vf, name);

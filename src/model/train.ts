@@ -219,108 +219,16 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
     `train ${train.set.size} videos, validation ${val.set.size}, ${classes.length} classes; loaded in ${loadSeconds.toFixed(1)} s`,
   );
 
-  // model and optimiser
-  const dims = dimsOf(prep);
-  const model = new Dfan(
-    tf,
-    mcfg,
-    dims,
+  const fit = fitModel(tf, {
+    trainSet: train.set,
+    valSet: val.set,
     classes,
-    initParams(paramSpecs(mcfg, dims, classes.length), tcfg.seed),
-  );
-  const predictor = makePredictor(tf, null, {} as RunConfig, model, prep);
-  const optimizer = tf.train.adam(tcfg.lr);
-  const varList = Object.values(model.params);
-  const positive = tf.tensor1d(classes.map((c) => (mcfg.positiveClasses.includes(c) ? 1 : 0)));
-  const random = rng((tcfg.seed * 2654435761) >>> 0);
-  const Du = mcfg.projDim * streams.length * model.K;
-
-  const curve: EpochLog[] = [];
-  let best = { epoch: 0, acc: -1, loss: Infinity, values: model.snapshot() };
-  const t1 = performance.now();
-  for (let epoch = 1; epoch <= tcfg.epochs; epoch++) {
-    const te = performance.now();
-    const order = shuffle([...Array(train.set.size).keys()], random);
-    let lossSum = 0;
-    let correct = 0;
-    for (let i = 0; i < order.length; i += tcfg.batchSize) {
-      const idx = order.slice(i, i + tcfg.batchSize);
-      let drop: Float32Array | undefined;
-      if (mcfg.dropout > 0) {
-        drop = new Float32Array(idx.length * Du);
-        const keep = 1 / (1 - mcfg.dropout);
-        for (let j = 0; j < drop.length; j++) drop[j] = random() >= mcfg.dropout ? keep : 0;
-      }
-      const batch = train.set.batch(tf, idx, keepMaps, drop, Du);
-      const labels = tf.tensor1d(
-        idx.map((j) => train.set.labels[j]),
-        'int32',
-      );
-      let predicted: ReturnType<typeof tf.argMax> | null = null;
-      const cost = optimizer.minimize(
-        () => {
-          const out = model.forward(batch);
-          predicted = tf.keep(tf.argMax(out.logits, 1));
-          return model.loss(out.logits, labels, { weightDecay: tcfg.weightDecay, positive });
-        },
-        true,
-        varList,
-      );
-      lossSum += cost!.dataSync()[0] * idx.length;
-      const pred = (predicted as unknown as ReturnType<typeof tf.argMax>).dataSync();
-      idx.forEach((j, k) => {
-        if (pred[k] === train.set.labels[j]) correct++;
-      });
-      cost!.dispose();
-      (predicted as unknown as ReturnType<typeof tf.argMax>).dispose();
-      labels.dispose();
-      disposeBatch(batch);
-    }
-    let valAccuracy: number | null = null;
-    let valLoss: number | null = null;
-    if (val.set.size) {
-      const p = predictor.predictSet(val.set, { attention: false });
-      valLoss = p.loss;
-      let ok = 0;
-      const k = classes.length;
-      for (let j = 0; j < val.set.size; j++) {
-        let arg = 0;
-        for (let c = 1; c < k; c++) if (p.probs[j * k + c] > p.probs[j * k + arg]) arg = c;
-        if (arg === val.set.labels[j]) ok++;
-      }
-      valAccuracy = ok / val.set.size;
-    }
-    const e: EpochLog = {
-      epoch,
-      loss: lossSum / train.set.size,
-      trainAccuracy: correct / train.set.size,
-      valAccuracy,
-      valLoss,
-      seconds: (performance.now() - te) / 1000,
-    };
-    curve.push(e);
-    opts.onEpoch?.(e);
-    log(
-      `epoch ${String(epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  train acc ${(100 * e.trainAccuracy).toFixed(1)} %` +
-        (valAccuracy !== null
-          ? `  val acc ${(100 * valAccuracy).toFixed(1)} %  val loss ${valLoss!.toFixed(4)}`
-          : '') +
-        `  ${e.seconds.toFixed(1)} s`,
-    );
-    // early stopping on validation accuracy (ties broken by validation loss); no val → last epoch
-    const score = valAccuracy ?? 0;
-    const lossKey = valLoss ?? -epoch;
-    if (score > best.acc || (score === best.acc && lossKey < best.loss)) {
-      best = { epoch, acc: score, loss: lossKey, values: model.snapshot() };
-    } else if (val.set.size && epoch - best.epoch >= tcfg.patience && tcfg.patience > 0) {
-      log(`early stop: no validation improvement for ${tcfg.patience} epochs; best epoch ${best.epoch}`);
-      break;
-    }
-  }
-  model.restore(best.values);
-  optimizer.dispose();
-  positive.dispose();
-  const trainSeconds = (performance.now() - t1) / 1000;
+    model: mcfg,
+    train: tcfg,
+    log,
+    onEpoch: opts.onEpoch,
+  });
+  const { model, curve, best, predictor, trainSeconds } = fit;
 
   const packId = sampleList[0].meta.packId;
   const streamInfo: Record<string, string> = {};
@@ -372,4 +280,138 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
     trainSeconds,
     predictor,
   };
+}
+
+/**
+ * The training loop proper, on sets already in memory (trainRun loads them; the benchmark loads
+ * once and fits every variant). Returns the model restored to its best epoch.
+ */
+export function fitModel(
+  tf: Tf,
+  o: {
+    trainSet: FeatureSet;
+    valSet: FeatureSet | null;
+    classes: string[];
+    model: ModelConfig;
+    train: TrainConfig;
+    log?: (line: string) => void;
+    onEpoch?: (e: EpochLog) => void;
+    /** stop after this many optimiser steps (benchmarks) */
+    maxSteps?: number;
+  },
+) {
+  const trainSet = o.trainSet;
+  const valSet = o.valSet ?? new FeatureSet(trainSet.prep, 0, false);
+  const { classes } = o;
+  const mcfg = o.model;
+  const tcfg = o.train;
+  const log = o.log ?? (() => {});
+  const prep = trainSet.prep;
+  const keepMaps = usesSpatial(mcfg.variant);
+  const streams = mcfg.streams;
+  let steps = 0;
+  const dims = dimsOf(prep);
+  const model = new Dfan(
+    tf,
+    mcfg,
+    dims,
+    classes,
+    initParams(paramSpecs(mcfg, dims, classes.length), tcfg.seed),
+  );
+  const predictor = makePredictor(tf, null, {} as RunConfig, model, prep);
+  const optimizer = tf.train.adam(tcfg.lr);
+  const varList = Object.values(model.params);
+  const positive = tf.tensor1d(classes.map((c) => (mcfg.positiveClasses.includes(c) ? 1 : 0)));
+  const random = rng((tcfg.seed * 2654435761) >>> 0);
+  const Du = mcfg.projDim * streams.length * model.K;
+
+  const curve: EpochLog[] = [];
+  let best = { epoch: 0, acc: -1, loss: Infinity, values: model.snapshot() };
+  const t1 = performance.now();
+  for (let epoch = 1; epoch <= tcfg.epochs; epoch++) {
+    const te = performance.now();
+    const order = shuffle([...Array(trainSet.size).keys()], random);
+    let lossSum = 0;
+    let correct = 0;
+    for (let i = 0; i < order.length; i += tcfg.batchSize) {
+      const idx = order.slice(i, i + tcfg.batchSize);
+      let drop: Float32Array | undefined;
+      if (mcfg.dropout > 0) {
+        drop = new Float32Array(idx.length * Du);
+        const keep = 1 / (1 - mcfg.dropout);
+        for (let j = 0; j < drop.length; j++) drop[j] = random() >= mcfg.dropout ? keep : 0;
+      }
+      const batch = trainSet.batch(tf, idx, keepMaps, drop, Du);
+      const labels = tf.tensor1d(
+        idx.map((j) => trainSet.labels[j]),
+        'int32',
+      );
+      let predicted: ReturnType<typeof tf.argMax> | null = null;
+      const cost = optimizer.minimize(
+        () => {
+          const out = model.forward(batch);
+          predicted = tf.keep(tf.argMax(out.logits, 1));
+          return model.loss(out.logits, labels, { weightDecay: tcfg.weightDecay, positive });
+        },
+        true,
+        varList,
+      );
+      lossSum += cost!.dataSync()[0] * idx.length;
+      const pred = (predicted as unknown as ReturnType<typeof tf.argMax>).dataSync();
+      idx.forEach((j, k) => {
+        if (pred[k] === trainSet.labels[j]) correct++;
+      });
+      cost!.dispose();
+      (predicted as unknown as ReturnType<typeof tf.argMax>).dispose();
+      labels.dispose();
+      disposeBatch(batch);
+      if (o.maxSteps && ++steps >= o.maxSteps) break;
+    }
+    let valAccuracy: number | null = null;
+    let valLoss: number | null = null;
+    if (valSet.size) {
+      const p = predictor.predictSet(valSet, { attention: false });
+      valLoss = p.loss;
+      let ok = 0;
+      const k = classes.length;
+      for (let j = 0; j < valSet.size; j++) {
+        let arg = 0;
+        for (let c = 1; c < k; c++) if (p.probs[j * k + c] > p.probs[j * k + arg]) arg = c;
+        if (arg === valSet.labels[j]) ok++;
+      }
+      valAccuracy = ok / valSet.size;
+    }
+    const e: EpochLog = {
+      epoch,
+      loss: lossSum / trainSet.size,
+      trainAccuracy: correct / trainSet.size,
+      valAccuracy,
+      valLoss,
+      seconds: (performance.now() - te) / 1000,
+    };
+    curve.push(e);
+    o.onEpoch?.(e);
+    log(
+      `epoch ${String(epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  train acc ${(100 * e.trainAccuracy).toFixed(1)} %` +
+        (valAccuracy !== null
+          ? `  val acc ${(100 * valAccuracy).toFixed(1)} %  val loss ${valLoss!.toFixed(4)}`
+          : '') +
+        `  ${e.seconds.toFixed(1)} s`,
+    );
+    // early stopping on validation accuracy (ties broken by validation loss); no val → last epoch
+    const score = valAccuracy ?? 0;
+    const lossKey = valLoss ?? -epoch;
+    if (score > best.acc || (score === best.acc && lossKey < best.loss)) {
+      best = { epoch, acc: score, loss: lossKey, values: model.snapshot() };
+    } else if (valSet.size && epoch - best.epoch >= tcfg.patience && tcfg.patience > 0) {
+      log(`early stop: no validation improvement for ${tcfg.patience} epochs; best epoch ${best.epoch}`);
+      break;
+    }
+  }
+  model.restore(best.values);
+  optimizer.dispose();
+  positive.dispose();
+  const trainSeconds = (performance.now() - t1) / 1000;
+
+  return { model, curve, best, predictor, trainSeconds, steps };
 }

@@ -1,0 +1,147 @@
+/**
+ * `npm run bench -- train [--videos 1637] [--epochs 2] [--variants mean,temporal,spatial,dual] [--full]`
+ *
+ * DFAN training speed on Ekman-6-sized synthetic features: 1,637 videos × T=16 with an object map
+ * 7×7×1280, context [404], action [111], face [12] (the default pack's shapes). Prints, per variant,
+ * steps/s and seconds per epoch over all 1,637 videos (batch 32); the one-off load cost (feature
+ * generation standing in for reading files + the 1280→128 map reduction); the speed-up of the
+ * transpose-first matmul kernels (dual, same steps with and without them, same process); peak RSS.
+ * `--full` also times a complete training run of one Ekman-6 split (819 train videos, 30 epochs,
+ * early stopping off) end to end. Figures only; nothing fails on time.
+ */
+import { loadTf, setFastMatMul } from '../src/model/backend.js';
+import { resolveModelConfig, resolveTrainConfig, type Variant } from '../src/model/config.js';
+import { fitPrep } from '../src/model/features.js';
+import { syntheticSet } from '../src/model/synthetic.js';
+import { fitModel, loadItems, trainRun } from '../src/model/train.js';
+import { fmt, median, peakRssMB } from './util.js';
+
+function arg(args: string[], name: string, dflt: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const videos = Number(arg(args, 'videos', '1637'));
+  const epochs = Number(arg(args, 'epochs', '2'));
+  const variants = arg(args, 'variants', 'mean,temporal,spatial,dual').split(',') as Variant[];
+  const full = args.includes('--full');
+  const tf = await loadTf();
+  const spec = {
+    videos,
+    classes: 6,
+    T: 16,
+    H: 7,
+    W: 7,
+    C: 1280,
+    vectors: { context: 404, action: 111, face: 12 },
+    cueSnippets: 2,
+    cueSide: 2,
+    strength: 1,
+    testFraction: 0,
+    noise: 'uniform' as const,
+    seed: 7,
+  };
+  const syn = syntheticSet(spec);
+  const streams = ['object', 'context', 'action', 'face'];
+  console.log(
+    `DFAN training benchmark: ${videos} synthetic videos × T=16, object 7×7×1280, context 404, action 111, face 12`,
+  );
+  console.log(
+    `tfjs ${tf.version.tfjs}, backend ${tf.getBackend()} (single-threaded SIMD; see src/model/backend.ts)`,
+  );
+  console.log(
+    'wall times depend on other load on the machine; CPU seconds of this process do not (single-threaded)',
+  );
+
+  // one-off: generate features (stands in for reading the files), fit the prep, reduce maps to 128
+  const t0 = performance.now();
+  const items = syn.dataset.items;
+  const sample = await Promise.all(items.slice(0, 256).map((i) => syn.source.load(i.key)));
+  const prep = await fitPrep(tf, sample, streams, 128, 0);
+  const tPrep = (performance.now() - t0) / 1000;
+  const loaded = await loadItems(tf, syn.source, items, syn.dataset.classes, prep, true);
+  const tLoad = (performance.now() - t0) / 1000;
+  const set = loaded.set;
+  console.log(
+    `load: ${fmt(tLoad, 1)} s for ${set.size} videos (prep fit ${fmt(tPrep, 1)} s; generation + 1280→128 reduction ${fmt(((tLoad - tPrep) * 1000) / set.size, 1)} ms/video); RSS ${fmt(peakRssMB(), 0)} MB`,
+  );
+
+  const rows: string[][] = [];
+  const tcfg = resolveTrainConfig({ epochs, batchSize: 32, valFraction: 0, patience: 0 });
+  const stepsPerEpoch = Math.ceil(set.size / tcfg.batchSize);
+  for (const variant of variants) {
+    const model = resolveModelConfig({ variant, streams, mapDim: 128 });
+    const c0 = process.cpuUsage();
+    const fit = fitModel(tf, {
+      trainSet: set,
+      valSet: null,
+      classes: syn.dataset.classes,
+      model,
+      train: tcfg,
+    });
+    const c1 = process.cpuUsage(c0);
+    const cpuPerEpoch = (c1.user + c1.system) / 1e6 / fit.curve.length;
+    const secs = fit.curve.map((e) => e.seconds);
+    const perEpoch = median(secs);
+    rows.push([
+      variant,
+      fmt(stepsPerEpoch / perEpoch, 1),
+      fmt(perEpoch, 2),
+      fmt(cpuPerEpoch, 2),
+      secs.map((x) => fmt(x, 2)).join(' '),
+      fmt(peakRssMB(), 0),
+    ]);
+    console.log(`  ${variant}: ${fmt(perEpoch, 2)} s/epoch wall, ${fmt(cpuPerEpoch, 2)} s CPU`);
+    fit.predictor.dispose();
+  }
+  console.log(
+    '\n| variant | steps/s (batch 32) | s/epoch wall (median) | CPU s/epoch | each epoch (s) | peak RSS MB |',
+  );
+  console.log('|---|---:|---:|---:|---|---:|');
+  for (const r of rows) console.log(`| ${r.join(' | ')} |`);
+
+  // kernel speed-up: the same dual steps with and without the transpose-first kernels
+  const steps = Number(arg(args, 'kernel-steps', '8'));
+  const dual = resolveModelConfig({ variant: 'dual', streams, mapDim: 128 });
+  const timeSteps = (fast: boolean) => {
+    setFastMatMul(tf, fast);
+    const c0 = process.cpuUsage();
+    const f = fitModel(tf, {
+      trainSet: set,
+      valSet: null,
+      classes: syn.dataset.classes,
+      model: dual,
+      train: resolveTrainConfig({ epochs: 1, valFraction: 0 }),
+      maxSteps: steps,
+    });
+    f.predictor.dispose();
+    const c = process.cpuUsage(c0);
+    return { wall: f.curve[0].seconds / steps, cpu: (c.user + c.system) / 1e6 / steps };
+  };
+  timeSteps(true); // warm-up
+  const fast = [timeSteps(true), timeSteps(true)];
+  const slow = [timeSteps(false)];
+  setFastMatMul(tf, true);
+  const w = (xs: Array<{ wall: number; cpu: number }>) => median(xs.map((x) => x.wall));
+  const c = (xs: Array<{ wall: number; cpu: number }>) => median(xs.map((x) => x.cpu));
+  console.log(
+    `\nmatmul kernels (dual, ${steps} steps of batch 32): ${fmt(1 / w(fast), 2)} steps/s with, ${fmt(1 / w(slow), 2)} steps/s without → ${fmt(w(slow) / w(fast), 1)}× faster (CPU time: ${fmt(c(slow) / c(fast), 1)}×)`,
+  );
+
+  if (full) {
+    const ek = syntheticSet({ ...spec, videos: 1637, testFraction: 818 / 1637 });
+    const t1 = performance.now();
+    const r = await trainRun({
+      features: ek.source,
+      dataset: ek.dataset,
+      model: { variant: 'dual', mapDim: 128 },
+      train: { epochs: 30, patience: 0 },
+    });
+    console.log(
+      `full training of one split (dual, ${r.trainSize} train + ${r.valSize} val videos, ${r.curve.length} epochs): ${fmt((performance.now() - t1) / 1000, 1)} s (load ${fmt(r.loadSeconds, 1)} s, train ${fmt(r.trainSeconds, 1)} s)`,
+    );
+    r.predictor.dispose();
+  }
+  console.log(`peak RSS: ${fmt(peakRssMB(), 0)} MB`);
+}
