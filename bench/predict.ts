@@ -14,12 +14,20 @@ import { projectRoot } from '../src/version.js';
 import { findFfmpeg } from '../src/video/ffmpeg.js';
 import { fmt, median, peakRssMB } from './util.js';
 
-function runCold(cli: string, video: string): Promise<number> {
+const GNU_TIME = '/usr/bin/time';
+
+/** Wall seconds of one `dfan predict`, and CPU seconds (user+sys, ffmpeg children included) when GNU time exists. */
+function runCold(cli: string, video: string): Promise<{ wall: number; cpu: number | null }> {
+  const timed = existsSync(GNU_TIME);
+  const [bin, args] = timed
+    ? [GNU_TIME, ['-f', 'DFAN_CPU %U %S', process.execPath, cli, 'predict', video, '--json']]
+    : [process.execPath, [cli, 'predict', video, '--json']];
   return new Promise((res, rej) => {
     const t0 = performance.now();
-    execFile(process.execPath, [cli, 'predict', video, '--json'], { maxBuffer: 64 << 20 }, (err) => {
-      if (err) rej(err);
-      else res((performance.now() - t0) / 1000);
+    execFile(bin, args, { maxBuffer: 64 << 20 }, (err, _out, stderr) => {
+      if (err) return rej(err);
+      const m = /DFAN_CPU ([\d.]+) ([\d.]+)/.exec(stderr);
+      res({ wall: (performance.now() - t0) / 1000, cpu: m ? Number(m[1]) + Number(m[2]) : null });
     });
   });
 }
@@ -75,9 +83,15 @@ export async function run(args: string[]): Promise<void> {
 
     // cold: one new process per run
     const cold: number[] = [];
-    for (let i = 0; i < runs; i++) cold.push(await runCold(cli, video));
+    const coldCpu: number[] = [];
+    for (let i = 0; i < runs; i++) {
+      const r = await runCold(cli, video);
+      cold.push(r.wall);
+      if (r.cpu !== null) coldCpu.push(r.cpu);
+    }
     console.log(
-      `cold  (new process)       median ${fmt(median(cold))} s   runs ${cold.map((x) => fmt(x)).join(', ')}   target ≤ 5 s`,
+      `cold  (new process)       median ${fmt(median(cold))} s   runs ${cold.map((x) => fmt(x)).join(', ')}   target ≤ 5 s` +
+        (coldCpu.length ? `   (CPU user+sys median ${fmt(median(coldCpu))} s)` : ''),
     );
 
     // warm: through the server, pack loaded once, cache off so every upload is computed
@@ -94,9 +108,16 @@ export async function run(args: string[]): Promise<void> {
       const bytes = await readFile(video);
       await uploadAndWait(server.url, bytes, 'warmup.mp4'); // first inference compiles the kernels
       const warm: number[] = [];
-      for (let i = 0; i < runs; i++) warm.push(await uploadAndWait(server.url, bytes, `warm${i}.mp4`));
+      const warmCpu: number[] = [];
+      for (let i = 0; i < runs; i++) {
+        const u0 = process.cpuUsage();
+        warm.push(await uploadAndWait(server.url, bytes, `warm${i}.mp4`));
+        const u = process.cpuUsage(u0);
+        warmCpu.push((u.user + u.system) / 1e6);
+      }
       console.log(
-        `warm  (server, no cache)  median ${fmt(median(warm))} s   runs ${warm.map((x) => fmt(x)).join(', ')}   target ≤ 3 s   (server start incl. model load + warm-up ${fmt(loadS)} s)`,
+        `warm  (server, no cache)  median ${fmt(median(warm))} s   runs ${warm.map((x) => fmt(x)).join(', ')}   target ≤ 3 s` +
+          `   (server CPU median ${fmt(median(warmCpu))} s, ffmpeg not counted; start-up incl. model load + warm-up ${fmt(loadS)} s)`,
       );
       const c0 = performance.now();
       const each = await Promise.all(
