@@ -109,8 +109,23 @@ export function loadHuman(): Promise<HumanLike> {
   return humanPromise;
 }
 
+/**
+ * human keeps per-call state and tfjs-wasm is single-threaded: calls from concurrent extractions
+ * (a worker runs several videos at once) are queued, never interleaved.
+ */
+let queue: Promise<unknown> = Promise.resolve();
+function serial<T>(fn: () => Promise<T>): Promise<T> {
+  const run = queue.then(fn, fn);
+  queue = run.catch(() => undefined);
+  return run;
+}
+
 /** Faces in one frame, most prominent first (largest box × confidence). */
-export async function detectFaces(frame: Frame): Promise<FaceDetection[]> {
+export function detectFaces(frame: Frame): Promise<FaceDetection[]> {
+  return serial(() => detectFacesNow(frame));
+}
+
+async function detectFacesNow(frame: Frame): Promise<FaceDetection[]> {
   const tf = await initTfjs();
   const human = await loadHuman();
   const t = tf.tensor3d(frame.data, [frame.height, frame.width, 3], 'int32');
@@ -156,7 +171,11 @@ function loadMovenet(): Promise<import('@tensorflow/tfjs').GraphModel> {
 }
 
 /** MoveNet Lightning on one frame: keypoints as x, y in [0,1] of the frame and their scores. */
-export async function estimatePose(frame: Frame): Promise<Pose> {
+export function estimatePose(frame: Frame): Promise<Pose> {
+  return serial(() => estimatePoseNow(frame));
+}
+
+async function estimatePoseNow(frame: Frame): Promise<Pose> {
   const tf = await initTfjs();
   const model = await loadMovenet();
   const g = fitGeometry(frame.width, frame.height, MOVENET_SIZE, MOVENET_SIZE, 'letterbox');

@@ -111,3 +111,19 @@ test('every stream on a generated clip: shapes, finite values, labelled descript
     await pack.dispose();
   }
 });
+
+test('concurrent extractions on one pack give the same numbers as sequential ones', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dfan-default-'));
+  const a = makeMovingVideo(join(dir, 'a.mp4'), 2, '160x90');
+  const b = makeMovingVideo(join(dir, 'b.mp4'), 1, '96x96');
+  const pack = await loadDefaultPack();
+  try {
+    const ia = await videoPackInput(a, { T: 3, K: 3 });
+    const ib = await videoPackInput(b, { T: 3, K: 3 });
+    const [ra] = await Promise.all([pack.extract(ia), pack.extract(ib)]);
+    const again = await pack.extract(ia);
+    for (const k of Object.keys(ra.streams)) assert.deepEqual(ra.streams[k].data, again.streams[k].data, k);
+  } finally {
+    await pack.dispose();
+  }
+});
