@@ -79,6 +79,10 @@ interface Group {
   seek: number | null;
 }
 
+/** Videos longer than this get a windowed packet scan (see planDecode). */
+const WINDOWED_SCAN_S = Number(process.env.DFAN_WINDOWED_SCAN_S ?? 300);
+const SCAN_MARGIN_S = 5;
+
 /** Gap between wanted frames beyond which a new ffmpeg process with input seeking is cheaper. */
 const SEEK_GAP_S = Number(process.env.DFAN_SEEK_GAP_S ?? 30);
 
@@ -151,6 +155,9 @@ export function decodeArgs(
   return args;
 }
 
+/** Reports each output frame's pts; the time base is set to microseconds so the integer pts is exact. */
+const SHOWINFO = 'settb=AVTB,showinfo';
+
 interface RawFrame {
   pts: number;
   data: Uint8Array;
@@ -206,8 +213,9 @@ async function* runDecode(
       const line = stderrBuf.slice(0, nl);
       stderrBuf = stderrBuf.slice(nl + 1);
       if (line.includes('showinfo') && line.includes(' n:')) {
-        const m = /pts_time:\s*(-?[\d.e+-]+)/.exec(line);
-        if (m) ptsQueue.push(Number(m[1]));
+        // pts in microseconds (settb=AVTB): pts_time is printed with only 6 significant digits
+        const m = /\spts:\s*(-?\d+)/.exec(line);
+        if (m) ptsQueue.push(Number(m[1]) / 1e6);
       } else if (line.trim()) {
         stderrTail = `${stderrTail.slice(-4000)}\n${line}`;
       }
@@ -310,7 +318,21 @@ export async function planDecode(
   }
   const start = vi.startTime ?? 0;
   const order = times.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
-  const all = await frameTimes(path);
+  // Long videos: read packet timestamps only around the wanted times (plus a margin that covers
+  // the frame on screen before each time, and the end of the file for times near or past it).
+  let windows: Array<[number, number]> | undefined;
+  if (vi.duration > WINDOWED_SCAN_S && order.length > 0) {
+    windows = [];
+    for (const i of order) {
+      const t = start + Math.max(0, times[i]);
+      const a = t - SCAN_MARGIN_S;
+      const b = t >= start + vi.duration - SCAN_MARGIN_S ? start + vi.duration + 3600 : t + SCAN_MARGIN_S;
+      const w = windows[windows.length - 1];
+      if (w && a <= w[1]) w[1] = Math.max(w[1], b);
+      else windows.push([a, b]);
+    }
+  }
+  const all = await frameTimes(path, windows);
   const known = all ? all.filter((p) => p >= start - 1e-6) : null;
   if (!known || known.length === 0) return { start, order, resize, exact: null };
   let minGap = Number.POSITIVE_INFINITY;
@@ -325,9 +347,10 @@ export async function planDecode(
     chosen.set(i, known[Math.max(0, k)]);
   }
   const uniq = [...new Set(order.map((i) => chosen.get(i) as number))].sort((a, b) => a - b);
-  const groups = planGroups(uniq, known[0]).map((g) => ({
+  const groups = planGroups(uniq, start).map((g) => ({
     ...g,
-    filter: `select='${selectExpr(g.pts, eps, known)}',${resize},format=rgb24,showinfo`,
+    // runs of consecutive frames are only known for sure when the whole file was scanned
+    filter: `select='${selectExpr(g.pts, eps, windows ? undefined : known)}',${resize},format=rgb24,${SHOWINFO}`,
   }));
   return { start, order, resize, exact: { eps, chosen, groups } };
 }
@@ -415,7 +438,7 @@ export async function* decodeFrameStream(
   // No packet timestamps (raw streams): select the first frame at or after each time.
   const uniqT = [...new Set(order.map((i) => target(i)))];
   const terms = uniqT.map((p) => `gte(t\\,${(p - 1e-3).toFixed(6)})*lt(prev_t\\,${(p - 1e-3).toFixed(6)})`);
-  const filter = `select='isnan(prev_t)+${nestSum(terms)}',${plan.resize},format=rgb24,showinfo`;
+  const filter = `select='isnan(prev_t)+${nestSum(terms)}',${plan.resize},format=rgb24,${SHOWINFO}`;
   const got: RawFrame[] = [];
   for await (const rf of runDecode(path, filter, frameBytes, uniqT.length + 1, null, o)) got.push(rf);
   if (got.length === 0) {

@@ -189,22 +189,28 @@ export async function probe(path: string): Promise<VideoInfo> {
 }
 
 /**
- * Presentation timestamps (seconds, sorted, relative to the stream's first frame) of every video
- * frame, read by demuxing the packets — no decoding. Packets flagged for discard are skipped. Returns null when the container carries no
+ * Presentation timestamps (absolute seconds, sorted) of the video frames, read by demuxing the
+ * packets — no decoding. Packets flagged for discard (edit lists) are skipped. With `windows`
+ * ([from, to] in absolute seconds) only those stretches are read (ffprobe -read_intervals seeks
+ * to each), which keeps hour-long files cheap. Returns null when the container carries no
  * timestamps (e.g. raw elementary streams); callers then fall back to "first frame at or after t".
  */
-export async function frameTimes(path: string, timeoutMs = 120_000): Promise<number[] | null> {
+export async function frameTimes(
+  path: string,
+  windows?: Array<[number, number]>,
+  timeoutMs = 120_000,
+): Promise<number[] | null> {
   // Several decodes of one video (key frames, then clips at another size) share one scan.
   let key = '';
   try {
     const st = statSync(path);
-    key = `${resolve(path)}\0${st.size}\0${st.mtimeMs}`;
+    key = `${resolve(path)}\0${st.size}\0${st.mtimeMs}\0${JSON.stringify(windows ?? null)}`;
   } catch {
     /* reported by the caller */
   }
   const hit = key ? timesCache.get(key) : undefined;
   if (hit !== undefined) return hit;
-  const ts = await scanFrameTimes(path, timeoutMs);
+  const ts = await scanFrameTimes(path, windows, timeoutMs);
   if (key) {
     timesCache.set(key, ts);
     if (timesCache.size > 8) timesCache.delete(timesCache.keys().next().value as string);
@@ -214,13 +220,21 @@ export async function frameTimes(path: string, timeoutMs = 120_000): Promise<num
 
 const timesCache = new Map<string, number[] | null>();
 
-async function scanFrameTimes(path: string, timeoutMs: number): Promise<number[] | null> {
+async function scanFrameTimes(
+  path: string,
+  windows: Array<[number, number]> | undefined,
+  timeoutMs: number,
+): Promise<number[] | null> {
   const { ffprobe } = findFfmpeg();
+  const intervals = windows?.length
+    ? ['-read_intervals', windows.map(([a, b]) => `${Math.max(0, a).toFixed(6)}%${b.toFixed(6)}`).join(',')]
+    : [];
   const res = await runCollect(
     ffprobe,
     [
       '-v',
       'error',
+      ...intervals,
       '-select_streams',
       'V:0',
       '-show_entries',
@@ -246,5 +260,5 @@ async function scanFrameTimes(path: string, timeoutMs: number): Promise<number[]
   }
   if (ts.length === 0 || missing > ts.length / 10) return null;
   ts.sort((a, b) => a - b);
-  return ts;
+  return ts.filter((x, i) => i === 0 || x !== ts[i - 1]);
 }

@@ -40,10 +40,14 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
     encoding: 'utf8',
-    timeout: 60_000,
+    timeout: 120_000,
     env: { ...process.env, ...env },
   });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  return {
+    code: r.status,
+    stdout: r.stdout,
+    stderr: r.stderr + (r.error ? `\n[spawn: ${r.error.message}]` : ''),
+  };
 }
 
 const isCode = (code: string) => (e: unknown) => {
@@ -73,7 +77,7 @@ for (const name of ['missing', 'directory', 'empty', 'text', 'audio', 'zero', 't
     if (['missing', 'text', 'zero'].includes(name)) runs.push(['snippets', path, '-T', '2']);
     for (const args of runs) {
       const r = cli(args);
-      assert.notEqual(r.code, 0, `${args.join(' ')} exit code`);
+      assert.notEqual(r.code, 0, `${args.join(' ')} exit code; stderr: ${r.stderr}`);
       const lines = r.stderr.trim().split('\n');
       assert.equal(lines.length, 1, `one line, got:\n${r.stderr}`);
       assert.ok(lines[0].startsWith('dfan: ') && lines[0].includes(path), lines[0]);
