@@ -309,7 +309,8 @@ export async function buildServer(opts: ServerOptions) {
   timer.unref();
   app.addHook('onClose', async () => {
     clearInterval(timer);
-    await queue.idle();
+    // let running jobs finish (bounded: a stuck job must not block shutdown)
+    await Promise.race([queue.idle(), new Promise((r) => setTimeout(r, 30_000).unref())]);
     if (ownWorkDir) await rm(workDir, { recursive: true, force: true });
   });
   return { app, queue, workDir };
