@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- protocol [--videos 1101] [--splits 10] [--channels 256] [--epochs 30] [--variant dual]`
+ * `npm run bench -- protocol [--videos 1101] [--splits 10] [--channels 256] [--map-dim auto|0|N]
+ *                            [--epochs 30] [--variant dual] [--verbose]`
  *
  * The VE-8 protocol (10 random stratified 2:1 splits, train + test per split, mean ± std) on
  * PRECOMPUTED synthetic features for a VE-8-sized set (1,101 videos, 8 classes), shaped like
@@ -32,6 +33,10 @@ export async function run(args: string[]): Promise<void> {
   const C = Number(arg(args, 'channels', '256'));
   const epochs = Number(arg(args, 'epochs', '30'));
   const variant = arg(args, 'variant', 'dual') as Variant;
+  const mapDimArg = arg(args, 'map-dim', 'auto');
+  const mapDim = mapDimArg === 'auto' ? -1 : Number(mapDimArg);
+  const verbose = args.includes('--verbose');
+  const cpu0 = process.cpuUsage();
   console.log(
     `protocol bench: ${videos} videos, 8 classes, ${nSplits} splits, object [16,7,7,${C}] + context 404 + action 111 + face 12, ${variant}, ≤ ${epochs} epochs`,
   );
@@ -95,9 +100,13 @@ export async function run(args: string[]): Promise<void> {
     out,
     variant,
     train: { epochs, seed: 0 },
+    model: { mapDim },
+    verbose,
     log: (l) => console.log(`  ${l}`),
   });
   const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
   const per = res.computed.map((c) => c.seconds);
   const v = res.report.variants[variant];
   console.log('');

@@ -9,7 +9,8 @@ records only its name).
 
 Examples:
   $ dfan eval --run runs/dual --dataset manifest.csv
-  $ dfan eval --run runs/dual --dataset manifest.csv --split val --json`;
+  $ dfan eval --run runs/dual --dataset manifest.csv --split val --json
+  $ dfan eval --run runs/ek6 --dataset ek6-originals.csv --keyclips Attributes.xlsx   (hit@1, tIoU@k, AUC vs. chance)`;
 
 export function register(program: Command): void {
   program
@@ -25,6 +26,15 @@ export function register(program: Command): void {
     .option('--features <dir>', 'feature folder (default: the one the run was trained on)')
     .option('--out <file>', 'metrics JSON path (default RUN/eval-<split>.json; the .md goes beside it)')
     .option('--json', 'print the metrics JSON instead of the summary')
+    .option(
+      '--keyclips <file>',
+      'Ekman-6 key-clip workbook (Attributes.xlsx): score the temporal focus against it',
+    )
+    .option(
+      '--keyclip-map <csv>',
+      'explicit mapping annotation,key for --keyclips (default: match by file name)',
+    )
+    .option('--keyclip-match <how>', 'name | order (order = inferred CTEN id order, unverified)', 'name')
     .addHelpText('after', EXAMPLES)
     .action(async (o: Record<string, string | boolean | undefined>) => {
       const { writeFileSync } = await import('node:fs');
@@ -47,6 +57,28 @@ export function register(program: Command): void {
         log: (l) => process.stderr.write(`${l}\n`),
       });
       run.dispose();
+      // key-clip attribution (src/data/keyclip-eval.ts): RUN/attribution-<split>.json
+      let keyclipLines: string[] = [];
+      if (o.keyclips) {
+        const { evaluateKeyClips, keyClipLines } = await import('../data/keyclip-eval.js');
+        const match = String(o.keyclipMatch);
+        if (match !== 'name' && match !== 'order')
+          throw new DfanError('BAD_ARGUMENT', `--keyclip-match must be name or order (got "${match}")`);
+        const kc = await evaluateKeyClips(
+          r.videos,
+          [...dataset.items, ...dataset.missing],
+          String(o.keyclips),
+          {
+            match,
+            mapFile: o.keyclipMap ? String(o.keyclipMap) : undefined,
+          },
+        );
+        const kcPath = o.out
+          ? `${String(o.out).replace(/\.json$/i, '')}.attribution.json`
+          : join(String(o.run), `attribution-${split}.json`);
+        writeFileSync(kcPath, `${JSON.stringify(kc, null, 2)}\n`);
+        keyclipLines = [...keyClipLines(kc), `  written: ${kcPath}`];
+      }
       const jsonPath = o.out ? String(o.out) : join(String(o.run), `eval-${split}.json`);
       const mdPath = jsonPath.replace(/\.json$/i, '') + '.md';
       writeFileSync(jsonPath, `${JSON.stringify(r.metrics, null, 2)}\n`);
@@ -61,6 +93,7 @@ export function register(program: Command): void {
             .map((s) => s.key)
             .join(', ')}${r.skipped.length > 5 ? ', …' : ''}`,
         );
+      notes.push(...keyclipLines);
       const md = metricsMarkdown(r.metrics, `Evaluation: ${split} split`, notes);
       writeFileSync(mdPath, md);
       if (o.json) process.stdout.write(`${JSON.stringify(r.metrics, null, 2)}\n`);

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import ExcelJS from 'exceljs';
 import { openDataset } from '../../src/data/open.js';
 import { runProtocol } from '../../src/data/protocol.js';
 import { isSplitResult, type ProtocolReport } from '../../src/data/report.js';
@@ -181,6 +182,39 @@ test('protocol end to end: extract once, 2 splits, report, confusion PNGs, resum
   assert.match(md, /TEST PACK: mean colour per quadrant/);
   assert.match(md, /never_downloaded/);
   assert.match(md, /validation slice carved from each split’s TRAINING videos/);
+
+  // dfan eval --keyclips on split 1's run: annotations matched to items by original file name
+  const kc = join(tmp, 'Attributes.xlsx');
+  const wb = new ExcelJS.Workbook();
+  for (const [cls] of CLASSES) {
+    const ws = wb.addWorksheet(cls);
+    ws.addRow([cls, null, null, null, 'key length', 'video length']);
+    for (const [name, file] of NAMES[cls])
+      ws.addRow([
+        `${cls.toLowerCase()}/${file.replace(/\.[^.]+$/, '')}.mp4`,
+        "0'0-0'0",
+        null,
+        null,
+        "0'0",
+        "0'1",
+      ]);
+  }
+  await wb.xlsx.writeFile(kc);
+  const cli = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+  const evalOut = execFileSync(
+    process.execPath,
+    [cli, 'eval', '--run', join(out, 'dual', 'split-01', 'run'), '--dataset', lists, '--keyclips', kc],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  assert.match(evalOut, /Key-clip attribution .*: 6\/6 evaluated videos annotated/);
+  const att = JSON.parse(
+    readFileSync(join(out, 'dual', 'split-01', 'run', 'attribution-test.json'), 'utf8'),
+  ) as {
+    matched: number;
+    summary: { n: number };
+  };
+  assert.equal(att.matched, 6);
+  assert.equal(att.summary.n, 0, 'empty key clips are not scored');
 
   // resume: nothing is recomputed, extraction keeps every file
   lines.length = 0;
