@@ -51,20 +51,37 @@ function joinUrl(base: string, name: string): string {
   return `${base.replace(/\/+$/, '')}/${encodeURIComponent(name)}`;
 }
 
-async function fetchOrThrow(url: string, timeoutMs: number): Promise<Response | null> {
+interface Fetched {
+  res: Response;
+  /** call on every chunk received: the idle timer restarts */
+  touch: () => void;
+  done: () => void;
+}
+
+/** GET with an idle timeout (no data for `idleMs` aborts); null on 404. */
+async function fetchOrThrow(url: string, idleMs: number): Promise<Fetched | null> {
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new Error(`no data for ${Math.round(idleMs / 1000)} s`)), idleMs);
+  const done = () => clearTimeout(timer);
   let res: Response;
   try {
-    res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'follow' });
+    res = await fetch(url, { signal: ctl.signal, redirect: 'follow' });
   } catch (e) {
+    done();
     throw new DfanError('NOT_FOUND', `cannot reach ${url}: ${(e as Error).message}`, {
       hint: 'check the URL and your network',
       cause: e,
     });
   }
-  if (res.status === 404) return null;
-  if (!res.ok)
+  if (res.status === 404) {
+    done();
+    return null;
+  }
+  if (!res.ok) {
+    done();
     throw new DfanError('NOT_FOUND', `${url} answered HTTP ${res.status}`, { hint: 'check the URL' });
-  return res;
+  }
+  return { res, touch: () => timer.refresh(), done };
 }
 
 /** Find the pack.json that describes SOURCE. */
@@ -76,13 +93,15 @@ async function resolvePackJson(
   let from = '';
   if (isUrl(source)) {
     const url = joinUrl(source, 'pack.json');
-    const res = await fetchOrThrow(url, opts.idleTimeoutMs ?? 60_000);
-    if (res) {
+    const got = await fetchOrThrow(url, opts.idleTimeoutMs ?? 60_000);
+    if (got) {
       let raw: unknown;
       try {
-        raw = await res.json();
+        raw = await got.res.json();
       } catch (e) {
         throw new DfanError('BAD_MANIFEST', 'pack.json is not valid JSON', { file: url, cause: e });
+      } finally {
+        got.done();
       }
       pack = validatePackJson(raw, url);
       from = url;
@@ -186,19 +205,32 @@ export async function installPack(source: string, opts: InstallOptions = {}): Pr
       const dest = join(tmp, f.name);
       if (isUrl(source)) {
         const url = joinUrl(source, f.name);
-        const res = await fetchOrThrow(url, timeout);
-        if (!res?.body)
+        const got = await fetchOrThrow(url, timeout);
+        if (!got?.res.body)
           throw new DfanError('NOT_FOUND', `${f.name} is missing from the source; nothing was installed`, {
             file: url,
             hint: 'the server must serve every file listed in pack.json',
           });
-        await copyVerified(
-          f,
-          Readable.fromWeb(res.body as import('node:stream/web').ReadableStream),
-          dest,
-          url,
-          onBytes,
-        );
+        try {
+          const body = Readable.fromWeb(got.res.body as import('node:stream/web').ReadableStream);
+          await copyVerified(f, body, dest, url, (n) => {
+            got.touch();
+            onBytes(n);
+          });
+        } catch (e) {
+          if (e instanceof DfanError) throw e;
+          throw new DfanError(
+            'NOT_FOUND',
+            `download of ${f.name} failed: ${(e as Error).message}; nothing was installed`,
+            {
+              file: url,
+              hint: 'check the network and try again',
+              cause: e,
+            },
+          );
+        } finally {
+          got.done();
+        }
       } else {
         const file = join(resolve(source), f.name);
         if (!existsSync(file))

@@ -254,3 +254,43 @@ test('requireInstalled says how to install a missing pack', async () => {
   const e = await rejectsWith(requireInstalled('research'), 'MODEL_MISSING');
   assert.match(e.hint ?? '', /dfan pack install/);
 });
+
+test('over HTTP: a server that stalls mid-file times out; a missing file is NOT_FOUND; nothing installed', async () => {
+  await freshCache();
+  const { dir } = await makeTinyPack();
+  const sockets = new Set<import('node:net').Socket>();
+  const server = createServer((req, res) => {
+    const name = (req.url ?? '/').replace(/^\/+/, '');
+    if (name === 'pack.json') {
+      res.end(readFileSync(join(dir, 'pack.json')));
+      return;
+    }
+    if (name === 'weights.bin') {
+      res.writeHead(200, { 'content-length': '70000' });
+      res.write(readFileSync(join(dir, 'weights.bin')).subarray(0, 5000)); // then nothing more
+      return;
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  server.on('connection', (s) => sockets.add(s));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  try {
+    const e = await rejectsWith(installPack(url, { idleTimeoutMs: 400 }), 'NOT_FOUND');
+    assert.match(e.message, /weights\.bin.*no data/);
+    assert.ok(cacheIsEmpty());
+  } finally {
+    for (const s of sockets) s.destroy();
+    server.close();
+  }
+  const partial = await serve(dir, {});
+  try {
+    await rm(join(dir, 'labels.txt'));
+    const e = await rejectsWith(installPack(partial.url), 'NOT_FOUND');
+    assert.match(e.message, /labels\.txt is missing/);
+    assert.ok(cacheIsEmpty());
+  } finally {
+    partial.server.close();
+  }
+});
