@@ -60,11 +60,13 @@ export function register(program: Command): void {
       '-w, --workers <n>',
       'worker processes, each loading the pack once (0 = in this process)',
       positiveInt('--workers', 0),
+      0,
     )
     .option(
       '--inflight <n>',
-      'videos in flight per worker, so decoding overlaps inference',
+      'videos in flight per worker (or in this process), so decoding overlaps inference',
       positiveInt('--inflight'),
+      2,
     )
     .option('-f, --force', 'recompute videos whose feature file is already valid')
     .option('-s, --streams <list>', 'keep only these streams, comma-separated (e.g. object,face)')
