@@ -1,0 +1,348 @@
+/**
+ * `dfan demo`: the whole pipeline on a focus dataset made on the spot, no download.
+ *   1. generate the videos (focus.ts)             OUT/dataset/
+ *   2. extract features with the default pack     OUT/features/   (cached: reruns skip finished videos)
+ *   3. train `mean` and `dual`                    OUT/runs/<variant>/
+ *   4. evaluate on the test split: accuracy, temporal hit rate, spatial pointing accuracy, chance levels
+ *   5. write OUT/summary.md and OUT/summary.html
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { readManifest } from '../data/manifest.js';
+import type { Metrics } from '../data/metrics-types.js';
+import { DfanError } from '../errors.js';
+import type { VideoResult } from '../model/evaluate.js';
+import { buildFocusDataset, DEFAULT_FOCUS, type FocusSpec, type FocusVideo } from './focus.js';
+
+export interface DemoOptions {
+  out: string;
+  quick?: boolean;
+  seed?: number;
+  log?: (line: string) => void;
+  /** transient progress (a line that the next one replaces); default: log every ~10 % */
+  progress?: (line: string) => void;
+}
+
+export interface FocusScores {
+  accuracy: number;
+  /** share of test videos whose top-β snippet overlaps the cue interval */
+  temporalHit: number;
+  temporalChance: number;
+  /** share whose peak α cell at the cue snippet lies in the cue box */
+  pointing: number;
+  pointingChance: number;
+  n: number;
+}
+
+export interface DemoResult {
+  out: string;
+  summaryMd: string;
+  summaryHtml: string;
+  scores: Record<'mean' | 'dual', FocusScores>;
+  metrics: Record<'mean' | 'dual', Metrics>;
+  seconds: { dataset: number; extract: number; train: number; total: number };
+  streams: string[];
+}
+
+/** Demo sizes: full (≤ 10 min here) and quick (CI, ≤ ~3 min). */
+export function demoPlan(quick: boolean, seed = 0): { spec: FocusSpec; streams: string[]; epochs: number } {
+  return quick
+    ? { spec: { ...DEFAULT_FOCUS, classes: 3, perClass: 16, seed }, streams: ['object'], epochs: 60 }
+    : {
+        spec: { ...DEFAULT_FOCUS, classes: 4, perClass: 25, seed },
+        streams: ['object', 'action'],
+        epochs: 60,
+      };
+}
+
+/**
+ * Cells of the object map that overlap the cue box by ≥ 10 % of a cell. The 2-D backbones see a
+ * centre crop of 224/256 of the short side (short side → 256, centre crop 224), split into H×W cells.
+ */
+export function cueCells(v: FocusVideo, H: number, W: number): number[] {
+  const side = Math.min(v.frame.width, v.frame.height) * (224 / 256);
+  const x0 = (v.frame.width - side) / 2;
+  const y0 = (v.frame.height - side) / 2;
+  const cw = side / W;
+  const ch = side / H;
+  const cells: number[] = [];
+  for (let r = 0; r < H; r++) {
+    for (let c = 0; c < W; c++) {
+      const ox = Math.min(x0 + (c + 1) * cw, v.cue.x + v.cue.w) - Math.max(x0 + c * cw, v.cue.x);
+      const oy = Math.min(y0 + (r + 1) * ch, v.cue.y + v.cue.h) - Math.max(y0 + r * ch, v.cue.y);
+      if (ox > 0 && oy > 0 && ox * oy >= 0.1 * cw * ch) cells.push(r * W + c);
+    }
+  }
+  return cells;
+}
+
+/** Temporal hit rate and spatial pointing accuracy of a run's test predictions, with chance levels. */
+export function focusScores(
+  videos: VideoResult[],
+  truth: Map<string, FocusVideo>,
+  grid: { H: number; W: number },
+  accuracy: number,
+): FocusScores {
+  let hit = 0;
+  let point = 0;
+  let hitChance = 0;
+  let pointChance = 0;
+  for (const v of videos) {
+    const t = truth.get(v.key);
+    if (!t) throw new DfanError('INTERNAL', `no ground truth for ${v.key}`);
+    const overlaps = v.snippets.map((s) => s.start < t.cue.end && s.end > t.cue.start);
+    const top = v.beta.indexOf(Math.max(...v.beta));
+    if (overlaps[top]) hit++;
+    hitChance += overlaps.filter(Boolean).length / v.snippets.length;
+    // the cue snippet: the one whose key frame is inside the cue interval, nearest its middle
+    const mid = (t.cue.start + t.cue.end) / 2;
+    let cueSnippet = 0;
+    v.snippets.forEach((s, i) => {
+      if (Math.abs(s.keyTime - mid) < Math.abs(v.snippets[cueSnippet].keyTime - mid)) cueSnippet = i;
+    });
+    const cells = cueCells(t, grid.H, grid.W);
+    pointChance += cells.length / (grid.H * grid.W);
+    const alpha = v.alpha.object?.[cueSnippet];
+    if (alpha) {
+      const peak = alpha.indexOf(Math.max(...alpha));
+      // a uniform α (no spatial focus) has no peak: it never points
+      const uniform = Math.max(...alpha) - Math.min(...alpha) < 1e-9;
+      if (!uniform && cells.includes(peak)) point++;
+    }
+  }
+  const n = videos.length;
+  return {
+    accuracy,
+    temporalHit: hit / n,
+    temporalChance: hitChance / n,
+    pointing: point / n,
+    pointingChance: pointChance / n,
+    n,
+  };
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const log = opts.log ?? ((l: string) => process.stdout.write(`${l}\n`));
+  const out = resolve(opts.out);
+  mkdirSync(out, { recursive: true });
+  const plan = demoPlan(!!opts.quick, opts.seed ?? 0);
+  const t0 = performance.now();
+  const every = (total: number) => Math.max(1, Math.round(total / 10));
+  const progress =
+    opts.progress ??
+    ((line: string) => {
+      log(line);
+    });
+
+  // 1. dataset
+  const { spec } = plan;
+  const total = spec.classes * spec.perClass;
+  log(
+    `[1/4] focus dataset: ${spec.classes} classes × ${spec.perClass} videos, ${spec.duration} s, ${spec.size}×${spec.size}; ` +
+      `the class is a ${spec.size / 4}×${spec.size / 4} cue (1/16 of the frame) shown during 2 of ${spec.T} snippets over a moving, cluttered background`,
+  );
+  const ds = await buildFocusDataset(join(out, 'dataset'), spec, (done, n) => {
+    if (done % every(n) === 0 || done === n) progress(`      videos ${done}/${n}`);
+  });
+  const tData = performance.now();
+
+  // 2. features
+  log(
+    `[2/4] features: default pack, streams ${plan.streams.join(' + ')} (cached in ${join(out, 'features')})`,
+  );
+  const dataset = readManifest(ds.manifest);
+  if (dataset.missing.length)
+    throw new DfanError('INTERNAL', `${dataset.missing.length} demo videos are missing`, {
+      file: ds.manifest,
+    });
+  const { extractAll } = await import('../features/extract.js');
+  const items = dataset.items.map((i) => ({ key: i.key, path: i.video, source: i.key }));
+  const summary = await extractAll(items, join(out, 'features'), {
+    pack: 'default',
+    streams: plan.streams,
+    T: spec.T,
+    onReady: (r) => {
+      if (r.skipped) log(`      ${r.skipped} already extracted, ${r.todo} to do`);
+    },
+    onProgress: (p) => {
+      const d = p.done + p.skipped + p.failed;
+      if (p.key && (d % every(p.total) === 0 || d === p.total)) {
+        const s = (performance.now() - tData) / 1000;
+        progress(
+          `      extracted ${d}/${p.total} (${s.toFixed(0)} s${p.failed ? `, ${p.failed} failed` : ''})`,
+        );
+      }
+    },
+  });
+  if (summary.failed.length) {
+    throw new DfanError(
+      'SOME_FAILED',
+      `${summary.failed.length} demo video(s) failed extraction: ${summary.failed[0].error}`,
+    );
+  }
+  const tExtract = performance.now();
+
+  // 3. train mean and dual; 4. evaluate on the test split
+  const { trainRun } = await import('../model/train.js');
+  const { evaluateRun } = await import('../model/evaluate.js');
+  const truth = new Map(ds.videos.map((v) => [v.key, v]));
+  const scores = {} as DemoResult['scores'];
+  const metrics = {} as DemoResult['metrics'];
+  const examples: Record<string, VideoResult[]> = {};
+  let tTrain = 0;
+  for (const [i, variant] of (['mean', 'dual'] as const).entries()) {
+    log(
+      `[3/4] training ${variant} (${i + 1}/2): up to ${plan.epochs} epochs, early stopping on a validation slice of the train split`,
+    );
+    const t1 = performance.now();
+    let lastShown = 0;
+    const r = await trainRun({
+      features: join(out, 'features'),
+      dataset,
+      out: join(out, 'runs', variant),
+      model: {
+        variant,
+        streams: plan.streams,
+        spatialContext: plan.streams.includes('action') ? 'action' : 'mean',
+      },
+      train: {
+        epochs: plan.epochs,
+        batchSize: 16,
+        lr: 3e-3,
+        patience: 15,
+        valFraction: 0.15,
+        seed: opts.seed ?? 0,
+      },
+      onEpoch: (e) => {
+        if (e.epoch - lastShown >= 10 || e.epoch === 1) {
+          lastShown = e.epoch;
+          progress(
+            `      epoch ${e.epoch}: loss ${e.loss.toFixed(3)}, train acc ${pct(e.trainAccuracy)}, val acc ${e.valAccuracy === null ? 'n/a' : pct(e.valAccuracy)}`,
+          );
+        }
+      },
+    });
+    tTrain += (performance.now() - t1) / 1000;
+    log(
+      `      ${variant}: ${r.curve.length} epochs (best ${r.bestEpoch}) in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
+    );
+    const ev = await evaluateRun(r.predictor, { dataset, split: 'test', features: join(out, 'features') });
+    const grid = r.predictor.prep.streams.object;
+    scores[variant] = focusScores(ev.videos, truth, { H: grid.H, W: grid.W }, ev.metrics.accuracy);
+    metrics[variant] = ev.metrics;
+    examples[variant] = ev.videos;
+    writeFileSync(join(out, 'runs', variant, 'eval-test.json'), `${JSON.stringify(ev.metrics, null, 2)}\n`);
+    r.predictor.dispose();
+  }
+  const tEnd = performance.now();
+  const seconds = {
+    dataset: (tData - t0) / 1000,
+    extract: (tExtract - tData) / 1000,
+    train: tTrain,
+    total: (tEnd - t0) / 1000,
+  };
+
+  // 5. summary
+  log('[4/4] results on the test split');
+  const rows = (['mean', 'dual'] as const).map((v) => {
+    const s = scores[v];
+    return { v, s };
+  });
+  const chanceAcc = 1 / ds.classes.length;
+  const table = [
+    '| model | accuracy | temporal hit rate | spatial pointing |',
+    '|---|---:|---:|---:|',
+    ...rows.map(
+      ({ v, s }) =>
+        `| ${v} | ${pct(s.accuracy)} | ${v === 'mean' ? `${pct(s.temporalHit)} (no focus: uniform β)` : pct(s.temporalHit)} | ${v === 'mean' ? 'n/a (no spatial focus)' : pct(s.pointing)} |`,
+    ),
+    `| chance | ${pct(chanceAcc)} | ${pct(scores.dual.temporalChance)} | ${pct(scores.dual.pointingChance)} |`,
+  ];
+  const md = [
+    '# dfan demo: dual focus on a focus dataset',
+    '',
+    `Generated ${total} videos (${ds.classes.join(', ')}): the class is visible only as a small cue (1/16 of the frame) during 2 of ${spec.T} snippets, over a moving Game-of-Life background with drifting grey distractor shapes. ` +
+      `Features: default pack (${plan.streams.join(' + ')}; object = nsfwjs MobileNetV2 map, partly ImageNet). ` +
+      `Trained here on ${dataset.items.filter((i) => i.split === 'train').length} videos (a validation slice for early stopping), evaluated on ${scores.dual.n} test videos.`,
+    '',
+    ...table,
+    '',
+    '- temporal hit rate: share of test videos whose top-weighted snippet (β) overlaps the cue interval.',
+    '- spatial pointing: share whose peak cell of α (object map, at the cue snippet) overlaps the cue box.',
+    `- time: dataset ${seconds.dataset.toFixed(0)} s, features ${seconds.extract.toFixed(0)} s, training ${seconds.train.toFixed(0)} s, total ${seconds.total.toFixed(0)} s.`,
+    `- runs: ${join(out, 'runs', 'mean')}, ${join(out, 'runs', 'dual')} (try \`dfan eval --run ${join(out, 'runs', 'dual')} --dataset ${ds.manifest}\`).`,
+    '',
+    '## Test videos (dual)',
+    '',
+    '| video | true | predicted | cue snippets | top-β snippet |',
+    '|---|---|---|---|---|',
+    ...examples.dual.slice(0, 40).map((v) => {
+      const t = truth.get(v.key)!;
+      const cue = v.snippets.flatMap((s, i) => (s.start < t.cue.end && s.end > t.cue.start ? [i] : []));
+      return `| ${v.key} | ${v.label} | ${v.predicted} | ${cue.join(', ')} | ${v.beta.indexOf(Math.max(...v.beta))} |`;
+    }),
+    '',
+  ].join('\n');
+  const summaryMd = join(out, 'summary.md');
+  writeFileSync(summaryMd, md);
+  const summaryHtml = join(out, 'summary.html');
+  writeFileSync(summaryHtml, summaryToHtml(md, examples.dual.slice(0, 24), truth));
+  return { out, summaryMd, summaryHtml, scores, metrics, seconds, streams: plan.streams };
+}
+
+function esc(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** A self-contained HTML page: the Markdown tables rendered, plus β bars per test video. */
+function summaryToHtml(md: string, videos: VideoResult[], truth: Map<string, FocusVideo>): string {
+  const body: string[] = [];
+  let inTable = false;
+  for (const line of md.split('\n')) {
+    if (line.startsWith('|')) {
+      if (/^\|[-:| ]+\|$/.test(line)) continue;
+      const cells = line
+        .split('|')
+        .slice(1, -1)
+        .map((c) => esc(c.trim()));
+      if (!inTable) {
+        body.push('<table>', `<tr>${cells.map((c) => `<th>${c}</th>`).join('')}</tr>`);
+        inTable = true;
+      } else body.push(`<tr>${cells.map((c) => `<td>${c}</td>`).join('')}</tr>`);
+      continue;
+    }
+    if (inTable) {
+      body.push('</table>');
+      inTable = false;
+    }
+    if (line.startsWith('## ')) body.push(`<h2>${esc(line.slice(3))}</h2>`);
+    else if (line.startsWith('# ')) body.push(`<h1>${esc(line.slice(2))}</h1>`);
+    else if (line.startsWith('- ')) body.push(`<p>• ${esc(line.slice(2))}</p>`);
+    else if (line.trim()) body.push(`<p>${esc(line)}</p>`);
+  }
+  if (inTable) body.push('</table>');
+  body.push('<h2>Temporal focus β per test video (dual; cue snippets in orange)</h2>');
+  for (const v of videos) {
+    const t = truth.get(v.key)!;
+    const max = Math.max(...v.beta, 1e-9);
+    const w = 12;
+    const bars = v.beta
+      .map((b, i) => {
+        const s = v.snippets[i];
+        const cue = s.start < t.cue.end && s.end > t.cue.start;
+        const h = Math.round((b / max) * 40);
+        return `<rect x="${i * w}" y="${40 - h}" width="${w - 2}" height="${h}" fill="${cue ? '#f08000' : '#4060c0'}"/>`;
+      })
+      .join('');
+    body.push(
+      `<div class="v"><svg width="${v.beta.length * w}" height="42">${bars}</svg> ${esc(v.key)}: ${esc(v.label)} → ${esc(v.predicted)}</div>`,
+    );
+  }
+  return `<!doctype html><html><head><meta charset="utf-8"><title>dfan demo</title><style>
+body{font-family:system-ui,sans-serif;max-width:960px;margin:2em auto;padding:0 1em}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+td:first-child,th:first-child{text-align:left}.v{margin:4px 0;font-size:13px}svg{vertical-align:middle;background:#f4f4f4}
+</style></head><body>${body.join('\n')}</body></html>\n`;
+}
