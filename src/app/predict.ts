@@ -163,6 +163,11 @@ export async function reportFrames(
     )[0];
     if (best !== undefined && !picks.includes(best)) picks.push(best);
   }
+  // a flat focus has no key moment: still show the middle snippet's frame
+  if (picks.length === 0 && p.snippets.length > 0) {
+    const mid = Math.floor(p.snippets.length / 2);
+    picks.push(p.spatial[streams[0]]?.[mid]?.snippet ?? mid);
+  }
   const chosen = picks.slice(0, opts.max ?? 3);
   if (chosen.length === 0) return [];
   const times = chosen.map((s) => {

@@ -123,10 +123,12 @@ function section(item: ReportItem): string {
     out.push(
       `<div class="meta">key moments: ${moments.map((k) => `${timeRange(k.start, k.end)} (${(k.weight * 100).toFixed(0)} %)`).join(', ')}</div>`,
     );
-  }
+  } else out.push('<div class="meta">no key moment: the temporal focus is flat</div>');
   const frames = item.frames ?? [];
   if (frames.length) {
-    out.push('<h3>Spatial focus at the key moments (where)</h3>');
+    out.push(
+      `<h3>Spatial focus ${moments.length ? 'at the key moments' : 'at the middle of the video'} (where)</h3>`,
+    );
     for (const s of p.spatialStreams ?? []) out.push(`<div class="meta">${esc(s.description)}</div>`);
     out.push('<div class="frames">');
     for (const f of frames) {
