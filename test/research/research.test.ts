@@ -291,7 +291,7 @@ test('clip-vector path: test_clip3d_random.onnx (RANDOM weights) through the man
   }
 });
 
-test('TFLite engine: generic runner batches by looping; a missing engine is a clear DfanError', {
+test('TFLite engine: the generic runner batches by looping', {
   skip: noModels,
 }, async () => {
   const { tfliteEngine } = await import('../../src/backbones/tflite.js');
@@ -307,6 +307,9 @@ test('TFLite engine: generic runner batches by looping; a missing engine is a cl
   } finally {
     await model.dispose();
   }
+});
+
+test('a missing TFLite engine is a clear DfanError (the research pack refuses to load)', async () => {
   process.env.DFAN_NO_TFLITE = '1';
   try {
     await assert.rejects(loadTflite(join(MODELS, 'yamnet.tflite')), (e: unknown) => {

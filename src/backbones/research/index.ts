@@ -12,7 +12,7 @@ import { DfanError } from '../../errors.js';
 import type { StreamInfo, StreamTensor } from '../../features/types.js';
 import { requireInstalled } from '../../packs/cache.js';
 import { readPackJson } from '../../packs/format.js';
-import { defaultTfliteThreads } from '../tflite.js';
+import { defaultTfliteThreads, loadTfliteAddon } from '../tflite.js';
 import type { FeaturePack, PackInput } from '../types.js';
 import { readMonoAudio, streamSquareFrames } from './media.js';
 import { MOBILENET_C, MOBILENET_DECODE, MOBILENET_HW, Mobilenet } from './mobilenet.js';
@@ -120,6 +120,7 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
         hint: `its streams: ${known.join(', ')}`,
       });
   // TFLite first: when the optional engine is missing, say so before loading anything else
+  if (want.has('action') || want.has('audio')) loadTfliteAddon();
   const movinet = want.has('action') ? await MovinetStream.load(dir, { threads: actionThreads }) : null;
   // YAMNet is small: one thread is faster than two here (20 vs 26 ms per window)
   const yamnet = want.has('audio') ? await Yamnet.load(dir, { threads: 1 }) : null;
