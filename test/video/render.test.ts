@@ -37,18 +37,25 @@ test('PNG encode → decode is lossless (RGB)', () => {
   assert.throws(() => encodePng(2, 2, new Uint8Array(5)));
 });
 
-test('bitmap font: digits and letters have ink, unknown characters draw a box, case-insensitive', () => {
-  for (const ch of '0123456789ABCZ.:s')
+test('bitmap font: every letter and digit has its own glyph, accents fall back to the base letter', () => {
+  const chars = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+  const seen = new Set<string>();
+  for (const ch of chars) {
+    const g = glyph(ch);
     assert.ok(
-      glyph(ch).some((v) => v === 1),
+      g.some((v) => v === 1),
       ch,
     );
+    seen.add(g.join(''));
+  }
+  assert.ok(seen.size >= chars.length - 3, 'glyphs are distinct (O/0-like pairs aside)');
   assert.equal(
     glyph(' ').reduce((a, b) => a + b, 0),
     0,
   );
-  assert.deepEqual(glyph('a'), glyph('A'));
-  assert.deepEqual(glyph('é'), glyph('E'));
+  assert.deepEqual(glyph('é'), glyph('e'));
+  assert.deepEqual(glyph('Ü'), glyph('U'));
+  assert.notDeepEqual(glyph('\u4e2d'), glyph(' '), 'unknown characters draw a box');
   assert.deepEqual(measureText('12.5s', 2), { width: (5 * 6 - 1) * 2, height: 14 });
 });
 
