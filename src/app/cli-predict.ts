@@ -31,7 +31,16 @@ export async function runPredict(videos: string[], o: RunPredictOptions): Promis
   try {
     for (const video of videos) {
       try {
-        const p = await engine.predictFile(video);
+        const tty = o.err === undefined && process.stderr.isTTY;
+        const onProgress = tty
+          ? (stage: string, f: number) => err(`\r\x1b[K${video}: ${stage} ${Math.round(f * 100)} %`)
+          : undefined;
+        let p: Prediction;
+        try {
+          p = await engine.predictFile(video, { onProgress });
+        } finally {
+          if (tty) err('\r\x1b[K');
+        }
         results.push(p);
         if (!o.json) out(`${formatPrediction(p, { top: o.top })}\n\n`);
         if (o.html) items.push({ prediction: p, frames: await reportFrames(video, p) });
