@@ -324,3 +324,36 @@ test('a missing TFLite engine is a clear DfanError (the research pack refuses to
     delete process.env.DFAN_NO_TFLITE;
   }
 });
+
+test("loadPack('research') loads the installed pack; a truncated installed file is refused", {
+  skip: noModels,
+}, async () => {
+  const { installPack } = await import('../../src/packs/install.js');
+  const { loadPack } = await import('../../src/backbones/index.js');
+  const { truncate } = await import('node:fs/promises');
+  const saved = process.env.DFAN_CACHE;
+  process.env.DFAN_CACHE = join(await tmpDir(), 'cache');
+  try {
+    const installed = await installPack(MODELS, { id: 'research' });
+    const p = await loadPack('research', { streams: ['action'] });
+    try {
+      assert.equal(p.id, `research@${installed.pack.version}`);
+      assert.deepEqual(
+        p.streams.map((s) => s.name),
+        ['action'],
+      );
+    } finally {
+      await p.dispose();
+    }
+    await truncate(join(installed.dir, 'yamnet.tflite'), 1000);
+    await assert.rejects(loadPack('research'), (e: unknown) => {
+      assert.ok(e instanceof DfanError);
+      assert.equal(e.code, 'CHECKSUM');
+      assert.match(e.message, /yamnet\.tflite has 1000 bytes/);
+      return true;
+    });
+  } finally {
+    if (saved === undefined) delete process.env.DFAN_CACHE;
+    else process.env.DFAN_CACHE = saved;
+  }
+});

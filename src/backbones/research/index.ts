@@ -7,6 +7,7 @@
  *   audio   [T,521]      YAMNet AudioSet scores pooled per snippet (zero + warning when silent / no audio)
  * Everything runs in the calling thread: the TFLite addon cannot live in two JS threads at once.
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DfanError } from '../../errors.js';
 import type { StreamInfo, StreamTensor } from '../../features/types.js';
@@ -101,6 +102,27 @@ async function packFolder(
     }
   }
   const p = await requireInstalled(RESEARCH_PACK_ID);
+  // cheap integrity check on every load (sizes); `dfan pack verify` re-hashes everything
+  for (const f of p.pack.files) {
+    const file = join(p.dir, f.name);
+    let size = -1;
+    try {
+      size = (await stat(file)).size;
+    } catch {
+      /* missing */
+    }
+    if (size !== f.size)
+      throw new DfanError(
+        'CHECKSUM',
+        size < 0
+          ? `${f.name} is missing from the installed pack`
+          : `${f.name} has ${size} bytes, pack.json says ${f.size}`,
+        {
+          file,
+          hint: `reinstall the pack: dfan pack install <folder-or-URL> --id ${RESEARCH_PACK_ID}`,
+        },
+      );
+  }
   return { dir: p.dir, version: p.pack.version, streams: p.pack.streams };
 }
 
