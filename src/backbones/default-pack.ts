@@ -19,7 +19,8 @@ import { detectFaces, humanVersion } from './human.js';
 import {
   loadMobilenet,
   MAP_LAYER,
-  MAP_SHAPE,
+  MAP_LAYERS,
+  type MapLayer,
   MID_DIM,
   MID_LAYER,
   type MobilenetRunner,
@@ -46,6 +47,11 @@ export interface DefaultPackOptions {
   poseFrames?: 1 | 2;
   /** cache of the converted ONNX file */
   cacheDir?: string;
+  /**
+   * object map layer: out_relu [7,7,1280] (default) or block_13_expand_relu [14,14,576] (finer
+   * grid, closer to ImageNet features: only blocks 11-12 of it were fine-tuned)
+   */
+  objectLayer?: MapLayer;
   /** short side of decoded frames (default 256) */
   shortSide?: number;
 }
@@ -67,16 +73,17 @@ export function defaultStreamInfos(
   engine: string,
   poseFrames = 2,
   poseEngine = engine,
+  objectLayer: MapLayer = MAP_LAYER,
 ): Record<string, StreamInfo> {
+  const [mh, mw, mc] = MAP_LAYERS[objectLayer];
   const nv = nsfwjsVersion();
   const hv = humanVersion();
   return {
     object: {
       name: 'object',
       kind: 'map',
-      backbone: `nsfwjs-mobilenet_v2@${nv}/${MAP_LAYER} (${engine})`,
-      description:
-        'MobileNetV2 last conv map [7,7,1280] of the key frame (224² centre crop); ImageNet weights up to block 10, blocks 11-16 fine-tuned by nsfwjs on 5 content classes (drawing, hentai, neutral, porn, sexy): not a pure ImageNet object map',
+      backbone: `nsfwjs-mobilenet_v2@${nv}/${objectLayer} (${engine})`,
+      description: `MobileNetV2 ${objectLayer} map [${mh},${mw},${mc}] of the key frame (224² centre crop); ImageNet weights up to block 10, blocks 11-16 fine-tuned by nsfwjs on 5 content classes (drawing, hentai, neutral, porn, sexy): not a pure ImageNet object map`,
     },
     context: {
       name: 'context',
@@ -93,9 +100,9 @@ export function defaultStreamInfos(
     face: {
       name: 'face',
       kind: 'vector',
-      backbone: `human@${hv}/blazeface+emotion`,
+      backbone: `human@${hv}/blazeface+facemesh+emotion`,
       description:
-        'most prominent face in the key frame (BlazeFace + 7-class emotion model of @vladmandic/human): presence (detector confidence), box x,y,w,h in [0,1], probabilities angry, disgust, fear, happy, sad, surprise, neutral; zeros when no face',
+        'most prominent face in the key frame (BlazeFace detector, face mesh to reject false detections, 7-class emotion model; @vladmandic/human): presence (detector confidence), box x,y,w,h in [0,1], probabilities angry, disgust, fear, happy, sad, surprise, neutral; zeros when no face',
     },
   };
 }
@@ -138,6 +145,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
         threads: opts.threads,
         batchSize: opts.batchSize,
         cacheDir: opts.cacheDir,
+        mapLayer: opts.objectLayer,
       })
     : null;
   const pose: PoseRunner | null = streams.includes('action')
@@ -148,7 +156,12 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
         cacheDir: opts.cacheDir,
       })
     : null;
-  const infos = defaultStreamInfos(net?.engine ?? 'none', poseFrames, pose?.engine ?? 'none');
+  const infos = defaultStreamInfos(
+    net?.engine ?? 'none',
+    poseFrames,
+    pose?.engine ?? 'none',
+    opts.objectLayer,
+  );
   const wantAction = streams.includes('action');
   const wantFace = streams.includes('face');
 
@@ -208,7 +221,8 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
       }
       if (netJob) {
         const r = await netJob;
-        if (streams.includes('object')) out.object = { shape: [T, ...MAP_SHAPE], data: r.map };
+        if (streams.includes('object'))
+          out.object = { shape: [T, ...(net as MobilenetRunner).mapShape], data: r.map };
         if (streams.includes('context')) {
           const data = new Float32Array(T * CONTEXT_DIM);
           for (let t = 0; t < T; t++) {

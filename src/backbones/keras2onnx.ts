@@ -16,11 +16,11 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DfanError } from '../errors.js';
 import type { EngineOptions, LoadedModel } from './engine.js';
-import { MAP_LAYER, MID_LAYER, nsfwjsVersion, nsfwMobilenetPath } from './mobilenet.js';
+import { MAP_LAYERS, MID_LAYER, nsfwjsVersion, nsfwMobilenetPath } from './mobilenet.js';
 import { type OnnxGraph, type OnnxInitializer, type OnnxNode, writeOnnx } from './onnx-writer.js';
 
 /** Bump when the converter's output changes (invalidates caches). */
-export const CONVERTER_VERSION = 1;
+export const CONVERTER_VERSION = 2;
 
 interface KerasLayer {
   name: string;
@@ -374,7 +374,7 @@ function sourceKey(modelPath: string): string {
 }
 
 /**
- * The nsfwjs MobileNetV2 (outputs `out_relu`, `block_10_expand_relu`) as ONNX: converted on first
+ * The nsfwjs MobileNetV2 (outputs `out_relu`, `block_13_expand_relu`, `block_10_expand_relu`) as ONNX: converted on first
  * use, cached as `<cacheDir>/converted/nsfwjs-mobilenet_v2-<version>-<key>.onnx`; an unwritable cache only
  * costs a conversion per process.
  */
@@ -385,7 +385,11 @@ export async function convertedMobilenetBytes(
   const dir = join(cacheDir, 'converted');
   const file = join(dir, `nsfwjs-mobilenet_v2-${nsfwjsVersion()}-${sourceKey(src)}.onnx`);
   if (existsSync(file)) return { bytes: readFileSync(file), file };
-  const graph = kerasToOnnx(await kerasSourceFromTfjs(src), [MAP_LAYER, MID_LAYER], 'nsfwjs_mobilenet_v2');
+  const graph = kerasToOnnx(
+    await kerasSourceFromTfjs(src),
+    [...Object.keys(MAP_LAYERS), MID_LAYER],
+    'nsfwjs_mobilenet_v2',
+  );
   graph.doc = `converted by dfan keras2onnx v${CONVERTER_VERSION} from nsfwjs ${nsfwjsVersion()} (MIT) mobilenet_v2`;
   const bytes = writeOnnx(graph);
   try {

@@ -14,6 +14,12 @@ import { framesToTensor } from './preprocess.js';
 import type { BackboneManifest } from './types.js';
 
 export const MAP_LAYER = 'out_relu';
+/** Layers the object map may come from: [H, W, C] each (out_relu is the default). */
+export const MAP_LAYERS = {
+  out_relu: [7, 7, 1280],
+  block_13_expand_relu: [14, 14, 576],
+} as const;
+export type MapLayer = keyof typeof MAP_LAYERS;
 export const MID_LAYER = 'block_10_expand_relu';
 export const MAP_SHAPE = [7, 7, 1280] as const;
 export const MID_DIM = 384;
@@ -34,13 +40,17 @@ export interface MobilenetRunner {
   readonly engine: MobilenetEngine;
   /** frames of any size (centre-cropped to 224) → map [N,7,7,1280] and pooled mid features [N,384] */
   run(frames: Frame[]): Promise<{ map: Float32Array; mid: Float32Array }>;
+  /** the map layer and its [H, W, C] */
+  readonly mapLayer: MapLayer;
+  readonly mapShape: readonly [number, number, number];
   dispose(): Promise<void>;
 }
 
 /** The object stream's manifest (documentation and the generic runner use it). */
-export function objectManifest(engine: MobilenetEngine): BackboneManifest {
+export function objectManifest(engine: MobilenetEngine, layer: MapLayer = MAP_LAYER): BackboneManifest {
+  const [h, w, c] = MAP_LAYERS[layer];
   return {
-    id: `nsfwjs-mobilenet_v2@${nsfwjsVersion()}/${MAP_LAYER}`,
+    id: `nsfwjs-mobilenet_v2@${nsfwjsVersion()}/${layer}`,
     stream: 'object',
     kind: 'frame-map',
     engine,
@@ -56,8 +66,8 @@ export function objectManifest(engine: MobilenetEngine): BackboneManifest {
       std: [1, 1, 1],
     },
     output: {
-      name: MAP_LAYER,
-      shape: engine === 'onnx' ? [1280, 7, 7] : [7, 7, 1280],
+      name: layer,
+      shape: engine === 'onnx' ? [c, h, w] : [h, w, c],
       layout: engine === 'onnx' ? 'CHW' : 'HWC',
     },
     licence: 'MIT (nsfwjs)',
@@ -67,19 +77,23 @@ export function objectManifest(engine: MobilenetEngine): BackboneManifest {
 }
 
 /**
- * Wrap a loaded model (either engine) that outputs MAP_LAYER and MID_LAYER.
+ * Wrap a loaded model (either engine) that outputs the map layer and MID_LAYER.
  * `nchw`: the model takes NCHW input and returns CHW maps (ONNX); else NHWC / HWC (tfjs).
  */
 export function mobilenetRunner(
   model: LoadedModel,
   engine: MobilenetEngine,
   batchSize = 16,
+  layer: MapLayer = MAP_LAYER,
 ): MobilenetRunner {
-  const m = objectManifest(engine);
+  const m = objectManifest(engine, layer);
   const nchw = engine === 'onnx';
-  const mapSize = MAP_SHAPE[0] * MAP_SHAPE[1] * MAP_SHAPE[2];
+  const shape = MAP_LAYERS[layer];
+  const mapSize = shape[0] * shape[1] * shape[2];
   return {
     engine,
+    mapLayer: layer,
+    mapShape: shape,
     async run(frames) {
       const n = frames.length;
       const map = new Float32Array(n * mapSize);
@@ -87,14 +101,14 @@ export function mobilenetRunner(
       for (let i = 0; i < n; i += batchSize) {
         const part = frames.slice(i, i + batchSize);
         const x = framesToTensor(part, m.input);
-        const r = await model.run({ [m.input.name]: x }, [MAP_LAYER, MID_LAYER]);
-        const y = r[MAP_LAYER].data;
+        const r = await model.run({ [m.input.name]: x }, [layer, MID_LAYER]);
+        const y = r[layer].data;
         const z = r[MID_LAYER].data;
         const midHW = z.length / part.length / MID_DIM;
         for (let j = 0; j < part.length; j++) {
           const o = (i + j) * mapSize;
           if (nchw) {
-            const [h, w, c] = MAP_SHAPE;
+            const [h, w, c] = shape;
             const src = y.subarray(j * mapSize, (j + 1) * mapSize);
             for (let ch = 0; ch < c; ch++)
               for (let p = 0; p < h * w; p++) map[o + p * c + ch] = src[ch * h * w + p];
@@ -124,6 +138,8 @@ export interface MobilenetOptions {
   batchSize?: number;
   /** where the converted ONNX file is cached (default $DFAN_CACHE or ~/.cache/dfan) */
   cacheDir?: string;
+  /** object map layer (default out_relu) */
+  mapLayer?: MapLayer;
 }
 
 export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<MobilenetRunner> {
@@ -132,7 +148,7 @@ export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<Mobile
     const { loadConvertedMobilenet } = await import('./keras2onnx.js');
     try {
       const model = await loadConvertedMobilenet({ threads: opts.threads, cacheDir: opts.cacheDir });
-      return mobilenetRunner(model, 'onnx', opts.batchSize);
+      return mobilenetRunner(model, 'onnx', opts.batchSize, opts.mapLayer);
     } catch (e) {
       if (engine === 'onnx') throw e;
       process.stderr.write(
@@ -142,5 +158,5 @@ export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<Mobile
   }
   const { loadTfjs } = await import('./tfjs.js');
   const model = await loadTfjs(nsfwMobilenetPath());
-  return mobilenetRunner(model, 'tfjs', opts.batchSize);
+  return mobilenetRunner(model, 'tfjs', opts.batchSize, opts.mapLayer);
 }

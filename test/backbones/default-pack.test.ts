@@ -127,3 +127,17 @@ test('concurrent extractions on one pack give the same numbers as sequential one
     await pack.dispose();
   }
 });
+
+test('objectLayer block_13_expand_relu gives a 14×14×576 map', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dfan-default-'));
+  const video = makeMovingVideo(join(dir, 'v.mp4'), 1, '160x90');
+  const pack = await loadDefaultPack({ streams: ['object'], objectLayer: 'block_13_expand_relu' });
+  try {
+    assert.match(pack.streams[0].backbone, /block_13_expand_relu/);
+    const r = await pack.extract(await videoPackInput(video, { T: 2, K: 2 }));
+    assert.deepEqual(r.streams.object.shape, [2, 14, 14, 576]);
+    assert.ok(r.streams.object.data.some((v) => v > 0));
+  } finally {
+    await pack.dispose();
+  }
+});
