@@ -10,7 +10,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
-import { mkdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -183,11 +183,29 @@ async function copyVerified(
   if (got.size !== f.size || got.sha256 !== f.sha256) throw checksumError(f, got, where);
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Temp folders left by an install that was killed (its process is gone) are removed. */
+async function removeStaleTemps(root: string): Promise<void> {
+  for (const name of await readdir(root)) {
+    const m = /^\.(?:tmp|old)-.+-(\d+)-[0-9a-f]{8}$/.exec(name);
+    if (m && !alive(Number(m[1]))) await rm(join(root, name), { recursive: true, force: true });
+  }
+}
+
 /** Install a pack from a folder or an http(s) base URL into the cache. Returns the installed pack. */
 export async function installPack(source: string, opts: InstallOptions = {}): Promise<InstalledPack> {
   const { pack } = await resolvePackJson(source, opts);
   const root = packsRoot();
   await mkdir(root, { recursive: true });
+  await removeStaleTemps(root);
   const tmp = join(root, `.tmp-${pack.id}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   const totalBytes = pack.files.reduce((s, f) => s + f.size, 0);

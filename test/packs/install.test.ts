@@ -294,3 +294,14 @@ test('over HTTP: a server that stalls mid-file times out; a missing file is NOT_
     partial.server.close();
   }
 });
+
+test('temp folders of a killed install are cleaned up by the next install; live ones are kept', async () => {
+  await freshCache();
+  const { spawnSync } = await import('node:child_process');
+  const deadPid = spawnSync(process.execPath, ['-e', '0']).pid;
+  await mkdir(join(packsRoot(), `.tmp-tiny-${deadPid}-deadbeef`, 'x'), { recursive: true });
+  await mkdir(join(packsRoot(), `.tmp-other-${process.pid}-cafebabe`), { recursive: true });
+  const { dir } = await makeTinyPack();
+  await installPack(dir);
+  assert.deepEqual(readdirSync(packsRoot()).sort(), [`.tmp-other-${process.pid}-cafebabe`, 'tiny']);
+});
