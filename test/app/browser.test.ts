@@ -140,3 +140,44 @@ test('web page: upload → progress → player, emotion bars, temporal strip, ov
     await server.close();
   }
 });
+
+test('HTML report: opens in Chromium with no request beyond the file, every image decodes', {
+  skip: noChromium,
+  timeout: 120_000,
+}, async () => {
+  const { runPredict } = await import('../../src/app/cli-predict.js');
+  const clip = makeClip(dir, 'report-clip.mp4', 'white', 2, '320x240');
+  const out = join(dir, 'report.html');
+  const failed = await runPredict([clip], {
+    model: 'default',
+    json: false,
+    html: out,
+    top: 3,
+    pack: await writeFakePack(dir),
+    out: () => {},
+    err: () => {},
+  });
+  assert.equal(failed, 0);
+  const ctx = await launch(join(dir, 'profile-report'));
+  try {
+    const page = await ctx.newPage();
+    const requests: string[] = [];
+    page.on('request', (r) => {
+      if (!r.url().startsWith('data:')) requests.push(r.url());
+    });
+    await page.goto(`file://${out}`);
+    const images = await page.evaluate(() =>
+      Array.from(document.images).map((i) => ({ ok: i.complete && i.naturalWidth > 0, cls: i.className })),
+    );
+    assert.ok(images.length >= 2, `images: ${images.length}`);
+    assert.ok(
+      images.every((i) => i.ok),
+      JSON.stringify(images),
+    );
+    assert.equal(await page.locator('svg rect.snippet').count(), 16);
+    assert.equal(await page.locator('table.probs tr').count(), 6);
+    assert.deepEqual(requests, [`file://${out}`]);
+  } finally {
+    await ctx.close();
+  }
+});
