@@ -161,7 +161,8 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
   };
 
   const pack: ResearchPack = {
-    id: `${RESEARCH_PACK_ID}@${version}`,
+    // settings that change the numbers are part of the id (and so of the feature store's config hash)
+    id: `${RESEARCH_PACK_ID}@${version}${fps !== 5 ? `+fps${fps}` : ''}${opts.audioHop !== undefined && opts.audioHop !== 0.975 ? `+hop${opts.audioHop}` : ''}`,
     streams: streams.filter((s) => want.has(s.name)),
     lastActionLabels: [],
     lastTimings: null,
