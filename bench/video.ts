@@ -8,9 +8,10 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  clearFrameTimesCache,
   decodeArgs,
   decodeFrames,
   findFfmpeg,
@@ -38,9 +39,16 @@ function run(bin: string, args: string[]): Promise<number> {
   });
 }
 
-/** Peak RSS (MB) of any child process of ours, polled from /proc while `fn` runs. */
-async function withChildRss<T>(fn: () => Promise<T>): Promise<{ value: T; childPeakMB: number }> {
+const TICK = 100; // USER_HZ on Linux
+
+/**
+ * Peak RSS (MB) and CPU seconds (user+sys) of our child processes, polled from /proc every 5 ms
+ * while `fn` runs, plus this process's own CPU. The last poll before a child exits is what
+ * counts, so child CPU is under-counted by at most a few ms per child.
+ */
+async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; childPeakMB: number; cpuS: number }> {
   let peak = 0;
+  const cpu = new Map<string, number>();
   const poll = () => {
     try {
       for (const tid of readdirSync('/proc/self/task')) {
@@ -49,6 +57,9 @@ async function withChildRss<T>(fn: () => Promise<T>): Promise<{ value: T; childP
           try {
             const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
             if (m) peak = Math.max(peak, Number(m[1]) / 1024);
+            const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+            const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+            cpu.set(pid, (Number(f[11]) + Number(f[12])) / TICK);
           } catch {
             /* exited */
           }
@@ -58,10 +69,13 @@ async function withChildRss<T>(fn: () => Promise<T>): Promise<{ value: T; childP
       /* not Linux */
     }
   };
+  const c0 = process.cpuUsage();
   const iv = setInterval(poll, 5);
   try {
     const value = await fn();
-    return { value, childPeakMB: peak };
+    const own = process.cpuUsage(c0);
+    const kids = [...cpu.values()].reduce((a, b) => a + b, 0);
+    return { value, childPeakMB: peak, cpuS: (own.user + own.system) / 1e6 + kids };
   } finally {
     clearInterval(iv);
   }
@@ -108,24 +122,27 @@ export async function runBench(args: string[]): Promise<void> {
   if (!plan.exact) throw new Error('the benchmark clip has no packet timestamps');
   const nFrames = times.length;
 
-  const rows: Record<string, { t: number[]; rss: number[] }> = {
-    dfan: { t: [], rss: [] },
-    ffmpegNull: { t: [], rss: [] },
-    seekPerSnippet: { t: [], rss: [] },
+  const rows: Record<string, { t: number[]; rss: number[]; cpu: number[] }> = {
+    dfan: { t: [], rss: [], cpu: [] },
+    ffmpegNull: { t: [], rss: [], cpu: [] },
+    seekPerSnippet: { t: [], rss: [], cpu: [] },
   };
   const ratios: number[] = [];
+  const cpuRatios: number[] = [];
   for (let r = 0; r < runs; r++) {
     // dfan: ffprobe packet scan + one ffmpeg + piping + frame assembly, all included
+    clearFrameTimesCache();
     let t0 = performance.now();
-    const d = await withChildRss(() => decodeFrames(clip, times, opts, info));
+    const d = await measured(() => decodeFrames(clip, times, opts, info));
     const tD = (performance.now() - t0) / 1000;
     if (d.value.length !== nFrames) throw new Error('wrong frame count');
     rows.dfan.t.push(tD);
     rows.dfan.rss.push(d.childPeakMB);
+    rows.dfan.cpu.push(d.cpuS);
 
     // plain ffmpeg, same frames, same filter chain, to -f null
     t0 = performance.now();
-    const n = await withChildRss(async () => {
+    const n = await measured(async () => {
       for (const g of plan.exact!.groups) {
         await run(ffmpeg, [...decodeArgs(clip, g.filter, g.pts.length, g.seek, threads), '-f', 'null', '-']);
       }
@@ -133,11 +150,13 @@ export async function runBench(args: string[]): Promise<void> {
     const tN = (performance.now() - t0) / 1000;
     rows.ffmpegNull.t.push(tN);
     rows.ffmpegNull.rss.push(n.childPeakMB);
+    rows.ffmpegNull.cpu.push(n.cpuS);
     ratios.push(tD / tN);
+    cpuRatios.push(d.cpuS / n.cpuS);
 
     // the alternative design: one accurate input-seeking ffmpeg per snippet, 8 frames each
     t0 = performance.now();
-    const s = await withChildRss(async () => {
+    const s = await measured(async () => {
       for (const sn of snippets) {
         await run(ffmpeg, [
           '-hide_banner',
@@ -160,6 +179,7 @@ export async function runBench(args: string[]): Promise<void> {
     });
     rows.seekPerSnippet.t.push((performance.now() - t0) / 1000);
     rows.seekPerSnippet.rss.push(s.childPeakMB);
+    rows.seekPerSnippet.cpu.push(s.cpuS);
   }
 
   console.log(
@@ -167,24 +187,49 @@ export async function runBench(args: string[]): Promise<void> {
       `${fmt(info.duration, 1)} s ${info.codec} @ ${fmt(info.fps, 1)} fps; ffmpeg: ${source} (${ffmpeg}); ` +
       `${runs} runs, medians`,
   );
-  const line = (name: string, t: number, fps: string, ratio: string, rss: string) =>
+  const line = (
+    name: string,
+    t: string,
+    fps: string,
+    ratio: string,
+    cpu: string,
+    cpuRatio: string,
+    rss: string,
+  ) =>
     console.log(
-      `${name.padEnd(38)}${t.toFixed(3).padStart(9)}${fps.padStart(10)}${ratio.padStart(9)}${rss.padStart(16)}`,
+      `${name.padEnd(38)}${t.padStart(8)}${fps.padStart(10)}${ratio.padStart(8)}${cpu.padStart(8)}${cpuRatio.padStart(10)}${rss.padStart(9)}`,
     );
-  console.log(
-    `${'method'.padEnd(38)}${'time s'.padStart(9)}${'frames/s'.padStart(10)}${'ratio'.padStart(9)}${'ffmpeg RSS MB'.padStart(16)}`,
-  );
+  line('method', 'wall s', 'frames/s', 'ratio', 'CPU s', 'CPU ratio', 'RSS MB');
   const tN = median(rows.ffmpegNull.t);
+  const cN = median(rows.ffmpegNull.cpu);
   for (const [name, label] of [
     ['dfan', 'dfan decodeFrames (select, pipe)'],
     ['ffmpegNull', 'plain ffmpeg, same chain, -f null'],
     ['seekPerSnippet', 'ffmpeg -ss per snippet ×16, -f null'],
   ] as const) {
     const t = median(rows[name].t);
+    const c = median(rows[name].cpu);
     const ratio = name === 'dfan' ? median(ratios) : t / tN;
-    line(label, t, fmt(nFrames / t, 1), `${fmt(ratio)}×`, fmt(Math.max(...rows[name].rss), 0));
+    const cRatio = name === 'dfan' ? median(cpuRatios) : c / cN;
+    line(
+      label,
+      fmt(t, 3),
+      fmt(nFrames / t, 1),
+      `${fmt(ratio)}×`,
+      fmt(c, 2),
+      `${fmt(cRatio)}×`,
+      fmt(Math.max(...rows[name].rss), 0),
+    );
   }
-  console.log(`ratio dfan/ffmpeg per run: ${ratios.map((x) => fmt(x)).join(', ')} (target ≤ 1.5)`);
+  console.log(`wall ratio dfan/ffmpeg per run: ${ratios.map((x) => fmt(x)).join(', ')} (target ≤ 1.5)`);
+  console.log(
+    `CPU ratio dfan/ffmpeg per run: ${cpuRatios.map((x) => fmt(x)).join(', ')} (dfan CPU = node + ffprobe + ffmpeg)`,
+  );
+  console.log(
+    `load average at the end: ${loadavg()
+      .map((x) => fmt(x, 1))
+      .join(' ')} on ${cpus().length} cores`,
+  );
   console.log(
     `peak RSS: node ${fmt(peakRssMB(), 0)} MB (whole bench process), ffmpeg child ${fmt(Math.max(...rows.dfan.rss), 0)} MB (target ≤ 300 MB each)`,
   );

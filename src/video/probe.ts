@@ -220,6 +220,11 @@ export async function frameTimes(
 
 const timesCache = new Map<string, number[] | null>();
 
+/** Forget the cached frame timestamps (benchmarks; files rewritten in place keep their mtime rarely). */
+export function clearFrameTimesCache(): void {
+  timesCache.clear();
+}
+
 async function scanFrameTimes(
   path: string,
   windows: Array<[number, number]> | undefined,
