@@ -61,6 +61,7 @@ test('web page: upload → progress → player, emotion bars, temporal strip, ov
       model: 'default',
       pack: real ? undefined : await writeFakePack(dir),
       workDir: join(dir, 'work'),
+      warm: false, // the page is under test, not the start-up; the first job loads the models
     });
   } catch (e) {
     if (/MODEL_MISSING|not available in this build/.test(String(e))) {
