@@ -7,9 +7,9 @@
  *   face    [T,12]        most prominent face: presence, box, 7 expression probabilities (FACE_LAYOUT)
  *
  * One decode per video: key frames and clip frames in a single ffmpeg pass at one size (short
- * side 256, aspect kept); the 224² crop for MobileNetV2 and the small motion thumbnails are made
- * in JS. The MobileNetV2 (onnxruntime, native threads) runs while faces and poses (tfjs-wasm on
- * the JS thread) are computed.
+ * side 256, aspect kept); the 224² crop for MobileNetV2, MoveNet's 192² letterbox and the small
+ * motion thumbnails are made in JS. MobileNetV2 and MoveNet (both converted to ONNX, onnxruntime
+ * runs off the JS thread) run while the faces (tfjs-wasm, on the JS thread) are computed.
  */
 import { DfanError } from '../errors.js';
 import { FACE_LAYOUT, type StreamInfo, type StreamTensor } from '../features/types.js';
@@ -40,7 +40,10 @@ export interface DefaultPackOptions {
   streams?: string[];
   /** engine of MobileNetV2 (object, context) and MoveNet (action): 'auto' = ONNX conversion, tfjs if it fails */
   engine?: 'auto' | 'onnx' | 'tfjs';
-  /** onnxruntime intra-op threads (default 2) */
+  /**
+   * onnxruntime intra-op threads (default 1: MobileNetV2 + MoveNet on one core take about as long
+   * as the faces on the JS thread, so the two overlap on a 2-core machine without oversubscribing)
+   */
   threads?: number;
   batchSize?: number;
   /** MoveNet runs per snippet: 1 = key frame only, 2 = key frame + last clip frame (default) */
@@ -142,7 +145,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
   const net: MobilenetRunner | null = needNet
     ? await loadMobilenet({
         engine: opts.engine ?? 'auto',
-        threads: opts.threads,
+        threads: opts.threads ?? 1,
         batchSize: opts.batchSize,
         cacheDir: opts.cacheDir,
         mapLayer: opts.objectLayer,
@@ -151,7 +154,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
   const pose: PoseRunner | null = streams.includes('action')
     ? await loadPoseRunner({
         engine: opts.engine ?? 'auto',
-        threads: opts.threads,
+        threads: opts.threads ?? 1,
         batchSize: opts.batchSize,
         cacheDir: opts.cacheDir,
       })
