@@ -17,11 +17,17 @@ export function confusionImage(m: Metrics, title = ''): RgbImage {
   const k = m.classes.length;
   const scale = 2;
   const cell = Math.max(34, 12 * scale + 10);
-  const labelW = Math.max(...m.classes.map((c) => measureText(c.slice(0, 14), scale).width)) + 12;
+  const rowLabel = (i: number) => `${i + 1} ${m.classes[i]}`.slice(0, 16);
+  const labelW = Math.max(...m.classes.map((_, i) => measureText(rowLabel(i), scale).width)) + 14;
   const titleH = title ? 10 * scale + 8 : 0;
   const headH = 10 * scale + 10; // column index row
-  const legendH = k * (8 * scale + 4) + 10;
-  const width = Math.max(labelW + k * cell + 10, measureText(title, scale).width + 20);
+  const legendH = 18;
+  const legend = `acc ${(100 * m.accuracy).toFixed(1)}% n=${m.n} rows=true cols=pred`;
+  const width = Math.max(
+    labelW + k * cell + 10,
+    measureText(title, scale).width + 20,
+    measureText(legend, 1).width + 10,
+  );
   const height = titleH + headH + k * cell + legendH + 10;
   const img = createImage(width, height, [255, 255, 255]);
   if (title) drawText(img, title, 8, 6, { color: [0, 0, 0], scale });
@@ -37,7 +43,7 @@ export function confusionImage(m: Metrics, title = ''): RgbImage {
   }
   for (let i = 0; i < k; i++) {
     const rowN = m.confusion[i].reduce((a, b) => a + b, 0);
-    const name = `${i + 1} ${m.classes[i]}`.slice(0, 14);
+    const name = rowLabel(i);
     drawText(img, name, 4, y0 + i * cell + (cell - 7 * scale) / 2, { color: [0, 0, 0], scale });
     for (let j = 0; j < k; j++) {
       const n = m.confusion[i][j];
@@ -64,7 +70,7 @@ export function confusionImage(m: Metrics, title = ''): RgbImage {
   }
   // legend: accuracy line
   const ly = y0 + k * cell + 8;
-  drawText(img, `acc ${(100 * m.accuracy).toFixed(1)}% n=${m.n} rows=true cols=pred`, 4, ly, {
+  drawText(img, legend, 4, ly, {
     color: [0, 0, 0],
     scale: 1,
   });

@@ -156,6 +156,12 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
     features = dir;
     if (looked) {
       const items = [...byKey.values()].filter((i) => i.video).map((i) => ({ key: i.key, path: i.video }));
+      if (items.length === 0) {
+        throw new DfanError('NOT_FOUND', `none of the ${byKey.size} listed videos was found under the root`, {
+          file: opts.root ?? [...datasets.values()][0]?.root,
+          hint: 'check --root: videos are looked up by name (try `dfan dataset stats … --root`)',
+        });
+      }
       if (missingKeys.length)
         log(`${missingKeys.length} listed video(s) not found under the root: left out (see report)`);
       log(
@@ -334,9 +340,15 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
     notes.push(
       `${missingKeys.length} listed video(s) were not found and were left out of training and testing.`,
     );
-  const skippedTotal = [...results.values()].flat().reduce((a, r) => a + r.skipped.length, 0);
-  if (skippedTotal)
-    notes.push(`${skippedTotal} test evaluation(s) were skipped because the video had no usable features.`);
+  const missingSet = new Set(missingKeys);
+  const skippedTotal = [...results.values()]
+    .flat()
+    .reduce((a, r) => a + r.skipped.filter((x) => !missingSet.has(x.key)).length, 0);
+  if (skippedTotal) {
+    notes.push(
+      `${skippedTotal} test evaluation(s) were skipped because the video's features were missing or damaged.`,
+    );
+  }
   const report: ProtocolReport = {
     format: REPORT_FORMAT,
     version: 1,
