@@ -202,7 +202,7 @@ function showResult(job) {
     label.append(box, ` ${s} focus`);
     toggles.append(label);
   }
-  $('where').textContent = (p.spatialStreams || []).map((s) => s.description).join(' · ');
+  $('where-info').textContent = (p.spatialStreams || []).map((s) => s.description).join(' · ');
 
   const video = $('player');
   video.src = `/api/jobs/${job.id}/video`;
@@ -287,6 +287,28 @@ function fitOverlay() {
   return false;
 }
 
+/** where a grid peaks, in words (same rule as the terminal output) */
+function describe(grid) {
+  const h = grid.length;
+  const w = grid[0].length;
+  let best = -1;
+  let row = 0;
+  let col = 0;
+  for (let i = 0; i < h; i++)
+    for (let j = 0; j < w; j++)
+      if (grid[i][j] > best) {
+        best = grid[i][j];
+        row = i;
+        col = j;
+      }
+  const flat = grid.flat();
+  if (flat.every((v) => Math.abs(v - flat[0]) < 1e-6)) return 'spread evenly (no focus)';
+  const r = ['upper', 'middle', 'lower'][Math.min(2, Math.floor(((row + 0.5) / h) * 3))];
+  const c = ['left', 'centre', 'right'][Math.min(2, Math.floor(((col + 0.5) / w) * 3))];
+  const where = r === 'middle' && c === 'centre' ? 'centre' : `${r}-${c}`;
+  return `${where} (row ${row + 1}, col ${col + 1} of ${h}×${w})`;
+}
+
 function draw(force) {
   if (!state.result) return;
   const video = $('player');
@@ -331,6 +353,10 @@ function draw(force) {
     ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
   }
   canvas.dataset.snippet = String(pos);
+  $('where-now').textContent = Object.entries(state.result.spatial || {})
+    .map(([stream, grids]) => (grids[pos] ? `${stream}: ${describe(grids[pos].grid)}` : ''))
+    .filter(Boolean)
+    .join(' · ');
 }
 
 function loop() {

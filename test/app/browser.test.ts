@@ -116,6 +116,7 @@ test('web page: upload → progress → player, emotion bars, temporal strip, ov
     assert.ok(overlay.visible && overlay.w > 100 && overlay.h > 50, JSON.stringify(overlay));
     assert.ok(overlay.lit > overlay.w * overlay.h * 0.02, `overlay lit pixels: ${JSON.stringify(overlay)}`);
     assert.ok(overlay.lit < overlay.w * overlay.h, 'the heatmap is a focus, not a flat fill');
+    assert.match(String(await page.textContent('#where-now')), /^face: (centre|upper|middle|lower)/);
     // stream toggle hides the overlay
     await page.uncheck('#toggles input[data-stream="face"]');
     const hidden = await page.evaluate(() => {
