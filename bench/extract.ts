@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- extract [--pack default|research] [--runs 3] [--batch 4] [--quick]`
+ * `npm run bench -- extract [--pack default|research] [--runs 3] [--batch 4] [--quick] [--no-batch]`
  *
  * Seconds per 20-s video at T=16 (640×360 and 1280×720), frames/s per backbone, the bare
  * inference time of the same backbones measured in the same run (→ pipeline overhead ratio),
@@ -37,14 +37,19 @@ function cpuSeconds(): number {
   }
 }
 
-function makeClip(path: string, size: string): void {
+/**
+ * A 20-s test clip at a realistic web bitrate (x264, capped): uncapped temporal noise would make
+ * a ~18 Mbit/s file whose decoding alone costs more than all the backbones.
+ */
+function makeClip(path: string, size: string, kbps: number): void {
   const { ffmpeg } = findFfmpeg();
   execFileSync(
     ffmpeg,
     [
       ...['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc2=s=${size}:d=20:r=30`],
-      ...['-f', 'lavfi', '-i', 'sine=frequency=440:d=20', '-vf', 'noise=alls=20:allf=t+u,format=yuv420p'],
-      ...['-c:v', 'libx264', '-preset', 'veryfast', '-c:a', 'aac', '-shortest', path],
+      ...['-f', 'lavfi', '-i', 'sine=frequency=440:d=20', '-vf', 'noise=alls=8:allf=t+u,format=yuv420p'],
+      ...['-c:v', 'libx264', '-preset', 'veryfast', '-b:v', `${kbps}k`, '-maxrate', `${kbps}k`],
+      ...['-bufsize', `${2 * kbps}k`, '-c:a', 'aac', '-shortest', path],
     ],
     { stdio: 'ignore' },
   );
@@ -119,14 +124,18 @@ export async function run(args: string[]): Promise<void> {
     if (existsSync(pexels))
       clips.push({ name: '640x360', path: pexels, note: 'WolfgangLanger_Pexels.mp4 (19.7 s)' });
     else {
-      makeClip(join(tmp, 'c360.mp4'), '640x360');
-      clips.push({ name: '640x360', path: join(tmp, 'c360.mp4'), note: 'lavfi testsrc2 + noise, 20 s' });
+      makeClip(join(tmp, 'c360.mp4'), '640x360', 1000);
+      clips.push({
+        name: '640x360',
+        path: join(tmp, 'c360.mp4'),
+        note: 'lavfi testsrc2 + noise, 20 s, 1 Mbit/s',
+      });
     }
-    makeClip(join(tmp, 'c720.mp4'), '1280x720');
+    makeClip(join(tmp, 'c720.mp4'), '1280x720', 3000);
     clips.push({
       name: '1280x720',
       path: join(tmp, 'c720.mp4'),
-      note: 'lavfi testsrc2 + noise + tone, 20 s',
+      note: 'lavfi testsrc2 + noise + tone, 20 s, 3 Mbit/s H.264',
     });
 
     console.log(
@@ -137,12 +146,13 @@ export async function run(args: string[]): Promise<void> {
     console.log(`\n## batch of ${batch} videos (${clips[0].name}): seconds per video by mode`);
     console.log('mode                          | wall s/video | CPU s/video | peak RSS MB (main + workers)');
     // worker modes first, so that the main process's peak RSS is that of a process without a pack
-    const modes = [
+    const allModes = [
       { name: '2 workers, 1 in flight each', workers: 2, inflight: 1 },
       { name: '2 workers, 2 in flight each', workers: 2, inflight: 2 },
       { name: 'in process, 1 in flight', workers: 0, inflight: 1 },
       { name: 'in process, 2 in flight', workers: 0, inflight: 2 },
     ];
+    const modes = args.includes('--no-batch') ? [] : allModes;
     for (const m of modes) {
       const src = join(tmp, `batch-${m.workers}-${m.inflight}`);
       execFileSync('mkdir', ['-p', src]);
