@@ -38,7 +38,7 @@ export function register(program: Command): void {
       const lines = [
         '',
         `                      accuracy   temporal hit   spatial pointing`,
-        `  mean (no focus)     ${pct(m.accuracy)}    ${pct(m.temporalHit)}        n/a`,
+        `  mean (no focus)     ${pct(m.accuracy)}      n/a            n/a`,
         `  dual                ${pct(d.accuracy)}    ${pct(d.temporalHit)}        ${pct(d.pointing)}`,
         `  chance              ${pct(chance)}    ${pct(d.temporalChance)}        ${pct(d.pointingChance)}`,
         '',
