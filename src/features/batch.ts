@@ -309,7 +309,7 @@ export async function extractAll(
       if (!opts.force && (await store.has(it.key, hash, { verify: opts.verifyExisting ?? true }))) {
         skipped++;
         const e = store.index.entries[it.key];
-        if (!e || e.status !== 'done' || e.configHash !== hash) store.markDone(it.key, hash, source);
+        if (e?.status !== 'done' || e.configHash !== hash) store.markDone(it.key, hash, source);
         continue;
       }
       queue.push({ id: nextId++, key: it.key, path: it.path, source, outPath: store.pathFor(it.key) });

@@ -123,7 +123,7 @@ function parseMeta(metadata: Record<string, string>, file?: string): FeatureMeta
 /** Check the tensors against each other: snippet_times [T,3], every stream [T,...], mask [T]. */
 function checkShapes(st: Safetensors, meta: FeatureMeta, file?: string): number {
   const times = st.tensors.snippet_times;
-  if (!times || times.shape.length !== 2 || times.shape[1] !== 3)
+  if (times?.shape.length !== 2 || times.shape[1] !== 3)
     throw badFeatures(file, 'no snippet_times [T,3] tensor');
   const T = times.shape[0];
   for (const [name, t] of Object.entries(st.tensors)) {
