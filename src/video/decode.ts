@@ -435,9 +435,15 @@ export async function* decodeFrameStream(
     return;
   }
 
-  // No packet timestamps (raw streams): select the first frame at or after each time.
-  const uniqT = [...new Set(order.map((i) => target(i)))];
-  const terms = uniqT.map((p) => `gte(t\\,${(p - 1e-3).toFixed(6)})*lt(prev_t\\,${(p - 1e-3).toFixed(6)})`);
+  // No packet timestamps (raw streams, constant rate in practice): the frame on screen at t is
+  // the first frame later than t − 1/fps. Times are clamped into the stream first.
+  const dt = 1 / (vi.avgFps || vi.fps || 25);
+  const clampT = (i: number) => Math.min(target(i), start + Math.max(0, vi.duration - dt / 2));
+  const uniqT = [...new Set(order.map(clampT))];
+  const terms = uniqT.map((p) => {
+    const thr = (p - dt + 1e-6).toFixed(6);
+    return `gt(t\\,${thr})*lte(prev_t\\,${thr})`;
+  });
   const filter = `select='isnan(prev_t)+${nestSum(terms)}',${plan.resize},format=rgb24,${SHOWINFO}`;
   const got: RawFrame[] = [];
   for await (const rf of runDecode(path, filter, frameBytes, uniqT.length + 1, null, o)) got.push(rf);
@@ -449,10 +455,7 @@ export async function* decodeFrameStream(
   }
   const gp = got.map((f) => f.pts);
   for (const i of order) {
-    let k = lastAtOrBefore(gp, target(i) + 1e-3);
-    if (k < 0) k = 0;
-    // prefer the first frame at or after t (what was selected) when one exists
-    if (gp[k] < target(i) - 1e-3 && k + 1 < got.length) k++;
+    const k = Math.max(0, lastAtOrBefore(gp, clampT(i) + 1e-6));
     yield { index: i, frame: { time: times[i], pts: got[k].pts - start, width, height, data: got[k].data } };
   }
 }

@@ -66,6 +66,28 @@ function pickVideo(streams: FfStream[]): FfStream | undefined {
   return streams.find((s) => s.codec_type === 'video' && !s.disposition?.attached_pic);
 }
 
+async function countVideoPackets(path: string): Promise<number | null> {
+  const { ffprobe } = findFfmpeg();
+  const res = await runCollect(
+    ffprobe,
+    [
+      '-v',
+      'error',
+      '-select_streams',
+      'V:0',
+      '-count_packets',
+      '-show_entries',
+      'stream=nb_read_packets',
+      '-of',
+      'csv=p=0',
+      ffmpegInput(path),
+    ],
+    PROBE_TIMEOUT_MS * 4,
+  );
+  const n = Number.parseInt(res.stdout.toString('latin1').trim(), 10);
+  return res.code === 0 && Number.isFinite(n) ? n : null;
+}
+
 /** An ISO-BMFF file starts with a box whose type is ftyp (or, in old QuickTime files, moov/mdat/wide/free). */
 function startsLikeMp4(path: string): boolean {
   try {
@@ -148,14 +170,24 @@ export async function probe(path: string): Promise<VideoInfo> {
   const avgFps = ratio(v.avg_frame_rate) || fps;
   const nb = num(v.nb_frames);
   const frameCount = nb !== null && nb > 0 ? Math.round(nb) : nb === 0 ? 0 : null;
-  const duration = num(json.format?.duration) ?? num(v.duration) ?? 0;
+  let duration = num(json.format?.duration) ?? num(v.duration);
+  let frames = frameCount;
+  if (duration === null && frameCount !== 0) {
+    // raw elementary streams (.h264, .m4v …) carry no duration: count the packets (demux only)
+    const n = await countVideoPackets(path);
+    if (n !== null) {
+      frames = n;
+      duration = n > 0 ? n / (avgFps || fps || 25) : 0;
+    }
+  }
+  duration = duration ?? 0;
   if (width <= 0 || height <= 0) {
     throw new DfanError('CORRUPT', 'video stream has no picture size', {
       file: path,
       hint: 'the file is probably damaged; re-encode or re-download it',
     });
   }
-  if (frameCount === 0 || !(duration > 0)) {
+  if (frames === 0 || !(duration > 0)) {
     throw new DfanError('ZERO_LENGTH', 'video has no frames (zero length)', {
       file: path,
       hint: 'the recording or export probably failed; use a video with at least one frame',
@@ -172,7 +204,7 @@ export async function probe(path: string): Promise<VideoInfo> {
     duration,
     fps: fps || avgFps,
     avgFps,
-    frameCount,
+    frameCount: frames,
     width,
     height,
     rotation,

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
 import { decodeFrameStream, decodeFrames, probe, sampleSnippets } from '../../src/video/index.js';
@@ -7,6 +8,7 @@ import {
   anamorphicClip,
   barClip,
   colourClip,
+  ffmpeg,
   meanRgb,
   nearestColour,
   rotatedClip,
@@ -78,6 +80,21 @@ test('variable frame rate: frames chosen by presentation time, not by index', as
     assert.equal(nearestColour(meanRgb(f.data, 16)), want[i], `t=${times[i]}`);
   });
   assert.ok(Math.abs((frames[4].pts ?? 0) - 1.5) < 1e-3, `pts at 1.9 s is ${frames[4].pts}`);
+});
+
+test('raw H.264 stream (no timestamps, no duration): probe counts frames, decode picks by time', async () => {
+  const raw = join(dir, 'colours.h264');
+  ffmpeg(['-i', colours, '-c', 'copy', '-f', 'h264', raw]);
+  const info = await probe(raw);
+  assert.equal(info.frameCount, 100);
+  assert.ok(Math.abs(info.duration - 4) < 0.05, `duration ${info.duration}`);
+  const times = [0.5, 0.99, 1.0, 2.3, 3.97, 50];
+  const frames = await decodeFrames(raw, times, SMALL, info);
+  assert.deepEqual(
+    frames.map((f) => nearestColour(meanRgb(f.data, 16))),
+    ['red', 'red', 'lime', 'blue', 'white', 'white'],
+  );
+  assert.ok(Math.abs((frames[5].pts ?? 0) - 3.96) < 1e-3, `clamped to the last frame, got ${frames[5].pts}`);
 });
 
 test('resize modes: crop keeps the centre, letterbox pads, stretch keeps everything', async () => {
