@@ -22,6 +22,8 @@ export interface ModelConfig {
   spatialHidden: number;
   /** width d of each stream's projection P (after pooling) → u_t has d × streams dims */
   projDim: number;
+  /** non-linearity after each projection: relu (default) or tanh (smooth: used by the gradient check) */
+  activation: 'relu' | 'tanh';
   /** width of the temporal scoring layer Q */
   temporalHidden: number;
   /** temporal focus heads; z = [z_1 … z_K] */
@@ -62,6 +64,7 @@ export const DEFAULT_MODEL: ModelConfig = {
   spatialContext: 'action',
   spatialHidden: 64,
   projDim: 128,
+  activation: 'relu',
   temporalHidden: 64,
   heads: 1,
   dropout: 0.5,
@@ -96,6 +99,7 @@ export function resolveModelConfig(partial: Partial<ModelConfig>): ModelConfig {
   positiveInt('projDim', c.projDim);
   positiveInt('temporalHidden', c.temporalHidden);
   positiveInt('heads', c.heads);
+  if (c.activation !== 'relu' && c.activation !== 'tanh') throw bad(`activation must be relu or tanh`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${c.dropout})`);
   if (!Number.isInteger(c.mapDim) || c.mapDim < -1)
     throw bad(`mapDim must be -1 (auto), 0 or a positive integer`);

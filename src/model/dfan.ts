@@ -184,7 +184,8 @@ export class Dfan {
       } else {
         x = batch.vectors[s].reshape([B * T, -1]);
       }
-      parts.push(tf.relu(tf.add(tf.matMul(x, this.params[`proj.${s}.P`]), this.params[`proj.${s}.p`])));
+      const projected = tf.add(tf.matMul(x, this.params[`proj.${s}.P`]), this.params[`proj.${s}.p`]);
+      parts.push(cfg.activation === 'tanh' ? tf.tanh(projected) : tf.relu(projected));
     }
     const u = parts.length === 1 ? parts[0] : tf.concat(parts, 1); // [B·T, Du]
     const Du = u.shape[1] as number;

@@ -35,7 +35,7 @@ test('the replacement matmul kernels compute the same products as the originals'
   }
 });
 
-test('gradients of the whole model match finite differences (dual, 2 heads, masking, polarity, weight decay)', async () => {
+test('gradients of the whole model match finite differences (dual, 2 heads, masking, polarity, weight decay, PCA-reduced map)', async () => {
   const { tf, syn, set } = await tinySet({}, 5);
   const classes = syn.dataset.classes;
   const model = makeModel(tf, set, classes, {
@@ -46,6 +46,7 @@ test('gradients of the whole model match finite differences (dual, 2 heads, mask
     spatialHidden: 6,
     projDim: 5,
     temporalHidden: 4,
+    activation: 'tanh',
   });
   const idx = [...Array(set.size).keys()];
   const batch = set.batch(tf, idx, true);
@@ -61,7 +62,6 @@ test('gradients of the whole model match finite differences (dual, 2 heads, mask
     analytic[name] = grads[v.name].dataSync() as Float32Array;
   const lossAt = () => tf.tidy(() => lossFn().dataSync()[0]);
   let checked = 0;
-  let kinks = 0;
   for (const [name, v] of Object.entries(model.params)) {
     const base = v.dataSync().slice() as Float32Array;
     const picks = [
@@ -74,25 +74,17 @@ test('gradients of the whole model match finite differences (dual, 2 heads, mask
         tf.tidy(() => v.assign(tf.tensor(w, v.shape)));
         return lossAt();
       };
-      // central difference in float32; where a ReLU kink lies within ±eps the one-sided
-      // differences disagree, and that entry is counted as a kink instead of compared
-      const eps = 1e-3;
-      const [up, mid, down] = [probe(eps), probe(0), probe(-eps)];
+      // central difference in float32 on a smooth model (tanh projections: no ReLU kinks)
+      const eps = 1e-2;
+      const numeric = (probe(eps) - probe(-eps)) / (2 * eps);
       tf.tidy(() => v.assign(tf.tensor(base, v.shape)));
       const ana = analytic[name][j];
-      const close = (x: number, y: number, rel: number) =>
-        Math.abs(x - y) <= 2e-4 + rel * Math.max(Math.abs(x), Math.abs(y));
-      if (!close((up - mid) / eps, (mid - down) / eps, 0.02)) {
-        kinks++;
-        continue;
-      }
-      const numeric = (up - down) / (2 * eps);
-      assert.ok(close(numeric, ana, 0.03), `${name}[${j}]: analytic ${ana} vs numeric ${numeric}`);
+      const tol = 3e-4 + 2e-2 * Math.max(Math.abs(numeric), Math.abs(ana));
+      assert.ok(Math.abs(numeric - ana) <= tol, `${name}[${j}]: analytic ${ana} vs numeric ${numeric}`);
       checked++;
     }
   }
   assert.ok(checked > 40, `checked ${checked} entries`);
-  assert.ok(kinks <= checked / 10, `${kinks} of ${checked} entries sit on a ReLU kink`);
   // the spatial and temporal focus actually receive gradient
   for (const name of ['spatial.object.W', 'spatial.object.U', 'temporal.Q', 'temporal.v']) {
     assert.ok(
