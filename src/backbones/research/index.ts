@@ -245,6 +245,13 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
           warnings.push(
             `audio: ${au.silent.filter(Boolean).length}/${T} snippets are silent; their audio vectors are zero`,
           );
+        if (au.clipMean)
+          warnings.push(
+            `audio: YAMNet AudioSet top-3 of the whole clip: ${yamnet
+              .topK(au.clipMean, 3)
+              .map((l) => `${l.label} ${l.score.toFixed(2)}`)
+              .join(', ')}`,
+          );
         timings.audioMs = au.inferMs;
         timings.audioWindows = au.windows;
       }

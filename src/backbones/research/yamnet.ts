@@ -32,6 +32,8 @@ export interface AudioPoolResult {
   silent: boolean[];
   windows: number;
   inferMs: number;
+  /** [521] mean score over every audible window computed (null when none) */
+  clipMean: Float32Array | null;
 }
 
 export class Yamnet {
@@ -77,7 +79,7 @@ export class Yamnet {
     const T = snippets.length;
     const scores = new Float32Array(T * YAMNET_DIM);
     const silent = new Array<boolean>(T).fill(true);
-    if (!samples || samples.length === 0) return { scores, silent, windows: 0, inferMs: 0 };
+    if (!samples || samples.length === 0) return { scores, silent, windows: 0, inferMs: 0, clipMean: null };
     const hop = Math.max(1, Math.round((opts.hop ?? 0.975) * YAMNET_RATE));
     const maxPer = Math.max(1, opts.maxWindowsPerSnippet ?? 8);
     const half = YAMNET_WINDOW / 2;
@@ -135,7 +137,21 @@ export class Yamnet {
         silent[t] = false;
       }
     });
-    return { scores, silent, windows: [...cache.values()].filter(Boolean).length, inferMs };
+    const audible = [...cache.values()].filter((v): v is Float32Array => v !== null);
+    let clipMean: Float32Array | null = null;
+    if (audible.length > 0) {
+      clipMean = new Float32Array(YAMNET_DIM);
+      for (const v of audible) for (let d = 0; d < YAMNET_DIM; d++) clipMean[d] += v[d] / audible.length;
+    }
+    return { scores, silent, windows: audible.length, inferMs, clipMean };
+  }
+
+  /** The k highest mean scores (YAMNet scores are independent sigmoids, not a distribution). */
+  topK(mean: Float32Array, k = 3): Array<{ label: string; score: number }> {
+    return [...mean.keys()]
+      .sort((a, b) => mean[b] - mean[a])
+      .slice(0, k)
+      .map((i) => ({ label: this.labels[i] ?? `#${i}`, score: mean[i] }));
   }
 
   dispose(): void {
