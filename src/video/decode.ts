@@ -381,6 +381,7 @@ export async function* decodeFrameStream(
   const plan = await planDecode(path, times, opts, vi);
   const { start, order } = plan;
   const target = (i: number) => start + Math.max(0, times[i]);
+  const rel = (pts: number) => Math.round((pts - start) * 1e6) / 1e6;
 
   if (plan.exact) {
     const { eps, chosen } = plan.exact;
@@ -400,7 +401,7 @@ export async function* decodeFrameStream(
             missed++;
             if (last) use = last;
           }
-          yield { index: i, frame: { time: times[i], pts: use.pts - start, width, height, data: use.data } };
+          yield { index: i, frame: { time: times[i], pts: rel(use.pts), width, height, data: use.data } };
           oi++;
         }
         last = rf;
@@ -413,7 +414,7 @@ export async function* decodeFrameStream(
       ) {
         const i = order[oi++];
         missed++;
-        yield { index: i, frame: { time: times[i], pts: last.pts - start, width, height, data: last.data } };
+        yield { index: i, frame: { time: times[i], pts: rel(last.pts), width, height, data: last.data } };
       }
     }
     if (!last) {
@@ -425,7 +426,7 @@ export async function* decodeFrameStream(
     while (oi < order.length) {
       const i = order[oi++];
       missed++;
-      yield { index: i, frame: { time: times[i], pts: last.pts - start, width, height, data: last.data } };
+      yield { index: i, frame: { time: times[i], pts: rel(last.pts), width, height, data: last.data } };
     }
     if (missed > 0) {
       warn(
@@ -456,7 +457,7 @@ export async function* decodeFrameStream(
   const gp = got.map((f) => f.pts);
   for (const i of order) {
     const k = Math.max(0, lastAtOrBefore(gp, clampT(i) + 1e-6));
-    yield { index: i, frame: { time: times[i], pts: got[k].pts - start, width, height, data: got[k].data } };
+    yield { index: i, frame: { time: times[i], pts: rel(got[k].pts), width, height, data: got[k].data } };
   }
 }
 
