@@ -57,7 +57,7 @@ export async function run(args: string[]): Promise<void> {
   // one-off: generate features (stands in for reading the files), fit the prep, reduce maps to 128
   const t0 = performance.now();
   const items = syn.dataset.items;
-  const sample = await Promise.all(items.slice(0, 256).map((i) => syn.source.load(i.key)));
+  const sample = await Promise.all(items.slice(0, 128).map((i) => syn.source.load(i.key)));
   const prep = await fitPrep(tf, sample, streams, 128, 0);
   const tPrep = (performance.now() - t0) / 1000;
   const loaded = await loadItems(tf, syn.source, items, syn.dataset.classes, prep, true);

@@ -123,14 +123,14 @@ export async function loadItems(
   return { set, skipped };
 }
 
-/** Sample of training videos to fit the preprocessing on (≤ 256, seeded). */
+/** Sample of training videos to fit the preprocessing on (≤ 128, seeded). */
 async function loadPrepSamples(
   source: FeatureSource,
   items: DatasetItem[],
   seed: number,
   streams: string[] | null,
 ) {
-  const picked = items.length <= 256 ? items : shuffle(items, rng(seed + 17)).slice(0, 256);
+  const picked = items.length <= 128 ? items : shuffle(items, rng(seed + 17)).slice(0, 128);
   const cache = new Map<string, VideoFeatures>();
   const failed: Array<{ key: string; reason: string }> = [];
   for (const it of picked) {
