@@ -53,7 +53,7 @@ function findWorkbook(dir: string): string | null {
 }
 
 function fromDataset(ds: Dataset, kind: DatasetKind, source: string, seed: number): SplitSource {
-  const hasTest = ds.items.some((i) => i.split === 'test');
+  const hasTest = [...ds.items, ...ds.missing].some((i) => i.split === 'test');
   return {
     name: ds.name,
     kind,

@@ -64,8 +64,8 @@ export function stratifiedPick<T extends { key: string; label: string }>(
  * (items already marked `val` stay val; test items are never touched).
  */
 export function withValidationSlice(ds: Dataset, fraction = 0.15, seed = 1): Dataset {
-  if (ds.items.some((i) => i.split === 'val')) return ds;
-  const train = ds.items.filter((i) => i.split === 'train');
+  if ([...ds.items, ...ds.missing].some((i) => i.split === 'val')) return ds;
+  const train = [...ds.items, ...ds.missing].filter((i) => i.split === 'train');
   const val = stratifiedPick(train, fraction, seed);
   const items: DatasetItem[] = ds.items.map((i) => (val.has(i.key) ? { ...i, split: 'val' } : i));
   return { ...ds, items, missing: ds.missing.map((i) => (val.has(i.key) ? { ...i, split: 'val' } : i)) };
@@ -76,7 +76,7 @@ export function withValidationSlice(ds: Dataset, fraction = 0.15, seed = 1): Dat
  * `testFraction` of each class goes to test. Split n is the same on every run for the same seed.
  */
 export function randomSplit(ds: Dataset, n: number, seed = 0, testFraction = 1 / 3): Dataset {
-  const test = stratifiedPick(ds.items, testFraction, (seed * 1000003 + n * 7919) >>> 0);
+  const test = stratifiedPick([...ds.items, ...ds.missing], testFraction, (seed * 1000003 + n * 7919) >>> 0);
   const relabel = (i: DatasetItem): DatasetItem => ({ ...i, split: test.has(i.key) ? 'test' : 'train' });
   return { ...ds, items: ds.items.map(relabel), missing: ds.missing.map(relabel), splitNumber: n };
 }
