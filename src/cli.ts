@@ -2,6 +2,12 @@
 // Entry point of the `dfan` binary. Everything else is in program.ts and src/commands/.
 import { main } from './program.js';
 
+// `dfan probe *.mp4 | head`: a closed pipe ends the program quietly instead of crashing.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(0);
+  throw e;
+});
+
 main(process.argv).then(
   (code) => {
     process.exitCode = code;
