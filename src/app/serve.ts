@@ -1,7 +1,8 @@
 /** Wire the predict engine (warm pack) into the HTTP server and listen. */
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { JobRunner } from './jobs.js';
 import { frameImage, PredictEngine } from './predict.js';
 import { buildServer, type DfanServer } from './server.js';
 import type { ModelDescriptor } from './types.js';
@@ -23,7 +24,7 @@ export async function checkVideoFile(file: string): Promise<void> {
  * Run one prediction on a tiny generated clip so that the first real job does not pay for
  * loading weights and compiling kernels. A failure here is only logged: jobs report their own.
  */
-async function warmUp(engine: PredictEngine, log?: (s: string) => void): Promise<void> {
+export async function warmUp(engine: PredictEngine, log?: (s: string) => void): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'dfan-warmup-'));
   try {
     const clip = join(dir, 'warmup.mp4');
@@ -53,8 +54,13 @@ export interface StartOptions {
   maxQueued?: number;
   cache?: boolean;
   workDir?: string;
-  /** load the pack before listening (default true) */
+  /** load (and warm up) the models before listening (default true) */
   warm?: boolean;
+  /**
+   * run jobs in this many warm worker processes (default: one per job slot), or 0 to run them
+   * in the server process (the JS thread is then shared between HTTP and the face model)
+   */
+  workers?: number;
   log?: (s: string) => void;
 }
 
@@ -62,26 +68,53 @@ export interface RunningServer {
   url: string;
   model: ModelDescriptor;
   app: DfanServer;
-  engine: PredictEngine;
   close(): Promise<void>;
 }
 
 export async function startServer(o: StartOptions): Promise<RunningServer> {
-  const engine = await PredictEngine.create({ model: o.model, pack: o.pack });
+  const concurrency = o.concurrency ?? Math.max(1, cpus().length);
+  const workers = o.workers ?? concurrency;
+  const t0 = performance.now();
+  let runner: JobRunner;
+  let model: ModelDescriptor;
+  let dispose: () => Promise<void>;
+  if (workers > 0) {
+    const { PredictPool } = await import('./pool.js');
+    const { pool, descriptor } = await PredictPool.start({
+      size: Math.min(workers, concurrency),
+      model: o.model,
+      pack: o.pack,
+      warm: o.warm !== false,
+      log: o.log,
+    });
+    runner = pool.run;
+    model = descriptor;
+    dispose = () => pool.close();
+  } else {
+    const engine = await PredictEngine.create({ model: o.model, pack: o.pack });
+    if (o.warm !== false) {
+      await engine.warm();
+      await warmUp(engine, o.log);
+    }
+    runner = (job, onProgress) => engine.predictFile(job.file, { name: job.name, onProgress });
+    model = engine.predictor.descriptor;
+    dispose = () => engine.dispose();
+  }
   if (o.warm !== false) {
-    const t0 = performance.now();
-    await engine.warm();
-    await warmUp(engine, o.log);
-    o.log?.(`dfan serve: models loaded and warmed up in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    o.log?.(
+      `dfan serve: models loaded and warmed up in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
+        (workers > 0 ? ` (${Math.min(workers, concurrency)} worker processes)` : ''),
+    );
   }
   const { app } = await buildServer({
-    runner: (job, onProgress) => engine.predictFile(job.file, { name: job.name, onProgress }),
-    model: engine.predictor.descriptor,
+    runner,
+    model,
     checkVideo: checkVideoFile,
     frame: frameImage,
     maxUploadMB: o.maxUploadMB,
     ttlMinutes: o.ttlMinutes,
-    concurrency: o.concurrency,
+    // a job slot per worker process
+    concurrency: workers > 0 ? Math.min(workers, concurrency) : concurrency,
     maxQueued: o.maxQueued,
     cache: o.cache,
     workDir: o.workDir,
@@ -89,12 +122,11 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   const address = await app.listen({ host: o.host, port: o.port });
   return {
     url: address.replace('[::1]', 'localhost'),
-    model: engine.predictor.descriptor,
+    model,
     app,
-    engine,
     close: async () => {
       await app.close();
-      await engine.dispose();
+      await dispose();
     },
   };
 }

@@ -9,6 +9,7 @@ interface ServeOpts {
   ttlMinutes: string;
   concurrency?: string;
   maxQueued?: string;
+  workers?: string;
   cache: boolean;
   pack?: string;
   workDir?: string;
@@ -53,6 +54,10 @@ export function register(program: Command): void {
       '--max-queued <n>',
       'jobs allowed to wait; beyond that uploads get 503 + Retry-After (default: 2 per core)',
     )
+    .option(
+      '--workers <n>',
+      'warm worker processes that run the jobs (default: one per job slot; 0 = in the server process)',
+    )
     .option('--no-cache', 'do not reuse results of identical uploads (content hash)')
     .option('--pack <spec>', 'feature pack override (pack JSON or module)')
     .option('--work-dir <dir>', 'where uploads are kept (default: a fresh temp dir, removed on exit)')
@@ -78,6 +83,7 @@ Examples:
       const ttlMinutes = num('--ttl-minutes', opts.ttlMinutes, 0.01, 100_000, false);
       const concurrency = opts.concurrency ? num('--concurrency', opts.concurrency, 1, 64) : undefined;
       const maxQueued = opts.maxQueued ? num('--max-queued', opts.maxQueued, 0, 10_000) : undefined;
+      const workers = opts.workers !== undefined ? num('--workers', opts.workers, 0, 64) : undefined;
       const { startServer } = await import('../app/serve.js');
       const server = await startServer({
         host: opts.host,
@@ -88,6 +94,7 @@ Examples:
         ttlMinutes,
         concurrency,
         maxQueued,
+        workers,
         cache: opts.cache,
         workDir: opts.workDir,
         log: (s) => process.stderr.write(`${s}\n`),
