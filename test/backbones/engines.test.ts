@@ -126,7 +126,7 @@ test('object map separates content: frames of one video are closer to each other
   }
 });
 
-test('user pack: a frame-map (Tiny Darknet) and a clip-vector (random 3-D CNN) backbone fill their streams', {
+test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and clip-vector (random 3-D CNN) backbones fill their streams; batch 1 = batch 3', {
   skip: needShared('models', 'tiny_darknet_imagenet.onnx') || needShared('models', 'test_clip3d_random.onnx'),
 }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dfan-userpack-'));
@@ -210,5 +210,37 @@ test('MoveNet: ONNX conversion (heads + JS decode) = tfjs-wasm graph, batched', 
   } finally {
     await onnx.dispose();
     await tfjs.dispose();
+  }
+});
+
+test('tfjs engine through a manifest: MoveNet graph model as a frame-vector backbone', async () => {
+  const { humanModelsDir } = await import('../../src/backbones/human.js');
+  const { validateManifest } = await import('../../src/backbones/manifest.js');
+  const { loadBackbone } = await import('../../src/backbones/runner.js');
+  const m = validateManifest(
+    {
+      id: 'movenet-lightning/raw',
+      stream: 'pose',
+      kind: 'frame-vector',
+      engine: 'tfjs',
+      weights: 'movenet-lightning.json',
+      input: { name: 'input', size: [192, 192], crop: 'letterbox', layout: 'NHWC', scale: 1 },
+      output: { name: 'Identity', shape: [51] },
+      licence: 'Apache-2.0 (MoveNet) via @vladmandic/human (MIT)',
+      description: 'MoveNet SinglePose Lightning keypoints (y, x, score) x 17',
+    },
+    'inline',
+    humanModelsDir(),
+  );
+  const runner = await loadBackbone(m, { batchSize: 1 }); // the graph has a fixed batch of 1
+  try {
+    const y = await runner.runFrames(synthetic(2));
+    assert.deepEqual(y.shape, [2, 51]);
+    assert.ok(
+      y.data.every((v) => v >= 0 && v <= 1),
+      'normalised coordinates and scores',
+    );
+  } finally {
+    await runner.dispose();
   }
 });
