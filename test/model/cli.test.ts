@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { FeatureStore } from '../../src/features/store.js';
+import { syntheticSet } from '../../src/model/synthetic.js';
+import { projectRoot } from '../../src/version.js';
+
+const tmp = mkdtempSync(join(tmpdir(), 'dfan-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
+const cli = join(projectRoot(), 'dist', 'src', 'cli.js');
+const dfan = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+
+test('dfan train → dfan eval on a feature store and a CSV manifest (videos absent: features suffice)', async () => {
+  const syn = syntheticSet({ videos: 36, T: 6, H: 3, W: 3, C: 16, strength: 4, vectors: { action: 4 } });
+  const store = await FeatureStore.open(join(tmp, 'feats'), { create: true });
+  for (const it of syn.dataset.items) await store.save(await syn.source.load(it.key));
+  await store.flush();
+  const manifest = join(tmp, 'manifest.csv');
+  writeFileSync(
+    manifest,
+    `video,label,split\n${syn.dataset.items.map((i) => `${i.key},${i.label},${i.split}`).join('\n')}\n`,
+  );
+  const run = join(tmp, 'run');
+  const t = dfan(
+    'train',
+    '--features',
+    join(tmp, 'feats'),
+    '--dataset',
+    manifest,
+    '--out',
+    run,
+    '--epochs',
+    '3',
+    '--seed',
+    '2',
+  );
+  assert.equal(t.status, 0, t.stderr);
+  assert.match(t.stderr, /epoch {3}1 {2}loss/);
+  assert.match(t.stdout, /trained 3 epochs/);
+  for (const f of ['weights.safetensors', 'config.json', 'labels.json', 'curve.json', 'curve.csv'])
+    assert.ok(existsSync(join(run, f)), f);
+  const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
+  assert.equal(cfg.packId, 'synthetic@1');
+  assert.equal(cfg.model.variant, 'dual');
+  const e = dfan('eval', '--run', run, '--dataset', manifest, '--json');
+  assert.equal(e.status, 0, e.stderr);
+  const m = JSON.parse(e.stdout);
+  assert.equal(m.n, syn.dataset.items.filter((i) => i.split === 'test').length);
+  assert.deepEqual(m.classes, syn.dataset.classes);
+  assert.ok(existsSync(join(run, 'eval-test.md')));
+  assert.match(readFileSync(join(run, 'eval-test.md'), 'utf8'), /Confusion matrix/);
+
+  const bad = dfan(
+    'train',
+    '--features',
+    join(tmp, 'feats'),
+    '--dataset',
+    manifest,
+    '--out',
+    run,
+    '--variant',
+    'triple',
+  );
+  assert.notEqual(bad.status, 0);
+  assert.match(bad.stderr, /unknown variant "triple"/);
+  const noStream = dfan(
+    'train',
+    '--features',
+    join(tmp, 'feats'),
+    '--dataset',
+    manifest,
+    '--out',
+    run,
+    '--streams',
+    'audio',
+  );
+  assert.notEqual(noStream.status, 0);
+  assert.match(noStream.stderr, /audio/);
+});
