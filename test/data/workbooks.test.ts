@@ -201,3 +201,21 @@ test('Ekman-6 Attributes.xlsx: 1,636 videos, ranges inside their videos', {
   assert.equal(set.videos.filter((v) => v.clips.length === 0).length, 1, 'one video has no key clip');
   assert.ok(set.warnings.some((w) => /RoadRageBikerStyle/.test(w)));
 });
+
+test('Ekman-6 annotations ↔ CTEN items: block sizes match for 5 classes (inferred order mapping), names never', {
+  skip: needShared('datasets/ek6-keyclips/Attributes.xlsx') || needShared('datasets/ek6/trainlist01.txt'),
+}, async () => {
+  const { readListSplit } = await import('../../src/data/lists.js');
+  const { matchKeyClips } = await import('../../src/data/attribution.js');
+  const ds = readListSplit(sharedPath('datasets/ek6'), 1);
+  const set = await readKeyClips(sharedPath('datasets/ek6-keyclips/Attributes.xlsx'));
+  assert.equal(
+    matchKeyClips(ds.items, set).byKey.size,
+    0,
+    'CTEN numbers its videos: no original name matches',
+  );
+  const order = matchKeyClips(ds.items, set, { strategy: 'order' });
+  assert.equal(order.byKey.size, 1637 - 225, 'every class but anger (225 ids, 224 rows)');
+  assert.ok(order.warnings.some((w) => /anger has 225 items and 224 annotated rows/.test(w)));
+  assert.equal(order.byKey.get('disgust/1')?.row, 2, 'first id of a block ↔ first annotated row');
+});
