@@ -251,7 +251,10 @@ async function* runDecode(
         }
         const pts = ptsQueue[yielded] ?? Number.NaN;
         yielded++;
+        // a slow consumer stalls ffmpeg on a full pipe: that is not ffmpeg's fault
+        if (timer) clearTimeout(timer);
         yield { pts, data };
+        poke();
       }
     }
     const { code, signal } = await exited;

@@ -204,3 +204,14 @@ test('invalid decode options are BAD_ARGUMENT', async () => {
   await bad([1], { width: 10, height: 10, mode: 'zoom' });
   assert.deepEqual(await decodeFrames(colours, [], SMALL), []);
 });
+
+test('a slow consumer of decodeFrameStream does not trip the idle timeout', async () => {
+  // the consumer holds each frame longer than the idle timeout; only ffmpeg's silence counts
+  const times = [0.5, 3.5];
+  let n = 0;
+  for await (const _ of decodeFrameStream(colours, times, { ...SMALL, idleTimeoutMs: 2000 })) {
+    await new Promise((r) => setTimeout(r, 2500));
+    n++;
+  }
+  assert.equal(n, 2);
+});
