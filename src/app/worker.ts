@@ -49,6 +49,9 @@ process.on('message', (m: Msg) => {
   })();
 });
 
+// Ctrl-C reaches the whole process group: the server shuts its workers down itself (disconnect)
+process.on('SIGINT', () => {});
+
 process.on('disconnect', () => {
   void (engine?.dispose() ?? Promise.resolve()).finally(() => process.exit(0));
 });
