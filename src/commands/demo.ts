@@ -30,7 +30,25 @@ export function register(program: Command): void {
       const seed = Number(o.seed);
       if (!Number.isInteger(seed))
         throw new DfanError('BAD_ARGUMENT', `--seed must be an integer (got "${o.seed}")`);
-      const r = await runDemo({ out: o.out, quick: !!o.quick, seed });
+      const tty = process.stdout.isTTY;
+      let live = false;
+      const r = await runDemo({
+        out: o.out,
+        quick: !!o.quick,
+        seed,
+        log: (l) => {
+          process.stdout.write(`${live ? '\n' : ''}${l}\n`);
+          live = false;
+        },
+        // on a terminal, one live progress line per stage; in logs, a line every ~10 %
+        progress: tty
+          ? (l) => {
+              process.stdout.write(`\r${l}\x1b[K`);
+              live = true;
+            }
+          : undefined,
+      });
+      if (live) process.stdout.write('\n');
       const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)} %`;
       const m = r.scores.mean;
       const d = r.scores.dual;
@@ -42,7 +60,7 @@ export function register(program: Command): void {
         `  dual                ${pct(d.accuracy)}    ${pct(d.temporalHit)}        ${pct(d.pointing)}`,
         `  chance              ${pct(chance)}    ${pct(d.temporalChance)}        ${pct(d.pointingChance)}`,
         '',
-        `  ${d.n} test videos; total ${r.seconds.total.toFixed(0)} s (dataset ${r.seconds.dataset.toFixed(0)} s, features ${r.seconds.extract.toFixed(0)} s, training ${r.seconds.train.toFixed(0)} s)`,
+        `  ${d.n} test videos; total ${r.seconds.total.toFixed(0)} s (dataset ${r.seconds.dataset.toFixed(0)} s, features ${r.seconds.extract.toFixed(0)} s, training ${r.seconds.train.toFixed(0)} s; CPU of dfan ${r.seconds.cpu.toFixed(0)} s)`,
         `  summary: ${r.summaryMd}`,
         `           ${r.summaryHtml}`,
         '',

@@ -40,7 +40,8 @@ export interface DemoResult {
   summaryHtml: string;
   scores: Record<'mean' | 'dual', FocusScores>;
   metrics: Record<'mean' | 'dual', Metrics>;
-  seconds: { dataset: number; extract: number; train: number; total: number };
+  /** wall seconds per stage, and CPU seconds of this process (ffmpeg children not included) */
+  seconds: { dataset: number; extract: number; train: number; total: number; cpu: number };
   streams: string[];
 }
 
@@ -129,7 +130,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   mkdirSync(out, { recursive: true });
   const plan = demoPlan(!!opts.quick, opts.seed ?? 0);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
+  // with a live progress line (TTY) every item is shown; in logs, every ~10 %
   const every = (total: number) => Math.max(1, Math.round(total / 10));
+  const show = (done: number, total: number) =>
+    !!opts.progress || done % every(total) === 0 || done === total;
   const progress =
     opts.progress ??
     ((line: string) => {
@@ -144,7 +149,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       `the class is a ${spec.size / 4}×${spec.size / 4} cue (1/16 of the frame) shown during 2 of ${spec.T} snippets over a moving, cluttered background`,
   );
   const ds = await buildFocusDataset(join(out, 'dataset'), spec, (done, n) => {
-    if (done % every(n) === 0 || done === n) progress(`      videos ${done}/${n}`);
+    if (show(done, n)) progress(`      videos ${done}/${n}`);
   });
   const tData = performance.now();
 
@@ -168,7 +173,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     },
     onProgress: (p) => {
       const d = p.done + p.skipped + p.failed;
-      if (p.key && (d % every(p.total) === 0 || d === p.total)) {
+      if (p.key && show(d, p.total)) {
         const s = (performance.now() - tData) / 1000;
         progress(
           `      extracted ${d}/${p.total} (${s.toFixed(0)} s${p.failed ? `, ${p.failed} failed` : ''})`,
@@ -246,6 +251,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     extract: (tExtract - tData) / 1000,
     train: tTrain,
     total: (tEnd - t0) / 1000,
+    cpu: (() => {
+      const c = process.cpuUsage(cpu0);
+      return (c.user + c.system) / 1e6;
+    })(),
   };
 
   // 5. summary
@@ -275,7 +284,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     '',
     '- temporal hit rate: share of test videos whose top-weighted snippet (β) overlaps the cue interval.',
     '- spatial pointing: share whose peak cell of α (object map, at the cue snippet) overlaps the cue box.',
-    `- time: dataset ${seconds.dataset.toFixed(0)} s, features ${seconds.extract.toFixed(0)} s, training ${seconds.train.toFixed(0)} s, total ${seconds.total.toFixed(0)} s.`,
+    `- time: dataset ${seconds.dataset.toFixed(0)} s, features ${seconds.extract.toFixed(0)} s, training ${seconds.train.toFixed(0)} s, total ${seconds.total.toFixed(0)} s (CPU of the dfan process ${seconds.cpu.toFixed(0)} s).`,
     `- runs: ${join(out, 'runs', 'mean')}, ${join(out, 'runs', 'dual')} (try \`dfan eval --run ${join(out, 'runs', 'dual')} --dataset ${ds.manifest}\`).`,
     '',
     '## Test videos (dual)',
