@@ -111,6 +111,9 @@ export async function run(args: string[]): Promise<void> {
       if (/: test accuracy /.test(l)) {
         const c = process.cpuUsage(cpu0);
         splitCpu.push((c.user + c.system) / 1e6 - (splitCpu.length ? splitCpuTotal() : 0));
+        console.log(
+          `    (CPU ${fmt(splitCpu[splitCpu.length - 1], 1)} s for this split; load ${loadavg()[0].toFixed(1)})`,
+        );
       }
     },
   });
