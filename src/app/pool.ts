@@ -108,6 +108,11 @@ export class PredictPool {
     }
   };
 
+  /** process ids of the current workers (tests, diagnostics) */
+  pids(): number[] {
+    return this.workers.map((w) => w.child.pid).filter((p): p is number => typeof p === 'number');
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all(

@@ -68,6 +68,8 @@ export interface RunningServer {
   url: string;
   model: ModelDescriptor;
   app: DfanServer;
+  /** process ids of the worker processes (empty with --workers 0) */
+  workerPids(): number[];
   close(): Promise<void>;
 }
 
@@ -78,6 +80,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   let runner: JobRunner;
   let model: ModelDescriptor;
   let dispose: () => Promise<void>;
+  let workerPids: () => number[] = () => [];
   if (workers > 0) {
     const { PredictPool } = await import('./pool.js');
     const { pool, descriptor } = await PredictPool.start({
@@ -90,6 +93,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     runner = pool.run;
     model = descriptor;
     dispose = () => pool.close();
+    workerPids = () => pool.pids();
   } else {
     const engine = await PredictEngine.create({ model: o.model, pack: o.pack });
     if (o.warm !== false) {
@@ -124,6 +128,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     url: address.replace('[::1]', 'localhost'),
     model,
     app,
+    workerPids,
     close: async () => {
       await app.close();
       await dispose();

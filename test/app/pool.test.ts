@@ -61,14 +61,13 @@ test('serve with 2 worker processes: concurrent real jobs finish; a killed worke
       assert.equal(j.result?.video, `c${i}.mp4`);
     }
     // kill the workers: the pool starts new ones and the next job still runs
-    const { execFileSync } = await import('node:child_process');
-    const kids = execFileSync('pgrep', ['-P', String(process.pid), '-f', 'app/worker.js'])
-      .toString()
-      .trim()
-      .split('\n');
+    const kids = server.workerPids();
     assert.equal(kids.length, 2);
-    for (const pid of kids) process.kill(Number(pid), 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 500));
+    for (const pid of kids) process.kill(pid, 'SIGKILL');
+    for (let i = 0; i < 100 && server.workerPids().some((p) => kids.includes(p)); i++)
+      await new Promise((r) => setTimeout(r, 50));
+    assert.equal(server.workerPids().length, 2);
+    assert.ok(!server.workerPids().some((p) => kids.includes(p)), 'new workers');
     const { body, headers } = multipartBody(
       'video',
       'after.mp4',
