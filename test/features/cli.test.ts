@@ -183,6 +183,10 @@ test('a manifest with a missing file: listed as not found, the rest extracted, k
   const vf = await store.load('clips/Joy/one.mp4');
   assert.equal(vf.meta.source, 'clips/Joy/one.mp4');
   assert.equal(vf.snippets.length, 2);
+  const list = spawnSync(process.execPath, [CLI, 'features', 'list', out], { encoding: 'utf8' });
+  assert.equal(list.status, 0, list.stderr);
+  assert.match(list.stdout, /2 extracted, 1 failed/);
+  assert.match(list.stdout, /FAILED\s+clips\/Fear\/gone\.mp4\s+video file not found/);
 });
 
 test('odd file names and keys; features inspect (text and --json); bad arguments', async () => {
