@@ -189,8 +189,11 @@ async function* runDecode(
   let killedForIdle = false;
   let spawnError: Error | null = null;
   let timer: NodeJS.Timeout | null = null;
+  let paused = false; // while the consumer holds a frame
   const poke = () => {
     if (timer) clearTimeout(timer);
+    timer = null;
+    if (paused) return;
     timer = setTimeout(() => {
       killedForIdle = true;
       child.kill('SIGKILL');
@@ -252,8 +255,10 @@ async function* runDecode(
         const pts = ptsQueue[yielded] ?? Number.NaN;
         yielded++;
         // a slow consumer stalls ffmpeg on a full pipe: that is not ffmpeg's fault
+        paused = true;
         if (timer) clearTimeout(timer);
         yield { pts, data };
+        paused = false;
         poke();
       }
     }
