@@ -244,3 +244,81 @@ test('tfjs engine through a manifest: MoveNet graph model as a frame-vector back
     await runner.dispose();
   }
 });
+
+test('user pack on a generated ONNX model (no ../shared needed): map and pooled vector agree', async () => {
+  const { writeOnnx } = await import('../../src/backbones/onnx-writer.js');
+  const dir = mkdtempSync(join(tmpdir(), 'dfan-genpack-'));
+  // 1×1 conv: channels 0..2 copy R, G, B; channel 3 is the constant 1 (bias only)
+  const W = new Float32Array(4 * 3);
+  W[0] = 1;
+  W[4] = 1;
+  W[8] = 1;
+  const bytes = writeOnnx({
+    name: 'rgb_copy',
+    nodes: [
+      { op: 'Conv', inputs: ['input', 'W', 'B'], outputs: ['map'], attrs: { kernel_shape: [1, 1] } },
+      { op: 'GlobalAveragePool', inputs: ['map'], outputs: ['pool4'] },
+      { op: 'Flatten', inputs: ['pool4'], outputs: ['pool'], attrs: { axis: 1 } },
+    ],
+    initializers: [
+      { name: 'W', dims: [4, 3, 1, 1], data: W },
+      { name: 'B', dims: [4], data: Float32Array.of(0, 0, 0, 1) },
+    ],
+    inputs: [{ name: 'input', dims: ['N', 3, 8, 8] }],
+    outputs: [
+      { name: 'map', dims: ['N', 4, 8, 8] },
+      { name: 'pool', dims: ['N', 4] },
+    ],
+  });
+  writeFileSync(join(dir, 'rgb.onnx'), bytes);
+  const input = { name: 'input', size: [8, 8], layout: 'NCHW' };
+  const common = {
+    engine: 'onnx',
+    weights: 'rgb.onnx',
+    input,
+    licence: 'test',
+    description: 'generated RGB copy',
+  };
+  writeFileSync(
+    join(dir, 'pack.json'),
+    JSON.stringify({
+      id: 'generated@1',
+      backbones: [
+        {
+          ...common,
+          id: 'rgb/map',
+          stream: 'object',
+          kind: 'frame-map',
+          output: { name: 'map', shape: [4, 8, 8] },
+        },
+        {
+          ...common,
+          id: 'rgb/pool',
+          stream: 'context',
+          kind: 'frame-vector',
+          output: { name: 'pool', shape: [4] },
+        },
+      ],
+    }),
+  );
+  const video = makeMovingVideo(join(dir, 'v.mp4'), 1, '64x48');
+  const pack = await loadPack(join(dir, 'pack.json'), { batchSize: 2 });
+  try {
+    const r = await pack.extract(await videoPackInput(video, { T: 3, K: 2 }));
+    const map = r.streams.object;
+    const vec = r.streams.context;
+    assert.deepEqual(map.shape, [3, 8, 8, 4]);
+    assert.deepEqual(vec.shape, [3, 4]);
+    for (let t = 0; t < 3; t++) {
+      assert.ok(Math.abs(vec.data[t * 4 + 3] - 1) < 1e-6, 'bias channel');
+      for (let c = 0; c < 4; c++) {
+        let s = 0;
+        for (let p = 0; p < 64; p++) s += map.data[(t * 64 + p) * 4 + c];
+        assert.ok(Math.abs(s / 64 - vec.data[t * 4 + c]) < 1e-5, `snippet ${t} channel ${c}`);
+      }
+      for (let c = 0; c < 3; c++) assert.ok(vec.data[t * 4 + c] >= 0 && vec.data[t * 4 + c] <= 1);
+    }
+  } finally {
+    await pack.dispose();
+  }
+});
