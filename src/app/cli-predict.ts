@@ -1,7 +1,9 @@
 /** `dfan predict` behind the command: batch over videos, terminal/JSON/HTML output, failures listed. */
+
+import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
-import { describeError } from '../errors.js';
+import { dirname, resolve } from 'node:path';
+import { DfanError, describeError } from '../errors.js';
 import { DFAN_VERSION } from '../version.js';
 import { formatPrediction } from './format.js';
 import { PredictEngine, reportFrames } from './predict.js';
@@ -24,6 +26,12 @@ export interface RunPredictOptions {
 export async function runPredict(videos: string[], o: RunPredictOptions): Promise<number> {
   const out = o.out ?? ((s: string) => process.stdout.write(s));
   const err = o.err ?? ((s: string) => process.stderr.write(s));
+  if (o.html && !existsSync(dirname(resolve(o.html)))) {
+    throw new DfanError('BAD_ARGUMENT', 'the folder for the report does not exist', {
+      file: o.html,
+      hint: 'create it first or choose another --html path',
+    });
+  }
   const engine = await PredictEngine.create({ model: o.model, pack: o.pack, T: o.T });
   const results: Prediction[] = [];
   const items: ReportItem[] = [];
@@ -59,7 +67,14 @@ export async function runPredict(videos: string[], o: RunPredictOptions): Promis
     if (videos.length > 1 || results.length > 0) out(`${JSON.stringify(payload, null, 2)}\n`);
   }
   if (o.html) {
-    await writeFile(o.html, renderReport(items, { version: DFAN_VERSION }));
+    try {
+      await writeFile(o.html, renderReport(items, { version: DFAN_VERSION }));
+    } catch (e) {
+      throw new DfanError('BAD_ARGUMENT', `cannot write the report: ${(e as Error).message}`, {
+        file: o.html,
+        hint: 'check that the folder exists and is writable',
+      });
+    }
     err(`report: ${resolve(o.html)}\n`);
   }
   if (failures.length > 0 && videos.length > 1) {
