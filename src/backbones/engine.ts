@@ -63,5 +63,3 @@ registerEngine('onnx', async () => (await import('./onnx.js')).onnxEngine);
 registerEngine('tfjs', async () => (await import('./tfjs.js')).tfjsEngine);
 // stateless .tflite models (one call per item); the addon loads only when a model does
 registerEngine('tflite', async () => (await import('./tflite.js')).tfliteEngine);
-// stateless .tflite models (one call per item); the addon loads only when a model does
-registerEngine('tflite', async () => (await import('./tflite.js')).tfliteEngine);
