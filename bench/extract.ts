@@ -238,6 +238,6 @@ export async function run(args: string[]): Promise<void> {
         'Baseline: the VAANet-style pipeline takes 2.0 s (640×360) / 3.8 s (720p) per clip on this machine — a given figure, not measured here.',
     );
   } finally {
-    rmSync(tmp, { recursive: true, force: true });
+    rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });
   }
 }
