@@ -97,6 +97,7 @@ export function register(program: Command): void {
                 .map((s) => s.trim())
             : undefined,
           heads: Number(o.heads),
+          spatialHidden: Number(o.spatialHidden),
           mapDim: Number(o.mapDim),
           spatialContext: String(o.context),
           positiveClasses: positive,
