@@ -56,6 +56,7 @@ export function register(program: Command): void {
     )
     .option('--patience <n>', 'early-stopping patience in epochs', num('patience'), 8)
     .option('--heads <n>', 'temporal focus heads', num('heads'), 1)
+    .option('--spatial-hidden <n>', 'width h of the spatial scoring layer', num('spatial-hidden'), 64)
     .option(
       '--map-dim <n>',
       'reduce map streams to this many channels (0 = never, -1 = auto)',
