@@ -101,7 +101,7 @@ export interface ScoreRow {
 }
 
 function badRow(file: string, line: number, what: string, hint?: string): DfanError {
-  return new DfanError('BAD_ARGUMENT', `line ${line}: ${what}`, { file: `${file}:${line}`, hint });
+  return new DfanError('BAD_ARGUMENT', `line ${line}: ${what}`, { file, hint });
 }
 
 /** Parse a CSV score file; the class order comes from the header. */
