@@ -4,7 +4,7 @@
  * downloaded: the index maps names to files once, so a 1,600-video lookup is one directory walk.
  */
 import { readdirSync, statSync } from 'node:fs';
-import { extname, join, relative, sep } from 'node:path';
+import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { DfanError } from '../errors.js';
 
 /** Containers we look for, in preference order when one name exists in several. */
@@ -25,6 +25,45 @@ function extRank(p: string): number {
 /** Forward-slash path, so keys are the same on every OS. */
 export function toPosix(p: string): string {
   return sep === '/' ? p : p.split(sep).join('/');
+}
+
+/**
+ * Every video file under `root`, sorted: one walk, hidden entries skipped, symlinked folders
+ * followed but visited once, unreadable folders skipped (their videos are reported missing).
+ */
+export function listVideoFiles(root: string): string[] {
+  const out: string[] = [];
+  const stack = [resolve(root)];
+  const seen = new Set<string>();
+  while (stack.length > 0) {
+    const dir = stack.pop()!;
+    let entries: import('node:fs').Dirent[];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true });
+    } catch {
+      continue;
+    }
+    for (const e of entries) {
+      if (e.name.startsWith('.')) continue;
+      const abs = join(dir, e.name);
+      let isDir = e.isDirectory();
+      let isFile = e.isFile();
+      if (e.isSymbolicLink()) {
+        try {
+          const s = statSync(abs);
+          isDir = s.isDirectory();
+          isFile = s.isFile();
+        } catch {
+          continue;
+        }
+      }
+      if (isDir && !seen.has(abs)) {
+        seen.add(abs);
+        stack.push(abs);
+      } else if (isFile && isVideoFile(e.name)) out.push(abs);
+    }
+  }
+  return out.sort();
 }
 
 export interface VideoIndex {
@@ -58,48 +97,17 @@ export function indexVideos(root: string): VideoIndex {
   }
   const byRel = new Map<string, string>(); // lower-case relative path without extension → abs
   const byBase = new Map<string, string[]>(); // basename without extension (exact case) → abs[]
-  let size = 0;
-  const stack = [root];
-  const seen = new Set<string>();
-  while (stack.length > 0) {
-    const dir = stack.pop()!;
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      continue; // unreadable folder: its videos are reported missing
-    }
-    for (const e of entries) {
-      const abs = join(dir, e.name);
-      let isDir = e.isDirectory();
-      let isFile = e.isFile();
-      if (e.isSymbolicLink()) {
-        try {
-          const s = statSync(abs);
-          isDir = s.isDirectory();
-          isFile = s.isFile();
-        } catch {
-          continue;
-        }
-      }
-      if (isDir) {
-        if (e.name.startsWith('.')) continue;
-        if (!seen.has(abs)) {
-          seen.add(abs);
-          stack.push(abs);
-        }
-      } else if (isFile && isVideoFile(e.name)) {
-        size++;
-        const rel = stripVideoExt(toPosix(relative(root, abs)));
-        const relKey = rel.toLowerCase();
-        const prev = byRel.get(relKey);
-        if (!prev || extRank(abs) < extRank(prev)) byRel.set(relKey, abs);
-        const b = stripVideoExt(e.name);
-        const list = byBase.get(b) ?? [];
-        list.push(abs);
-        byBase.set(b, list);
-      }
-    }
+  const files = listVideoFiles(root);
+  const size = files.length;
+  for (const abs of files) {
+    const rel = stripVideoExt(toPosix(relative(root, abs)));
+    const relKey = rel.toLowerCase();
+    const prev = byRel.get(relKey);
+    if (!prev || extRank(abs) < extRank(prev)) byRel.set(relKey, abs);
+    const b = stripVideoExt(basename(abs));
+    const list = byBase.get(b) ?? [];
+    list.push(abs);
+    byBase.set(b, list);
   }
   for (const list of byBase.values()) list.sort((a, b) => extRank(a) - extRank(b) || a.localeCompare(b));
 

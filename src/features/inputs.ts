@@ -3,9 +3,9 @@
  * the paths relative to the folder), or the videos of a `video,label,split` CSV manifest (keys
  * are the `video` column as written; missing files become failures, never a crash).
  */
-import { readdirSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
-import { isVideoFile, toPosix, VIDEO_EXTENSIONS } from '../data/find.js';
+import { isVideoFile, listVideoFiles, toPosix, VIDEO_EXTENSIONS } from '../data/find.js';
 import { readManifest } from '../data/manifest.js';
 import { DfanError } from '../errors.js';
 import type { ExtractItem } from './extract.js';
@@ -15,41 +15,8 @@ export interface ResolvedInput {
   items: ExtractItem[];
 }
 
-/** Every video file under `root` (hidden folders skipped, symlinked folders visited once), sorted. */
-export function listVideos(root: string): string[] {
-  const out: string[] = [];
-  const stack = [resolve(root)];
-  const seen = new Set<string>();
-  while (stack.length > 0) {
-    const dir = stack.pop()!;
-    let entries: import('node:fs').Dirent[];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true });
-    } catch {
-      continue;
-    }
-    for (const e of entries) {
-      if (e.name.startsWith('.')) continue;
-      const abs = join(dir, e.name);
-      let isDir = e.isDirectory();
-      let isFile = e.isFile();
-      if (e.isSymbolicLink()) {
-        try {
-          const s = statSync(abs);
-          isDir = s.isDirectory();
-          isFile = s.isFile();
-        } catch {
-          continue;
-        }
-      }
-      if (isDir && !seen.has(abs)) {
-        seen.add(abs);
-        stack.push(abs);
-      } else if (isFile && isVideoFile(e.name)) out.push(abs);
-    }
-  }
-  return out.sort();
-}
+/** Every video file under `root` (hidden entries skipped, symlinked folders visited once), sorted. */
+export const listVideos = listVideoFiles;
 
 export function resolveInput(input: string): ResolvedInput {
   let st: ReturnType<typeof statSync>;
