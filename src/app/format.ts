@@ -35,7 +35,7 @@ export function formatPrediction(p: Prediction, opts: { top?: number; color?: bo
     lines.push('  key moments (temporal focus)');
     for (const k of moments) {
       lines.push(
-        `    ${timeRange(k.start, k.end)}  ${(k.weight * 100).toFixed(0).padStart(3)} % of the focus  (snippet${k.snippets.length > 1 ? 's' : ''} ${k.snippets.join(', ')})`,
+        `    ${timeRange(k.start, k.end)}  ${(k.weight * 100).toFixed(0).padStart(3)} % of the focus  (snippet${k.snippets.length > 1 ? 's' : ''} ${k.snippets.map((i) => `#${i + 1}`).join(', ')})`,
       );
     }
   }

@@ -134,11 +134,11 @@ function section(item: ReportItem): string {
     for (const f of frames) {
       for (const [stream, uri] of Object.entries(f.overlays)) {
         out.push(
-          `<figure><img class="overlay" src="${uri}" alt="${esc(stream)} focus at ${mmss(f.time)}"><figcaption>${esc(stream)} focus · snippet ${f.snippet} · ${mmss(f.time)}</figcaption></figure>`,
+          `<figure><img class="overlay" src="${uri}" alt="${esc(stream)} focus at ${mmss(f.time)}"><figcaption>${esc(stream)} focus · snippet #${f.snippet + 1} · ${mmss(f.time)}</figcaption></figure>`,
         );
       }
       out.push(
-        `<figure><img class="keyframe" src="${f.plain}" alt="key frame at ${mmss(f.time)}"><figcaption>key frame · snippet ${f.snippet} · ${mmss(f.time)}</figcaption></figure>`,
+        `<figure><img class="keyframe" src="${f.plain}" alt="key frame at ${mmss(f.time)}"><figcaption>key frame · snippet #${f.snippet + 1} · ${mmss(f.time)}</figcaption></figure>`,
       );
     }
     out.push('</div>');
