@@ -214,8 +214,8 @@ export async function run(args: string[]): Promise<void> {
       console.log(
         `${clip.name.padEnd(9)} | ${fmt(wall).padStart(15)} | ${fmt(cpu).padStart(5)} | ` +
           `${fmt(median(tims.map((t) => t.decodeMs)) / 1000).padStart(8)} | ${fmt(median(tims.map((t) => t.packMs)) / 1000).padStart(6)} | ` +
-          `${`${fmt(bareS)} (${fmt(bareCpu)})`.padStart(24)} | ` +
-          `${`${fmt(wall / Math.max(bareS, 1e-9))} (${fmt(cpu / bareCpu)})`.padStart(21)} | ` +
+          `${`${fmt(bareS)} (${Number.isFinite(bareCpu) ? fmt(bareCpu) : 'CPU n/a'})`.padStart(24)} | ` +
+          `${`${fmt(wall / Math.max(bareS, 1e-9))} (${Number.isFinite(bareCpu) ? fmt(cpu / bareCpu) : 'CPU n/a'})`.padStart(21)} | ` +
           `${fmt(VAANET_BASELINE[clip.name as keyof typeof VAANET_BASELINE], 1)} s (not measured by us)`,
       );
       for (const b of bare) {
