@@ -23,16 +23,17 @@ export interface BenchOptions {
   batchSize?: number;
 }
 
-function median(xs: number[]): number {
+export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-async function time(
-  frames: number,
+/** Median wall and CPU milliseconds per item of `fn` over `repeats` runs, after one warm-up run. */
+export async function timePerItem(
+  items: number,
   repeats: number,
-  fn: () => Promise<unknown>,
+  fn: () => Promise<unknown> | unknown,
 ): Promise<{ ms: number; cpu: number }> {
   await fn(); // warm-up
   const ms: number[] = [];
@@ -41,9 +42,9 @@ async function time(
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     await fn();
-    ms.push((performance.now() - t0) / frames);
+    ms.push((performance.now() - t0) / items);
     const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000 / frames);
+    cpu.push((c.user + c.system) / 1000 / items);
   }
   return { ms: median(ms), cpu: median(cpu) };
 }
@@ -66,7 +67,7 @@ export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): 
     batchSize: opts.batchSize,
   });
   try {
-    const r = await time(n, repeats, () => net.run(frames));
+    const r = await timePerItem(n, repeats, () => net.run(frames));
     out.push({
       backbone: `mobilenet_v2 (${net.engine})`,
       streams: ['object', 'context'],
@@ -77,7 +78,7 @@ export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): 
   } finally {
     await net.dispose();
   }
-  const faces = await time(n, repeats, async () => {
+  const faces = await timePerItem(n, repeats, async () => {
     for (const f of frames) await detectFaces(f);
   });
   out.push({
@@ -93,7 +94,7 @@ export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): 
     batchSize: opts.batchSize,
   });
   try {
-    const pose = await time(n, repeats, () => poser.run(frames));
+    const pose = await timePerItem(n, repeats, () => poser.run(frames));
     out.push({
       backbone: `movenet-lightning (${poser.engine === 'onnx' ? 'onnx' : 'tfjs-wasm'})`,
       streams: ['action'],
@@ -104,7 +105,7 @@ export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): 
   } finally {
     await poser.dispose();
   }
-  const stats = await time(n, repeats, async () => {
+  const stats = await timePerItem(n, repeats, async () => {
     for (const f of frames) colourStats(f);
     motionStats(frames);
   });

@@ -4,6 +4,7 @@
  * report the overhead as a ratio. Same result shape as the default pack's `benchBackbones`.
  */
 import type { BackboneTiming } from '../bench.js';
+import { timePerItem } from '../bench.js';
 import { defaultTfliteThreads } from '../tflite.js';
 
 export interface ResearchBenchOptions {
@@ -23,27 +24,6 @@ export interface ResearchBench {
   /** bare inference for the whole video at these settings (sum over backbones), ms */
   perVideoMs: number;
   duration: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-}
-
-async function time(items: number, repeats: number, fn: () => Promise<unknown> | unknown) {
-  await fn(); // warm-up
-  const ms: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await fn();
-    ms.push((performance.now() - t0) / items);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000 / items);
-  }
-  return { ms: median(ms), cpu: median(cpu) };
 }
 
 /**
@@ -85,7 +65,7 @@ export async function benchResearchBackbones(
   const out: BackboneTiming[] = [];
   const mob = await Mobilenet.load(dir, { threads: opts.threads, batchSize: opts.batchSize });
   try {
-    const r = await time(keyFrames.length, repeats, () =>
+    const r = await timePerItem(keyFrames.length, repeats, () =>
       mob.run(
         keyFrames.map((f) => f.data),
         MOBILENET_DECODE,
@@ -104,7 +84,7 @@ export async function benchResearchBackbones(
   const actionThreads = opts.actionThreads ?? defaultTfliteThreads();
   const mov = await MovinetStream.load(dir, { threads: actionThreads });
   try {
-    const r = await time(clipFrames.length, repeats, () => {
+    const r = await timePerItem(clipFrames.length, repeats, () => {
       mov.reset();
       for (const f of clipFrames) mov.step(f);
     });
@@ -121,7 +101,7 @@ export async function benchResearchBackbones(
   const yam = await Yamnet.load(dir, { threads: 1 });
   try {
     const samples = audio;
-    const r = await time(windows.length, repeats, () => {
+    const r = await timePerItem(windows.length, repeats, () => {
       for (const s of windows) yam.window(samples, s);
     });
     out.push({
