@@ -3,6 +3,7 @@
  * names, a name that already ends in ".mp4" (VAANet style), mixed containers, one listed video
  * that is missing, two splits. Real ffmpeg decoding, a cheap colour pack, a tiny DFAN.
  */
+
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,7 +17,7 @@ import { runProtocol } from '../../src/data/protocol.js';
 import { isSplitResult, type ProtocolReport } from '../../src/data/report.js';
 import { datasetStats } from '../../src/data/stats.js';
 import { decodePng } from '../../src/render/index.js';
-import { findFfmpeg } from '../../src/video/index.js';
+import { lavfiClip, X264_FAST } from '../helpers/ffmpeg.js';
 import { needSlow } from '../helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dfan-protocol-'));
@@ -57,27 +58,12 @@ const lists = join(tmp, 'gen-ve8');
 const root = join(tmp, 'videos');
 
 function makeVideo(path: string, colour: string): void {
-  const { ffmpeg } = findFfmpeg();
   const codec = path.endsWith('.webm')
     ? ['-c:v', 'libvpx', '-b:v', '100k']
     : path.endsWith('.avi')
       ? ['-c:v', 'mpeg4']
-      : ['-c:v', 'libx264', '-preset', 'ultrafast'];
-  execFileSync(
-    ffmpeg,
-    [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `color=c=${colour}:s=32x24:d=1:r=10,format=yuv420p`,
-      ...codec,
-      path,
-    ],
-    { stdio: 'pipe' },
-  );
+      : X264_FAST;
+  lavfiClip(path, `color=c=${colour}:s=32x24:d=1:r=10,format=yuv420p`, codec);
 }
 
 before(() => {
@@ -189,7 +175,7 @@ test('protocol end to end: extract once, 2 splits, report, confusion PNGs, resum
   for (const [cls] of CLASSES) {
     const ws = wb.addWorksheet(cls);
     ws.addRow([cls, null, null, null, 'key length', 'video length']);
-    for (const [name, file] of NAMES[cls])
+    for (const [_name, file] of NAMES[cls])
       ws.addRow([
         `${cls.toLowerCase()}/${file.replace(/\.[^.]+$/, '')}.mp4`,
         "0'0-0'0",

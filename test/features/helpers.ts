@@ -1,32 +1,16 @@
 /** Tiny generated videos for the extraction tests (ffmpeg lavfi sources). */
-import { execFileSync } from 'node:child_process';
+
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/version.js';
-import { findFfmpeg } from '../../src/video/index.js';
+import { lavfiClip } from '../helpers/ffmpeg.js';
 
 /** Write a `seconds`-long video of a solid colour (plus a moving box so frames differ). */
 export function makeVideo(path: string, colour = 'red', seconds = 1, size = '64x48'): string {
-  const { ffmpeg } = findFfmpeg();
-  execFileSync(
-    ffmpeg,
-    [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `color=c=${colour}:s=${size}:d=${seconds}:r=10,drawbox=x=t*20:y=4:w=8:h=8:c=white:t=fill,format=yuv420p`,
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      path,
-    ],
-    { stdio: 'ignore' },
+  return lavfiClip(
+    path,
+    `color=c=${colour}:s=${size}:d=${seconds}:r=10,drawbox=x=t*20:y=4:w=8:h=8:c=white:t=fill,format=yuv420p`,
   );
-  return path;
 }
 
 export const FAKE_PACK = join(projectRoot(), 'dist', 'test', 'features', 'fake-pack.js');

@@ -2,19 +2,16 @@
  * Videos generated at test time with ffmpeg's lavfi sources, where the expected pixels are known.
  * Everything goes into a fresh temp dir per call.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findFfmpeg } from '../../src/video/index.js';
+import { ffmpeg } from '../helpers/ffmpeg.js';
+
+export { ffmpeg };
 
 export function tempDir(prefix = 'dfan-video-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
-}
-
-export function ffmpeg(args: string[]): void {
-  const { ffmpeg: bin } = findFfmpeg();
-  execFileSync(bin, ['-v', 'error', '-y', '-nostdin', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
 }
 
 /** The colours of the colour clip, one per second, as RGB. */
