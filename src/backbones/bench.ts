@@ -57,7 +57,7 @@ export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): 
   const repeats = opts.repeats ?? 3;
   const n = frames.length;
   const { loadMobilenet } = await import('./mobilenet.js');
-  const { detectFaces } = await import('./human.js');
+  const { loadFaceRunner } = await import('./faces.js');
   const { loadPoseRunner } = await import('./movenet.js');
   const { colourStats, motionStats } = await import('./stats.js');
   const out: BackboneTiming[] = [];
@@ -78,16 +78,23 @@ export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): 
   } finally {
     await net.dispose();
   }
-  const faces = await timePerItem(n, repeats, async () => {
-    for (const f of frames) await detectFaces(f);
+  const facer = await loadFaceRunner({
+    engine: opts.engine ?? 'auto',
+    threads: opts.threads,
+    batchSize: opts.batchSize,
   });
-  out.push({
-    backbone: 'blazeface+mesh+emotion (tfjs-wasm)',
-    streams: ['face'],
-    msPerFrame: faces.ms,
-    cpuMsPerFrame: faces.cpu,
-    frames: n,
-  });
+  try {
+    const faces = await timePerItem(n, repeats, () => facer.run(frames));
+    out.push({
+      backbone: `blazeface+mesh+emotion (${facer.engine === 'onnx' ? 'onnx' : 'tfjs-wasm'})`,
+      streams: ['face'],
+      msPerFrame: faces.ms,
+      cpuMsPerFrame: faces.cpu,
+      frames: n,
+    });
+  } finally {
+    await facer.dispose();
+  }
   const poser = await loadPoseRunner({
     engine: opts.engine ?? 'auto',
     threads: opts.threads,

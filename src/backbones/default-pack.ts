@@ -15,7 +15,8 @@ import { DfanError } from '../errors.js';
 import { FACE_LAYOUT, type StreamInfo, type StreamTensor } from '../features/types.js';
 import { DFAN_VERSION } from '../version.js';
 import type { Frame, VideoInfo } from '../video/types.js';
-import { detectFaces, humanVersion } from './human.js';
+import { type FaceRunner, loadFaceRunner } from './faces.js';
+import { detectFaces, type FaceDetection, humanVersion } from './human.js';
 import {
   loadMobilenet,
   MAP_LAYER,
@@ -38,7 +39,10 @@ export const DEFAULT_PACK_ID = `default@${DFAN_VERSION}`;
 export interface DefaultPackOptions {
   /** subset of object, context, action, face (default: all) */
   streams?: string[];
-  /** engine of MobileNetV2 (object, context) and MoveNet (action): 'auto' = ONNX conversion, tfjs if it fails */
+  /**
+   * engine of MobileNetV2 (object, context), MoveNet (action) and the face models: 'auto' = ONNX
+   * conversion, tfjs if it fails
+   */
   engine?: 'auto' | 'onnx' | 'tfjs';
   /**
    * onnxruntime intra-op threads (default 1: MobileNetV2 + MoveNet on one core take about as long
@@ -77,6 +81,7 @@ export function defaultStreamInfos(
   poseFrames = 2,
   poseEngine = engine,
   objectLayer: MapLayer = MAP_LAYER,
+  faceEngine = engine,
 ): Record<string, StreamInfo> {
   const [mh, mw, mc] = MAP_LAYERS[objectLayer];
   const nv = nsfwjsVersion();
@@ -103,7 +108,7 @@ export function defaultStreamInfos(
     face: {
       name: 'face',
       kind: 'vector',
-      backbone: `human@${hv}/blazeface+facemesh+emotion`,
+      backbone: `human@${hv}/blazeface+facemesh+emotion (${faceEngine})`,
       description:
         'most prominent face in the key frame (BlazeFace detector, face mesh to reject false detections, 7-class emotion model; @vladmandic/human): presence (detector confidence), box x,y,w,h in [0,1], probabilities angry, disgust, fear, happy, sad, surprise, neutral; zeros when no face',
     },
@@ -122,10 +127,14 @@ export function resolveStreams(streams: string[] | undefined): string[] {
   return DEFAULT_STREAMS.filter((s) => streams.includes(s));
 }
 
-/** The face vector (FACE_LAYOUT) of one frame: the most prominent face, zeros when none. */
+/** The face vector (FACE_LAYOUT) of one frame (tfjs-wasm): the most prominent face, zeros when none. */
 export async function faceVector(frame: Frame): Promise<Float32Array> {
+  return faceVectorOf(await detectFaces(frame));
+}
+
+/** The face vector (FACE_LAYOUT) of a frame's detections (most prominent first), zeros when none. */
+export function faceVectorOf(faces: FaceDetection[]): Float32Array {
   const v = new Float32Array(FACE_LAYOUT.size);
-  const faces = await detectFaces(frame);
   const f = faces[0];
   if (!f) return v;
   v[FACE_LAYOUT.presence] = f.score;
@@ -159,11 +168,20 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
         cacheDir: opts.cacheDir,
       })
     : null;
+  const faces: FaceRunner | null = streams.includes('face')
+    ? await loadFaceRunner({
+        engine: opts.engine ?? 'auto',
+        threads: opts.threads ?? 1,
+        batchSize: opts.batchSize,
+        cacheDir: opts.cacheDir,
+      })
+    : null;
   const infos = defaultStreamInfos(
     net?.engine ?? 'none',
     poseFrames,
     pose?.engine ?? 'none',
     opts.objectLayer,
+    faces?.engine ?? 'none',
   );
   const wantAction = streams.includes('action');
   const wantFace = streams.includes('face');
@@ -200,11 +218,14 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
       }
       const poseJob = pose && wantAction ? pose.run(poseIn) : null;
 
-      if (wantFace) {
+      const faceJob = faces && wantFace ? faces.run(keys) : null;
+
+      if (faceJob) {
         const data = new Float32Array(T * FACE_LAYOUT.size);
         let found = 0;
+        const dets = await faceJob;
         for (let t = 0; t < T; t++) {
-          const v = await faceVector(keys[t]);
+          const v = faceVectorOf(dets[t]);
           if (v[FACE_LAYOUT.presence] > 0) found++;
           data.set(v, t * FACE_LAYOUT.size);
         }
@@ -240,6 +261,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
     async dispose() {
       await net?.dispose();
       await pose?.dispose();
+      await faces?.dispose();
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * tfjs graph-model (TensorFlow GraphDef) → ONNX for the convolutional part of the small vision
- * graphs npm packages ship (here: MoveNet Lightning's body and heads). Supported ops:
- * _FusedConv2D / FusedDepthwiseConv2dNative (BiasAdd + Relu / Relu6), DepthwiseConv2dNative,
- * AddV2 / Sub / Mul / RealDiv (tensor or constant), ResizeBilinear, Sigmoid, Relu, Relu6, and the
+ * graphs npm packages ship (MoveNet Lightning's body and heads; BlazeFace, the face mesh and the
+ * emotion model of @vladmandic/human). Supported ops: _FusedConv2D / FusedDepthwiseConv2dNative
+ * (BiasAdd + Relu / Relu6 / Prelu), DepthwiseConv2dNative, AddV2 / Sub / Mul / RealDiv (tensor or
+ * constant), ResizeBilinear, Sigmoid, Relu, Relu6, Prelu, MaxPool, Pad (constant 0), and the
  * batch-axis no-ops a tfjs export wraps its input in (Cast to float, Unpack/ExpandDims/Squeeze
  * on axis 0). The ONNX graph computes in NCHW; its input stays NHWC float32 (the graph's own
  * input layout) and is transposed once. The conversion cuts the graph at `outputs` (e.g. the
@@ -89,6 +90,13 @@ export function tfGraphToOnnx(
     return unsupported(`constant ${n} of shape [${s}] in an element-wise op`);
   };
 
+  /** PReLU slope (a [C] or [1,1,C] constant) as an NCHW-broadcastable [C,1,1] initializer. */
+  const slopeOf = (n: string, c: number): string => {
+    const a = constOf(n);
+    if (a.data.length !== c) unsupported(`PReLU slope ${n} has ${a.data.length} values for ${c} channels`);
+    return addInit(`${n}/slope`, [c, 1, 1], Float32Array.from(a.data));
+  };
+
   let transposed = false;
   for (const node of nodes) {
     if (!needed.has(node.name) || node.op === 'Const') continue;
@@ -140,6 +148,50 @@ export function tfGraphToOnnx(
           node.name,
           (shapes.get(isConst(l) ? r : l) as Shape) ?? unsupported(`shape of ${node.name}`),
         );
+        break;
+      }
+      case 'Prelu': {
+        const [C] = shapes.get(ins[0]) as Shape;
+        out.push({ op: 'PRelu', inputs: [x as string, slopeOf(ins[1], C)], outputs: [node.name] });
+        alias.set(node.name, node.name);
+        shapes.set(node.name, shapes.get(ins[0]) as Shape);
+        break;
+      }
+      case 'MaxPool': {
+        if (str(a.data_format?.s) && str(a.data_format?.s) !== 'NHWC')
+          unsupported(`${node.name}: data_format ${str(a.data_format?.s)}`);
+        const k = (a.ksize?.list?.i ?? []).map(Number);
+        const st = (a.strides?.list?.i ?? []).map(Number);
+        if (k.length !== 4 || st.length !== 4 || k[0] !== 1 || k[3] !== 1 || st[0] !== 1 || st[3] !== 1)
+          unsupported(`${node.name}: pooling over batch or channels`);
+        const [C, H, W] = shapes.get(ins[0]) as Shape;
+        const pad = str(a.padding?.s);
+        let pads = [0, 0, 0, 0];
+        if (pad === 'SAME') pads = samePads(H, W, [k[1], k[2]], [st[1], st[2]], [1, 1]);
+        else if (pad !== 'VALID') unsupported(`${node.name}: padding ${pad}`);
+        out.push({
+          op: 'MaxPool',
+          inputs: [x as string],
+          outputs: [node.name],
+          attrs: { kernel_shape: [k[1], k[2]], strides: [st[1], st[2]], pads },
+        });
+        const oh = Math.floor((H + pads[0] + pads[2] - k[1]) / st[1]) + 1;
+        const ow = Math.floor((W + pads[1] + pads[3] - k[2]) / st[2]) + 1;
+        alias.set(node.name, node.name);
+        shapes.set(node.name, [C, oh, ow]);
+        break;
+      }
+      case 'Pad': {
+        // constant (zero) padding; paddings [[n0,n1],[h0,h1],[w0,w1],[c0,c1]] in NHWC
+        const p = Array.from(constOf(ins[1]).data).map(Number);
+        if (p.length !== 8 || p[0] !== 0 || p[1] !== 0)
+          unsupported(`${node.name}: padding of the batch axis`);
+        const [C, H, W] = shapes.get(ins[0]) as Shape;
+        const pads = BigInt64Array.from([0, p[6], p[2], p[4], 0, p[7], p[3], p[5]].map((v) => BigInt(v)));
+        inits.push({ name: `${node.name}/pads`, dims: [8], data: pads });
+        out.push({ op: 'Pad', inputs: [x as string, `${node.name}/pads`], outputs: [node.name] });
+        alias.set(node.name, node.name);
+        shapes.set(node.name, [C + p[6] + p[7], H + p[2] + p[3], W + p[4] + p[5]]);
         break;
       }
       case 'Sigmoid':
@@ -230,7 +282,9 @@ export function tfGraphToOnnx(
             ],
             outputs: [node.name],
           });
-        } else if (rest.length) unsupported(`${node.name}: fused ops ${fused}`);
+        } else if (rest.length === 1 && rest[0] === 'Prelu')
+          out.push({ op: 'PRelu', inputs: [convOut, slopeOf(ins[3], cout)], outputs: [node.name] });
+        else if (rest.length) unsupported(`${node.name}: fused ops ${fused}`);
         const oh = Math.floor((H + pads[0] + pads[2] - ((kh - 1) * dl[1] + 1)) / st[1]) + 1;
         const ow = Math.floor((W + pads[1] + pads[3] - ((kw - 1) * dl[2] + 1)) / st[2]) + 1;
         alias.set(node.name, node.name);
