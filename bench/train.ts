@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [--videos 1637] [--epochs 2] [--variants mean,temporal,spatial,dual] [--full]`
+ * `npm run bench -- train [--videos 1637] [--epochs 2] [--variants mean,temporal,spatial,dual] [--spatial-hidden h] [--full]`
  *
  * DFAN training speed on Ekman-6-sized synthetic features: 1,637 videos × T=16 with an object map
  * 7×7×1280, context [404], action [111], face [12] (the default pack's shapes). Prints, per variant,
@@ -9,7 +9,7 @@
  * `--full` also times a complete training run of one Ekman-6 split (819 train videos, 30 epochs,
  * early stopping off) end to end. Figures only; nothing fails on time.
  */
-import { loadTf, setFastMatMul } from '../src/model/backend.js';
+import { loadTf, setFastKernels } from '../src/model/backend.js';
 import { resolveModelConfig, resolveTrainConfig, type Variant } from '../src/model/config.js';
 import { fitPrep } from '../src/model/features.js';
 import { syntheticSet } from '../src/model/synthetic.js';
@@ -26,6 +26,9 @@ export async function run(args: string[]): Promise<void> {
   const epochs = Number(arg(args, 'epochs', '2'));
   const variants = arg(args, 'variants', 'mean,temporal,spatial,dual').split(',') as Variant[];
   const full = args.includes('--full');
+  const spatialHidden = args.includes('--spatial-hidden')
+    ? Number(arg(args, 'spatial-hidden', ''))
+    : undefined;
   const tf = await loadTf();
   const spec = {
     videos,
@@ -71,7 +74,7 @@ export async function run(args: string[]): Promise<void> {
   const tcfg = resolveTrainConfig({ epochs, batchSize: 32, valFraction: 0, patience: 0 });
   const stepsPerEpoch = Math.ceil(set.size / tcfg.batchSize);
   for (const variant of variants) {
-    const model = resolveModelConfig({ variant, streams, mapDim: 128 });
+    const model = resolveModelConfig({ variant, streams, mapDim: 128, spatialHidden });
     const c0 = process.cpuUsage();
     const fit = fitModel(tf, {
       trainSet: set,
@@ -103,9 +106,9 @@ export async function run(args: string[]): Promise<void> {
 
   // kernel speed-up: the same dual steps with and without the transpose-first kernels
   const steps = Number(arg(args, 'kernel-steps', '8'));
-  const dual = resolveModelConfig({ variant: 'dual', streams, mapDim: 128 });
+  const dual = resolveModelConfig({ variant: 'dual', streams, mapDim: 128, spatialHidden });
   const timeSteps = (fast: boolean) => {
-    setFastMatMul(tf, fast);
+    setFastKernels(tf, fast);
     const c0 = process.cpuUsage();
     const f = fitModel(tf, {
       trainSet: set,
@@ -122,7 +125,7 @@ export async function run(args: string[]): Promise<void> {
   timeSteps(true); // warm-up
   const fast = [timeSteps(true), timeSteps(true)];
   const slow = [timeSteps(false)];
-  setFastMatMul(tf, true);
+  setFastKernels(tf, true);
   const w = (xs: Array<{ wall: number; cpu: number }>) => median(xs.map((x) => x.wall));
   const c = (xs: Array<{ wall: number; cpu: number }>) => median(xs.map((x) => x.cpu));
   console.log(
@@ -135,7 +138,7 @@ export async function run(args: string[]): Promise<void> {
     const r = await trainRun({
       features: ek.source,
       dataset: ek.dataset,
-      model: { variant: 'dual', mapDim: 128 },
+      model: { variant: 'dual', mapDim: 128, spatialHidden },
       train: { epochs: 30, patience: 0 },
     });
     console.log(

@@ -239,7 +239,7 @@ export function makePredictor(
 }
 
 /** Load a run folder written by `dfan train` / trainRun. */
-export async function loadRun(dir: string, opts: { fastMatMul?: boolean } = {}): Promise<LoadedRun> {
+export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {}): Promise<LoadedRun> {
   const cfgPath = join(dir, 'config.json');
   const wPath = join(dir, 'weights.safetensors');
   if (!existsSync(cfgPath) || !existsSync(wPath)) {
@@ -277,7 +277,7 @@ export async function loadRun(dir: string, opts: { fastMatMul?: boolean } = {}):
       basis: get('basis'),
     };
   }
-  const tf = await loadTf({ fastMatMul: opts.fastMatMul });
+  const tf = await loadTf({ fastKernels: opts.fastKernels });
   const model = resolveModelConfig(config.model);
   const dims = dimsOf(prep);
   const values: Record<string, Float32Array> = {};

@@ -44,7 +44,7 @@ export interface TrainRunOptions {
   model?: Partial<ModelConfig>;
   train?: Partial<TrainConfig>;
   /** use the transpose-first matmul kernels (default true; false only for benchmarking) */
-  fastMatMul?: boolean;
+  fastKernels?: boolean;
   /** progress lines (one per epoch, plus loading steps) */
   log?: (line: string) => void;
   onEpoch?: (e: EpochLog) => void;
@@ -147,7 +147,7 @@ async function loadPrepSamples(
 export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
   const log = opts.log ?? (() => {});
   const tcfg = resolveTrainConfig(opts.train ?? {});
-  const tf = await loadTf({ fastMatMul: opts.fastMatMul ?? true });
+  const tf = await loadTf({ fastKernels: opts.fastKernels ?? true });
   const t0 = performance.now();
   const source = typeof opts.features === 'string' ? await storeSource(opts.features) : opts.features;
 

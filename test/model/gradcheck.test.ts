@@ -1,37 +1,87 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { loadTf, setFastMatMul } from '../../src/model/backend.js';
+import { loadTf, setFastKernels } from '../../src/model/backend.js';
 import { disposeBatch } from '../../src/model/features.js';
 import { makeModel, tinySet } from './helpers.js';
 
-test('the replacement matmul kernels compute the same products as the originals', async () => {
+/** max |got − ref| relative to the largest |ref| (the replacements may sum in another order) */
+function relErr(got: Float32Array, ref: Float32Array): number {
+  let scale = 1e-6;
+  let err = 0;
+  for (let i = 0; i < ref.length; i++) {
+    scale = Math.max(scale, Math.abs(ref[i]));
+    err = Math.max(err, Math.abs(got[i] - ref[i]));
+  }
+  return err / scale;
+}
+
+test('the replacement kernels compute the same products and tanh as the originals', async () => {
   const tf = await loadTf();
-  const a3 = tf.randomNormal([3, 5, 4], 0, 1, 'float32', 1);
-  const b3 = tf.randomNormal([3, 4, 6], 0, 1, 'float32', 2);
-  const bias = tf.randomNormal([6], 0, 1, 'float32', 3);
-  const cases: Array<() => import('@tensorflow/tfjs').Tensor> = [];
+  type T = import('@tensorflow/tfjs').Tensor;
+  const r = (shape: number[], seed: number) => tf.randomNormal(shape, 0, 1, 'float32', seed);
+  const a3 = r([3, 5, 4], 1);
+  const b3 = r([3, 4, 6], 2);
+  const bias = r([6], 3);
+  const cases: Array<[string, () => T]> = [];
   for (const ta of [false, true]) {
     for (const tb of [false, true]) {
       const a = ta ? a3.transpose([0, 2, 1]) : a3;
       const b = tb ? b3.transpose([0, 2, 1]) : b3;
-      cases.push(() => tf.matMul(a, b, ta, tb));
-      cases.push(() => tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias, activation: 'relu' }));
-      cases.push(() =>
-        tf.matMul(
-          a.reshape([15, 4]).slice(0, 5),
-          b.reshape(tb ? [18, 4] : [12, 6]).slice(0, tb ? 6 : 4),
-          false,
-          tb,
-        ),
-      );
+      const name = `tA=${ta} tB=${tb}`;
+      cases.push([name, () => tf.matMul(a, b, ta, tb)]);
+      cases.push([
+        `fused ${name}`,
+        () => tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias, activation: 'relu' }),
+      ]);
+      cases.push([
+        `sliced ${name}`,
+        () =>
+          tf.matMul(
+            a.reshape([15, 4]).slice(0, 5),
+            b.reshape(tb ? [18, 4] : [12, 6]).slice(0, tb ? 6 : 4),
+            false,
+            tb,
+          ),
+      ]);
     }
   }
-  for (const run of cases) {
-    setFastMatMul(tf, false);
-    const ref = run().arraySync();
-    setFastMatMul(tf, true);
-    const got = run().arraySync();
-    assert.deepEqual(got, ref);
+  // the shapes of the model's backward pass, where the kernel picks the cheaper identity:
+  // dW = Xᵀ·dY with a tall X, dw = Hᵀ·dE with a vector dE, dα = dx̂·Xᵀ with a unit row
+  const X = r([300, 24], 4);
+  const dY = r([300, 8], 5);
+  const dE = r([300, 1], 6);
+  const dxh = r([12, 1, 24], 7);
+  const Xb = r([12, 25, 24], 8);
+  cases.push(['Xᵀ·dY', () => tf.matMul(X, dY, true, false)]);
+  cases.push(['dYᵀ·X', () => tf.matMul(dY, X, true, false)]);
+  cases.push(['Xᵀ·dE', () => tf.matMul(X, dE, true, false)]);
+  cases.push(['dx̂·Xᵀ (batched)', () => tf.matMul(dxh, Xb, false, true)]);
+  cases.push(['Xb·dx̂ᵀ (batched)', () => tf.matMul(Xb, dxh, false, true)]);
+  cases.push(['Xbᵀ·Xbᵀ', () => tf.matMul(Xb, r([12, 7, 25], 9), true, true)]);
+  cases.push(['clone', () => tf.clone(Xb)]);
+  cases.push(['tanh', () => tf.tanh(tf.mul(r([1000], 10), 4))]);
+  cases.push([
+    'tanh at 0 and beyond float range',
+    () => tf.tanh(tf.tensor1d([0, -0, 1e-8, 50, -50, 1e30, -1e30])),
+  ]);
+  // a weight vector used as B forward, then aliased in the backward pass (XNNPACK caches B's packing
+  // by buffer): the gradient must match the original kernels
+  const Wv = tf.variable(r([24, 8], 11));
+  const wv = tf.variable(r([8, 1], 12));
+  cases.push([
+    'gradient through (X·W)·w',
+    () => {
+      const { grads } = tf.variableGrads(() => tf.sum(tf.square(tf.matMul(tf.matMul(X, Wv), wv))), [Wv, wv]);
+      return tf.concat([grads[Wv.name].reshape([-1]), grads[wv.name].reshape([-1])]);
+    },
+  ]);
+  for (const [name, run] of cases) {
+    setFastKernels(tf, false);
+    const ref = run().dataSync() as Float32Array;
+    setFastKernels(tf, true);
+    const got = run().dataSync() as Float32Array;
+    assert.equal(got.length, ref.length, name);
+    assert.ok(relErr(got, ref) < 1e-5, `${name}: relative error ${relErr(got, ref)}`);
   }
 });
 
