@@ -61,6 +61,11 @@ export interface DefaultPackOptions {
   objectLayer?: MapLayer;
   /** short side of decoded frames (default 256) */
   shortSide?: number;
+  /**
+   * snippets per inference group (default 4): the backbones start on a group as soon as its
+   * frames are decoded, while ffmpeg decodes the next ones
+   */
+  streamGroup?: number;
 }
 
 /** Frame size with the given short side and the display aspect ratio (even sides, long side ≤ 2.5×). */
@@ -194,68 +199,129 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
       const size = decodeSize(input.info, opts.shortSide ?? 256);
       const keyTimes = input.snippets.map((s) => s.keyTime);
       const clipTimes = wantAction ? input.snippets.flatMap((s) => s.clipTimes) : [];
-      const frames = await input.decode([...keyTimes, ...clipTimes], { ...size, mode: 'stretch' });
-      const keys = frames.slice(0, T);
-      const clips: Frame[][] = [];
-      for (let t = 0, o = T; t < T && wantAction; t++) {
-        const k = input.snippets[t].clipTimes.length;
-        clips.push(frames.slice(o, o + k));
+      const times = [...keyTimes, ...clipTimes];
+      // index → snippet; frames a snippet needs (key + clip)
+      const owner = new Int32Array(times.length);
+      const clipStart = new Int32Array(T);
+      for (let t = 0, o = T; t < T; t++) {
+        owner[t] = t;
+        clipStart[t] = o;
+        const k = wantAction ? input.snippets[t].clipTimes.length : 0;
+        for (let j = 0; j < k; j++) owner[o + j] = t;
         o += k;
       }
+      const need = input.snippets.map((s) => 1 + (wantAction ? s.clipTimes.length : 0));
+      const got = new Int32Array(T);
+      const frames: Frame[] = new Array(times.length);
+      const clipOf = (t: number) => {
+        const k = wantAction ? input.snippets[t].clipTimes.length : 0;
+        return frames.slice(clipStart[t], clipStart[t] + k);
+      };
+
+      const mapShape = net?.mapShape ?? [0];
+      const mapLen = mapShape.reduce((a, b) => a * b, 1);
+      const object = streams.includes('object') ? new Float32Array(T * mapLen) : null;
+      const context = streams.includes('context') ? new Float32Array(T * CONTEXT_DIM) : null;
+      const action = wantAction ? new Float32Array(T * ACTION_DIM) : null;
+      const face = wantFace ? new Float32Array(T * FACE_LAYOUT.size) : null;
+
+      /**
+       * The backbones on a group of complete snippets. onnxruntime runs them off the JS thread, so
+       * they overlap with the decoding of the next frames (ffmpeg in its own process).
+       */
+      const runGroup = async (ts: number[]): Promise<void> => {
+        const keys = ts.map((t) => frames[t]);
+        const jobs: Promise<void>[] = [];
+        if (net) {
+          jobs.push(
+            net.run(keys).then((r) => {
+              ts.forEach((t, i) => {
+                object?.set(r.map.subarray(i * mapLen, (i + 1) * mapLen), t * mapLen);
+                context?.set(r.mid.subarray(i * MID_DIM, (i + 1) * MID_DIM), t * CONTEXT_DIM);
+              });
+            }),
+          );
+        }
+        if (faces && face) {
+          jobs.push(
+            faces.run(keys).then((dets) => {
+              ts.forEach((t, i) => {
+                face.set(faceVectorOf(dets[i]), t * FACE_LAYOUT.size);
+              });
+            }),
+          );
+        }
+        if (pose && action) {
+          const poseIn: Frame[] = [];
+          const poseT: number[][] = [];
+          for (const t of ts) {
+            const clip = clipOf(t);
+            const two = poseFrames === 2 && clip.length > 0;
+            poseIn.push(frames[t]);
+            if (two) poseIn.push(clip[clip.length - 1]);
+            poseT.push(two ? [keyTimes[t], input.snippets[t].clipTimes[clip.length - 1]] : [keyTimes[t]]);
+          }
+          jobs.push(
+            pose.run(poseIn).then((poses) => {
+              let o = 0;
+              ts.forEach((t, i) => {
+                const n = poseT[i].length;
+                action.set(poseDynamics(poses.slice(o, o + n), poseT[i]), t * ACTION_DIM);
+                o += n;
+              });
+            }),
+          );
+        }
+        // JS statistics while the models run
+        for (const t of ts) {
+          if (action) action.set(motionStats(clipOf(t)), t * ACTION_DIM + POSE_DIM);
+          if (context) context.set(colourStats(frames[t]), t * CONTEXT_DIM + MID_DIM);
+        }
+        await Promise.all(jobs);
+      };
+
+      const group = opts.streamGroup ?? 4;
+      let ready: number[] = [];
+      const running: Promise<void>[] = [];
+      const launch = () => {
+        if (ready.length === 0) return;
+        const p = runGroup(ready);
+        p.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+        running.push(p);
+        ready = [];
+      };
+      const onFrame = (i: number, f: Frame) => {
+        if (frames[i]) return;
+        frames[i] = f;
+        const t = owner[i];
+        if (++got[t] === need[t]) {
+          ready.push(t);
+          if (ready.length >= group) launch();
+        }
+      };
+      try {
+        const decoded = await input.decode(times, { ...size, mode: 'stretch', onFrame });
+        // frames a PackInput did not report through onFrame
+        decoded.forEach((f, i) => {
+          onFrame(i, f);
+        });
+        launch();
+        await Promise.all(running);
+      } finally {
+        await Promise.allSettled(running);
+      }
+
       const out: Record<string, StreamTensor> = {};
       const warnings: string[] = [];
-
-      // MobileNetV2 and MoveNet on onnxruntime's threads while the JS thread runs faces
-      const netJob = net ? net.run(keys) : null;
-      const poseIn: Frame[] = [];
-      const poseT: number[][] = [];
-      for (let t = 0; t < T && wantAction; t++) {
-        const clip = clips[t];
-        const two = poseFrames === 2 && clip.length > 0;
-        poseIn.push(keys[t]);
-        if (two) poseIn.push(clip[clip.length - 1]);
-        poseT.push(two ? [keyTimes[t], input.snippets[t].clipTimes[clip.length - 1]] : [keyTimes[t]]);
-      }
-      const poseJob = pose && wantAction ? pose.run(poseIn) : null;
-
-      const faceJob = faces && wantFace ? faces.run(keys) : null;
-
-      if (faceJob) {
-        const data = new Float32Array(T * FACE_LAYOUT.size);
+      if (face) {
+        out.face = { shape: [T, FACE_LAYOUT.size], data: face };
         let found = 0;
-        const dets = await faceJob;
-        for (let t = 0; t < T; t++) {
-          const v = faceVectorOf(dets[t]);
-          if (v[FACE_LAYOUT.presence] > 0) found++;
-          data.set(v, t * FACE_LAYOUT.size);
-        }
-        out.face = { shape: [T, FACE_LAYOUT.size], data };
+        for (let t = 0; t < T; t++) if (face[t * FACE_LAYOUT.size + FACE_LAYOUT.presence] > 0) found++;
         if (found === 0) warnings.push('face: no face found in any key frame (face stream is zero)');
       }
-      if (wantAction) {
-        const data = new Float32Array(T * ACTION_DIM);
-        for (let t = 0; t < T; t++) data.set(motionStats(clips[t]), t * ACTION_DIM + POSE_DIM);
-        const poses = await (poseJob as Promise<Float32Array[]>);
-        for (let t = 0, o = 0; t < T; t++) {
-          const n = poseT[t].length;
-          data.set(poseDynamics(poses.slice(o, o + n), poseT[t]), t * ACTION_DIM);
-          o += n;
-        }
-        out.action = { shape: [T, ACTION_DIM], data };
-      }
-      if (netJob) {
-        const r = await netJob;
-        if (streams.includes('object'))
-          out.object = { shape: [T, ...(net as MobilenetRunner).mapShape], data: r.map };
-        if (streams.includes('context')) {
-          const data = new Float32Array(T * CONTEXT_DIM);
-          for (let t = 0; t < T; t++) {
-            data.set(r.mid.subarray(t * MID_DIM, (t + 1) * MID_DIM), t * CONTEXT_DIM);
-            data.set(colourStats(keys[t]), t * CONTEXT_DIM + MID_DIM);
-          }
-          out.context = { shape: [T, CONTEXT_DIM], data };
-        }
-      }
+      if (action) out.action = { shape: [T, ACTION_DIM], data: action };
+      if (object) out.object = { shape: [T, ...mapShape], data: object };
+      if (context) out.context = { shape: [T, CONTEXT_DIM], data: context };
       return { streams: out, warnings };
     },
     async dispose() {

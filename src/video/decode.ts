@@ -9,7 +9,11 @@
  * files are handled by time, never by index.
  */
 import { spawn } from 'node:child_process';
-import { DfanError } from '../errors.js';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { DfanError, type DfanErrorCode } from '../errors.js';
+import type { DecodeReply, DecodeRequest } from './decode-worker.js';
 import { ffmpegInput, findFfmpeg, lastErrorLine } from './ffmpeg.js';
 import { frameTimes, probe } from './probe.js';
 import type { DecodeOptions, Frame, ResizeMode, VideoInfo } from './types.js';
@@ -473,6 +477,10 @@ export async function* decodeFrameStream(
  * Decode RGB24 frames at `times` (seconds from the start of the video): one frame per requested
  * time, in the same order (duplicates allowed), each `width×height` after the resize `mode`.
  * Times past the end give the last frame; negative times give the first.
+ *
+ * With `opts.onFrame`, the decode runs in a worker thread (src/video/decode-worker.ts) and each
+ * frame is handed to `onFrame` as soon as it arrives: the caller may then block the JS thread
+ * (e.g. onnxruntime inference) while ffmpeg keeps decoding on another core.
  */
 export async function decodeFrames(
   path: string,
@@ -480,7 +488,92 @@ export async function decodeFrames(
   opts: DecodeOptions,
   info?: VideoInfo,
 ): Promise<Frame[]> {
+  if (opts.onFrame && times.length > 0) {
+    validate(times, opts);
+    const w = decodeWorker();
+    if (w) return w.decode(path, times, opts, info);
+  }
   const out: Frame[] = new Array(times.length);
-  for await (const { index, frame } of decodeFrameStream(path, times, opts, info)) out[index] = frame;
+  for await (const { index, frame } of decodeFrameStream(path, times, opts, info)) {
+    out[index] = frame;
+    opts.onFrame?.(index, frame);
+  }
   return out;
+}
+
+// ---------------------------------------------------------------- decode thread
+
+interface Job {
+  out: Frame[];
+  opts: DecodeOptions;
+  resolve: (frames: Frame[]) => void;
+  reject: (e: unknown) => void;
+}
+
+interface DecodeWorker {
+  decode(path: string, times: number[], opts: DecodeOptions, info?: VideoInfo): Promise<Frame[]>;
+}
+
+let worker: DecodeWorker | null | undefined;
+
+/** The process's decode thread (started on first use), or null when it cannot run here. */
+function decodeWorker(): DecodeWorker | null {
+  if (worker !== undefined) return worker;
+  const file = fileURLToPath(new URL('./decode-worker.js', import.meta.url));
+  if (!existsSync(file) || process.env.DFAN_DECODE_THREAD === '0') {
+    worker = null;
+    return worker;
+  }
+  const jobs = new Map<number, Job>();
+  let nextId = 1;
+  let w: Worker | null = null;
+  const fail = (e: unknown) => {
+    for (const j of jobs.values()) j.reject(e);
+    jobs.clear();
+    w = null;
+  };
+  const start = (): Worker => {
+    const t = new Worker(file);
+    t.on('message', (m: DecodeReply) => {
+      const job = jobs.get(m.id);
+      if (!job) return;
+      if ('index' in m) {
+        const frame: Frame = { time: m.time, width: m.width, height: m.height, data: m.data };
+        if (m.pts !== undefined) frame.pts = m.pts;
+        job.out[m.index] = frame;
+        job.opts.onFrame?.(m.index, frame);
+      } else if ('warning' in m) (job.opts.onWarning ?? warnDefault)(m.warning);
+      else {
+        jobs.delete(m.id);
+        if (jobs.size === 0) t.unref();
+        if ('done' in m) job.resolve(job.out);
+        else {
+          const e = m.error;
+          job.reject(
+            e.code
+              ? new DfanError(e.code as DfanErrorCode, e.message, { file: e.file, hint: e.hint })
+              : new DfanError('INTERNAL', `decode thread: ${e.message}`, { file: e.file }),
+          );
+        }
+      }
+    });
+    t.on('error', (e) => fail(new DfanError('INTERNAL', `decode thread failed: ${e.message}`, { cause: e })));
+    t.on('exit', () => fail(new DfanError('INTERNAL', 'decode thread exited')));
+    t.unref();
+    return t;
+  };
+  worker = {
+    decode(path, times, opts, info) {
+      w ??= start();
+      const t = w;
+      const id = nextId++;
+      const { onFrame: _f, onWarning: _w, ...plain } = opts;
+      return new Promise<Frame[]>((resolve, reject) => {
+        jobs.set(id, { out: new Array(times.length), opts, resolve, reject });
+        t.ref();
+        t.postMessage({ id, path, times, opts: plain, info } satisfies DecodeRequest);
+      });
+    },
+  };
+  return worker;
 }

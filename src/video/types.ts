@@ -45,6 +45,12 @@ export interface DecodeOptions {
   idleTimeoutMs?: number;
   /** decoder threads (ffmpeg -threads; default: ffmpeg's choice) */
   threads?: number;
+  /**
+   * called with each frame as soon as ffmpeg delivers it (in order of increasing time; `index`
+   * is its position in `times`), before `decodeFrames` resolves: lets a caller start work on
+   * early frames while later ones are decoded
+   */
+  onFrame?: (index: number, frame: Frame) => void;
 }
 
 /** One decoded frame: packed RGB24, row-major, `width*height*3` bytes. */

@@ -141,3 +141,39 @@ test('objectLayer block_13_expand_relu gives a 14×14×576 map', async () => {
     await pack.dispose();
   }
 });
+
+test('frames streamed to the pack while decoding (onFrame, any group size) give the same numbers as a whole decode', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'dfan-default-'));
+  const video = makeMovingVideo(join(dir, 'v.mp4'), 2, '160x90');
+  const streamed = await loadDefaultPack({ streamGroup: 1 });
+  const grouped = await loadDefaultPack({ streamGroup: 100 });
+  try {
+    const input = await videoPackInput(video, { T: 5, K: 3 });
+    let reported = 0;
+    const a = await streamed.extract({
+      ...input,
+      decode: (times, o) =>
+        input.decode(times, {
+          ...o,
+          onFrame: (i, f) => {
+            reported++;
+            o.onFrame?.(i, f);
+          },
+        }),
+    });
+    assert.equal(reported, 5 * 4, 'key + clip frames reach the pack as they are decoded');
+    // a PackInput that ignores onFrame: the pack uses what decode returns
+    const b = await grouped.extract({
+      ...input,
+      decode: (times, o) => {
+        const { onFrame: _ignored, ...rest } = o;
+        return input.decode(times, rest);
+      },
+    });
+    assert.deepEqual(Object.keys(a.streams).sort(), Object.keys(b.streams).sort());
+    for (const k of Object.keys(a.streams)) assert.deepEqual(a.streams[k].data, b.streams[k].data, k);
+  } finally {
+    await streamed.dispose();
+    await grouped.dispose();
+  }
+});
