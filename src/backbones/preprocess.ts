@@ -78,6 +78,19 @@ export function fitFrame(frame: Frame, height: number, width: number, mode: Resi
   const d = src.data;
   const fx = sw / g.dw;
   const fy = sh / g.dh;
+  // per-column source offsets and weights (the same arithmetic per pixel, computed once per column)
+  const xa = new Int32Array(g.dw);
+  const xb = new Int32Array(g.dw);
+  const xw = new Float64Array(g.dw);
+  for (let x = 0; x < g.dw; x++) {
+    let xx = sx + (x + 0.5) * fx - 0.5;
+    if (xx < 0) xx = 0;
+    if (xx > W - 1) xx = W - 1;
+    const x0 = Math.floor(xx);
+    xa[x] = x0 * 3;
+    xb[x] = Math.min(x0 + 1, W - 1) * 3;
+    xw[x] = xx - x0;
+  }
   for (let y = 0; y < g.dh; y++) {
     let yy = sy + (y + 0.5) * fy - 0.5;
     if (yy < 0) yy = 0;
@@ -85,24 +98,31 @@ export function fitFrame(frame: Frame, height: number, width: number, mode: Resi
     const y0 = Math.floor(yy);
     const y1 = Math.min(y0 + 1, H - 1);
     const wy = yy - y0;
-    const orow = ((g.dy + y) * width + g.dx) * 3;
+    const r0 = y0 * W * 3;
+    const r1 = y1 * W * 3;
+    let o = ((g.dy + y) * width + g.dx) * 3;
     for (let x = 0; x < g.dw; x++) {
-      let xx = sx + (x + 0.5) * fx - 0.5;
-      if (xx < 0) xx = 0;
-      if (xx > W - 1) xx = W - 1;
-      const x0 = Math.floor(xx);
-      const x1 = Math.min(x0 + 1, W - 1);
-      const wx = xx - x0;
-      const a = (y0 * W + x0) * 3;
-      const b = (y0 * W + x1) * 3;
-      const c = (y1 * W + x0) * 3;
-      const e = (y1 * W + x1) * 3;
-      const o = orow + x * 3;
-      for (let k = 0; k < 3; k++) {
-        const top = d[a + k] + (d[b + k] - d[a + k]) * wx;
-        const bot = d[c + k] + (d[e + k] - d[c + k]) * wx;
-        out[o + k] = Math.round(top + (bot - top) * wy);
-      }
+      const wx = xw[x];
+      const a = r0 + xa[x];
+      const b = r0 + xb[x];
+      const c = r1 + xa[x];
+      const e = r1 + xb[x];
+      let ta = d[a];
+      let tb = d[c];
+      let top = ta + (d[b] - ta) * wx;
+      let bot = tb + (d[e] - tb) * wx;
+      out[o] = Math.round(top + (bot - top) * wy);
+      ta = d[a + 1];
+      tb = d[c + 1];
+      top = ta + (d[b + 1] - ta) * wx;
+      bot = tb + (d[e + 1] - tb) * wx;
+      out[o + 1] = Math.round(top + (bot - top) * wy);
+      ta = d[a + 2];
+      tb = d[c + 2];
+      top = ta + (d[b + 2] - ta) * wx;
+      bot = tb + (d[e + 2] - tb) * wx;
+      out[o + 2] = Math.round(top + (bot - top) * wy);
+      o += 3;
     }
   }
   return { time: frame.time, width, height, data: out };
