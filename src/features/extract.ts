@@ -31,7 +31,11 @@ export interface ExtractOptions {
 
 export interface ExtractTiming {
   probeMs: number;
-  /** time spent inside pack.decode calls (ffmpeg), part of packMs */
+  /**
+   * time spent inside pack.decode calls (ffmpeg), part of packMs. A pack that takes frames as
+   * they arrive (DecodeOptions.onFrame, e.g. the default pack) runs inference meanwhile: then this
+   * is the span until the last frame was handed over, overlapping inference, not ffmpeg's own time
+   */
   decodeMs: number;
   /** pack.extract wall time (decode + inference) */
   packMs: number;
