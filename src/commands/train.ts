@@ -58,6 +58,12 @@ export function register(program: Command): void {
     .option('--heads <n>', 'temporal focus heads', num('heads'), 1)
     .option('--spatial-hidden <n>', 'width h of the spatial scoring layer', num('spatial-hidden'), 64)
     .option(
+      '--score-dim <n>',
+      'leading principal components of a reduced map that the spatial scorer reads (0 = all)',
+      num('score-dim'),
+      64,
+    )
+    .option(
       '--map-dim <n>',
       'reduce map streams to this many channels (0 = never, -1 = auto)',
       num('map-dim'),
@@ -99,6 +105,7 @@ export function register(program: Command): void {
             : undefined,
           heads: Number(o.heads),
           spatialHidden: Number(o.spatialHidden),
+          spatialScoreDim: Number(o.scoreDim),
           mapDim: Number(o.mapDim),
           spatialContext: String(o.context),
           positiveClasses: positive,

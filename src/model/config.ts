@@ -20,6 +20,12 @@ export interface ModelConfig {
   spatialContext: string;
   /** width h of the spatial scoring layer W: C→h (kept narrow: cost is O(T·N·C·h)) */
   spatialHidden: number;
+  /**
+   * channels C the spatial scorer reads from a PCA-reduced map: its leading principal components
+   * (the pooling x̂ = Σ α_i x_i and the projection still use all of them). Halving C halves the
+   * scorer's cost, which dominates a dual training step. 0 = all channels.
+   */
+  spatialScoreDim: number;
   /** width d of each stream's projection P (after pooling) → u_t has d × streams dims */
   projDim: number;
   /** non-linearity after each projection: relu (default) or tanh (smooth: used by the gradient check) */
@@ -63,6 +69,7 @@ export const DEFAULT_MODEL: ModelConfig = {
   streams: [],
   spatialContext: 'action',
   spatialHidden: 64,
+  spatialScoreDim: 64,
   projDim: 128,
   activation: 'relu',
   temporalHidden: 64,
@@ -96,6 +103,8 @@ export function resolveModelConfig(partial: Partial<ModelConfig>): ModelConfig {
   if (!VARIANTS.includes(c.variant))
     throw bad(`unknown variant "${c.variant}" (use one of ${VARIANTS.join(', ')})`);
   positiveInt('spatialHidden', c.spatialHidden);
+  if (!Number.isInteger(c.spatialScoreDim) || c.spatialScoreDim < 0)
+    throw bad(`spatialScoreDim must be an integer ≥ 0 (got ${c.spatialScoreDim})`);
   positiveInt('projDim', c.projDim);
   positiveInt('temporalHidden', c.temporalHidden);
   positiveInt('heads', c.heads);

@@ -17,8 +17,11 @@ import { type ModelConfig, usesSpatial, usesTemporal } from './config.js';
 
 /** What the model needs to know about its inputs (after preprocessing). */
 export interface InputDims {
-  /** map streams: cells N = H·W and channels D (after reduction) */
-  maps: Record<string, { H: number; W: number; D: number }>;
+  /**
+   * map streams: cells N = H·W and channels D (after reduction); `ordered` when the channels are
+   * principal components in decreasing variance (a PCA-reduced map)
+   */
+  maps: Record<string, { H: number; W: number; D: number; ordered?: boolean }>;
   /** vector streams: channels */
   vectors: Record<string, { D: number }>;
 }
@@ -28,6 +31,8 @@ export interface BatchTensors {
   B: number;
   T: number;
   maps: Record<string, TF.Tensor>; // [B, T, N, D]
+  /** the leading k channels of a map, for its spatial scorer, when k < D (see Dfan.scoreDims) */
+  scored?: Record<string, TF.Tensor>; // [B, T, N, k]
   pooled: Record<string, TF.Tensor>; // [B, T, D]  mean over cells
   vectors: Record<string, TF.Tensor>; // [B, T, C]
   mask: TF.Tensor; // [B, T]  1 = real snippet
@@ -59,7 +64,7 @@ export function paramSpecs(cfg: ModelConfig, dims: InputDims, nClasses: number):
     const m = dims.maps[s];
     if (m) {
       if (usesSpatial(cfg.variant)) {
-        p[`spatial.${s}.W`] = mat([m.D, cfg.spatialHidden]);
+        p[`spatial.${s}.W`] = mat([scoreDimOf(cfg, m), cfg.spatialHidden]);
         if (ctx !== 'none') {
           const cd = ctx === 'mean' ? m.D : dims.vectors[ctx].D;
           p[`spatial.${s}.U`] = mat([cd, cfg.spatialHidden]);
@@ -84,6 +89,15 @@ export function paramSpecs(cfg: ModelConfig, dims: InputDims, nClasses: number):
   p['classifier.W'] = mat([K * Du, nClasses]);
   p['classifier.b'] = vec(nClasses);
   return p;
+}
+
+/**
+ * Channels of a map that the spatial scorer reads: the leading `spatialScoreDim` principal
+ * components when the map is PCA-reduced, else all of them.
+ */
+export function scoreDimOf(cfg: ModelConfig, m: { D: number; ordered?: boolean }): number {
+  const k = cfg.spatialScoreDim;
+  return m.ordered && k > 0 && k < m.D ? k : m.D;
 }
 
 /** The context stream actually used by the spatial focus ('none', 'mean' or a vector stream). */
@@ -136,6 +150,17 @@ export class Dfan {
     this.ctx = spatialContextOf(cfg, dims);
   }
 
+  /** Map streams whose spatial scorer reads only the leading k < D channels: k per stream. */
+  scoreDims(): Record<string, number> {
+    const out: Record<string, number> = {};
+    if (!usesSpatial(this.cfg.variant)) return out;
+    for (const s of this.cfg.streams) {
+      const m = this.dims.maps[s];
+      if (m && scoreDimOf(this.cfg, m) < m.D) out[s] = scoreDimOf(this.cfg, m);
+    }
+    return out;
+  }
+
   /** Spatial focus on one map stream: returns the pooled snippet features x̂ [B·T, D] and α [B·T, N]. */
   spatialFocus(stream: string, batch: BatchTensors): { pooled: TF.Tensor; alpha: TF.Tensor } {
     const { tf } = this;
@@ -144,7 +169,12 @@ export class Dfan {
     const N = H * Wd;
     const x = batch.maps[stream].reshape([B * T, N, D]);
     const W = this.params[`spatial.${stream}.W`];
-    let pre = tf.matMul(x.reshape([B * T * N, D]), W).reshape([B * T, N, this.cfg.spatialHidden]); // W x_i
+    const k = scoreDimOf(this.cfg, this.dims.maps[stream]);
+    const cells = x.reshape([B * T * N, D]);
+    const lead = batch.scored?.[stream];
+    const scored =
+      k === D ? cells : lead ? lead.reshape([B * T * N, k]) : tf.slice(cells, [0, 0], [B * T * N, k]);
+    let pre = tf.matMul(scored, W).reshape([B * T, N, this.cfg.spatialHidden]); // W x_i
     const U = this.params[`spatial.${stream}.U`];
     const b = this.params[`spatial.${stream}.b`];
     if (U) {

@@ -44,7 +44,7 @@ export interface FeatureSource {
 export function dimsOf(prep: Prep): InputDims {
   const dims: InputDims = { maps: {}, vectors: {} };
   for (const [name, s] of Object.entries(prep.streams)) {
-    if (s.kind === 'map') dims.maps[name] = { H: s.H, W: s.W, D: s.D };
+    if (s.kind === 'map') dims.maps[name] = { H: s.H, W: s.W, D: s.D, ordered: s.basis !== undefined };
     else dims.vectors[name] = { D: s.D };
   }
   return dims;
@@ -181,8 +181,74 @@ function principalSubspace(
     Q = new Float32Array(Z);
     orthonormalise(Q, C, D);
   }
+  // Rayleigh–Ritz: rotate the basis inside its subspace so that its columns are the principal
+  // directions in decreasing variance (the spatial scorer reads only the leading ones)
+  const S = tf.tidy(() => {
+    const q = tf.tensor2d(Q, [C, D]);
+    return tf.matMul(q, tf.matMul(cov, q), true, false).dataSync() as Float32Array;
+  });
   cov.dispose();
-  return Q;
+  const V = eigenvectorsByVariance(S, D);
+  const R = new Float32Array(C * D);
+  for (let c = 0; c < C; c++) {
+    for (let j = 0; j < D; j++) {
+      let acc = 0;
+      for (let k = 0; k < D; k++) acc += Q[c * D + k] * V[k * D + j];
+      R[c * D + j] = acc;
+    }
+  }
+  return R;
+}
+
+/**
+ * Eigenvectors of a symmetric [D, D] matrix (cyclic Jacobi), as the columns of a row-major
+ * [D, D] matrix sorted by decreasing eigenvalue.
+ */
+export function eigenvectorsByVariance(S32: Float32Array, D: number): Float64Array {
+  const A = Float64Array.from(S32);
+  const V = new Float64Array(D * D);
+  for (let i = 0; i < D; i++) V[i * D + i] = 1;
+  for (let sweep = 0; sweep < 50; sweep++) {
+    let off = 0;
+    let diag = 0;
+    for (let p = 0; p < D; p++) {
+      diag += A[p * D + p] ** 2;
+      for (let q = p + 1; q < D; q++) off += A[p * D + q] ** 2;
+    }
+    if (off <= 1e-22 * diag) break;
+    for (let p = 0; p < D - 1; p++) {
+      for (let q = p + 1; q < D; q++) {
+        const apq = A[p * D + q];
+        if (Math.abs(apq) < 1e-300) continue;
+        const theta = (A[q * D + q] - A[p * D + p]) / (2 * apq);
+        const t = Math.sign(theta || 1) / (Math.abs(theta) + Math.sqrt(theta * theta + 1));
+        const c = 1 / Math.sqrt(t * t + 1);
+        const s = t * c;
+        for (let k = 0; k < D; k++) {
+          const akp = A[k * D + p];
+          const akq = A[k * D + q];
+          A[k * D + p] = c * akp - s * akq;
+          A[k * D + q] = s * akp + c * akq;
+        }
+        for (let k = 0; k < D; k++) {
+          const apk = A[p * D + k];
+          const aqk = A[q * D + k];
+          A[p * D + k] = c * apk - s * aqk;
+          A[q * D + k] = s * apk + c * aqk;
+        }
+        for (let k = 0; k < D; k++) {
+          const vkp = V[k * D + p];
+          const vkq = V[k * D + q];
+          V[k * D + p] = c * vkp - s * vkq;
+          V[k * D + q] = s * vkp + c * vkq;
+        }
+      }
+    }
+  }
+  const order = [...Array(D).keys()].sort((i, j) => A[j * D + j] - A[i * D + i]);
+  const out = new Float64Array(D * D);
+  for (let k = 0; k < D; k++) for (let j = 0; j < D; j++) out[k * D + j] = V[k * D + order[j]];
+  return out;
 }
 
 /** Modified Gram–Schmidt on the columns of a row-major [C, D] matrix, in place. */
@@ -358,7 +424,14 @@ export class FeatureSet {
   }
 
   /** Tensors for the videos at `idx` (in that order). */
-  batch(tf: Tf, idx: number[], withMaps: boolean, dropMask?: Float32Array, dropWidth = 0): BatchTensors {
+  batch(
+    tf: Tf,
+    idx: number[],
+    withMaps: boolean,
+    dropMask?: Float32Array,
+    dropWidth = 0,
+    scoreDims: Record<string, number> = {},
+  ): BatchTensors {
     const B = idx.length;
     const T = this.T;
     const take = (src: Float32Array, per: number, shape: number[]) => {
@@ -376,6 +449,19 @@ export class FeatureSet {
         if (withMaps) {
           if (!this.keepMaps) throw new Error('FeatureSet was loaded without maps');
           bt.maps[name] = take(this.maps[name], T * N * sp.D, [B, T, N, sp.D]);
+          const k = scoreDims[name];
+          if (k !== undefined && k < sp.D) {
+            // the leading k channels of every cell, contiguous (cheaper here than a Slice kernel)
+            const src = this.maps[name];
+            const out = new Float32Array(B * T * N * k);
+            let o = 0;
+            for (const v of idx) {
+              for (let cell = v * T * N; cell < (v + 1) * T * N; cell++, o += k)
+                out.set(src.subarray(cell * sp.D, cell * sp.D + k), o);
+            }
+            bt.scored ??= {};
+            bt.scored[name] = tf.tensor(out, [B, T, N, k]);
+          }
         }
       } else {
         bt.vectors[name] = take(this.vectors[name], T * sp.D, [B, T, sp.D]);
@@ -389,6 +475,7 @@ export class FeatureSet {
 export function disposeBatch(b: BatchTensors): void {
   for (const t of [
     ...Object.values(b.maps),
+    ...Object.values(b.scored ?? {}),
     ...Object.values(b.pooled),
     ...Object.values(b.vectors),
     b.mask,

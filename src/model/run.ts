@@ -210,7 +210,7 @@ export function makePredictor(
       let lossSum = 0;
       for (let i = 0; i < n; i += bs) {
         const idx = [...Array(Math.min(bs, n - i)).keys()].map((j) => i + j);
-        const batch = set.batch(tf, idx, spatial);
+        const batch = set.batch(tf, idx, spatial, undefined, 0, model.scoreDims());
         const labels = tf.tensor1d(
           idx.map((j) => set.labels[j]),
           'int32',
@@ -278,7 +278,9 @@ export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {})
     };
   }
   const tf = await loadTf({ fastKernels: opts.fastKernels });
-  const model = resolveModelConfig(config.model);
+  // runs saved before spatialScoreDim existed scored on all channels (and their bases are unordered)
+  const saved: Partial<ModelConfig> = config.model;
+  const model = resolveModelConfig({ ...saved, spatialScoreDim: saved.spatialScoreDim ?? 0 });
   const dims = dimsOf(prep);
   const values: Record<string, Float32Array> = {};
   for (const name of Object.keys(paramSpecs(model, dims, config.classes.length))) {

@@ -324,6 +324,7 @@ export function fitModel(
   const positive = tf.tensor1d(classes.map((c) => (mcfg.positiveClasses.includes(c) ? 1 : 0)));
   const random = rng((tcfg.seed * 2654435761) >>> 0);
   const Du = mcfg.projDim * streams.length * model.K;
+  const scoreDims = model.scoreDims();
 
   const curve: EpochLog[] = [];
   let best = { epoch: 0, acc: -1, loss: Infinity, values: model.snapshot() };
@@ -341,7 +342,7 @@ export function fitModel(
         const keep = 1 / (1 - mcfg.dropout);
         for (let j = 0; j < drop.length; j++) drop[j] = random() >= mcfg.dropout ? keep : 0;
       }
-      const batch = trainSet.batch(tf, idx, keepMaps, drop, Du);
+      const batch = trainSet.batch(tf, idx, keepMaps, drop, Du, scoreDims);
       const labels = tf.tensor1d(
         idx.map((j) => trainSet.labels[j]),
         'int32',

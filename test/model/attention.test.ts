@@ -41,3 +41,60 @@ test('β sums to 1 over real snippets, padded snippets get β = 0; α sums to 1 
     model.dispose();
   }
 });
+
+test('PCA-reduced maps: basis columns are orthonormal principal directions in decreasing variance', async () => {
+  const { prep, vfs } = await tinySet({ C: 12 }, 6);
+  const sp = prep.streams.object;
+  assert.ok(sp.basis, 'the map is reduced');
+  const { C, D } = sp;
+  const basis = sp.basis!;
+  // variance of the centred cells along each column
+  const variance = new Float64Array(D);
+  let n = 0;
+  for (const vf of vfs) {
+    const t = vf.streams.object;
+    for (let r = 0; r < t.data.length / C; r++, n++) {
+      for (let j = 0; j < D; j++) {
+        let p = 0;
+        for (let c = 0; c < C; c++) p += (t.data[r * C + c] - sp.mean[c]) * basis[c * D + j];
+        variance[j] += p * p;
+      }
+    }
+  }
+  for (let j = 1; j < D; j++)
+    assert.ok(
+      variance[j] <= variance[j - 1] * 1.05,
+      `column ${j} variance ${variance[j]} ≤ ${variance[j - 1]}`,
+    );
+  assert.ok(variance[0] > 1.5 * variance[D - 1], 'the spectrum is not flat');
+  for (let i = 0; i < D; i++) {
+    for (let j = 0; j < D; j++) {
+      let dot = 0;
+      for (let c = 0; c < C; c++) dot += basis[c * D + i] * basis[c * D + j];
+      assert.ok(Math.abs(dot - (i === j ? 1 : 0)) < 1e-4, `columns ${i}·${j} = ${dot}`);
+    }
+  }
+});
+
+test('the spatial scorer reads the leading principal components: batch-provided or sliced, same outputs', async () => {
+  const { tf, syn, set } = await tinySet({ C: 12 }, 6);
+  const model = makeModel(tf, set, syn.dataset.classes, { variant: 'dual', spatialScoreDim: 3 });
+  assert.deepEqual(model.scoreDims(), { object: 3 });
+  assert.deepEqual(model.params['spatial.object.W'].shape, [3, 64]);
+  const idx = [...Array(set.size).keys()];
+  const withLead = set.batch(tf, idx, true, undefined, 0, model.scoreDims());
+  const without = set.batch(tf, idx, true);
+  assert.deepEqual(withLead.scored?.object.shape, [set.size, set.T, 9, 3]);
+  const a = tf.tidy(() => model.forward(withLead).logits.dataSync());
+  const b = tf.tidy(() => model.forward(without).logits.dataSync());
+  assert.deepEqual(Array.from(a), Array.from(b));
+  // an unreduced map has no order: the scorer reads every channel
+  const raw = await tinySet({ C: 12 }, 0);
+  const all = makeModel(tf, raw.set, raw.syn.dataset.classes, { variant: 'dual', spatialScoreDim: 3 });
+  assert.deepEqual(all.scoreDims(), {});
+  assert.deepEqual(all.params['spatial.object.W'].shape, [12, 64]);
+  disposeBatch(withLead);
+  disposeBatch(without);
+  model.dispose();
+  all.dispose();
+});

@@ -85,7 +85,7 @@ test('the replacement kernels compute the same products and tanh as the original
   }
 });
 
-test('gradients of the whole model match finite differences (dual, 2 heads, masking, polarity, weight decay, PCA-reduced map)', async () => {
+test('gradients of the whole model match finite differences (dual, 2 heads, masking, polarity, weight decay, PCA-reduced map scored on 3 of 5 components)', async () => {
   const { tf, syn, set } = await tinySet({}, 5);
   const classes = syn.dataset.classes;
   const model = makeModel(tf, set, classes, {
@@ -94,12 +94,13 @@ test('gradients of the whole model match finite differences (dual, 2 heads, mask
     polarityWeight: 0.5,
     positiveClasses: ['class1'],
     spatialHidden: 6,
+    spatialScoreDim: 3,
     projDim: 5,
     temporalHidden: 4,
     activation: 'tanh',
   });
   const idx = [...Array(set.size).keys()];
-  const batch = set.batch(tf, idx, true);
+  const batch = set.batch(tf, idx, true, undefined, 0, model.scoreDims());
   const labels = tf.tensor1d(
     idx.map((i) => set.labels[i]),
     'int32',
