@@ -6,6 +6,7 @@
  * Reproducible: seeded initialisation, seeded shuffling and dropout masks, deterministic kernels
  * → same seed + same data = identical weights and metrics.
  */
+
 import { resolve } from 'node:path';
 import { rng, shuffle, withValidationSlice } from '../data/splits.js';
 import type { Dataset, DatasetItem } from '../data/types.js';
@@ -13,6 +14,7 @@ import { DfanError, describeError } from '../errors.js';
 import { FeatureStore } from '../features/store.js';
 import type { VideoFeatures } from '../features/types.js';
 import { DFAN_VERSION } from '../version.js';
+import { Adam } from './adam.js';
 import { loadTf, type Tf } from './backend.js';
 import {
   MAP_DIM_AUTO,
@@ -319,7 +321,7 @@ export function fitModel(
     initParams(paramSpecs(mcfg, dims, classes.length), tcfg.seed),
   );
   const predictor = makePredictor(tf, null, {} as RunConfig, model, prep);
-  const optimizer = tf.train.adam(tcfg.lr);
+  const optimizer = new Adam(tf, tcfg.lr);
   const varList = Object.values(model.params);
   const positive = tf.tensor1d(classes.map((c) => (mcfg.positiveClasses.includes(c) ? 1 : 0)));
   const random = rng((tcfg.seed * 2654435761) >>> 0);
@@ -348,21 +350,19 @@ export function fitModel(
         'int32',
       );
       let predicted: ReturnType<typeof tf.argMax> | null = null;
-      const cost = optimizer.minimize(
-        () => {
-          const out = model.forward(batch);
-          predicted = tf.keep(tf.argMax(out.logits, 1));
-          return model.loss(out.logits, labels, { weightDecay: tcfg.weightDecay, positive });
-        },
-        true,
-        varList,
-      );
-      lossSum += cost!.dataSync()[0] * idx.length;
+      const { value: cost, grads } = tf.variableGrads(() => {
+        const out = model.forward(batch);
+        predicted = tf.keep(tf.argMax(out.logits, 1));
+        return model.loss(out.logits, labels, { weightDecay: tcfg.weightDecay, positive });
+      }, varList);
+      optimizer.apply(varList, grads);
+      for (const g of Object.values(grads)) g.dispose();
+      lossSum += cost.dataSync()[0] * idx.length;
       const pred = (predicted as unknown as ReturnType<typeof tf.argMax>).dataSync();
       idx.forEach((j, k) => {
         if (pred[k] === trainSet.labels[j]) correct++;
       });
-      cost!.dispose();
+      cost.dispose();
       (predicted as unknown as ReturnType<typeof tf.argMax>).dispose();
       labels.dispose();
       disposeBatch(batch);
@@ -410,7 +410,6 @@ export function fitModel(
     }
   }
   model.restore(best.values);
-  optimizer.dispose();
   positive.dispose();
   const trainSeconds = (performance.now() - t1) / 1000;
 

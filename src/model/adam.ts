@@ -1,0 +1,59 @@
+/**
+ * Adam on plain Float32Arrays. tfjs's optimizer runs about a dozen kernels per variable and
+ * step (≈ 11 ms a step for DFAN's 17 variables on wasm); the same update in one JS loop over
+ * ~150k parameters takes about 1 ms. Same rule and defaults as tf.train.adam:
+ *   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  θ ← θ − lr·m̂/(√v̂ + ε),  m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ).
+ */
+import type * as TF from '@tensorflow/tfjs';
+import type { Tf } from './backend.js';
+
+export class Adam {
+  private readonly m = new Map<string, Float32Array>();
+  private readonly v = new Map<string, Float32Array>();
+  private readonly values = new Map<string, Float32Array>();
+  private t = 0;
+
+  constructor(
+    private readonly tf: Tf,
+    private readonly lr: number,
+    private readonly beta1 = 0.9,
+    private readonly beta2 = 0.999,
+    private readonly epsilon = 1e-7,
+  ) {}
+
+  /** One update of `vars` from `grads` (keyed by variable name); variables without a gradient stay. */
+  apply(vars: TF.Variable[], grads: Record<string, TF.Tensor>): void {
+    this.t++;
+    const c1 = 1 - this.beta1 ** this.t;
+    const c2 = 1 - this.beta2 ** this.t;
+    for (const variable of vars) {
+      const grad = grads[variable.name];
+      if (!grad) continue;
+      const g = grad.dataSync() as Float32Array;
+      let theta = this.values.get(variable.name);
+      if (!theta) {
+        // the first step reads the variable once; afterwards this copy is the truth
+        theta = new Float32Array(variable.dataSync() as Float32Array);
+        this.values.set(variable.name, theta);
+        this.m.set(variable.name, new Float32Array(theta.length));
+        this.v.set(variable.name, new Float32Array(theta.length));
+      }
+      const m = this.m.get(variable.name)!;
+      const v = this.v.get(variable.name)!;
+      for (let i = 0; i < theta.length; i++) {
+        m[i] = this.beta1 * m[i] + (1 - this.beta1) * g[i];
+        v[i] = this.beta2 * v[i] + (1 - this.beta2) * g[i] * g[i];
+        theta[i] -= (this.lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + this.epsilon);
+      }
+      this.tf.tidy(() => variable.assign(this.tf.tensor(theta, variable.shape)));
+    }
+  }
+
+  /** Forget the copies (call after a variable was changed outside the optimiser). */
+  reset(): void {
+    this.m.clear();
+    this.v.clear();
+    this.values.clear();
+    this.t = 0;
+  }
+}
