@@ -46,8 +46,11 @@ export interface DefaultPackOptions {
    */
   engine?: 'auto' | 'onnx' | 'tfjs';
   /**
-   * onnxruntime intra-op threads (default 1: MobileNetV2 + MoveNet on one core take about as long
-   * as the faces on the JS thread, so the two overlap on a 2-core machine without oversubscribing)
+   * onnxruntime intra-op threads (default: DFAN_ORT_THREADS, else 2). Idle threads sleep (no
+   * spinning, src/backbones/onnx.ts), so a second thread uses the core ffmpeg leaves free without
+   * fighting it: measured with another job on one of the 2 cores, 2 threads gave the same or a
+   * slightly lower wall time than 1 (640×360 2.82–3.15 s vs 2.87–3.71; 720p 4.11–4.95 vs
+   * 4.93–5.26) for 3–5 % more CPU
    */
   threads?: number;
   batchSize?: number;
@@ -68,6 +71,12 @@ export interface DefaultPackOptions {
    * left after the last frame (720p, same load: 4.78 s with 2, 4.94 with 4, 4.94 with 16)
    */
   streamGroup?: number;
+}
+
+/** onnxruntime threads of the default pack: DFAN_ORT_THREADS when set (≥ 1), else 2. */
+export function defaultThreads(): number {
+  const n = Number(process.env.DFAN_ORT_THREADS);
+  return Number.isInteger(n) && n >= 1 ? n : 2;
 }
 
 /** Frame size with the given short side and the display aspect ratio (even sides, long side ≤ 2.5×). */
@@ -161,7 +170,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
   const net: MobilenetRunner | null = needNet
     ? await loadMobilenet({
         engine: opts.engine ?? 'auto',
-        threads: opts.threads ?? 1,
+        threads: opts.threads ?? defaultThreads(),
         batchSize: opts.batchSize,
         cacheDir: opts.cacheDir,
         mapLayer: opts.objectLayer,
@@ -170,7 +179,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
   const pose: PoseRunner | null = streams.includes('action')
     ? await loadPoseRunner({
         engine: opts.engine ?? 'auto',
-        threads: opts.threads ?? 1,
+        threads: opts.threads ?? defaultThreads(),
         batchSize: opts.batchSize,
         cacheDir: opts.cacheDir,
       })
@@ -178,7 +187,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
   const faces: FaceRunner | null = streams.includes('face')
     ? await loadFaceRunner({
         engine: opts.engine ?? 'auto',
-        threads: opts.threads ?? 1,
+        threads: opts.threads ?? defaultThreads(),
         batchSize: opts.batchSize,
         cacheDir: opts.cacheDir,
       })

@@ -27,6 +27,10 @@ export async function loadOnnx(source: string | Uint8Array, opts: EngineOptions 
     // no CPU arena: it keeps the peak of every session's activations for the process lifetime
     // (measured: peak RSS 567 → 422 MB over three default-pack extractions, same CPU time)
     enableCpuMemArena: process.env.DFAN_ORT_ARENA === '1',
+    // idle intra-op threads sleep instead of spinning: a spinning pool that shares the 2 cores
+    // with ffmpeg or another job costs CPU and time (BlazeFace, 2 threads on a busy machine:
+    // 28–31 CPU ms/frame spinning, 16–18 not; 1 thread 15–20). DFAN_ORT_SPIN=1 restores spinning.
+    extra: { session: { intra_op: { allow_spinning: process.env.DFAN_ORT_SPIN === '1' ? '1' : '0' } } },
   };
   const path = typeof source === 'string' ? source : '<memory>';
   let session: Awaited<ReturnType<Ort['InferenceSession']['create']>>;
