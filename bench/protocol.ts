@@ -130,7 +130,7 @@ export async function run(args: string[]): Promise<void> {
     `accuracy (synthetic, meaningless beyond "it learns"): ${fmt(100 * v.mean, 1)} % ± ${fmt(100 * v.std, 1)}`,
   );
   console.log(
-    `protocol wall time: ${fmt(wall, 1)} s = ${fmt(wall / 60, 2)} min (target ≤ 15 min); peak RSS ${fmt(peakRssMB(), 0)} MB`,
+    `protocol wall time: ${fmt(wall, 1)} s = ${fmt(wall / 60, 2)} min (target ≤ 15 min), CPU ${fmt(cpuSeconds, 1)} s; peak RSS ${fmt(peakRssMB(), 0)} MB`,
   );
   rmSync(out, { recursive: true, force: true });
 }

@@ -4,9 +4,9 @@
  * ffmpeg adapters) are imported lazily inside the actions so that `--help` stays instant.
  */
 import { Command, CommanderError } from 'commander';
+import { COMMANDS } from './commands/index.js';
 import { DfanError } from './errors.js';
 import { DFAN_VERSION } from './version.js';
-import { COMMANDS } from './commands/index.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -59,7 +59,8 @@ export async function main(argv: string[]): Promise<number> {
     if (e instanceof DfanError) {
       process.stderr.write(`dfan: ${e.oneLine()}\n`);
       if (debug && e.stack) process.stderr.write(`${e.stack}\n`);
-      if (debug && e.cause) process.stderr.write(`caused by: ${String((e.cause as Error).stack ?? e.cause)}\n`);
+      if (debug && e.cause)
+        process.stderr.write(`caused by: ${String((e.cause as Error).stack ?? e.cause)}\n`);
       return e.exitCode;
     }
     const msg = e instanceof Error ? e.message : String(e);

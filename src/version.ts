@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** Project root: the folder that holds package.json (works from src/ via dist/src/). */
 export function projectRoot(): string {

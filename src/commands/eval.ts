@@ -80,7 +80,7 @@ export function register(program: Command): void {
         keyclipLines = [...keyClipLines(kc), `  written: ${kcPath}`];
       }
       const jsonPath = o.out ? String(o.out) : join(String(o.run), `eval-${split}.json`);
-      const mdPath = jsonPath.replace(/\.json$/i, '') + '.md';
+      const mdPath = `${jsonPath.replace(/\.json$/i, '')}.md`;
       writeFileSync(jsonPath, `${JSON.stringify(r.metrics, null, 2)}\n`);
       const notes = [
         `Run: ${run.dir} (variant ${run.config.model.variant}, streams ${run.config.model.streams.join(', ')}, feature pack ${run.config.packId})`,

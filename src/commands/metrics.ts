@@ -36,7 +36,7 @@ export function register(program: Command): void {
       ]);
       if (o.out) {
         writeFileSync(o.out, `${JSON.stringify(r.metrics, null, 2)}\n`);
-        writeFileSync(o.out.replace(/\.json$/i, '') + '.md', md);
+        writeFileSync(`${o.out.replace(/\.json$/i, '')}.md`, md);
       }
       if (o.json) process.stdout.write(`${JSON.stringify(r.metrics, null, 2)}\n`);
       else process.stdout.write(md);

@@ -50,10 +50,9 @@ test('PCA-reduced maps: basis columns are orthonormal principal directions in de
   const basis = sp.basis!;
   // variance of the centred cells along each column
   const variance = new Float64Array(D);
-  let n = 0;
   for (const vf of vfs) {
     const t = vf.streams.object;
-    for (let r = 0; r < t.data.length / C; r++, n++) {
+    for (let r = 0; r < t.data.length / C; r++) {
       for (let j = 0; j < D; j++) {
         let p = 0;
         for (let c = 0; c < C; c++) p += (t.data[r * C + c] - sp.mean[c]) * basis[c * D + j];
