@@ -59,9 +59,9 @@ export function register(program: Command): void {
     .option('--spatial-hidden <n>', 'width h of the spatial scoring layer', num('spatial-hidden'), 64)
     .option(
       '--score-dim <n>',
-      'leading principal components of a reduced map that the spatial scorer reads (0 = all)',
+      'leading principal components of a reduced map that the spatial scorer reads (0 = all; fewer is faster but can miss small cues)',
       num('score-dim'),
-      64,
+      0,
     )
     .option(
       '--map-dim <n>',
