@@ -13,9 +13,10 @@ import { DfanError } from '../../errors.js';
 import type { StreamInfo, StreamTensor } from '../../features/types.js';
 import { requireInstalled } from '../../packs/cache.js';
 import { readPackJson } from '../../packs/format.js';
+import type { Frame } from '../../video/types.js';
 import { defaultTfliteThreads, loadTfliteAddon } from '../tflite.js';
 import type { FeaturePack, PackInput } from '../types.js';
-import { readMonoAudio, streamSquareFrames } from './media.js';
+import { readMonoAudio, sharedDecode, streamSquareFrames } from './media.js';
 import { MOBILENET_C, MOBILENET_DECODE, MOBILENET_HW, Mobilenet } from './mobilenet.js';
 import { type LabelProb, MOVINET_DIM, MOVINET_SIZE, MovinetStream, poolSnippets } from './movinet.js';
 import { YAMNET_DIM, Yamnet } from './yamnet.js';
@@ -193,20 +194,26 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
 
       // Key frames are decoded by ffmpeg (another process) while MoViNet computes on this thread;
       // MobileNetV2 runs after MoViNet so that its onnxruntime threads never compete with
-      // TFLite's spinning pool.
-      const keyFramesP = mobilenet
-        ? input.decode(
-            snippets.map((s) => s.keyTime),
-            { width: MOBILENET_DECODE, height: MOBILENET_DECODE, mode: 'crop' },
-          )
-        : null;
-      keyFramesP?.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
+      // TFLite's spinning pool. When both are wanted, one ffmpeg decode feeds both (sharedDecode:
+      // the same frames as two separate decodes, half the decoding CPU).
+      const keyTimes = snippets.map((s) => s.keyTime);
+      const keyOpts = { width: MOBILENET_DECODE, height: MOBILENET_DECODE, mode: 'crop' as const };
+      let keyFramesP: Promise<Frame[]> | null = null;
+      const separateKeys = () => {
+        const p = input.decode(keyTimes, keyOpts);
+        p.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
+        return p;
+      };
 
       if (movinet) {
         // action: one causal pass over the whole video at `fps`
-        const trace = await exclusive(() =>
-          movinet.runClip(streamSquareFrames(info.path, fps, MOVINET_SIZE)),
-        );
+        const trace = await exclusive(async () => {
+          const shared = mobilenet
+            ? await sharedDecode(info.path, fps, MOVINET_SIZE, info, keyTimes, keyOpts).catch(() => null)
+            : null;
+          if (mobilenet) keyFramesP = shared ? shared.keys : separateKeys();
+          return movinet.runClip(shared ? shared.frames : streamSquareFrames(info.path, fps, MOVINET_SIZE));
+        });
         out.action = { shape: [T, MOVINET_DIM], data: poolSnippets(trace, snippets) }; // [T, 480]
         const top5 = movinet.topK(trace.logits, 5);
         pack.lastActionLabels = top5;
@@ -218,6 +225,7 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
         timings.actionMs = trace.inferMs;
         timings.actionFrames = trace.times.length;
       }
+      if (mobilenet) keyFramesP ??= separateKeys();
 
       if (mobilenet && keyFramesP) {
         // object + context: key frames, short side 256, centre 256 → central 224

@@ -4,8 +4,11 @@
  * input quoting come from src/video/ffmpeg.ts.
  */
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { DfanError } from '../../errors.js';
+import { planDecode } from '../../video/decode.js';
 import { ffmpegInput, findFfmpeg, lastErrorLine } from '../../video/ffmpeg.js';
+import type { Frame, ResizeMode, VideoInfo } from '../../video/types.js';
 
 export interface StreamedFrame {
   /** seconds from the start of the video */
@@ -108,4 +111,139 @@ export async function readMonoAudio(
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = buf.readFloatLE(i * 4);
   return out;
+}
+
+/**
+ * The MoViNet frame stream and the key frames from ONE ffmpeg decode (a `split` filter with two
+ * outputs: the stream on stdout, the key frames on fd 3), instead of two processes that each
+ * decode every frame of the video (at 720p a full decode costs ~2 s CPU). The stream is the same
+ * as `streamSquareFrames` and the key frames the same as `decodeFrames(path, keyTimes, keyOpts)`
+ * (tested). Returns null when that equivalence is not guaranteed (a first frame not at 0, or key
+ * frames that need seeking: very long videos); the caller then uses the two separate decodes.
+ */
+export async function sharedDecode(
+  path: string,
+  fps: number,
+  size: number,
+  info: VideoInfo,
+  keyTimes: number[],
+  keyOpts: { width: number; height: number; mode: ResizeMode },
+): Promise<{ frames: AsyncGenerator<StreamedFrame>; keys: Promise<Frame[]> } | null> {
+  if ((info.startTime ?? 0) !== 0 || keyTimes.length === 0) return null;
+  const plan = await planDecode(path, keyTimes, keyOpts, info);
+  const g = plan.exact?.groups;
+  if (!plan.exact || !g || g.length !== 1 || g[0].seek !== null) return null;
+  const { eps, chosen } = plan.exact;
+  const { ffmpeg } = findFfmpeg();
+  const stream = `fps=${fps},crop='min(iw,ih)':'min(iw,ih)',scale=${size}:${size}:flags=bilinear,format=rgb24`;
+  const graph = `[0:V:0]split=2[dfan_s][dfan_k];[dfan_s]${stream}[dfan_sout];[dfan_k]${g[0].filter}[dfan_kout]`;
+  const args = ['-hide_banner', '-nostdin', '-loglevel', 'info', '-copyts', '-i', ffmpegInput(path)];
+  args.push('-an', '-sn', '-dn', '-filter_complex', graph, '-vsync', 'passthrough');
+  args.push('-map', '[dfan_sout]', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
+  args.push('-map', '[dfan_kout]', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:3');
+  const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+  const keyPipe = child.stdio[3] as Readable;
+
+  // key frames (fd 3) and their pts (showinfo on stderr), collected while the stream is consumed
+  const keyBytes = keyOpts.width * keyOpts.height * 3;
+  const keyRaw: Uint8Array[] = [];
+  let keyPending: Buffer = Buffer.alloc(0);
+  keyPipe.on('data', (b: Buffer) => {
+    keyPending = keyPending.length ? Buffer.concat([keyPending, b]) : b;
+    while (keyPending.length >= keyBytes) {
+      keyRaw.push(Uint8Array.from(keyPending.subarray(0, keyBytes)));
+      keyPending = keyPending.subarray(keyBytes);
+    }
+  });
+  const keyPts: number[] = [];
+  let stderrTail = '';
+  let stderrBuf = '';
+  const err = child.stderr as Readable;
+  err.setEncoding('utf8');
+  err.on('data', (s: string) => {
+    stderrBuf += s;
+    let nl = stderrBuf.search(/[\r\n]/);
+    while (nl >= 0) {
+      const line = stderrBuf.slice(0, nl);
+      stderrBuf = stderrBuf.slice(nl + 1);
+      const m = line.includes('showinfo') && line.includes(' n:') ? /\spts:\s*(-?\d+)/.exec(line) : null;
+      if (m) keyPts.push(Number(m[1]) / 1e6);
+      else if (line.trim()) stderrTail = `${stderrTail.slice(-4000)}\n${line}`;
+      nl = stderrBuf.search(/[\r\n]/);
+    }
+  });
+  const exited = new Promise<number | null>((res, rej) => {
+    child.on('error', (e) =>
+      rej(new DfanError('FFMPEG_FAILED', `could not start ffmpeg: ${e.message}`, { cause: e })),
+    );
+    child.on('close', (code) => res(code));
+  });
+  exited.catch(() => {}); // reported through frames / keys
+
+  const keys = (async (): Promise<Frame[]> => {
+    const code = await exited;
+    const n = Math.min(keyRaw.length, keyPts.length);
+    if (n === 0) {
+      throw new DfanError(
+        'CORRUPT',
+        `ffmpeg could not decode the key frames${code !== 0 ? ` (${lastErrorLine(stderrTail)})` : ''}`,
+        {
+          file: path,
+          hint: 'the file is damaged or uses an unsupported codec; re-encode or re-download it',
+        },
+      );
+    }
+    const start = info.startTime ?? 0;
+    const rel = (p: number) => Math.round((p - start) * 1e6) / 1e6;
+    let missed = 0;
+    const out = keyTimes.map((time, i): Frame => {
+      const c = chosen.get(i) as number;
+      // the frame chosen for this time, else the last one delivered before it (else the first)
+      let k = -1;
+      for (let j = 0; j < n; j++) {
+        if (keyPts[j] <= c + eps) k = j;
+        else break;
+      }
+      if (k < 0 || Math.abs(keyPts[k] - c) >= eps) missed++;
+      if (k < 0) k = 0;
+      return { time, pts: rel(keyPts[k]), width: keyOpts.width, height: keyOpts.height, data: keyRaw[k] };
+    });
+    if (missed > 0) {
+      process.stderr.write(
+        `dfan: warning: ${path}: ${missed} of ${keyTimes.length} key frames could not be decoded (damaged or truncated stream); used the nearest earlier frame\n`,
+      );
+    }
+    return out;
+  })();
+  keys.catch(() => {}); // awaited by the caller
+
+  async function* frames(): AsyncGenerator<StreamedFrame> {
+    const frameBytes = size * size * 3;
+    let pending: Buffer = Buffer.alloc(0);
+    let index = 0;
+    let finished = false;
+    try {
+      for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
+        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+        while (pending.length >= frameBytes) {
+          const data = new Uint8Array(frameBytes);
+          data.set(pending.subarray(0, frameBytes));
+          pending = pending.subarray(frameBytes);
+          yield { time: index / fps, data };
+          index++;
+        }
+      }
+      const code = await exited;
+      finished = true;
+      if (code !== 0 && index === 0)
+        throw new DfanError('FFMPEG_FAILED', `ffmpeg could not decode frames: ${lastErrorLine(stderrTail)}`, {
+          file: path,
+          hint: 'check the file with `dfan probe`',
+        });
+      if (index === 0) throw new DfanError('ZERO_LENGTH', 'no frame could be decoded', { file: path });
+    } finally {
+      if (!finished) child.kill('SIGKILL');
+    }
+  }
+  return { frames: frames(), keys };
 }
