@@ -14,7 +14,7 @@
 import { rng } from '../data/splits.js';
 import { DfanError } from '../errors.js';
 import type { SnippetTimes, VideoFeatures } from '../features/types.js';
-import type { Tf } from './backend.js';
+import { type Tf, tidyValue } from './backend.js';
 import type { BatchTensors, InputDims } from './dfan.js';
 
 export interface StreamPrep {
@@ -177,13 +177,13 @@ function principalSubspace(
   for (let i = 0; i < Q.length; i++) Q[i] = random() - 0.5;
   orthonormalise(Q, C, D);
   for (let it = 0; it < 8; it++) {
-    const Z = tf.tidy(() => tf.matMul(cov, tf.tensor2d(Q, [C, D])).dataSync() as Float32Array);
+    const Z = tidyValue(tf, () => tf.matMul(cov, tf.tensor2d(Q, [C, D])).dataSync() as Float32Array);
     Q = new Float32Array(Z);
     orthonormalise(Q, C, D);
   }
   // Rayleigh–Ritz: rotate the basis inside its subspace so that its columns are the principal
   // directions in decreasing variance (the spatial scorer reads only the leading ones)
-  const S = tf.tidy(() => {
+  const S = tidyValue(tf, () => {
     const q = tf.tensor2d(Q, [C, D]);
     return tf.matMul(q, tf.matMul(cov, q), true, false).dataSync() as Float32Array;
   });
@@ -281,7 +281,8 @@ function projectedRms(
   rows.forEach((r, i) => {
     for (let c = 0; c < C; c++) X[i * C + c] = r[c] - mean[c];
   });
-  const ms = tf.tidy(
+  const ms = tidyValue(
+    tf,
     () => tf.mean(tf.square(tf.matMul(tf.tensor2d(X, [m, C]), tf.tensor2d(basis, [C, D])))).dataSync()[0],
   );
   return Math.sqrt(ms) || 1;
@@ -327,7 +328,7 @@ export function applyPrep(
       const out = new Float32Array(T * N * sp.D);
       if (sp.basis) {
         const basis = sp.basis;
-        const y = tf.tidy(() => {
+        const y = tidyValue(tf, () => {
           const x = tf.tensor2d(t.data.subarray(0, Tv * N * sp.C), [Tv * N, sp.C]);
           const R = tf.tensor2d(basis, [sp.C, sp.D]);
           const muR = tf.matMul(tf.tensor2d(sp.mean, [1, sp.C]), R);

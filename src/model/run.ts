@@ -20,7 +20,7 @@ import {
 } from '../features/safetensors.js';
 import type { VideoFeatures } from '../features/types.js';
 import { DFAN_VERSION } from '../version.js';
-import { loadTf, type Tf } from './backend.js';
+import { loadTf, type Tf, tidyValue } from './backend.js';
 import { type ModelConfig, resolveModelConfig, type TrainConfig, usesSpatial } from './config.js';
 import { Dfan, paramSpecs } from './dfan.js';
 import { applyPrep, dimsOf, disposeBatch, type FeatureSet, type Prep, type StreamPrep } from './features.js';
@@ -157,7 +157,7 @@ export function makePredictor(
     predict(vf) {
       const p = applyPrep(tf, prep, vf);
       const T = p.T;
-      return tf.tidy(() => {
+      return tidyValue(tf, () => {
         const batch = {
           B: 1,
           T,
