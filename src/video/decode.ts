@@ -541,7 +541,14 @@ function decodeWorker(): DecodeWorker | null {
         const frame: Frame = { time: m.time, width: m.width, height: m.height, data: m.data };
         if (m.pts !== undefined) frame.pts = m.pts;
         job.out[m.index] = frame;
-        job.opts.onFrame?.(m.index, frame);
+        try {
+          job.opts.onFrame?.(m.index, frame);
+        } catch (e) {
+          // as in-process: a throwing onFrame fails this decode (the rest of its frames are ignored)
+          jobs.delete(m.id);
+          if (jobs.size === 0) t.unref();
+          job.reject(e);
+        }
       } else if ('warning' in m) (job.opts.onWarning ?? warnDefault)(m.warning);
       else {
         jobs.delete(m.id);

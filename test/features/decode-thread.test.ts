@@ -58,3 +58,22 @@ test('onFrame: a damaged file fails with the same DfanError code and file as wit
   assert.equal(threaded.code, plain.code);
   assert.equal(threaded.file, plain.file);
 });
+
+test('onFrame: an exception thrown by onFrame rejects the decode (no crash), and the next decode works', async () => {
+  const video = lavfiClip(join(dir, 'c.mp4'), 'testsrc2=s=64x48:r=10:d=1,format=yuv420p');
+  const boom = new Error('boom in onFrame');
+  await assert.rejects(
+    decodeFrames(video, [0.1, 0.5], {
+      width: 32,
+      height: 24,
+      onFrame: () => {
+        throw boom;
+      },
+    }),
+    (e: unknown) => e === boom,
+  );
+  let n = 0;
+  const r = await decodeFrames(video, [0.1, 0.5], { width: 32, height: 24, onFrame: () => n++ });
+  assert.equal(r.length, 2);
+  assert.equal(n, 2);
+});
