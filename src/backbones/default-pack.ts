@@ -50,7 +50,7 @@ export interface DefaultPackOptions {
    * spinning, src/backbones/onnx.ts), so a second thread uses the core ffmpeg leaves free without
    * fighting it: measured with another job on one of the 2 cores, 2 threads gave the same or a
    * slightly lower wall time than 1 (640×360 2.82–3.15 s vs 2.87–3.71; 720p 4.11–4.95 vs
-   * 4.93–5.26) for 3–5 % more CPU
+   * 4.93–5.26) for 3–10 % more CPU
    */
   threads?: number;
   batchSize?: number;
