@@ -5,7 +5,7 @@
  */
 import { statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
-import { isVideoFile, listVideoFiles, toPosix, VIDEO_EXTENSIONS } from '../data/find.js';
+import { listVideoFiles, toPosix, VIDEO_EXTENSIONS } from '../data/find.js';
 import { readManifest } from '../data/manifest.js';
 import { DfanError } from '../errors.js';
 import type { ExtractItem } from './extract.js';
