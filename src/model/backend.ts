@@ -212,6 +212,8 @@ function matMulKernel(original: KernelFn, ops: { reshape: KernelFn }, mayFlip: b
     };
     const a = args.inputs.a!;
     const b = args.inputs.b!;
+    if (mayFlip && tA && !tB && a.shape.length === 2 && b.shape.length === 2 && b.shape[1] === 1)
+      return transposedTimesVector(backend, a, b);
     const plain = { ...attrs, transposeA: false, transposeB: false };
     const ra = a.shape.length;
     const rb = b.shape.length;
@@ -242,6 +244,26 @@ function matMulKernel(original: KernelFn, ops: { reshape: KernelFn }, mayFlip: b
     for (const t of temps) backend.disposeData(t.dataId);
     return out;
   };
+}
+
+/**
+ * Aᵀ·v for A [K, M] and a column v [K, 1] (the gradient of a score vector, e.g. dw = Hᵀ·dE): one
+ * pass over A in row order, instead of transposing A and packing it for a matrix-vector product.
+ */
+function transposedTimesVector(backend: WasmBackend, a: TF.TensorInfo, v: TF.TensorInfo): TF.TensorInfo {
+  const [K, M] = a.shape;
+  const out = backend.makeOutput([M, 1], 'float32');
+  const A = backend.typedArrayFromHeap(a);
+  const x = backend.typedArrayFromHeap(v);
+  const acc = new Float64Array(M);
+  for (let k = 0; k < K; k++) {
+    const xk = x[k];
+    if (xk === 0) continue;
+    const row = k * M;
+    for (let m = 0; m < M; m++) acc[m] += A[row + m] * xk;
+  }
+  backend.typedArrayFromHeap(out).set(acc);
+  return out;
 }
 
 /** Identity without the copy: the output shares the input's buffer (reference-counted). */

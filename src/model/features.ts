@@ -397,6 +397,20 @@ export class FeatureSet {
     return this.keys.length;
   }
 
+  /**
+   * A reusable staging array per source (a batch of maps is ~13 MB: allocating one per step
+   * costs a garbage collection every few steps). Valid until the next call with the same key.
+   */
+  private scratch(key: string, n: number): Float32Array {
+    let a = this.staging.get(key);
+    if (!a || a.length < n) {
+      a = new Float32Array(n);
+      this.staging.set(key, a);
+    }
+    return a.length === n ? a : a.subarray(0, n);
+  }
+  private readonly staging = new Map<string, Float32Array>();
+
   add(tf: Tf, vf: VideoFeatures, label: number, file?: string): void {
     const i = this.keys.length;
     if (i >= this.capacity) throw new Error('FeatureSet is full');
@@ -435,26 +449,33 @@ export class FeatureSet {
   ): BatchTensors {
     const B = idx.length;
     const T = this.T;
-    const take = (src: Float32Array, per: number, shape: number[]) => {
-      const out = new Float32Array(B * per);
+    const take = (key: string, src: Float32Array, per: number, shape: number[]) => {
+      const out = this.scratch(key, B * per);
       idx.forEach((v, j) => {
         out.set(src.subarray(v * per, (v + 1) * per), j * per);
       });
-      return tf.tensor(out, shape);
+      return tf.tensor(out, shape); // copies into the backend: the scratch array is free again
     };
-    const bt: BatchTensors = { B, T, maps: {}, pooled: {}, vectors: {}, mask: take(this.mask, T, [B, T]) };
+    const bt: BatchTensors = {
+      B,
+      T,
+      maps: {},
+      pooled: {},
+      vectors: {},
+      mask: take('mask', this.mask, T, [B, T]),
+    };
     for (const [name, sp] of Object.entries(this.prep.streams)) {
       if (sp.kind === 'map') {
         const N = sp.H * sp.W;
-        bt.pooled[name] = take(this.pooled[name], T * sp.D, [B, T, sp.D]);
+        bt.pooled[name] = take(`${name}:pooled`, this.pooled[name], T * sp.D, [B, T, sp.D]);
         if (withMaps) {
           if (!this.keepMaps) throw new Error('FeatureSet was loaded without maps');
-          bt.maps[name] = take(this.maps[name], T * N * sp.D, [B, T, N, sp.D]);
+          bt.maps[name] = take(`${name}:maps`, this.maps[name], T * N * sp.D, [B, T, N, sp.D]);
           const k = scoreDims[name];
           if (k !== undefined && k < sp.D) {
             // the leading k channels of every cell, contiguous (cheaper here than a Slice kernel)
             const src = this.maps[name];
-            const out = new Float32Array(B * T * N * k);
+            const out = this.scratch(`${name}:scored`, B * T * N * k);
             let o = 0;
             for (const v of idx) {
               for (let cell = v * T * N; cell < (v + 1) * T * N; cell++, o += k)
@@ -465,7 +486,7 @@ export class FeatureSet {
           }
         }
       } else {
-        bt.vectors[name] = take(this.vectors[name], T * sp.D, [B, T, sp.D]);
+        bt.vectors[name] = take(`${name}:vectors`, this.vectors[name], T * sp.D, [B, T, sp.D]);
       }
     }
     if (dropMask) bt.dropMask = tf.tensor(dropMask, [B, dropWidth]);
