@@ -18,6 +18,47 @@ export interface StreamedFrame {
 }
 
 /**
+ * Packed RGB24 size×size frames from an ffmpeg rawvideo pipe, numbered at `fps`. A decode that
+ * yields no frame is an error naming the file; ffmpeg is killed when the reader stops early.
+ */
+async function* rawSquareFrames(o: {
+  path: string;
+  stdout: Readable;
+  size: number;
+  fps: number;
+  exited: Promise<number | null>;
+  stderr: () => string;
+  kill: () => void;
+}): AsyncGenerator<StreamedFrame> {
+  const frameBytes = o.size * o.size * 3;
+  let pending: Buffer = Buffer.alloc(0);
+  let index = 0;
+  let finished = false;
+  try {
+    for await (const chunk of o.stdout as AsyncIterable<Buffer>) {
+      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+      while (pending.length >= frameBytes) {
+        const data = new Uint8Array(frameBytes);
+        data.set(pending.subarray(0, frameBytes));
+        pending = pending.subarray(frameBytes);
+        yield { time: index / o.fps, data };
+        index++;
+      }
+    }
+    const code = await o.exited;
+    finished = true;
+    if (code !== 0 && index === 0)
+      throw new DfanError('FFMPEG_FAILED', `ffmpeg could not decode frames: ${lastErrorLine(o.stderr())}`, {
+        file: o.path,
+        hint: 'check the file with `dfan probe`',
+      });
+    if (index === 0) throw new DfanError('ZERO_LENGTH', 'no frame could be decoded', { file: o.path });
+  } finally {
+    if (!finished) o.kill();
+  }
+}
+
+/**
  * Frames at `fps`, centre-cropped to a square and resized (bilinear) to size×size, streamed as
  * ffmpeg decodes them. ffmpeg runs in its own process and decodes the next frame while the
  * caller computes on the current one.
@@ -42,32 +83,15 @@ export async function* streamSquareFrames(
     );
     child.on('close', (code) => res(code));
   });
-  const frameBytes = size * size * 3;
-  let pending: Buffer = Buffer.alloc(0);
-  let index = 0;
-  let finished = false;
-  try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      while (pending.length >= frameBytes) {
-        const data = new Uint8Array(frameBytes);
-        data.set(pending.subarray(0, frameBytes));
-        pending = pending.subarray(frameBytes);
-        yield { time: index / fps, data };
-        index++;
-      }
-    }
-    const code = await exited;
-    finished = true;
-    if (code !== 0 && index === 0)
-      throw new DfanError('FFMPEG_FAILED', `ffmpeg could not decode frames: ${lastErrorLine(stderr)}`, {
-        file: path,
-        hint: 'check the file with `dfan probe`',
-      });
-    if (index === 0) throw new DfanError('ZERO_LENGTH', 'no frame could be decoded', { file: path });
-  } finally {
-    if (!finished) child.kill('SIGKILL');
-  }
+  yield* rawSquareFrames({
+    path,
+    stdout: child.stdout,
+    size,
+    fps,
+    exited,
+    stderr: () => stderr,
+    kill: () => child.kill('SIGKILL'),
+  });
 }
 
 /**
@@ -217,33 +241,16 @@ export async function sharedDecode(
   })();
   keys.catch(() => {}); // awaited by the caller
 
-  async function* frames(): AsyncGenerator<StreamedFrame> {
-    const frameBytes = size * size * 3;
-    let pending: Buffer = Buffer.alloc(0);
-    let index = 0;
-    let finished = false;
-    try {
-      for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-        pending = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-        while (pending.length >= frameBytes) {
-          const data = new Uint8Array(frameBytes);
-          data.set(pending.subarray(0, frameBytes));
-          pending = pending.subarray(frameBytes);
-          yield { time: index / fps, data };
-          index++;
-        }
-      }
-      const code = await exited;
-      finished = true;
-      if (code !== 0 && index === 0)
-        throw new DfanError('FFMPEG_FAILED', `ffmpeg could not decode frames: ${lastErrorLine(stderrTail)}`, {
-          file: path,
-          hint: 'check the file with `dfan probe`',
-        });
-      if (index === 0) throw new DfanError('ZERO_LENGTH', 'no frame could be decoded', { file: path });
-    } finally {
-      if (!finished) child.kill('SIGKILL');
-    }
+  function frames(): AsyncGenerator<StreamedFrame> {
+    return rawSquareFrames({
+      path,
+      stdout: child.stdout as Readable,
+      size,
+      fps,
+      exited,
+      stderr: () => stderrTail,
+      kill: () => child.kill('SIGKILL'),
+    });
   }
   return { frames: frames(), keys };
 }
