@@ -63,3 +63,26 @@ registerEngine('onnx', async () => (await import('./onnx.js')).onnxEngine);
 registerEngine('tfjs', async () => (await import('./tfjs.js')).tfjsEngine);
 // stateless .tflite models (one call per item); the addon loads only when a model does
 registerEngine('tflite', async () => (await import('./tflite.js')).tfliteEngine);
+
+/**
+ * A runner converted to ONNX when that works (engine 'auto', the default), else the tfjs-wasm
+ * original with a warning; 'onnx' makes a failed conversion an error, 'tfjs' skips it.
+ */
+export async function onnxOrTfjs<T>(
+  what: string,
+  engine: 'auto' | 'onnx' | 'tfjs' | undefined,
+  onnx: () => Promise<T>,
+  tfjs: () => T | Promise<T>,
+): Promise<T> {
+  if ((engine ?? 'auto') !== 'tfjs') {
+    try {
+      return await onnx();
+    } catch (e) {
+      if (engine === 'onnx') throw e;
+      process.stderr.write(
+        `dfan: warning: ONNX conversion of ${what} failed (${(e as Error).message}); using tfjs-wasm (slower)\n`,
+      );
+    }
+  }
+  return tfjs();
+}

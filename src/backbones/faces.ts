@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../video/types.js';
-import type { EngineOptions, LoadedModel } from './engine.js';
+import { type EngineOptions, type LoadedModel, onnxOrTfjs } from './engine.js';
 import type { FaceDetection } from './human.js';
 import { humanModelsDir, humanVersion } from './human.js';
 import { defaultCacheDir } from './keras2onnx.js';
@@ -509,16 +509,5 @@ export async function loadFacesTfjs(): Promise<FaceRunner> {
 export async function loadFaceRunner(
   opts: EngineOptions & { engine?: 'auto' | 'onnx' | 'tfjs'; cacheDir?: string; batchSize?: number } = {},
 ): Promise<FaceRunner> {
-  const engine = opts.engine ?? 'auto';
-  if (engine !== 'tfjs') {
-    try {
-      return await loadFacesOnnx(opts);
-    } catch (e) {
-      if (engine === 'onnx') throw e;
-      process.stderr.write(
-        `dfan: warning: ONNX conversion of the face models failed (${(e as Error).message}); using tfjs-wasm (slower)\n`,
-      );
-    }
-  }
-  return loadFacesTfjs();
+  return onnxOrTfjs('the face models', opts.engine, () => loadFacesOnnx(opts), loadFacesTfjs);
 }

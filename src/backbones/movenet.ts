@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../video/types.js';
-import type { EngineOptions, LoadedModel } from './engine.js';
+import { type EngineOptions, type LoadedModel, onnxOrTfjs } from './engine.js';
 import { humanModelsDir, humanVersion } from './human.js';
 import { defaultCacheDir } from './keras2onnx.js';
 import { writeOnnx } from './onnx-writer.js';
@@ -220,16 +220,5 @@ export async function loadMovenetTfjs(): Promise<PoseRunner> {
 export async function loadPoseRunner(
   opts: EngineOptions & { engine?: 'auto' | 'onnx' | 'tfjs'; cacheDir?: string; batchSize?: number } = {},
 ): Promise<PoseRunner> {
-  const engine = opts.engine ?? 'auto';
-  if (engine !== 'tfjs') {
-    try {
-      return await loadMovenetOnnx(opts);
-    } catch (e) {
-      if (engine === 'onnx') throw e;
-      process.stderr.write(
-        `dfan: warning: ONNX conversion of MoveNet failed (${(e as Error).message}); using tfjs-wasm (slower)\n`,
-      );
-    }
-  }
-  return loadMovenetTfjs();
+  return onnxOrTfjs('MoveNet', opts.engine, () => loadMovenetOnnx(opts), loadMovenetTfjs);
 }
