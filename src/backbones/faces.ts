@@ -17,16 +17,14 @@
  *      softmax of the global average of the last convolution; probabilities truncated to 0.01
  *      and capped at 0.99 as human reports them, then renormalised to sum 1.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../video/types.js';
 import { type EngineOptions, type LoadedModel, onnxOrTfjs } from './engine.js';
-import type { FaceDetection } from './human.js';
-import { humanModelsDir, humanVersion } from './human.js';
+import { type FaceDetection, humanVersion, readHumanGraph } from './human.js';
 import { defaultCacheDir } from './keras2onnx.js';
 import { writeOnnx } from './onnx-writer.js';
-import { type ConstTensor, type TfNode, tfGraphToOnnx } from './tfgraph2onnx.js';
+import { tfGraphToOnnx } from './tfgraph2onnx.js';
 
 const CONV_VERSION = 1;
 const DET_SIZE = 256;
@@ -52,35 +50,9 @@ const MODELS = {
 } as const;
 type ModelName = keyof typeof MODELS;
 
-async function readGraph(
-  model: ModelName,
-): Promise<{ nodes: TfNode[]; consts: Map<string, ConstTensor>; key: string }> {
-  const { initTfjs } = await import('./tfjs.js');
-  const tf = await initTfjs();
-  const file = join(humanModelsDir(), `${model}.json`);
-  const json = JSON.parse(readFileSync(file, 'utf8')) as {
-    modelTopology: { node: TfNode[] };
-    weightsManifest: { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[];
-  };
-  const all = Buffer.concat(
-    json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(humanModelsDir(), p)))),
-  );
-  const h = createHash('sha256').update(readFileSync(file)).update(all).update(`v${CONV_VERSION}`);
-  const named = tf.io.decodeWeights(
-    all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-    json.weightsManifest.flatMap((g) => g.weights),
-  );
-  const consts = new Map<string, ConstTensor>();
-  for (const [k, t] of Object.entries(named)) {
-    consts.set(k, { shape: t.shape, data: t.dataSync() as Float32Array | Int32Array });
-    t.dispose();
-  }
-  return { nodes: json.modelTopology.node, consts, key: h.digest('hex').slice(0, 16) };
-}
-
 /** The converted ONNX bytes of one of human's face models (cached in `<cache>/converted/`). */
 export async function convertedFaceModel(model: ModelName, cacheDir?: string): Promise<Uint8Array> {
-  const g = await readGraph(model);
+  const g = await readHumanGraph(model, CONV_VERSION);
   const dir = join(cacheDir ?? defaultCacheDir(), 'converted');
   const file = join(dir, `human-${model}-${humanVersion()}-${g.key}.onnx`);
   if (existsSync(file)) return readFileSync(file);

@@ -9,6 +9,8 @@
  * - pose: MoveNet SinglePose Lightning called directly (input 192×192 int32, output y,x,score
  *   for 17 COCO keypoints), letterboxed so keypoints map back to the frame.
  */
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -16,6 +18,7 @@ import { DfanError } from '../errors.js';
 import type { Frame } from '../video/types.js';
 import { packageDir, packageVersion } from './pkg.js';
 import { fitFrame, fitGeometry } from './preprocess.js';
+import type { ConstTensor, TfNode } from './tfgraph2onnx.js';
 import { initTfjs, loadGraphModel } from './tfjs.js';
 
 /** Folder of the models that @vladmandic/human ships. */
@@ -25,6 +28,36 @@ export function humanModelsDir(): string {
 
 export function humanVersion(): string {
   return packageVersion('@vladmandic/human');
+}
+
+/**
+ * One of human's tfjs graph models as the ONNX converter's input: its nodes, its weights by name,
+ * and a key over the graph, the weights and the converter version (names the cached conversion).
+ */
+export async function readHumanGraph(
+  model: string,
+  converterVersion: number,
+): Promise<{ nodes: TfNode[]; consts: Map<string, ConstTensor>; key: string }> {
+  const tf = await initTfjs();
+  const file = join(humanModelsDir(), `${model}.json`);
+  const json = JSON.parse(readFileSync(file, 'utf8')) as {
+    modelTopology: { node: TfNode[] };
+    weightsManifest: { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[];
+  };
+  const all = Buffer.concat(
+    json.weightsManifest.flatMap((g) => g.paths.map((p) => readFileSync(join(humanModelsDir(), p)))),
+  );
+  const h = createHash('sha256').update(readFileSync(file)).update(all).update(`v${converterVersion}`);
+  const named = tf.io.decodeWeights(
+    all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
+    json.weightsManifest.flatMap((g) => g.weights),
+  );
+  const consts = new Map<string, ConstTensor>();
+  for (const [k, t] of Object.entries(named)) {
+    consts.set(k, { shape: t.shape, data: t.dataSync() as Float32Array | Int32Array });
+    t.dispose();
+  }
+  return { nodes: json.modelTopology.node, consts, key: h.digest('hex').slice(0, 16) };
 }
 
 export interface FaceDetection {

@@ -10,16 +10,15 @@
  *   4. position = (cell + offset head at that cell) / 48; score = heatmap k at that cell
  * The tfjs path (human.ts `estimatePose`) stays as the reference and fallback.
  */
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../video/types.js';
 import { type EngineOptions, type LoadedModel, onnxOrTfjs } from './engine.js';
-import { humanModelsDir, humanVersion } from './human.js';
+import { humanVersion, readHumanGraph } from './human.js';
 import { defaultCacheDir } from './keras2onnx.js';
 import { writeOnnx } from './onnx-writer.js';
 import { fitFrame, fitGeometry } from './preprocess.js';
-import { type ConstTensor, type TfNode, tfGraphToOnnx } from './tfgraph2onnx.js';
+import { type ConstTensor, tfGraphToOnnx } from './tfgraph2onnx.js';
 
 const SIZE = 192;
 const GRID = 48;
@@ -39,31 +38,6 @@ interface Decoder {
   gridX: Float32Array;
   distOffset: number;
   outScale: [number, number];
-}
-
-async function readGraph(): Promise<{ nodes: TfNode[]; consts: Map<string, ConstTensor>; key: string }> {
-  const { initTfjs } = await import('./tfjs.js');
-  const tf = await initTfjs();
-  const file = join(humanModelsDir(), 'movenet-lightning.json');
-  const json = JSON.parse(readFileSync(file, 'utf8')) as {
-    modelTopology: { node: TfNode[] };
-    weightsManifest: { paths: string[]; weights: import('@tensorflow/tfjs').io.WeightsManifestEntry[] }[];
-  };
-  const bins = json.weightsManifest.flatMap((g) =>
-    g.paths.map((p) => readFileSync(join(humanModelsDir(), p))),
-  );
-  const all = Buffer.concat(bins);
-  const h = createHash('sha256').update(readFileSync(file)).update(all).update(`v${CONV_VERSION}`);
-  const named = tf.io.decodeWeights(
-    all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-    json.weightsManifest.flatMap((g) => g.weights),
-  );
-  const consts = new Map<string, ConstTensor>();
-  for (const [k, t] of Object.entries(named)) {
-    consts.set(k, { shape: t.shape, data: t.dataSync() as Float32Array | Int32Array });
-    t.dispose();
-  }
-  return { nodes: json.modelTopology.node, consts, key: h.digest('hex').slice(0, 16) };
 }
 
 function decoderFrom(consts: Map<string, ConstTensor>): Decoder {
@@ -142,7 +116,7 @@ export interface PoseRunner {
 export async function loadMovenetOnnx(
   opts: EngineOptions & { cacheDir?: string; batchSize?: number } = {},
 ): Promise<PoseRunner> {
-  const g = await readGraph();
+  const g = await readHumanGraph('movenet-lightning', CONV_VERSION);
   const dir = join(opts.cacheDir ?? defaultCacheDir(), 'converted');
   const file = join(dir, `human-movenet-lightning-${humanVersion()}-${g.key}.onnx`);
   let bytes: Uint8Array;
