@@ -17,12 +17,12 @@
  *      softmax of the global average of the last convolution; probabilities truncated to 0.01
  *      and capped at 0.99 as human reports them, then renormalised to sum 1.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../video/types.js';
 import { type EngineOptions, type LoadedModel, onnxOrTfjs } from './engine.js';
 import { type FaceDetection, humanVersion, readHumanGraph } from './human.js';
-import { defaultCacheDir } from './keras2onnx.js';
+import { cacheConverted, defaultCacheDir } from './keras2onnx.js';
 import { writeOnnx } from './onnx-writer.js';
 import { tfGraphToOnnx } from './tfgraph2onnx.js';
 
@@ -59,14 +59,7 @@ export async function convertedFaceModel(model: ModelName, cacheDir?: string): P
   const graph = tfGraphToOnnx(g.nodes, g.consts, [...MODELS[model]], `human_${model}`);
   graph.doc = `converted by dfan tfgraph2onnx v${CONV_VERSION} from @vladmandic/human ${humanVersion()} (MIT) ${model}`;
   const bytes = writeOnnx(graph);
-  try {
-    mkdirSync(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, file);
-  } catch {
-    /* unwritable cache: convert again next time */
-  }
+  cacheConverted(file, bytes);
   return bytes;
 }
 

@@ -364,6 +364,22 @@ export function defaultCacheDir(): string {
   return process.env.DFAN_CACHE ?? join(homedir(), '.cache', 'dfan');
 }
 
+/**
+ * Keep a converted model in the cache, whole or not at all (temp file + rename). False when the
+ * cache cannot be written: the model is converted again next time.
+ */
+export function cacheConverted(file: string, bytes: Uint8Array): boolean {
+  try {
+    mkdirSync(dirname(file), { recursive: true });
+    const tmp = `${file}.${process.pid}.tmp`;
+    writeFileSync(tmp, bytes);
+    renameSync(tmp, file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** sha256 over the nsfwjs bundle files (model + shards) and the converter version. */
 function sourceKey(modelPath: string): string {
   const h = createHash('sha256');
@@ -392,15 +408,7 @@ export async function convertedMobilenetBytes(
   );
   graph.doc = `converted by dfan keras2onnx v${CONVERTER_VERSION} from nsfwjs ${nsfwjsVersion()} (MIT) mobilenet_v2`;
   const bytes = writeOnnx(graph);
-  try {
-    mkdirSync(dir, { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, file);
-    return { bytes, file };
-  } catch {
-    return { bytes, file: null };
-  }
+  return { bytes, file: cacheConverted(file, bytes) ? file : null };
 }
 
 export async function loadConvertedMobilenet(

@@ -10,12 +10,12 @@
  *   4. position = (cell + offset head at that cell) / 48; score = heatmap k at that cell
  * The tfjs path (human.ts `estimatePose`) stays as the reference and fallback.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../video/types.js';
 import { type EngineOptions, type LoadedModel, onnxOrTfjs } from './engine.js';
 import { humanVersion, readHumanGraph } from './human.js';
-import { defaultCacheDir } from './keras2onnx.js';
+import { cacheConverted, defaultCacheDir } from './keras2onnx.js';
 import { writeOnnx } from './onnx-writer.js';
 import { fitFrame, fitGeometry } from './preprocess.js';
 import { type ConstTensor, tfGraphToOnnx } from './tfgraph2onnx.js';
@@ -125,14 +125,7 @@ export async function loadMovenetOnnx(
     const graph = tfGraphToOnnx(g.nodes, g.consts, HEADS, 'movenet_lightning');
     graph.doc = `converted by dfan tfgraph2onnx v${CONV_VERSION} from @vladmandic/human ${humanVersion()} (MIT) movenet-lightning (heads only)`;
     bytes = writeOnnx(graph);
-    try {
-      mkdirSync(dir, { recursive: true });
-      const tmp = `${file}.${process.pid}.tmp`;
-      writeFileSync(tmp, bytes);
-      renameSync(tmp, file);
-    } catch {
-      /* unwritable cache: convert again next time */
-    }
+    cacheConverted(file, bytes);
   }
   const dec = decoderFrom(g.consts);
   const { loadOnnx } = await import('./onnx.js');
