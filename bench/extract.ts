@@ -16,14 +16,9 @@ import { type ExtractTiming, extractAll, extractVideo, resolvePack } from '../sr
 import { writeFeatures } from '../src/features/store.js';
 import { projectRoot } from '../src/version.js';
 import { findFfmpeg, probe } from '../src/video/index.js';
-import { fmt, median, peakRssMB } from './util.js';
+import { arg, fmt, median, peakRssMB } from './util.js';
 
 const VAANET_BASELINE = { '640x360': 2.0, '1280x720': 3.8 };
-
-function arg(args: string[], name: string, dflt: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
-}
 
 /** CPU seconds of this process plus its waited-for children (ffmpeg, worker processes). */
 function cpuSeconds(): number {

@@ -20,12 +20,7 @@ import type { VideoFeatures } from '../src/features/types.js';
 import type { Variant } from '../src/model/config.js';
 import type { FeatureSource } from '../src/model/features.js';
 import { syntheticSet } from '../src/model/synthetic.js';
-import { fmt, median, peakRssMB } from './util.js';
-
-function arg(args: string[], name: string, dflt: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
-}
+import { arg, fmt, median, peakRssMB } from './util.js';
 
 export async function run(args: string[]): Promise<void> {
   const videos = Number(arg(args, 'videos', '1101'));

@@ -18,12 +18,7 @@ import { resolveModelConfig, resolveTrainConfig, type Variant } from '../src/mod
 import { fitPrep } from '../src/model/features.js';
 import { syntheticSet } from '../src/model/synthetic.js';
 import { fitModel, loadItems, trainRun } from '../src/model/train.js';
-import { fmt, median, peakRssMB } from './util.js';
-
-function arg(args: string[], name: string, dflt: string): string {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
-}
+import { arg, fmt, median, peakRssMB } from './util.js';
 
 export async function run(args: string[]): Promise<void> {
   const videos = Number(arg(args, 'videos', '1637'));

@@ -1,4 +1,4 @@
-/** Small helpers shared by the benchmarks: timing, medians, peak RSS. */
+/** Small helpers shared by the benchmarks: arguments, timing, medians, peak RSS. */
 import { readFileSync } from 'node:fs';
 
 export function median(xs: number[]): number {
@@ -26,4 +26,10 @@ export function peakRssMB(): number {
 
 export function fmt(x: number, digits = 2): string {
   return x.toFixed(digits);
+}
+
+/** The value after `--name` in the bench's arguments, else `dflt`. */
+export function arg(args: string[], name: string, dflt: string): string {
+  const i = args.indexOf(`--${name}`);
+  return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 }

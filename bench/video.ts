@@ -20,12 +20,7 @@ import {
   resizeFilter,
   sampleSnippets,
 } from '../src/video/index.js';
-import { fmt, median, peakRssMB } from './util.js';
-
-function arg(args: string[], name: string, def: string): string {
-  const i = args.indexOf(name);
-  return i >= 0 && args[i + 1] ? args[i + 1] : def;
-}
+import { arg, fmt, median, peakRssMB } from './util.js';
 
 function run(bin: string, args: string[]): Promise<number> {
   return new Promise((res, rej) => {
@@ -110,9 +105,9 @@ async function makeClip(): Promise<string> {
 }
 
 export async function runBench(args: string[]): Promise<void> {
-  const runs = Math.max(1, Number(arg(args, '--runs', '3')));
-  const threads = Number(arg(args, '--threads', '0')) || undefined;
-  const clip = args.includes('--clip') ? arg(args, '--clip', '') : await makeClip();
+  const runs = Math.max(1, Number(arg(args, 'runs', '3')));
+  const threads = Number(arg(args, 'threads', '0')) || undefined;
+  const clip = args.includes('--clip') ? arg(args, 'clip', '') : await makeClip();
   const { ffmpeg, source } = findFfmpeg();
   const info = await probe(clip);
   const snippets = sampleSnippets(info.duration, 16, 8, info.fps);
