@@ -167,31 +167,17 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
   const streams = resolveStreams(opts.streams);
   const poseFrames = opts.poseFrames ?? 2;
   const needNet = streams.includes('object') || streams.includes('context');
+  const runnerOpts = {
+    engine: opts.engine ?? 'auto',
+    threads: opts.threads ?? defaultThreads(),
+    batchSize: opts.batchSize,
+    cacheDir: opts.cacheDir,
+  };
   const net: MobilenetRunner | null = needNet
-    ? await loadMobilenet({
-        engine: opts.engine ?? 'auto',
-        threads: opts.threads ?? defaultThreads(),
-        batchSize: opts.batchSize,
-        cacheDir: opts.cacheDir,
-        mapLayer: opts.objectLayer,
-      })
+    ? await loadMobilenet({ ...runnerOpts, mapLayer: opts.objectLayer })
     : null;
-  const pose: PoseRunner | null = streams.includes('action')
-    ? await loadPoseRunner({
-        engine: opts.engine ?? 'auto',
-        threads: opts.threads ?? defaultThreads(),
-        batchSize: opts.batchSize,
-        cacheDir: opts.cacheDir,
-      })
-    : null;
-  const faces: FaceRunner | null = streams.includes('face')
-    ? await loadFaceRunner({
-        engine: opts.engine ?? 'auto',
-        threads: opts.threads ?? defaultThreads(),
-        batchSize: opts.batchSize,
-        cacheDir: opts.cacheDir,
-      })
-    : null;
+  const pose: PoseRunner | null = streams.includes('action') ? await loadPoseRunner(runnerOpts) : null;
+  const faces: FaceRunner | null = streams.includes('face') ? await loadFaceRunner(runnerOpts) : null;
   const infos = defaultStreamInfos(
     net?.engine ?? 'none',
     poseFrames,

@@ -105,10 +105,6 @@ export function setFastKernels(tf: Tf, on: boolean): void {
   patched = on;
 }
 
-export function fastKernelsEnabled(): boolean {
-  return patched;
-}
-
 /** Elements a swap of the last two axes must move: none when either axis is 1 (same memory order). */
 function swapCost(shape: number[]): number {
   const r = shape.length;
