@@ -287,28 +287,6 @@ function fitOverlay() {
   return false;
 }
 
-/** where a grid peaks, in words (same rule as the terminal output) */
-function describe(grid) {
-  const h = grid.length;
-  const w = grid[0].length;
-  let best = -1;
-  let row = 0;
-  let col = 0;
-  for (let i = 0; i < h; i++)
-    for (let j = 0; j < w; j++)
-      if (grid[i][j] > best) {
-        best = grid[i][j];
-        row = i;
-        col = j;
-      }
-  const flat = grid.flat();
-  if (flat.every((v) => Math.abs(v - flat[0]) < 1e-6)) return 'spread evenly (no focus)';
-  const r = ['upper', 'middle', 'lower'][Math.min(2, Math.floor(((row + 0.5) / h) * 3))];
-  const c = ['left', 'centre', 'right'][Math.min(2, Math.floor(((col + 0.5) / w) * 3))];
-  const where = r === 'middle' && c === 'centre' ? 'centre' : `${r}-${c}`;
-  return `${where} (row ${row + 1}, col ${col + 1} of ${h}×${w})`;
-}
-
 function draw(force) {
   if (!state.result) return;
   const video = $('player');
@@ -354,7 +332,7 @@ function draw(force) {
   }
   canvas.dataset.snippet = String(pos);
   $('where-now').textContent = Object.entries(state.result.spatial || {})
-    .map(([stream, grids]) => (grids[pos] ? `${stream}: ${describe(grids[pos].grid)}` : ''))
+    .map(([stream, grids]) => (grids[pos]?.where ? `${stream}: ${grids[pos].where}` : ''))
     .filter(Boolean)
     .join(' · ');
 }

@@ -72,6 +72,13 @@ export function keyMoments(snippets: Prediction['snippets'], indices: number[], 
     .sort((a, b) => b.weight - a.weight);
 }
 
+/** describeGrid as one phrase with its cell, as the web page shows it under the heatmap. */
+export function whereInWords(grid: number[][]): string {
+  const d = describeGrid(grid);
+  if (d.where.startsWith('spread')) return d.where;
+  return `${d.where} (row ${d.row + 1}, col ${d.col + 1} of ${grid.length}×${grid[0].length})`;
+}
+
 const ROWS = ['upper', 'middle', 'lower'];
 const COLS = ['left', 'centre', 'right'];
 
@@ -141,7 +148,10 @@ export function toPrediction(
   const spatial: Prediction['spatial'] = {};
   const spatialStreams: NonNullable<Prediction['spatialStreams']> = [];
   for (const [stream, grids] of Object.entries(out.spatialFocus)) {
-    spatial[stream] = indices.map((t) => ({ snippet: t, grid: normaliseGrid(grids[t]) }));
+    spatial[stream] = indices.map((t) => {
+      const grid = normaliseGrid(grids[t]);
+      return { snippet: t, grid, where: whereInWords(grid) };
+    });
     const g = grids[indices[0]];
     spatialStreams.push({
       name: stream,

@@ -15,6 +15,8 @@ export interface SpatialGrid {
   snippet: number;
   /** [H][W], sums to 1 */
   grid: number[][];
+  /** where the grid peaks, in words, e.g. "upper-right (row 1, col 6 of 7×7)" */
+  where: string;
 }
 
 export interface ModelDescriptor {
