@@ -24,19 +24,9 @@ test('dfan train → dfan eval on a feature store and a CSV manifest (videos abs
     `video,label,split\n${syn.dataset.items.map((i) => `${i.key},${i.label},${i.split}`).join('\n')}\n`,
   );
   const run = join(tmp, 'run');
-  const t = dfan(
-    'train',
-    '--features',
-    join(tmp, 'feats'),
-    '--dataset',
-    manifest,
-    '--out',
-    run,
-    '--epochs',
-    '3',
-    '--seed',
-    '2',
-  );
+  const train = (...extra: string[]) =>
+    dfan('train', '--features', join(tmp, 'feats'), '--dataset', manifest, '--out', run, ...extra);
+  const t = train('--epochs', '3', '--seed', '2');
   assert.equal(t.status, 0, t.stderr);
   assert.match(t.stderr, /epoch {3}1 {2}loss/);
   assert.match(t.stdout, /trained 3 epochs/);
@@ -53,30 +43,10 @@ test('dfan train → dfan eval on a feature store and a CSV manifest (videos abs
   assert.ok(existsSync(join(run, 'eval-test.md')));
   assert.match(readFileSync(join(run, 'eval-test.md'), 'utf8'), /Confusion matrix/);
 
-  const bad = dfan(
-    'train',
-    '--features',
-    join(tmp, 'feats'),
-    '--dataset',
-    manifest,
-    '--out',
-    run,
-    '--variant',
-    'triple',
-  );
+  const bad = train('--variant', 'triple');
   assert.notEqual(bad.status, 0);
   assert.match(bad.stderr, /unknown variant "triple"/);
-  const noStream = dfan(
-    'train',
-    '--features',
-    join(tmp, 'feats'),
-    '--dataset',
-    manifest,
-    '--out',
-    run,
-    '--streams',
-    'audio',
-  );
+  const noStream = train('--streams', 'audio');
   assert.notEqual(noStream.status, 0);
   assert.match(noStream.stderr, /audio/);
 });
