@@ -8,9 +8,8 @@ import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
 
 export class Adam {
-  private readonly m = new Map<string, Float32Array>();
-  private readonly v = new Map<string, Float32Array>();
-  private readonly values = new Map<string, Float32Array>();
+  /** per variable: its values (the truth after the first step) and the two moments */
+  private readonly state = new Map<string, { theta: Float32Array; m: Float32Array; v: Float32Array }>();
   private t = 0;
 
   constructor(
@@ -30,16 +29,14 @@ export class Adam {
       const grad = grads[variable.name];
       if (!grad) continue;
       const g = grad.dataSync() as Float32Array;
-      let theta = this.values.get(variable.name);
-      if (!theta) {
+      let st = this.state.get(variable.name);
+      if (!st) {
         // the first step reads the variable once; afterwards this copy is the truth
-        theta = new Float32Array(variable.dataSync() as Float32Array);
-        this.values.set(variable.name, theta);
-        this.m.set(variable.name, new Float32Array(theta.length));
-        this.v.set(variable.name, new Float32Array(theta.length));
+        const theta = new Float32Array(variable.dataSync() as Float32Array);
+        st = { theta, m: new Float32Array(theta.length), v: new Float32Array(theta.length) };
+        this.state.set(variable.name, st);
       }
-      const m = this.m.get(variable.name)!;
-      const v = this.v.get(variable.name)!;
+      const { theta, m, v } = st;
       for (let i = 0; i < theta.length; i++) {
         m[i] = this.beta1 * m[i] + (1 - this.beta1) * g[i];
         v[i] = this.beta2 * v[i] + (1 - this.beta2) * g[i] * g[i];
@@ -47,13 +44,5 @@ export class Adam {
       }
       this.tf.tidy(() => variable.assign(this.tf.tensor(theta, variable.shape)));
     }
-  }
-
-  /** Forget the copies (call after a variable was changed outside the optimiser). */
-  reset(): void {
-    this.m.clear();
-    this.v.clear();
-    this.values.clear();
-    this.t = 0;
   }
 }
