@@ -61,56 +61,32 @@ export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): 
   const { loadPoseRunner } = await import('./movenet.js');
   const { colourStats, motionStats } = await import('./stats.js');
   const out: BackboneTiming[] = [];
-  const net = await loadMobilenet({
-    engine: opts.engine ?? 'auto',
-    threads: opts.threads,
-    batchSize: opts.batchSize,
-  });
-  try {
-    const r = await timePerItem(n, repeats, () => net.run(frames));
-    out.push({
-      backbone: `mobilenet_v2 (${net.engine})`,
-      streams: ['object', 'context'],
-      msPerFrame: r.ms,
-      cpuMsPerFrame: r.cpu,
-      frames: n,
-    });
-  } finally {
-    await net.dispose();
-  }
-  const facer = await loadFaceRunner({
-    engine: opts.engine ?? 'auto',
-    threads: opts.threads,
-    batchSize: opts.batchSize,
-  });
-  try {
-    const faces = await timePerItem(n, repeats, () => facer.run(frames));
-    out.push({
-      backbone: `blazeface+mesh+emotion (${facer.engine === 'onnx' ? 'onnx' : 'tfjs-wasm'})`,
-      streams: ['face'],
-      msPerFrame: faces.ms,
-      cpuMsPerFrame: faces.cpu,
-      frames: n,
-    });
-  } finally {
-    await facer.dispose();
-  }
-  const poser = await loadPoseRunner({
-    engine: opts.engine ?? 'auto',
-    threads: opts.threads,
-    batchSize: opts.batchSize,
-  });
-  try {
-    const pose = await timePerItem(n, repeats, () => poser.run(frames));
-    out.push({
-      backbone: `movenet-lightning (${poser.engine === 'onnx' ? 'onnx' : 'tfjs-wasm'})`,
-      streams: ['action'],
-      msPerFrame: pose.ms,
-      cpuMsPerFrame: pose.cpu,
-      frames: n,
-    });
-  } finally {
-    await poser.dispose();
+  const runnerOpts = { engine: opts.engine ?? 'auto', threads: opts.threads, batchSize: opts.batchSize };
+  const engineName = (e: string) => (e === 'tfjs' ? 'tfjs-wasm' : e);
+  const runners: Array<{
+    name: string;
+    streams: string[];
+    load: () => Promise<{ engine: string; run(f: Frame[]): Promise<unknown>; dispose(): Promise<void> }>;
+  }> = [
+    { name: 'mobilenet_v2', streams: ['object', 'context'], load: () => loadMobilenet(runnerOpts) },
+    { name: 'blazeface+mesh+emotion', streams: ['face'], load: () => loadFaceRunner(runnerOpts) },
+    { name: 'movenet-lightning', streams: ['action'], load: () => loadPoseRunner(runnerOpts) },
+  ];
+  // one model loaded at a time: load, time, dispose
+  for (const r of runners) {
+    const runner = await r.load();
+    try {
+      const t = await timePerItem(n, repeats, () => runner.run(frames));
+      out.push({
+        backbone: `${r.name} (${engineName(runner.engine)})`,
+        streams: r.streams,
+        msPerFrame: t.ms,
+        cpuMsPerFrame: t.cpu,
+        frames: n,
+      });
+    } finally {
+      await runner.dispose();
+    }
   }
   const stats = await timePerItem(n, repeats, async () => {
     for (const f of frames) colourStats(f);
