@@ -139,7 +139,7 @@ export async function runBench(args: string[]): Promise<void> {
     t0 = performance.now();
     const n = await measured(async () => {
       for (const g of plan.exact!.groups) {
-        await run(ffmpeg, [...decodeArgs(clip, g.filter, g.pts.length, g.seek, threads), '-f', 'null', '-']);
+        await run(ffmpeg, decodeArgs(clip, g.outs, g.seek, threads, 'null'));
       }
     });
     const tN = (performance.now() - t0) / 1000;

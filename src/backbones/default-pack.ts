@@ -6,11 +6,13 @@
  *   action  [T,111]       body-pose dynamics (MoveNet) + motion statistics of the clip frames (not Kinetics)
  *   face    [T,12]        most prominent face: presence, box, 7 expression probabilities (FACE_LAYOUT)
  *
- * One decode per video: key frames and clip frames in a single ffmpeg pass at one size (short
- * side 256, aspect kept), in a worker thread that hands frames over as they arrive (onFrame);
+ * One decode per video, in a worker thread that hands frames over as they arrive (onFrame): one
+ * ffmpeg pass gives the key frames and each snippet's last clip frame (MoveNet's second pose) at
+ * short side 256, aspect kept, and all clip frames as 64-wide thumbnails for the motion
+ * statistics (converting and piping them at full size cost more than the statistics).
  * MobileNetV2, the face models and MoveNet (all converted to ONNX) run on each group of complete
  * snippets while ffmpeg decodes the next frames. The 224² crop for MobileNetV2, MoveNet's 192²
- * letterbox, the face crops and the small motion thumbnails are made in JS.
+ * letterbox and the face crops are made in JS.
  */
 import { DfanError } from '../errors.js';
 import { FACE_LAYOUT, type StreamInfo, type StreamTensor } from '../features/types.js';
@@ -29,13 +31,27 @@ import {
   nsfwjsVersion,
 } from './mobilenet.js';
 import { loadPoseRunner, type PoseRunner } from './movenet.js';
-import { COLOUR_STATS, colourStats, MOTION_STATS, motionStats, POSE_DIM, poseDynamics } from './stats.js';
+import {
+  COLOUR_STATS,
+  colourStats,
+  MOTION_STATS,
+  motionStats,
+  motionThumbSize,
+  POSE_DIM,
+  poseDynamics,
+} from './stats.js';
 import type { FeaturePack, PackInput } from './types.js';
 
 export const DEFAULT_STREAMS = ['object', 'context', 'action', 'face'] as const;
 export const CONTEXT_DIM = MID_DIM + COLOUR_STATS.length;
 export const ACTION_DIM = POSE_DIM + MOTION_STATS.length;
-export const DEFAULT_PACK_ID = `default@${DFAN_VERSION}`;
+/**
+ * Revision of the default pack's feature values within a dfan version (part of the pack id, so of
+ * every feature file's config hash: a store never mixes files of two revisions). 2: motion
+ * statistics read ffmpeg's area-averaged thumbnails instead of JS-resampled 256p frames.
+ */
+export const DEFAULT_PACK_REVISION = 2;
+export const DEFAULT_PACK_ID = `default@${DFAN_VERSION}+r${DEFAULT_PACK_REVISION}`;
 
 export interface DefaultPackOptions {
   /** subset of object, context, action, face (default: all) */
@@ -195,25 +211,31 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
       const T = input.snippets.length;
       const size = decodeSize(input.info, opts.shortSide ?? 256);
       const keyTimes = input.snippets.map((s) => s.keyTime);
-      const clipTimes = wantAction ? input.snippets.flatMap((s) => s.clipTimes) : [];
-      const times = [...keyTimes, ...clipTimes];
-      // index → snippet; frames a snippet needs (key + clip)
-      const owner = new Int32Array(times.length);
+      // frame indices: key frames [0, T), then each snippet's clip frames (thumbnails), then each
+      // snippet's last clip frame at full size for MoveNet's second pose
+      const clipLen = input.snippets.map((s) => (wantAction ? s.clipTimes.length : 0));
       const clipStart = new Int32Array(T);
-      for (let t = 0, o = T; t < T; t++) {
-        owner[t] = t;
-        clipStart[t] = o;
-        const k = wantAction ? input.snippets[t].clipTimes.length : 0;
-        for (let j = 0; j < k; j++) owner[o + j] = t;
-        o += k;
+      const times = [...keyTimes];
+      const owner: number[] = keyTimes.map((_, t) => t);
+      for (let t = 0; t < T; t++) {
+        clipStart[t] = times.length;
+        for (let j = 0; j < clipLen[t]; j++) {
+          times.push(input.snippets[t].clipTimes[j]);
+          owner.push(t);
+        }
       }
-      const need = input.snippets.map((s) => 1 + (wantAction ? s.clipTimes.length : 0));
+      const thumbs = times.map((_, i) => i).slice(T);
+      const poseLast = new Int32Array(T).fill(-1);
+      for (let t = 0; t < T; t++) {
+        if (poseFrames !== 2 || clipLen[t] === 0) continue;
+        poseLast[t] = times.length;
+        times.push(input.snippets[t].clipTimes[clipLen[t] - 1]);
+        owner.push(t);
+      }
+      const need = clipLen.map((k, t) => 1 + k + (poseLast[t] >= 0 ? 1 : 0));
       const got = new Int32Array(T);
       const frames: Frame[] = new Array(times.length);
-      const clipOf = (t: number) => {
-        const k = wantAction ? input.snippets[t].clipTimes.length : 0;
-        return frames.slice(clipStart[t], clipStart[t] + k);
-      };
+      const clipOf = (t: number) => frames.slice(clipStart[t], clipStart[t] + clipLen[t]);
 
       const mapShape = net?.mapShape ?? [0];
       const mapLen = mapShape.reduce((a, b) => a * b, 1);
@@ -252,11 +274,9 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
           const poseIn: Frame[] = [];
           const poseT: number[][] = [];
           for (const t of ts) {
-            const clip = clipOf(t);
-            const two = poseFrames === 2 && clip.length > 0;
             poseIn.push(frames[t]);
-            if (two) poseIn.push(clip[clip.length - 1]);
-            poseT.push(two ? [keyTimes[t], input.snippets[t].clipTimes[clip.length - 1]] : [keyTimes[t]]);
+            if (poseLast[t] >= 0) poseIn.push(frames[poseLast[t]]);
+            poseT.push(poseLast[t] >= 0 ? [keyTimes[t], times[poseLast[t]]] : [keyTimes[t]]);
           }
           jobs.push(
             pose.run(poseIn).then((poses) => {
@@ -297,7 +317,10 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
         }
       };
       try {
-        const decoded = await input.decode(times, { ...size, mode: 'stretch', onFrame });
+        const thumb = thumbs.length
+          ? { ...motionThumbSize(size.width, size.height), indices: thumbs }
+          : undefined;
+        const decoded = await input.decode(times, { ...size, mode: 'stretch', thumb, onFrame });
         // frames a PackInput did not report through onFrame
         decoded.forEach((f, i) => {
           onFrame(i, f);

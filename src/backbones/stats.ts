@@ -111,8 +111,16 @@ export const MOTION_STATS = [
 
 const THUMB_W = 64;
 
+/**
+ * The size motion statistics work at for frames of width×height: 64 wide, aspect kept. Frames
+ * already this size are used as they are (a decoder can deliver them so: DecodeOptions.thumb).
+ */
+export function motionThumbSize(width: number, height: number): { width: number; height: number } {
+  return { width: THUMB_W, height: Math.max(4, Math.round((height * THUMB_W) / width)) };
+}
+
 function thumbLuma(f: Frame): { luma: Float32Array; w: number; h: number; grid: Float32Array } {
-  const h = Math.max(4, Math.round((f.height * THUMB_W) / f.width));
+  const { height: h } = motionThumbSize(f.width, f.height);
   const t = fitFrame(f, h, THUMB_W, 'stretch');
   const luma = new Float32Array(THUMB_W * h);
   const grid = new Float32Array(4 * 4 * 3);

@@ -1,7 +1,8 @@
 /**
  * Frame decoding: RGB24 frames at requested times, resized in ffmpeg and streamed through its
  * stdout. One ffmpeg process per group of nearby times; a `select` filter keeps only the wanted
- * frames, so only those are scaled, converted and piped.
+ * frames, so only those are scaled, converted and piped. Frames wanted small (opts.thumb) come
+ * from the same decode through a `split` to a second output on file descriptor 3.
  *
  * Which frame is "the frame at t": the one on screen at t, i.e. the last frame whose presentation
  * timestamp is ≤ start + t (the first frame when t precedes it; the last frame when t is past the
@@ -10,12 +11,13 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { DfanError, type DfanErrorCode } from '../errors.js';
 import type { DecodeReply, DecodeRequest } from './decode-worker.js';
 import { ffmpegInput, findFfmpeg, lastErrorLine } from './ffmpeg.js';
-import { frameTimes, probe } from './probe.js';
+import { frameTimes, probe, WINDOWED_SCAN_S } from './probe.js';
 import type { DecodeOptions, Frame, ResizeMode, VideoInfo } from './types.js';
 
 const MAX_SIDE = 8192;
@@ -58,6 +60,45 @@ function validate(times: number[], opts: DecodeOptions): void {
     }
   }
   resizeFilter(opts.width, opts.height, opts.mode ?? 'crop');
+  if (opts.thumb) {
+    const { width, height, indices } = opts.thumb;
+    for (const v of [width, height]) {
+      if (!Number.isInteger(v) || v < 1 || v > MAX_SIDE) {
+        throw new DfanError('BAD_ARGUMENT', `invalid thumbnail side ${String(v)}`, {
+          hint: `use an integer 1..${MAX_SIDE}`,
+        });
+      }
+    }
+    for (const i of indices) {
+      if (!Number.isInteger(i) || i < 0 || i >= times.length) {
+        throw new DfanError('BAD_ARGUMENT', `thumbnail index ${String(i)} is not a position in times`, {
+          hint: `use integers 0..${times.length - 1}`,
+        });
+      }
+    }
+  }
+}
+
+/** Output k of each ffmpeg run: 0 = frames at width×height, 1 = thumbnails (opts.thumb). */
+interface OutputSize {
+  width: number;
+  height: number;
+  /** the filter chain after frame selection */
+  resize: string;
+}
+
+function outputSizes(opts: DecodeOptions, resize: string): OutputSize[] {
+  const main = { width: opts.width, height: opts.height, resize };
+  if (!opts.thumb) return [main];
+  const { width, height } = opts.thumb;
+  return [main, { width, height, resize: `scale=${width}:${height}:flags=area` }];
+}
+
+/** Output (index into outputSizes) of each requested time. */
+function outputOf(times: number[], opts: DecodeOptions): Uint8Array {
+  const out = new Uint8Array(times.length);
+  for (const i of opts.thumb?.indices ?? []) out[i] = 1;
+  return out;
 }
 
 /** Index of the last element ≤ x in sorted xs, or -1. */
@@ -83,8 +124,6 @@ interface Group {
   seek: number | null;
 }
 
-/** Videos longer than this get a windowed packet scan (see planDecode). */
-const WINDOWED_SCAN_S = Number(process.env.DFAN_WINDOWED_SCAN_S ?? 300);
 const SCAN_MARGIN_S = 5;
 
 /** Gap between wanted frames beyond which a new ffmpeg process with input seeking is cheaper. */
@@ -140,64 +179,108 @@ function nestSum(terms: string[]): string {
   return nestSum(groups);
 }
 
+/** One output of an ffmpeg run: its filter chain after the input (select … showinfo) and its frame limit. */
+export interface DecodeOutput {
+  /** 0 = frames at the requested size, 1 = thumbnails; names the output's showinfo (showinfo@o<id>) */
+  id: number;
+  filter: string;
+  maxFrames: number;
+}
+
 /**
- * ffmpeg arguments up to (not including) the output: input (optionally seeking to `seek`), the
- * first video stream, the filter chain, passthrough timing (never duplicate or drop frames).
+ * ffmpeg arguments for one run: input (optionally seeking to `seek`), the first video stream
+ * through one filter chain per output (a `split` feeds them when there are several, so the video
+ * is decoded once), passthrough timing (never duplicate or drop frames), then each output as raw
+ * RGB24 to its target: stdout for the first, file descriptor k + 2 for output k > 0 (or `-f null`
+ * targets for measuring).
  */
 export function decodeArgs(
   path: string,
-  filter: string,
-  maxFrames: number,
+  outputs: DecodeOutput[],
   seek: number | null,
   threads?: number,
+  format: 'rawvideo' | 'null' = 'rawvideo',
 ): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'info'];
   if (threads) args.push('-threads', String(threads));
   if (seek !== null) args.push('-ss', seek.toFixed(6), '-noaccurate_seek');
-  args.push('-copyts', '-i', ffmpegInput(path), '-map', '0:V:0', '-an', '-sn', '-dn');
-  args.push('-vf', filter, '-vsync', 'passthrough', '-frames:v', String(maxFrames), '-pix_fmt', 'rgb24');
+  args.push('-copyts', '-i', ffmpegInput(path), '-an', '-sn', '-dn');
+  const n = outputs.length;
+  const graph =
+    n === 1
+      ? `[0:V:0]${outputs[0].filter}[dfan_o0]`
+      : `[0:V:0]split=${n}${outputs.map((_, k) => `[dfan_i${k}]`).join('')};${outputs
+          .map((o, k) => `[dfan_i${k}]${o.filter}[dfan_o${k}]`)
+          .join(';')}`;
+  args.push('-filter_complex', graph, '-vsync', 'passthrough');
+  outputs.forEach((o, k) => {
+    const target = format === 'null' ? '-' : k === 0 ? 'pipe:1' : `pipe:${k + 2}`;
+    args.push('-map', `[dfan_o${k}]`, '-frames:v', String(o.maxFrames), '-pix_fmt', 'rgb24');
+    args.push('-f', format, target);
+  });
   return args;
 }
 
 /** Reports each output frame's pts; the time base is set to microseconds so the integer pts is exact. */
-const SHOWINFO = 'settb=AVTB,showinfo';
+const showinfo = (id: number) => `settb=AVTB,showinfo@o${id}`;
+const SHOWINFO_LINE = /\[showinfo@o(\d+) @[^\]]*\].*\sn:\s*\d+.*\spts:\s*(-?\d+)/;
 
 interface RawFrame {
+  /** DecodeOutput id */
+  out: number;
   pts: number;
   data: Uint8Array;
 }
 
 /**
- * Run ffmpeg once and yield the frames it outputs (with their presentation time from showinfo).
- * Never buffers more than one frame plus one pipe chunk; ffmpeg is killed when it stalls.
+ * Run ffmpeg once and yield the frames of all its outputs as they arrive (each output's in
+ * order), with their presentation time from showinfo. Buffers at most a few frames (the pipes
+ * are paused while frames wait for the consumer); ffmpeg is killed when it stalls.
  */
 async function* runDecode(
   path: string,
-  filter: string,
-  frameBytes: number,
-  maxFrames: number,
+  outputs: Array<DecodeOutput & { width: number; height: number }>,
   seek: number | null,
   opts: DecodeOptions,
 ): AsyncGenerator<RawFrame> {
   const { ffmpeg } = findFfmpeg();
-  const args = [...decodeArgs(path, filter, maxFrames, seek, opts.threads), '-f', 'rawvideo', 'pipe:1'];
+  const args = decodeArgs(path, outputs, seek, opts.threads);
   const debug = !!process.env.DFAN_DEBUG_FFMPEG;
   if (debug) process.stderr.write(`[dfan] ${ffmpeg} ${args.map((a) => JSON.stringify(a)).join(' ')}\n`);
-  const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const extra = outputs.slice(1).map(() => 'pipe' as const);
+  const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe', ...extra] });
   const idleMs = opts.idleTimeoutMs ?? 60_000;
+
+  // per output: the pipe, bytes not yet a whole frame, whole frames, pts from showinfo
+  const outs = outputs.map((o, k) => ({
+    id: o.id,
+    frameBytes: o.width * o.height * 3,
+    pipe: (k === 0 ? child.stdout : child.stdio[k + 2]) as Readable,
+    pending: [] as Buffer[],
+    pendingLen: 0,
+    frames: [] as Uint8Array[],
+    pts: [] as number[],
+    served: 0,
+    ended: false,
+  }));
+  const byId = new Map(outs.map((o) => [o.id, o]));
   let stderrTail = '';
   let stderrBuf = '';
-  const ptsQueue: number[] = [];
   let stderrDone = false;
   let wake: (() => void) | null = null;
+  const signal = () => {
+    const w = wake;
+    wake = null;
+    w?.();
+  };
   let killedForIdle = false;
   let spawnError: Error | null = null;
   let timer: NodeJS.Timeout | null = null;
-  let paused = false; // while the consumer holds a frame
+  let holding = false; // while the consumer holds a frame
   const poke = () => {
     if (timer) clearTimeout(timer);
     timer = null;
-    if (paused) return;
+    if (holding) return;
     timer = setTimeout(() => {
       killedForIdle = true;
       child.kill('SIGKILL');
@@ -205,13 +288,17 @@ async function* runDecode(
   };
   poke();
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((res) => {
-    child.on('close', (code, signal) => res({ code, signal }));
+    child.on('close', (code, sig) => res({ code, signal: sig }));
   });
   child.on('error', (e) => {
     spawnError = e;
+    for (const o of outs) o.ended = true;
+    stderrDone = true;
+    signal();
   });
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => {
+  const stderr = child.stderr as Readable;
+  stderr.setEncoding('utf8');
+  stderr.on('data', (s: string) => {
     poke();
     if (debug) process.stderr.write(s);
     stderrBuf += s;
@@ -219,54 +306,72 @@ async function* runDecode(
     while (nl >= 0) {
       const line = stderrBuf.slice(0, nl);
       stderrBuf = stderrBuf.slice(nl + 1);
-      if (line.includes('showinfo') && line.includes(' n:')) {
-        // pts in microseconds (settb=AVTB): pts_time is printed with only 6 significant digits
-        const m = /\spts:\s*(-?\d+)/.exec(line);
-        if (m) ptsQueue.push(Number(m[1]) / 1e6);
-      } else if (line.trim()) {
+      const m = line.includes('showinfo@o') ? SHOWINFO_LINE.exec(line) : null;
+      if (m) byId.get(Number(m[1]))?.pts.push(Number(m[2]) / 1e6);
+      else if (line.trim() && !line.includes('showinfo@o'))
         stderrTail = `${stderrTail.slice(-4000)}\n${line}`;
-      }
       nl = stderrBuf.search(/[\r\n]/);
     }
-    wake?.();
+    signal();
   });
-  child.stderr.on('end', () => {
+  stderr.on('end', () => {
     stderrDone = true;
-    wake?.();
+    signal();
   });
+  // at most MAX_QUEUED whole frames wait for the consumer; then the pipes pause (ffmpeg blocks)
+  const MAX_QUEUED = 2;
+  const queued = () => outs.reduce((a, o) => a + o.frames.length, 0);
+  for (const o of outs) {
+    o.pipe.on('data', (chunk: Buffer) => {
+      poke();
+      o.pending.push(chunk);
+      o.pendingLen += chunk.length;
+      if (o.pendingLen >= o.frameBytes) {
+        const all = o.pending.length === 1 ? o.pending[0] : Buffer.concat(o.pending, o.pendingLen);
+        let at = 0;
+        while (all.length - at >= o.frameBytes) {
+          const data = new Uint8Array(o.frameBytes); // a plain copy (a Buffer view would pin the chunk)
+          data.set(all.subarray(at, at + o.frameBytes));
+          o.frames.push(data);
+          at += o.frameBytes;
+        }
+        o.pending = at < all.length ? [all.subarray(at)] : [];
+        o.pendingLen = all.length - at;
+        if (queued() >= MAX_QUEUED) for (const p of outs) p.pipe.pause();
+      }
+      signal();
+    });
+    o.pipe.on('end', () => {
+      o.ended = true;
+      signal();
+    });
+  }
 
-  let pending: Buffer[] = [];
-  let pendingLen = 0;
   let yielded = 0;
   try {
-    for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
-      poke();
-      pending.push(chunk);
-      pendingLen += chunk.length;
-      while (pendingLen >= frameBytes) {
-        const all = pending.length === 1 ? pending[0] : Buffer.concat(pending, pendingLen);
-        const data = new Uint8Array(frameBytes);
-        data.set(all.subarray(0, frameBytes));
-        const rest = all.subarray(frameBytes);
-        pending = rest.length ? [Buffer.from(rest)] : [];
-        pendingLen = rest.length;
-        while (ptsQueue.length <= yielded && !stderrDone) {
-          await new Promise<void>((r) => {
-            wake = r;
-          });
-          wake = null;
-        }
-        const pts = ptsQueue[yielded] ?? Number.NaN;
+    for (;;) {
+      // a whole frame whose pts is known (or will never be)
+      const o = outs.find((x) => x.frames.length > 0 && (x.pts.length > x.served || stderrDone));
+      if (o) {
+        const data = o.frames.shift() as Uint8Array;
+        const pts = o.pts[o.served] ?? Number.NaN;
+        o.served++;
         yielded++;
+        if (queued() < MAX_QUEUED) for (const p of outs) p.pipe.resume();
         // a slow consumer stalls ffmpeg on a full pipe: that is not ffmpeg's fault
-        paused = true;
+        holding = true;
         if (timer) clearTimeout(timer);
-        yield { pts, data };
-        paused = false;
+        yield { out: o.id, pts, data };
+        holding = false;
         poke();
+        continue;
       }
+      if (outs.every((x) => x.ended && x.frames.length === 0)) break;
+      await new Promise<void>((r) => {
+        wake = r;
+      });
     }
-    const { code, signal } = await exited;
+    const { code, signal: sig } = await exited;
     if (spawnError) {
       throw new DfanError('FFMPEG_FAILED', `could not start ffmpeg: ${(spawnError as Error).message}`, {
         file: path,
@@ -290,7 +395,7 @@ async function* runDecode(
         },
       );
     }
-    if (code !== 0 && signal === null) {
+    if (code !== 0 && sig === null) {
       opts.onWarning?.(
         `${path}: ffmpeg stopped with an error after ${yielded} frames (${lastErrorLine(stderrTail)})`,
       );
@@ -301,18 +406,35 @@ async function* runDecode(
   }
 }
 
+/** One ffmpeg run of a plan: a stretch of the video and, per output, the frames wanted from it. */
+export interface DecodeGroup {
+  /** wanted presentation timestamps of all outputs (absolute, sorted, unique) */
+  pts: number[];
+  /** where to seek before decoding (absolute seconds), or null to decode from the start */
+  seek: number | null;
+  /** the outputs with wanted frames in this stretch */
+  outs: Array<DecodeOutput & { pts: number[] }>;
+  /** the filter chain of output 0 ('' when it has no frames here) */
+  filter: string;
+}
+
 export interface DecodePlan {
   /** presentation time of the first frame (requested times are relative to it) */
   start: number;
   /** indices into `times`, by increasing time */
   order: number[];
+  /** output 0's filter chain after frame selection (= outputs[0].resize) */
   resize: string;
+  /** the sizes served: 0 = width×height, 1 = opts.thumb */
+  outputs: OutputSize[];
+  /** output of each requested time */
+  outputOf: Uint8Array;
   /** present when the packet timestamps are known: the exact frames to pick */
   exact: null | {
     eps: number;
     /** requested index → chosen frame's absolute pts */
     chosen: Map<number, number>;
-    groups: Array<{ pts: number[]; seek: number | null; filter: string }>;
+    groups: DecodeGroup[];
   };
 }
 
@@ -328,8 +450,11 @@ export async function planDecode(
   if (vi.sar && Math.abs(vi.sar - 1) > 1e-3 && (opts.mode ?? 'crop') !== 'stretch') {
     resize = `scale=trunc(iw*sar/2)*2:ih:flags=bilinear,setsar=1,${resize}`;
   }
+  const outputs = outputSizes(opts, resize);
+  const outOf = outputOf(times, opts);
   const start = vi.startTime ?? 0;
   const order = times.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
+  const base = { start, order, resize, outputs, outputOf: outOf };
   // Long videos: read packet timestamps only around the wanted times (plus a margin that covers
   // the frame on screen before each time, and the end of the file for times near or past it).
   let windows: Array<[number, number]> | undefined;
@@ -346,7 +471,7 @@ export async function planDecode(
   }
   const all = await frameTimes(path, windows);
   const known = all ? all.filter((p) => p >= start - 1e-6) : null;
-  if (!known || known.length === 0) return { start, order, resize, exact: null };
+  if (!known || known.length === 0) return { ...base, exact: null };
   let minGap = Number.POSITIVE_INFINITY;
   for (let i = 1; i < known.length; i++) {
     const g = known[i] - known[i - 1];
@@ -358,13 +483,24 @@ export async function planDecode(
     const k = lastAtOrBefore(known, start + Math.max(0, times[i]) + 1e-6);
     chosen.set(i, known[Math.max(0, k)]);
   }
-  const uniq = [...new Set(order.map((i) => chosen.get(i) as number))].sort((a, b) => a - b);
-  const groups = planGroups(uniq, start).map((g) => ({
-    ...g,
-    // runs of consecutive frames are only known for sure when the whole file was scanned
-    filter: `select='${selectExpr(g.pts, eps, windows ? undefined : known)}',${resize},format=rgb24,${SHOWINFO}`,
-  }));
-  return { start, order, resize, exact: { eps, chosen, groups } };
+  const uniqOf = (ids: number[]) =>
+    [...new Set(ids.map((i) => chosen.get(i) as number))].sort((a, b) => a - b);
+  const perOut = outputs.map((_, k) => uniqOf(order.filter((i) => outOf[i] === k)));
+  const groups = planGroups(uniqOf(order), start).map((g) => {
+    const lo = g.pts[0];
+    const hi = g.pts[g.pts.length - 1];
+    const outs = outputs
+      .map((o, id) => {
+        const pts = perOut[id].filter((p) => p >= lo && p <= hi);
+        // runs of consecutive frames are only known for sure when the whole file was scanned
+        const select = pts.length ? selectExpr(pts, eps, windows ? undefined : known) : '0';
+        const filter = `select='${select}',${o.resize},format=rgb24,${showinfo(id)}`;
+        return { id, pts, filter, maxFrames: pts.length };
+      })
+      .filter((o) => o.pts.length > 0);
+    return { ...g, outs, filter: outs.find((o) => o.id === 0)?.filter ?? '' };
+  });
+  return { ...base, exact: { eps, chosen, groups } };
 }
 
 function warnDefault(msg: string): void {
@@ -372,9 +508,10 @@ function warnDefault(msg: string): void {
 }
 
 /**
- * Decode frames at the given times (seconds from the start), yielding `{ index, frame }` in order
- * of increasing time, one per requested time (`index` is its position in `times`). Frames that
- * serve several requested times share their `data`.
+ * Decode frames at the given times (seconds from the start), yielding `{ index, frame }` one per
+ * requested time (`index` is its position in `times`), in order of increasing time per output size
+ * (frames and thumbnails interleave as ffmpeg delivers them). Frames that serve several requested
+ * times at the same size share their `data`.
  */
 export async function* decodeFrameStream(
   path: string,
@@ -387,62 +524,79 @@ export async function* decodeFrameStream(
   if (times.length === 0) return;
   const warn = opts.onWarning ?? warnDefault;
   const o: DecodeOptions = { ...opts, onWarning: warn };
-  const { width, height } = opts;
-  const frameBytes = width * height * 3;
 
   const plan = await planDecode(path, times, opts, vi);
-  const { start, order } = plan;
+  const { start, order, outputs } = plan;
+  const orders = outputs.map((_, k) => order.filter((i) => plan.outputOf[i] === k));
   const target = (i: number) => start + Math.max(0, times[i]);
   const rel = (pts: number) => Math.round((pts - start) * 1e6) / 1e6;
+  const served = (k: number, i: number, rf: RawFrame) => ({
+    index: i,
+    frame: {
+      time: times[i],
+      pts: rel(rf.pts),
+      width: outputs[k].width,
+      height: outputs[k].height,
+      data: rf.data,
+    },
+  });
+  const sized = <T extends { id: number }>(x: T) => ({
+    ...x,
+    width: outputs[x.id].width,
+    height: outputs[x.id].height,
+  });
 
   if (plan.exact) {
     const { eps, chosen } = plan.exact;
-    let oi = 0; // next index into `order` to serve
-    let last: RawFrame | null = null;
+    const oi = outputs.map(() => 0); // per output: next index into its order to serve
+    const last: Array<RawFrame | null> = outputs.map(() => null);
     let missed = 0;
     for (const g of plan.exact.groups) {
-      for await (const rf of runDecode(path, g.filter, frameBytes, g.pts.length, g.seek, o)) {
-        const q = Number.isFinite(rf.pts) ? rf.pts : (chosen.get(order[oi]) ?? 0);
-        while (oi < order.length) {
-          const i = order[oi];
+      for await (const rf of runDecode(path, g.outs.map(sized), g.seek, o)) {
+        const k = rf.out;
+        const ord = orders[k];
+        const q = Number.isFinite(rf.pts) ? rf.pts : (chosen.get(ord[oi[k]]) ?? 0);
+        while (oi[k] < ord.length) {
+          const i = ord[oi[k]];
           const c = chosen.get(i) as number;
           if (c > q + eps) break;
           let use = rf;
           if (c < q - eps) {
             // the frame wanted was not delivered: use the one shown before, if any
             missed++;
-            if (last) use = last;
+            use = last[k] ?? rf;
           }
-          yield { index: i, frame: { time: times[i], pts: rel(use.pts), width, height, data: use.data } };
-          oi++;
+          yield served(k, i, use);
+          oi[k]++;
         }
-        last = rf;
+        last[k] = rf;
       }
       // anything of this group not delivered (truncated stream) falls back to the last frame
-      while (
-        oi < order.length &&
-        last &&
-        (chosen.get(order[oi]) as number) <= g.pts[g.pts.length - 1] + eps
-      ) {
-        const i = order[oi++];
-        missed++;
-        yield { index: i, frame: { time: times[i], pts: rel(last.pts), width, height, data: last.data } };
+      const end = g.pts[g.pts.length - 1];
+      for (let k = 0; k < outputs.length; k++) {
+        const lk = last[k];
+        while (lk && oi[k] < orders[k].length && (chosen.get(orders[k][oi[k]]) as number) <= end + eps) {
+          missed++;
+          yield served(k, orders[k][oi[k]++], lk);
+        }
       }
     }
-    if (!last) {
+    if (orders.some((ord, k) => ord.length > 0 && !last[k])) {
       throw new DfanError('CORRUPT', 'no frame could be decoded', {
         file: path,
         hint: 'the video stream is damaged; re-encode or re-download it',
       });
     }
-    while (oi < order.length) {
-      const i = order[oi++];
-      missed++;
-      yield { index: i, frame: { time: times[i], pts: rel(last.pts), width, height, data: last.data } };
+    for (let k = 0; k < outputs.length; k++) {
+      while (oi[k] < orders[k].length) {
+        missed++;
+        yield served(k, orders[k][oi[k]++], last[k] as RawFrame);
+      }
     }
     if (missed > 0) {
+      const lastPts = Math.max(...last.map((f) => f?.pts ?? Number.NEGATIVE_INFINITY));
       warn(
-        `${path}: ${missed} of ${times.length} frames could not be decoded (damaged or truncated stream); used the nearest earlier frame (last decoded at ${(last.pts - start).toFixed(2)} s)`,
+        `${path}: ${missed} of ${times.length} frames could not be decoded (damaged or truncated stream); used the nearest earlier frame (last decoded at ${(lastPts - start).toFixed(2)} s)`,
       );
     }
     return;
@@ -452,24 +606,30 @@ export async function* decodeFrameStream(
   // the first frame later than t − 1/fps. Times are clamped into the stream first.
   const dt = 1 / (vi.avgFps || vi.fps || 25);
   const clampT = (i: number) => Math.min(target(i), start + Math.max(0, vi.duration - dt / 2));
-  const uniqT = [...new Set(order.map(clampT))];
-  const terms = uniqT.map((p) => {
-    const thr = (p - dt + 1e-6).toFixed(6);
-    return `gt(t\\,${thr})*lte(prev_t\\,${thr})`;
-  });
-  const filter = `select='isnan(prev_t)+${nestSum(terms)}',${plan.resize},format=rgb24,${SHOWINFO}`;
-  const got: RawFrame[] = [];
-  for await (const rf of runDecode(path, filter, frameBytes, uniqT.length + 1, null, o)) got.push(rf);
-  if (got.length === 0) {
+  const runs = outputs
+    .map((out, id) => {
+      const uniqT = [...new Set(orders[id].map(clampT))];
+      const terms = uniqT.map((p) => {
+        const thr = (p - dt + 1e-6).toFixed(6);
+        return `gt(t\\,${thr})*lte(prev_t\\,${thr})`;
+      });
+      const filter = `select='isnan(prev_t)+${nestSum(terms)}',${out.resize},format=rgb24,${showinfo(id)}`;
+      return { id, filter, maxFrames: uniqT.length + 1 };
+    })
+    .filter((r) => orders[r.id].length > 0);
+  const got: RawFrame[][] = outputs.map(() => []);
+  for await (const rf of runDecode(path, runs.map(sized), null, o)) got[rf.out].push(rf);
+  if (runs.some((r) => got[r.id].length === 0)) {
     throw new DfanError('CORRUPT', 'no frame could be decoded', {
       file: path,
       hint: 'the video stream is damaged; re-encode or re-download it',
     });
   }
-  const gp = got.map((f) => f.pts);
-  for (const i of order) {
-    const k = Math.max(0, lastAtOrBefore(gp, clampT(i) + 1e-6));
-    yield { index: i, frame: { time: times[i], pts: rel(got[k].pts), width, height, data: got[k].data } };
+  for (const { id } of runs) {
+    const gp = got[id].map((f) => f.pts);
+    for (const i of orders[id]) {
+      yield served(id, i, got[id][Math.max(0, lastAtOrBefore(gp, clampT(i) + 1e-6))]);
+    }
   }
 }
 

@@ -1,5 +1,8 @@
 /**
- * probe(): what ffprobe says about a video, from the container headers only (fast on any length).
+ * probe(): what ffprobe says about a video, from the container headers (fast on any length); in
+ * the same ffprobe run, the packet timestamps of the first WINDOWED_SCAN_S seconds, which seed
+ * frameTimes() for videos up to that long (one ffprobe start, ~90 ms with Debian's dynamically
+ * linked build, instead of two).
  * frameTimes(): presentation timestamps of every video frame, from demuxing (no decoding).
  */
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
@@ -9,6 +12,9 @@ import { checkInputFile, ffmpegInput, findFfmpeg, lastErrorLine, runCollect } fr
 import type { VideoInfo } from './types.js';
 
 const PROBE_TIMEOUT_MS = Number(process.env.DFAN_PROBE_TIMEOUT_MS ?? 30_000);
+
+/** Videos longer than this get a windowed packet scan (src/video/decode.ts planDecode). */
+export const WINDOWED_SCAN_S = Number(process.env.DFAN_WINDOWED_SCAN_S ?? 300);
 
 interface FfStream {
   index: number;
@@ -27,8 +33,14 @@ interface FfStream {
   sample_aspect_ratio?: string;
   side_data_list?: Array<{ side_data_type?: string; rotation?: number | string }>;
 }
+interface FfPacket {
+  stream_index?: number;
+  pts_time?: string;
+  flags?: string;
+}
 interface FfProbeJson {
   streams?: FfStream[];
+  packets?: FfPacket[];
   format?: { duration?: string; size?: string; format_name?: string; start_time?: string };
 }
 
@@ -107,7 +119,16 @@ export async function probe(path: string): Promise<VideoInfo> {
   const { ffprobe } = findFfmpeg();
   const res = await runCollect(
     ffprobe,
-    ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', ffmpegInput(path)],
+    [
+      ...['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams'],
+      ...[
+        '-show_entries',
+        'packet=stream_index,pts_time,flags',
+        '-read_intervals',
+        `%+${WINDOWED_SCAN_S + 60}`,
+      ],
+      ffmpegInput(path),
+    ],
     PROBE_TIMEOUT_MS,
   );
   if (res.timedOut) {
@@ -193,6 +214,10 @@ export async function probe(path: string): Promise<VideoInfo> {
       hint: 'the recording or export probably failed; use a video with at least one frame',
     });
   }
+  if (duration <= WINDOWED_SCAN_S && json.packets) {
+    const rows = json.packets.filter((p) => p.stream_index === v.index);
+    seedFrameTimes(path, packetTimes(rows.map((p) => [p.pts_time ?? 'N/A', p.flags ?? ''])));
+  }
   const rotation = rotationOf(v);
   const swap = rotation === 90 || rotation === 270;
   // non-square pixels (anamorphic DV, some WMV): the picture is shown sar× wider than coded
@@ -232,22 +257,34 @@ export async function frameTimes(
   windows?: Array<[number, number]>,
   timeoutMs = 120_000,
 ): Promise<number[] | null> {
-  // Several decodes of one video (key frames, then clips at another size) share one scan.
-  let key = '';
-  try {
-    const st = statSync(path);
-    key = `${resolve(path)}\0${st.size}\0${st.mtimeMs}\0${JSON.stringify(windows ?? null)}`;
-  } catch {
-    /* reported by the caller */
-  }
+  // Several decodes of one video (and its probe, which seeds the whole-file scan) share one scan.
+  const key = timesKey(path, windows);
   const hit = key ? timesCache.get(key) : undefined;
   if (hit !== undefined) return hit;
   const ts = await scanFrameTimes(path, windows, timeoutMs);
-  if (key) {
-    timesCache.set(key, ts);
-    if (timesCache.size > 8) timesCache.delete(timesCache.keys().next().value as string);
-  }
+  if (key) remember(key, ts);
   return ts;
+}
+
+function timesKey(path: string, windows: Array<[number, number]> | undefined): string {
+  try {
+    const st = statSync(path);
+    return `${resolve(path)}\0${st.size}\0${st.mtimeMs}\0${JSON.stringify(windows ?? null)}`;
+  } catch {
+    return ''; // reported by the caller
+  }
+}
+
+function remember(key: string, ts: number[] | null): void {
+  timesCache.delete(key);
+  timesCache.set(key, ts);
+  if (timesCache.size > 8) timesCache.delete(timesCache.keys().next().value as string);
+}
+
+/** The whole-file frame timestamps of a video, as read by probe's pass over its packets. */
+function seedFrameTimes(path: string, ts: number[] | null): void {
+  const key = timesKey(path, undefined);
+  if (key) remember(key, ts);
 }
 
 const timesCache = new Map<string, number[] | null>();
@@ -283,11 +320,21 @@ async function scanFrameTimes(
     timeoutMs,
   );
   if (res.timedOut || res.code !== 0) return null;
-  const text = res.stdout.toString('latin1');
+  const rows = res.stdout
+    .toString('latin1')
+    .split('\n')
+    .map((line) => line.trim().split(',') as [string, string]);
+  return packetTimes(rows);
+}
+
+/**
+ * Sorted unique presentation times from packet rows [pts_time, flags]; null when the packets carry
+ * no timestamps (raw elementary streams).
+ */
+function packetTimes(rows: Array<[string, string]>): number[] | null {
   const ts: number[] = [];
   let missing = 0;
-  for (const line of text.split('\n')) {
-    const [s, flags] = line.trim().split(',');
+  for (const [s, flags] of rows) {
     if (!s) continue;
     // 'D': the packet is decoded only to prime the decoder, never shown (edit lists)
     if (flags?.includes('D')) continue;

@@ -51,6 +51,13 @@ export interface DecodeOptions {
    * early frames while later ones are decoded
    */
   onFrame?: (index: number, frame: Frame) => void;
+  /**
+   * a second, smaller size from the same ffmpeg pass: the frames at these positions of `times`
+   * come as `thumb.width`×`thumb.height` (stretched, area-averaged), all others at width×height.
+   * For cheap per-frame statistics over many frames (motion), where converting and piping full
+   * frames would cost more than the statistics. A time wanted at both sizes is listed twice.
+   */
+  thumb?: { width: number; height: number; indices: number[] };
 }
 
 /** One decoded frame: packed RGB24, row-major, `width*height*3` bytes. */

@@ -150,6 +150,7 @@ test('frames streamed to the pack while decoding (onFrame, any group size) give 
   try {
     const input = await videoPackInput(video, { T: 5, K: 3 });
     let reported = 0;
+    let thumbs = 0;
     const a = await streamed.extract({
       ...input,
       decode: (times, o) =>
@@ -157,11 +158,15 @@ test('frames streamed to the pack while decoding (onFrame, any group size) give 
           ...o,
           onFrame: (i, f) => {
             reported++;
+            if (f.width === 64) thumbs++;
             o.onFrame?.(i, f);
           },
         }),
     });
-    assert.equal(reported, 5 * 4, 'key + clip frames reach the pack as they are decoded');
+    // per snippet: key frame, 3 clip thumbnails (64 wide, for the motion statistics), the last
+    // clip frame at full size (MoveNet)
+    assert.equal(reported, 5 * 5, 'key + clip frames reach the pack as they are decoded');
+    assert.equal(thumbs, 5 * 3, 'clip frames come as thumbnails');
     // a PackInput that ignores onFrame: the pack uses what decode returns
     const b = await grouped.extract({
       ...input,

@@ -120,6 +120,76 @@ test('resize modes: crop keeps the centre, letterbox pads, stretch keeps everyth
   assert.deepEqual(def.data, crop.data);
 });
 
+test('thumbnails: chosen times come small from the same pass, same frame, same picture', async () => {
+  const times = [0.5, 1.5, 1.5, 2.3, 3.5, 0.5];
+  const thumb = { width: 8, height: 6, indices: [2, 3, 5] };
+  const frames = await decodeFrames(colours, times, { ...SMALL, thumb });
+  const small = new Set(thumb.indices);
+  frames.forEach((f, i) => {
+    const [w, h] = small.has(i) ? [8, 6] : [16, 12];
+    assert.equal(f.width, w, `width of ${i}`);
+    assert.equal(f.height, h, `height of ${i}`);
+    assert.equal(f.data.length, w * h * 3);
+  });
+  assert.deepEqual(
+    frames.map((f) => nearestColour(meanRgb(f.data, f.width))),
+    ['red', 'lime', 'lime', 'blue', 'white', 'red'],
+  );
+  // the same time at both sizes is the same frame (same pts), and its average colour agrees
+  assert.equal(frames[1].pts, frames[2].pts);
+  const a = meanRgb(frames[1].data, 16);
+  const b = meanRgb(frames[2].data, 8);
+  for (let k = 0; k < 3; k++) assert.ok(Math.abs(a[k] - b[k]) < 4, `channel ${k}: ${a[k]} vs ${b[k]}`);
+  // the thumbnail is stretched (whole picture): the bar clip's white bar stays on the left
+  const bar = barClip(dir);
+  const [full, th] = await decodeFrames(bar, [0.5, 0.5], {
+    width: 32,
+    height: 32,
+    mode: 'crop',
+    thumb: { width: 16, height: 12, indices: [1] },
+  });
+  assert.equal(full.width, 32);
+  assert.ok(meanRgb(th.data, 16, 0, 0, 1, 12)[0] > 180, 'left column of the thumbnail is white');
+  assert.ok(meanRgb(th.data, 16, 8, 0, 8, 12)[0] < 60, 'right half of the thumbnail is blue');
+  // in the worker thread too (onFrame), and every frame reported once
+  const seen: number[] = [];
+  const viaWorker = await decodeFrames(colours, times, { ...SMALL, thumb, onFrame: (i) => seen.push(i) });
+  assert.deepEqual([...seen].sort(), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(
+    viaWorker.map((f) => f.width),
+    frames.map((f) => f.width),
+  );
+});
+
+test('thumbnails on a raw H.264 stream (no timestamps) and only thumbnails', async () => {
+  const raw = join(dir, 'colours-thumb.h264');
+  ffmpeg(['-i', colours, '-c', 'copy', '-f', 'h264', raw]);
+  const times = [0.5, 1.5, 2.3];
+  const frames = await decodeFrames(raw, times, {
+    ...SMALL,
+    thumb: { width: 4, height: 4, indices: [1, 2] },
+  });
+  assert.deepEqual(
+    frames.map((f) => [f.width, nearestColour(meanRgb(f.data, f.width))]),
+    [
+      [16, 'red'],
+      [4, 'lime'],
+      [4, 'blue'],
+    ],
+  );
+  const only = await decodeFrames(colours, [3.5, 0.5], {
+    ...SMALL,
+    thumb: { width: 4, height: 4, indices: [0, 1] },
+  });
+  assert.deepEqual(
+    only.map((f) => [f.width, nearestColour(meanRgb(f.data, f.width))]),
+    [
+      [4, 'white'],
+      [4, 'red'],
+    ],
+  );
+});
+
 test('non-square pixels: probe reports the shown size, crop/letterbox work on the shown picture', async () => {
   const clip = anamorphicClip(dir);
   const info = await probe(clip);
@@ -202,6 +272,8 @@ test('invalid decode options are BAD_ARGUMENT', async () => {
   await bad([1], { width: 10.5, height: 10 });
   await bad([Number.NaN], { width: 10, height: 10 });
   await bad([1], { width: 10, height: 10, mode: 'zoom' });
+  await bad([1], { width: 10, height: 10, thumb: { width: 0, height: 4, indices: [0] } });
+  await bad([1], { width: 10, height: 10, thumb: { width: 4, height: 4, indices: [1] } });
   assert.deepEqual(await decodeFrames(colours, [], SMALL), []);
 });
 

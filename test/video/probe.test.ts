@@ -3,7 +3,14 @@ import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
-import { decodeFrames, findFfmpeg, frameTimes, probe, sampleSnippets } from '../../src/video/index.js';
+import {
+  clearFrameTimesCache,
+  decodeFrames,
+  findFfmpeg,
+  frameTimes,
+  probe,
+  sampleSnippets,
+} from '../../src/video/index.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { colourClip, ffmpeg, meanRgb, tempDir } from './fixtures.js';
 
@@ -93,6 +100,28 @@ test('probe is fast on a long file (headers only): a 10-min clip', async () => {
   assert.equal(frames.length, 4);
   for (const f of frames)
     assert.ok(Math.abs((f.pts ?? 0) - Math.floor(f.time)) < 1e-3, `${f.time} → ${f.pts}`);
+});
+
+test('the frame timestamps probe reads on its pass equal a separate packet scan', async () => {
+  const raw = join(dir, 'seed.h264');
+  ffmpeg(['-i', colours, '-c', 'copy', '-f', 'h264', raw]);
+  const files = [
+    colours,
+    raw,
+    ...['media/WolfgangLanger_Pexels.mp4', 'media/nk_carousel1.mp4']
+      .filter((m) => !needShared(m))
+      .map((m) => sharedPath(m)),
+  ];
+  for (const f of files) {
+    clearFrameTimesCache();
+    const scanned = await frameTimes(f);
+    clearFrameTimesCache();
+    await probe(f);
+    assert.deepEqual(await frameTimes(f), scanned, f);
+  }
+  clearFrameTimesCache();
+  await probe(raw);
+  assert.equal(await frameTimes(raw), null, 'a raw stream has no packet timestamps');
 });
 
 const WOLF = 'media/WolfgangLanger_Pexels.mp4';
