@@ -290,3 +290,18 @@ test('a slow consumer of decodeFrameStream does not trip the idle timeout', asyn
   }
   assert.equal(n, 2);
 });
+
+test('a slow consumer of two outputs (frames + thumbnails) gets every frame, right colour, right size', async () => {
+  // many small frames arrive per pipe chunk, so the pipes are paused and resumed many times
+  const times = Array.from({ length: 40 }, (_, i) => (i % 20) * 0.2);
+  const thumb = { width: 4, height: 4, indices: times.map((_, i) => i).filter((i) => i >= 20) };
+  const got = new Map<number, string>();
+  for await (const { index, frame } of decodeFrameStream(colours, times, { ...SMALL, thumb })) {
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal(frame.width, index >= 20 ? 4 : 16, `size of ${index}`);
+    got.set(index, nearestColour(meanRgb(frame.data, frame.width)));
+  }
+  assert.equal(got.size, 40);
+  const want = ['red', 'lime', 'blue', 'white'];
+  for (const [i, c] of got) assert.equal(c, want[Math.floor(times[i] + 1e-9)], `t=${times[i]}`);
+});
