@@ -7,6 +7,7 @@
 import { parentPort } from 'node:worker_threads';
 import { DfanError } from '../errors.js';
 import { decodeFrameStream } from './decode.js';
+import { seedFrameTimes } from './probe.js';
 import type { DecodeOptions, VideoInfo } from './types.js';
 
 export interface DecodeRequest {
@@ -15,6 +16,8 @@ export interface DecodeRequest {
   times: number[];
   opts: Omit<DecodeOptions, 'onFrame' | 'onWarning'>;
   info?: VideoInfo;
+  /** the video's frame timestamps as the requesting thread knows them (its probe read them) */
+  known?: number[] | null;
 }
 
 export type DecodeReply =
@@ -28,6 +31,7 @@ if (port) {
   port.on('message', async (req: DecodeRequest) => {
     const post = (m: DecodeReply) => port.postMessage(m);
     try {
+      if (req.known !== undefined) seedFrameTimes(req.path, req.known);
       const opts: DecodeOptions = { ...req.opts, onWarning: (warning) => post({ id: req.id, warning }) };
       for await (const { index, frame } of decodeFrameStream(req.path, req.times, opts, req.info)) {
         post({ id: req.id, index, ...frame });

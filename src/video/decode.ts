@@ -17,7 +17,7 @@ import { Worker } from 'node:worker_threads';
 import { DfanError, type DfanErrorCode } from '../errors.js';
 import type { DecodeReply, DecodeRequest } from './decode-worker.js';
 import { ffmpegInput, findFfmpeg, lastErrorLine } from './ffmpeg.js';
-import { frameTimes, probe, WINDOWED_SCAN_S } from './probe.js';
+import { frameTimes, knownFrameTimes, probe, WINDOWED_SCAN_S } from './probe.js';
 import type { DecodeOptions, Frame, ResizeMode, VideoInfo } from './types.js';
 
 const MAX_SIDE = 8192;
@@ -738,7 +738,8 @@ function decodeWorker(): DecodeWorker | null {
       return new Promise<Frame[]>((resolve, reject) => {
         jobs.set(id, { out: new Array(times.length), opts, resolve, reject });
         t.ref();
-        t.postMessage({ id, path, times, opts: plain, info } satisfies DecodeRequest);
+        const known = knownFrameTimes(path);
+        t.postMessage({ id, path, times, opts: plain, info, known } satisfies DecodeRequest);
       });
     },
   };

@@ -113,14 +113,31 @@ function startsLikeMp4(path: string): boolean {
   }
 }
 
-/** Describe a video file without decoding it. Throws DfanError for anything that is not a playable video. */
+/**
+ * Describe a video file without decoding it. Throws DfanError for anything that is not a playable
+ * video. Probes of an unchanged file (same path, size and modification time) share one ffprobe
+ * run: the server's upload check, the prediction and the extraction each ask.
+ */
 export async function probe(path: string): Promise<VideoInfo> {
   const size = checkInputFile(path);
+  const key = fileKey(path, undefined);
+  let p = key ? probeCache.get(key) : undefined;
+  if (!p) {
+    p = probeFile(path, size);
+    if (key) {
+      remember(probeCache, key, p);
+      p.catch(() => probeCache.delete(key));
+    }
+  }
+  return { ...(await p) };
+}
+
+async function probeFile(path: string, size: number): Promise<VideoInfo> {
   const { ffprobe } = findFfmpeg();
   const res = await runCollect(
     ffprobe,
     [
-      ...['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams'],
+      ...['-v', 'error', '-print_format', 'json=compact=1', '-show_format', '-show_streams'],
       ...[
         '-show_entries',
         'packet=stream_index,pts_time,flags',
@@ -258,15 +275,15 @@ export async function frameTimes(
   timeoutMs = 120_000,
 ): Promise<number[] | null> {
   // Several decodes of one video (and its probe, which seeds the whole-file scan) share one scan.
-  const key = timesKey(path, windows);
+  const key = fileKey(path, windows);
   const hit = key ? timesCache.get(key) : undefined;
   if (hit !== undefined) return hit;
   const ts = await scanFrameTimes(path, windows, timeoutMs);
-  if (key) remember(key, ts);
+  if (key) remember(timesCache, key, ts);
   return ts;
 }
 
-function timesKey(path: string, windows: Array<[number, number]> | undefined): string {
+function fileKey(path: string, windows: Array<[number, number]> | undefined): string {
   try {
     const st = statSync(path);
     return `${resolve(path)}\0${st.size}\0${st.mtimeMs}\0${JSON.stringify(windows ?? null)}`;
@@ -275,23 +292,38 @@ function timesKey(path: string, windows: Array<[number, number]> | undefined): s
   }
 }
 
-function remember(key: string, ts: number[] | null): void {
-  timesCache.delete(key);
-  timesCache.set(key, ts);
-  if (timesCache.size > 8) timesCache.delete(timesCache.keys().next().value as string);
+/** Keep the 8 most recently stored entries. */
+function remember<T>(cache: Map<string, T>, key: string, value: T): void {
+  cache.delete(key);
+  cache.set(key, value);
+  if (cache.size > 8) cache.delete(cache.keys().next().value as string);
 }
 
-/** The whole-file frame timestamps of a video, as read by probe's pass over its packets. */
-function seedFrameTimes(path: string, ts: number[] | null): void {
-  const key = timesKey(path, undefined);
-  if (key) remember(key, ts);
+/**
+ * The whole-file frame timestamps of a video as this thread knows them (undefined: not known).
+ * The decode thread is handed them, so that a probe here spares it a packet scan.
+ */
+export function knownFrameTimes(path: string): number[] | null | undefined {
+  const key = fileKey(path, undefined);
+  return key ? timesCache.get(key) : undefined;
+}
+
+/** Store the whole-file frame timestamps of a video (from probe's packet pass, or another thread). */
+export function seedFrameTimes(path: string, ts: number[] | null): void {
+  const key = fileKey(path, undefined);
+  if (key) remember(timesCache, key, ts);
 }
 
 const timesCache = new Map<string, number[] | null>();
+const probeCache = new Map<string, Promise<VideoInfo>>();
 
-/** Forget the cached frame timestamps (benchmarks; files rewritten in place keep their mtime rarely). */
+/**
+ * Forget cached probe results and frame timestamps (benchmarks, which must pay for them on every
+ * run as a user does for each new video; files rewritten in place rarely keep size and mtime).
+ */
 export function clearFrameTimesCache(): void {
   timesCache.clear();
+  probeCache.clear();
 }
 
 async function scanFrameTimes(

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { rmSync, statSync } from 'node:fs';
+import { copyFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
@@ -122,6 +122,21 @@ test('the frame timestamps probe reads on its pass equal a separate packet scan'
   clearFrameTimesCache();
   await probe(raw);
   assert.equal(await frameTimes(raw), null, 'a raw stream has no packet timestamps');
+});
+
+test('repeated probes of one file agree; a file replaced at the same path is probed afresh', async () => {
+  const path = join(dir, 'replaced.mp4');
+  copyFileSync(colours, path);
+  const [a, b] = await Promise.all([probe(path), probe(path)]);
+  assert.deepEqual(a, b);
+  assert.ok(Math.abs(a.duration - 4) < 0.05);
+  a.duration = -1; // a caller's copy: changing it changes nothing for the next caller
+  assert.ok(Math.abs((await probe(path)).duration - 4) < 0.05);
+  ffmpeg(['-f', 'lavfi', '-i', 'color=c=red:s=32x24:d=2:r=10', '-c:v', 'libx264', '-y', path]);
+  const c = await probe(path);
+  assert.ok(Math.abs(c.duration - 2) < 0.05, `duration after replacing: ${c.duration}`);
+  assert.equal(c.width, 32);
+  assert.equal((await frameTimes(path))?.length, 20);
 });
 
 const WOLF = 'media/WolfgangLanger_Pexels.mp4';
