@@ -179,12 +179,15 @@ function nestSum(terms: string[]): string {
   return nestSum(groups);
 }
 
-/** One output of an ffmpeg run: its filter chain after the input (select … showinfo) and its frame limit. */
+/**
+ * One output of an ffmpeg run: its filter chain after the input, ending in `showinfo(id)`, and
+ * its frame limit (none: until the video ends).
+ */
 export interface DecodeOutput {
-  /** 0 = frames at the requested size, 1 = thumbnails; names the output's showinfo (showinfo@o<id>) */
+  /** 0 = frames at the requested size, 1 = thumbnails, others for callers' own streams */
   id: number;
   filter: string;
-  maxFrames: number;
+  maxFrames?: number;
 }
 
 /**
@@ -215,17 +218,21 @@ export function decodeArgs(
   args.push('-filter_complex', graph, '-vsync', 'passthrough');
   outputs.forEach((o, k) => {
     const target = format === 'null' ? '-' : k === 0 ? 'pipe:1' : `pipe:${k + 2}`;
-    args.push('-map', `[dfan_o${k}]`, '-frames:v', String(o.maxFrames), '-pix_fmt', 'rgb24');
-    args.push('-f', format, target);
+    args.push('-map', `[dfan_o${k}]`);
+    if (o.maxFrames !== undefined) args.push('-frames:v', String(o.maxFrames));
+    args.push('-pix_fmt', 'rgb24', '-f', format, target);
   });
   return args;
 }
 
-/** Reports each output frame's pts; the time base is set to microseconds so the integer pts is exact. */
-const showinfo = (id: number) => `settb=AVTB,showinfo@o${id}`;
+/**
+ * The end of output `id`'s filter chain: reports each frame's pts (the time base is set to
+ * microseconds so the integer pts is exact), matched back to the output by name.
+ */
+export const showinfo = (id: number) => `settb=AVTB,showinfo@o${id}`;
 const SHOWINFO_LINE = /\[showinfo@o(\d+) @[^\]]*\].*\sn:\s*\d+.*\spts:\s*(-?\d+)/;
 
-interface RawFrame {
+export interface RawFrame {
   /** DecodeOutput id */
   out: number;
   pts: number;
@@ -235,9 +242,10 @@ interface RawFrame {
 /**
  * Run ffmpeg once and yield the frames of all its outputs as they arrive (each output's in
  * order), with their presentation time from showinfo. Buffers at most a few frames (the pipes
- * are paused while frames wait for the consumer); ffmpeg is killed when it stalls.
+ * are paused while frames wait for the consumer); ffmpeg is killed when it stalls or when the
+ * consumer stops early.
  */
-async function* runDecode(
+export async function* runDecode(
   path: string,
   outputs: Array<DecodeOutput & { width: number; height: number }>,
   seek: number | null,
@@ -414,8 +422,6 @@ export interface DecodeGroup {
   seek: number | null;
   /** the outputs with wanted frames in this stretch */
   outs: Array<DecodeOutput & { pts: number[] }>;
-  /** the filter chain of output 0 ('' when it has no frames here) */
-  filter: string;
 }
 
 export interface DecodePlan {
@@ -423,8 +429,6 @@ export interface DecodePlan {
   start: number;
   /** indices into `times`, by increasing time */
   order: number[];
-  /** output 0's filter chain after frame selection (= outputs[0].resize) */
-  resize: string;
   /** the sizes served: 0 = width×height, 1 = opts.thumb */
   outputs: OutputSize[];
   /** output of each requested time */
@@ -454,7 +458,7 @@ export async function planDecode(
   const outOf = outputOf(times, opts);
   const start = vi.startTime ?? 0;
   const order = times.map((_, i) => i).sort((a, b) => times[a] - times[b] || a - b);
-  const base = { start, order, resize, outputs, outputOf: outOf };
+  const base = { start, order, outputs, outputOf: outOf };
   // Long videos: read packet timestamps only around the wanted times (plus a margin that covers
   // the frame on screen before each time, and the end of the file for times near or past it).
   let windows: Array<[number, number]> | undefined;
@@ -498,7 +502,7 @@ export async function planDecode(
         return { id, pts, filter, maxFrames: pts.length };
       })
       .filter((o) => o.pts.length > 0);
-    return { ...g, outs, filter: outs.find((o) => o.id === 0)?.filter ?? '' };
+    return { ...g, outs };
   });
   return { ...base, exact: { eps, chosen, groups } };
 }

@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { DfanError } from '../../errors.js';
-import { planDecode } from '../../video/decode.js';
+import { planDecode, type RawFrame, runDecode, showinfo } from '../../video/decode.js';
 import { ffmpegInput, findFfmpeg, lastErrorLine } from '../../video/ffmpeg.js';
 import type { Frame, ResizeMode, VideoInfo } from '../../video/types.js';
 
@@ -158,64 +158,37 @@ export async function sharedDecode(
   const g = plan.exact?.groups;
   if (!plan.exact || !g || g.length !== 1 || g[0].seek !== null) return null;
   const { eps, chosen } = plan.exact;
-  const { ffmpeg } = findFfmpeg();
+  const STREAM = 2; // output id of the stream; the plan's key frames are output 0
   const stream = `fps=${fps},crop='min(iw,ih)':'min(iw,ih)',scale=${size}:${size}:flags=bilinear,format=rgb24`;
-  const graph = `[0:V:0]split=2[dfan_s][dfan_k];[dfan_s]${stream}[dfan_sout];[dfan_k]${g[0].filter}[dfan_kout]`;
-  const args = ['-hide_banner', '-nostdin', '-loglevel', 'info', '-copyts', '-i', ffmpegInput(path)];
-  args.push('-an', '-sn', '-dn', '-filter_complex', graph, '-vsync', 'passthrough');
-  args.push('-map', '[dfan_sout]', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
-  args.push('-map', '[dfan_kout]', '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:3');
-  const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
-  const keyPipe = child.stdio[3] as Readable;
+  const raw = runDecode(
+    path,
+    [
+      { id: STREAM, filter: `${stream},${showinfo(STREAM)}`, width: size, height: size },
+      ...g[0].outs.map((o) => ({ ...o, width: keyOpts.width, height: keyOpts.height })),
+    ],
+    null,
+    keyOpts,
+  );
 
-  // key frames (fd 3) and their pts (showinfo on stderr), collected while the stream is consumed
-  const keyBytes = keyOpts.width * keyOpts.height * 3;
-  const keyRaw: Uint8Array[] = [];
-  let keyPending: Buffer = Buffer.alloc(0);
-  keyPipe.on('data', (b: Buffer) => {
-    keyPending = keyPending.length ? Buffer.concat([keyPending, b]) : b;
-    while (keyPending.length >= keyBytes) {
-      keyRaw.push(Uint8Array.from(keyPending.subarray(0, keyBytes)));
-      keyPending = keyPending.subarray(keyBytes);
-    }
+  // key frames arrive while the stream is consumed; they are matched to their times at the end
+  const keyRaw: RawFrame[] = [];
+  let settle: { resolve: (f: Frame[]) => void; reject: (e: unknown) => void } | null = null;
+  const keys = new Promise<Frame[]>((resolve, reject) => {
+    settle = { resolve, reject };
   });
-  const keyPts: number[] = [];
-  let stderrTail = '';
-  let stderrBuf = '';
-  const err = child.stderr as Readable;
-  err.setEncoding('utf8');
-  err.on('data', (s: string) => {
-    stderrBuf += s;
-    let nl = stderrBuf.search(/[\r\n]/);
-    while (nl >= 0) {
-      const line = stderrBuf.slice(0, nl);
-      stderrBuf = stderrBuf.slice(nl + 1);
-      const m = line.includes('showinfo') && line.includes(' n:') ? /\spts:\s*(-?\d+)/.exec(line) : null;
-      if (m) keyPts.push(Number(m[1]) / 1e6);
-      else if (line.trim()) stderrTail = `${stderrTail.slice(-4000)}\n${line}`;
-      nl = stderrBuf.search(/[\r\n]/);
-    }
-  });
-  const exited = new Promise<number | null>((res, rej) => {
-    child.on('error', (e) =>
-      rej(new DfanError('FFMPEG_FAILED', `could not start ffmpeg: ${e.message}`, { cause: e })),
-    );
-    child.on('close', (code) => res(code));
-  });
-  exited.catch(() => {}); // reported through frames / keys
-
-  const keys = (async (): Promise<Frame[]> => {
-    const code = await exited;
-    const n = Math.min(keyRaw.length, keyPts.length);
-    if (n === 0) {
-      throw new DfanError(
-        'CORRUPT',
-        `ffmpeg could not decode the key frames${code !== 0 ? ` (${lastErrorLine(stderrTail)})` : ''}`,
-        {
-          file: path,
-          hint: 'the file is damaged or uses an unsupported codec; re-encode or re-download it',
-        },
-      );
+  keys.catch(() => {}); // awaited by the caller
+  const done = (f: Frame[] | null, e?: unknown) => {
+    const s = settle;
+    settle = null;
+    if (f) s?.resolve(f);
+    else s?.reject(e);
+  };
+  const matchKeys = (): Frame[] => {
+    if (keyRaw.length === 0) {
+      throw new DfanError('CORRUPT', 'ffmpeg could not decode the key frames', {
+        file: path,
+        hint: 'the file is damaged or uses an unsupported codec; re-encode or re-download it',
+      });
     }
     const start = info.startTime ?? 0;
     const rel = (p: number) => Math.round((p - start) * 1e6) / 1e6;
@@ -224,13 +197,14 @@ export async function sharedDecode(
       const c = chosen.get(i) as number;
       // the frame chosen for this time, else the last one delivered before it (else the first)
       let k = -1;
-      for (let j = 0; j < n; j++) {
-        if (keyPts[j] <= c + eps) k = j;
+      for (let j = 0; j < keyRaw.length; j++) {
+        if (keyRaw[j].pts <= c + eps) k = j;
         else break;
       }
-      if (k < 0 || Math.abs(keyPts[k] - c) >= eps) missed++;
+      if (k < 0 || Math.abs(keyRaw[k].pts - c) >= eps) missed++;
       if (k < 0) k = 0;
-      return { time, pts: rel(keyPts[k]), width: keyOpts.width, height: keyOpts.height, data: keyRaw[k] };
+      const f = keyRaw[k];
+      return { time, pts: rel(f.pts), width: keyOpts.width, height: keyOpts.height, data: f.data };
     });
     if (missed > 0) {
       process.stderr.write(
@@ -238,19 +212,28 @@ export async function sharedDecode(
       );
     }
     return out;
-  })();
-  keys.catch(() => {}); // awaited by the caller
+  };
 
-  function frames(): AsyncGenerator<StreamedFrame> {
-    return rawSquareFrames({
-      path,
-      stdout: child.stdout as Readable,
-      size,
-      fps,
-      exited,
-      stderr: () => stderrTail,
-      kill: () => child.kill('SIGKILL'),
-    });
+  async function* frames(): AsyncGenerator<StreamedFrame> {
+    let index = 0;
+    try {
+      for await (const f of raw) {
+        if (f.out !== STREAM) keyRaw.push(f);
+        else yield { time: index++ / fps, data: f.data };
+      }
+      try {
+        done(matchKeys()); // a failure here is the key frames' alone
+      } catch (e) {
+        done(null, e);
+      }
+      if (index === 0) throw new DfanError('ZERO_LENGTH', 'no frame could be decoded', { file: path });
+    } catch (e) {
+      done(null, e);
+      throw e;
+    } finally {
+      // the reader stopped before the end: ffmpeg is gone (runDecode's cleanup), and so are the keys
+      done(null, new DfanError('INTERNAL', 'the frame stream was not read to its end', { file: path }));
+    }
   }
   return { frames: frames(), keys };
 }
