@@ -15,7 +15,7 @@ import type { FeaturePack } from '../src/backbones/types.js';
 import { type ExtractTiming, extractAll, extractVideo, resolvePack } from '../src/features/extract.js';
 import { writeFeatures } from '../src/features/store.js';
 import { projectRoot } from '../src/version.js';
-import { clearFrameTimesCache, findFfmpeg, probe } from '../src/video/index.js';
+import { clearProbeCaches, findFfmpeg, probe } from '../src/video/index.js';
 import { arg, fmt, median, peakRssMB } from './util.js';
 
 const VAANET_BASELINE = { '640x360': 2.0, '1280x720': 3.8 };
@@ -189,7 +189,7 @@ export async function run(args: string[]): Promise<void> {
       const tims: ExtractTiming[] = [];
       let bare: BareTiming[] = [];
       for (let r = 0; r < runs; r++) {
-        clearFrameTimesCache(); // every run probes and scans the file, as a new video would
+        clearProbeCaches(); // every run probes and scans the file, as a new video would
         const c0 = cpuSeconds();
         const t0 = performance.now();
         const timing = {} as ExtractTiming;

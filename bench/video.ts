@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync } from 'no
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
-  clearFrameTimesCache,
+  clearProbeCaches,
   decodeArgs,
   decodeFrames,
   findFfmpeg,
@@ -126,7 +126,7 @@ export async function runBench(args: string[]): Promise<void> {
   const cpuRatios: number[] = [];
   for (let r = 0; r < runs; r++) {
     // dfan: ffprobe packet scan + one ffmpeg + piping + frame assembly, all included
-    clearFrameTimesCache();
+    clearProbeCaches();
     let t0 = performance.now();
     const d = await measured(() => decodeFrames(clip, times, opts, info));
     const tD = (performance.now() - t0) / 1000;

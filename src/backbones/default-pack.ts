@@ -217,14 +217,15 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
       const clipStart = new Int32Array(T);
       const times = [...keyTimes];
       const owner: number[] = keyTimes.map((_, t) => t);
+      const thumbs: number[] = [];
       for (let t = 0; t < T; t++) {
         clipStart[t] = times.length;
         for (let j = 0; j < clipLen[t]; j++) {
+          thumbs.push(times.length);
           times.push(input.snippets[t].clipTimes[j]);
           owner.push(t);
         }
       }
-      const thumbs = times.map((_, i) => i).slice(T);
       const poseLast = new Int32Array(T).fill(-1);
       for (let t = 0; t < T; t++) {
         if (poseFrames !== 2 || clipLen[t] === 0) continue;

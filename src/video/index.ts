@@ -10,6 +10,6 @@ export {
   selectExpr,
 } from './decode.js';
 export { checkInputFile, type FfmpegPaths, ffmpegInput, findFfmpeg } from './ffmpeg.js';
-export { clearFrameTimesCache, frameTimes, probe } from './probe.js';
+export { clearProbeCaches, frameTimes, probe } from './probe.js';
 export { sampleSnippets, snippetTimes } from './snippets.js';
 export type { DecodeOptions, Frame, ResizeMode, Snippet, VideoInfo } from './types.js';

@@ -321,7 +321,7 @@ const probeCache = new Map<string, Promise<VideoInfo>>();
  * Forget cached probe results and frame timestamps (benchmarks, which must pay for them on every
  * run as a user does for each new video; files rewritten in place rarely keep size and mtime).
  */
-export function clearFrameTimesCache(): void {
+export function clearProbeCaches(): void {
   timesCache.clear();
   probeCache.clear();
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
 import {
-  clearFrameTimesCache,
+  clearProbeCaches,
   decodeFrames,
   findFfmpeg,
   frameTimes,
@@ -113,13 +113,13 @@ test('the frame timestamps probe reads on its pass equal a separate packet scan'
       .map((m) => sharedPath(m)),
   ];
   for (const f of files) {
-    clearFrameTimesCache();
+    clearProbeCaches();
     const scanned = await frameTimes(f);
-    clearFrameTimesCache();
+    clearProbeCaches();
     await probe(f);
     assert.deepEqual(await frameTimes(f), scanned, f);
   }
-  clearFrameTimesCache();
+  clearProbeCaches();
   await probe(raw);
   assert.equal(await frameTimes(raw), null, 'a raw stream has no packet timestamps');
 });
