@@ -328,7 +328,15 @@ function draw(force) {
     sctx.putImageData(img, 0, 0);
     ctx.imageSmoothingEnabled = true;
     ctx.imageSmoothingQuality = 'high';
-    ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+    // the grid spans `region` of the frame (fractions; a centre crop is narrower than the frame)
+    const [x0, y0, x1, y1] = grids[pos].region || [0, 0, 1, 1];
+    ctx.drawImage(
+      small,
+      x0 * canvas.width,
+      y0 * canvas.height,
+      (x1 - x0) * canvas.width,
+      (y1 - y0) * canvas.height,
+    );
   }
   canvas.dataset.snippet = String(pos);
   $('where-now').textContent = Object.entries(state.result.spatial || {})

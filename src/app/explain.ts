@@ -2,7 +2,8 @@
  * Pure helpers that dress a model's FocusOutput as the Prediction contract and explain it:
  * key moments (where the temporal focus sat), where in the frame the spatial focus sat, mm:ss.
  */
-import type { VideoFeatures } from '../features/types.js';
+import { mapRegion } from '../features/region.js';
+import type { Region, VideoFeatures } from '../features/types.js';
 import type { FocusOutput, KeyMoment, Prediction, Predictor, SpatialGrid } from './types.js';
 
 /** Normalise to sum 1 (uniform when the sum is not positive). */
@@ -73,8 +74,8 @@ export function keyMoments(snippets: Prediction['snippets'], indices: number[], 
 }
 
 /** describeGrid as one phrase with its cell, as the web page shows it under the heatmap. */
-export function whereInWords(grid: number[][]): string {
-  const d = describeGrid(grid);
+export function whereInWords(grid: number[][], region: Region = [0, 0, 1, 1]): string {
+  const d = describeGrid(grid, region);
   if (d.where.startsWith('spread')) return d.where;
   return `${d.where} (row ${d.row + 1}, col ${d.col + 1} of ${grid.length}×${grid[0].length})`;
 }
@@ -82,8 +83,14 @@ export function whereInWords(grid: number[][]): string {
 const ROWS = ['upper', 'middle', 'lower'];
 const COLS = ['left', 'centre', 'right'];
 
-/** Where a grid peaks, in words: e.g. { row: 1, col: 5, where: "upper-right", peak: 0.21 }. */
-export function describeGrid(grid: number[][]): { row: number; col: number; where: string; peak: number } {
+/**
+ * Where a grid peaks, in words of the displayed frame (the grid spans `region` of it): e.g.
+ * { row: 1, col: 5, where: "upper-right", peak: 0.21 }.
+ */
+export function describeGrid(
+  grid: number[][],
+  region: Region = [0, 0, 1, 1],
+): { row: number; col: number; where: string; peak: number } {
   const h = grid.length;
   const w = grid[0]?.length ?? 0;
   let best = -1;
@@ -99,8 +106,11 @@ export function describeGrid(grid: number[][]): { row: number; col: number; wher
   const flat = grid.flat();
   const uniform = flat.length > 0 && flat.every((v) => Math.abs(v - flat[0]) < 1e-6);
   if (uniform) return { row, col, where: 'spread evenly (no focus)', peak: best };
-  const r = ROWS[Math.min(2, Math.floor(((row + 0.5) / h) * 3))];
-  const c = COLS[Math.min(2, Math.floor(((col + 0.5) / w) * 3))];
+  // the peak cell's centre in frame fractions, clamped to the frame (a letterbox's padding)
+  const fx = Math.min(0.999, Math.max(0, region[0] + ((col + 0.5) / w) * (region[2] - region[0])));
+  const fy = Math.min(0.999, Math.max(0, region[1] + ((row + 0.5) / h) * (region[3] - region[1])));
+  const r = ROWS[Math.floor(fy * 3)];
+  const c = COLS[Math.floor(fx * 3)];
   const where = r === 'middle' && c === 'centre' ? 'centre' : r === 'middle' ? `middle-${c}` : `${r}-${c}`;
   return { row, col, where, peak: best };
 }
@@ -121,6 +131,23 @@ export function pooledGrid(
     for (let i = 0; i < h; i++) for (let j = 0; j < w; j++) acc[i][j] += b * g.grid[i][j];
   }
   return normaliseGrid(acc);
+}
+
+/**
+ * The frame region a stream's grids span: the model's word, else the feature file's (map streams
+ * carry it per video), else the whole frame (e.g. a grid made from face boxes in frame fractions).
+ */
+export function gridRegionOf(
+  stream: string,
+  features: VideoFeatures,
+  out: Pick<FocusOutput, 'spatialRegions'>,
+  size: { width?: number; height?: number } = {},
+): Region {
+  const given = out.spatialRegions?.[stream];
+  if (given) return given;
+  const info = features.meta.streams.find((s) => s.name === stream);
+  if (info?.kind !== 'map') return [0, 0, 1, 1];
+  return mapRegion(info, size.width ?? 16, size.height ?? 9);
 }
 
 /** FocusOutput + features → the Prediction contract (real snippets only, sums renormalised). */
@@ -148,9 +175,10 @@ export function toPrediction(
   const spatial: Prediction['spatial'] = {};
   const spatialStreams: NonNullable<Prediction['spatialStreams']> = [];
   for (const [stream, grids] of Object.entries(out.spatialFocus)) {
+    const region = gridRegionOf(stream, features, out, extra);
     spatial[stream] = indices.map((t) => {
       const grid = normaliseGrid(grids[t]);
-      return { snippet: t, grid, where: whereInWords(grid) };
+      return { snippet: t, grid, region, where: whereInWords(grid, region) };
     });
     const g = grids[indices[0]];
     spatialStreams.push({

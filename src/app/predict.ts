@@ -6,7 +6,7 @@
 import { basename } from 'node:path';
 import type { FeaturePack } from '../backbones/types.js';
 import { DfanError } from '../errors.js';
-import type { VideoFeatures } from '../features/types.js';
+import type { Region, VideoFeatures } from '../features/types.js';
 import { toPrediction } from './explain.js';
 import { encodePng, overlayHeatmap, pngDataUri, rgbToRgba } from './heatmap.js';
 import type { ReportFrame } from './report.js';
@@ -179,10 +179,10 @@ export async function reportFrames(
     const pos = Math.max(0, indexOf(chosen[i]));
     const overlays: Record<string, string> = {};
     for (const s of streams) {
-      const grid = p.spatial[s][pos]?.grid;
-      if (grid)
+      const g = p.spatial[s][pos];
+      if (g)
         overlays[s] = pngDataUri(
-          encodePng(overlayHeatmap(f.data, f.width, f.height, grid), f.width, f.height),
+          encodePng(overlayHeatmap(f.data, f.width, f.height, g.grid, g.region), f.width, f.height),
         );
     }
     return {
@@ -200,6 +200,7 @@ export async function frameImage(
   time: number,
   format: 'jpg' | 'png',
   grid?: number[][],
+  region?: Region,
 ): Promise<Buffer> {
   const { probe } = await import('../video/probe.js');
   const { decodeFrames } = await import('../video/decode.js');
@@ -234,6 +235,8 @@ export async function frameImage(
     throw new DfanError('FFMPEG_FAILED', 'could not grab the frame', { file: basename(path) });
   }
   const [f] = await decodeFrames(path, [time], { width: w, height: h, mode: 'stretch' }, info);
-  const rgba = grid ? overlayHeatmap(f.data, f.width, f.height, grid) : rgbToRgba(f.data, f.width, f.height);
+  const rgba = grid
+    ? overlayHeatmap(f.data, f.width, f.height, grid, region)
+    : rgbToRgba(f.data, f.width, f.height);
   return encodePng(rgba, f.width, f.height);
 }

@@ -24,7 +24,13 @@ export interface ServerOptions {
   /** check an upload is a real video; throws (message shown to the user) when not */
   checkVideo: (file: string) => Promise<void>;
   /** a frame of the video at `time` as jpg/png, optionally with a spatial grid overlaid */
-  frame?: (file: string, time: number, format: 'jpg' | 'png', grid?: number[][]) => Promise<Buffer>;
+  frame?: (
+    file: string,
+    time: number,
+    format: 'jpg' | 'png',
+    grid?: number[][],
+    region?: [number, number, number, number],
+  ) => Promise<Buffer>;
   maxUploadMB?: number;
   ttlMinutes?: number;
   concurrency?: number;
@@ -283,11 +289,11 @@ export async function buildServer(opts: ServerOptions) {
       const pos = index >= 0 ? index : i;
       const s = job.result.snippets[pos];
       if (!s) return reply.code(404).send({ error: 'not found', message: `no snippet ${i}` });
-      const overlay = req.query.overlay ? job.result.spatial[req.query.overlay]?.[pos]?.grid : undefined;
+      const overlay = req.query.overlay ? job.result.spatial[req.query.overlay]?.[pos] : undefined;
       if (req.query.overlay && !overlay)
         return reply.code(404).send({ error: 'not found', message: `no stream ${req.query.overlay}` });
       const format = overlay ? 'png' : (m[2] as 'jpg' | 'png');
-      const body = await opts.frame(job.file, (s.start + s.end) / 2, format, overlay);
+      const body = await opts.frame(job.file, (s.start + s.end) / 2, format, overlay?.grid, overlay?.region);
       return reply
         .type(format === 'png' ? 'image/png' : 'image/jpeg')
         .header('Cache-Control', 'max-age=3600')

@@ -1,4 +1,7 @@
 /** The prediction contract (DESIGN.md): what `dfan predict --json` prints and the server returns. */
+import type { Region } from '../features/types.js';
+
+export type { Region };
 
 export interface LabelProb {
   label: string;
@@ -13,8 +16,14 @@ export interface SnippetWeight {
 
 export interface SpatialGrid {
   snippet: number;
-  /** [H][W], sums to 1 */
+  /** [H][W], sums to 1; row 0 is the top of `region`, column 0 its left */
   grid: number[][];
+  /**
+   * the part of the displayed frame the grid spans, [x0, y0, x1, y1] as fractions of its width
+   * and height: [0,0,1,1] = the whole frame; a centre crop is narrower, a letterbox reaches past
+   * the frame (< 0 or > 1). Cell (i, j) covers x0 + (x1−x0)·[j, j+1]/W, y0 + (y1−y0)·[i, i+1]/H.
+   */
+  region: Region;
   /** where the grid peaks, in words, e.g. "upper-right (row 1, col 6 of 7×7)" */
   where: string;
 }
@@ -80,6 +89,8 @@ export interface FocusOutput {
   temporalFocus: number[];
   /** spatial focus per stream: [T][H][W], each grid sums to 1 */
   spatialFocus: Record<string, number[][][]>;
+  /** the frame region each stream's grids span (default: from the feature file's stream info) */
+  spatialRegions?: Record<string, Region>;
   warnings: string[];
 }
 

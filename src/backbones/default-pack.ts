@@ -1,7 +1,8 @@
 /**
  * The default pack: only weights that `npm install` brings (nsfwjs, @vladmandic/human), nothing
  * downloaded. Every stream is labelled for what it is:
- *   object  [T,7,7,1280]  nsfwjs MobileNetV2 `out_relu` map of the key frame
+ *   object  [T,14,14,384] nsfwjs MobileNetV2 `block_10_expand_relu` map of the whole key frame
+ *                         (stretched onto the 224² input; ImageNet weights, see docs/probe.md)
  *   context [T,404]       pooled ImageNet mid-level features + colour/brightness statistics (not a scene model)
  *   action  [T,111]       body-pose dynamics (MoveNet) + motion statistics of the clip frames (not Kinetics)
  *   face    [T,12]        most prominent face: presence, box, 7 expression probabilities (FACE_LAYOUT)
@@ -11,17 +12,18 @@
  * short side 256, aspect kept, and all clip frames as 64-wide thumbnails for the motion
  * statistics (converting and piping them at full size cost more than the statistics).
  * MobileNetV2, the face models and MoveNet (all converted to ONNX) run on each group of complete
- * snippets while ffmpeg decodes the next frames. The 224² crop for MobileNetV2, MoveNet's 192²
+ * snippets while ffmpeg decodes the next frames. The 224² fit for MobileNetV2, MoveNet's 192²
  * letterbox and the face crops are made in JS.
  */
 import { DfanError } from '../errors.js';
-import { FACE_LAYOUT, type StreamInfo, type StreamTensor } from '../features/types.js';
+import { FACE_LAYOUT, type MapFit, type StreamInfo, type StreamTensor } from '../features/types.js';
 import { DFAN_VERSION } from '../version.js';
 import type { Frame, VideoInfo } from '../video/types.js';
 import { type FaceRunner, loadFaceRunner } from './faces.js';
 import { detectFaces, type FaceDetection, humanVersion } from './human.js';
 import {
   loadMobilenet,
+  MAP_FIT,
   MAP_LAYER,
   MAP_LAYERS,
   type MapLayer,
@@ -75,10 +77,13 @@ export interface DefaultPackOptions {
   /** cache of the converted ONNX file */
   cacheDir?: string;
   /**
-   * object map layer: out_relu [7,7,1280] (default) or block_13_expand_relu [14,14,576] (finer
-   * grid, closer to ImageNet features: only blocks 11-12 of it were fine-tuned)
+   * object map layer: block_10_expand_relu [14,14,384] (default, ImageNet weights),
+   * block_13_expand_relu [14,14,576] (blocks 11-12 fine-tuned by nsfwjs) or out_relu [7,7,1280]
+   * (blocks 11-16 fine-tuned); measured in docs/probe.md
    */
   objectLayer?: MapLayer;
+  /** how key frames meet the 224² input: stretch (default, the whole frame), letterbox or crop */
+  objectFit?: MapFit;
   /** short side of decoded frames (default 256) */
   shortSide?: number;
   /**
@@ -114,8 +119,18 @@ export function defaultStreamInfos(
   poseEngine = engine,
   objectLayer: MapLayer = MAP_LAYER,
   faceEngine = engine,
+  objectFit: MapFit = MAP_FIT,
 ): Record<string, StreamInfo> {
   const [mh, mw, mc] = MAP_LAYERS[objectLayer];
+  const tuned =
+    objectLayer === 'block_10_expand_relu'
+      ? 'ImageNet weights (nsfwjs fine-tuned only the blocks after it)'
+      : `ImageNet weights up to block 10, blocks 11-${objectLayer === 'out_relu' ? 16 : 13} fine-tuned by nsfwjs on 5 content classes (drawing, hentai, neutral, porn, sexy): not a pure ImageNet object map`;
+  const fitWords = {
+    stretch: 'whole frame stretched to 224²',
+    letterbox: 'whole frame letterboxed into 224²',
+    crop: '224² centre crop',
+  }[objectFit];
   const nv = nsfwjsVersion();
   const hv = humanVersion();
   return {
@@ -123,7 +138,9 @@ export function defaultStreamInfos(
       name: 'object',
       kind: 'map',
       backbone: `nsfwjs-mobilenet_v2@${nv}/${objectLayer} (${engine})`,
-      description: `MobileNetV2 ${objectLayer} map [${mh},${mw},${mc}] of the key frame (224² centre crop); ImageNet weights up to block 10, blocks 11-16 fine-tuned by nsfwjs on 5 content classes (drawing, hentai, neutral, porn, sexy): not a pure ImageNet object map`,
+      description: `MobileNetV2 ${objectLayer} map [${mh},${mw},${mc}] of the key frame (${fitWords}); ${tuned}`,
+      fit: objectFit,
+      inputAspect: 1,
     },
     context: {
       name: 'context',
@@ -179,7 +196,27 @@ export function faceVectorOf(faces: FaceDetection[]): Float32Array {
   return v;
 }
 
+/**
+ * The object map's layer and fit: the options, else DFAN_OBJECT_LAYER / DFAN_OBJECT_FIT (so that
+ * `dfan extract`, its worker processes and the demo can be switched for a measurement), else the
+ * defaults.
+ */
+export function objectChoice(opts: DefaultPackOptions): { layer: MapLayer; fit: MapFit } {
+  const layer = opts.objectLayer ?? process.env.DFAN_OBJECT_LAYER ?? MAP_LAYER;
+  const fit = opts.objectFit ?? process.env.DFAN_OBJECT_FIT ?? MAP_FIT;
+  if (!(layer in MAP_LAYERS))
+    throw new DfanError('BAD_ARGUMENT', `unknown object layer "${layer}"`, {
+      hint: `choose from ${Object.keys(MAP_LAYERS).join(', ')} (DFAN_OBJECT_LAYER)`,
+    });
+  if (!['stretch', 'letterbox', 'crop'].includes(fit))
+    throw new DfanError('BAD_ARGUMENT', `unknown object fit "${fit}"`, {
+      hint: 'choose from stretch, letterbox, crop (DFAN_OBJECT_FIT)',
+    });
+  return { layer: layer as MapLayer, fit: fit as MapFit };
+}
+
 export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<FeaturePack> {
+  const { layer, fit } = objectChoice(opts);
   const streams = resolveStreams(opts.streams);
   const poseFrames = opts.poseFrames ?? 2;
   const needNet = streams.includes('object') || streams.includes('context');
@@ -190,7 +227,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
     cacheDir: opts.cacheDir,
   };
   const net: MobilenetRunner | null = needNet
-    ? await loadMobilenet({ ...runnerOpts, mapLayer: opts.objectLayer })
+    ? await loadMobilenet({ ...runnerOpts, mapLayer: layer, fit })
     : null;
   const pose: PoseRunner | null = streams.includes('action') ? await loadPoseRunner(runnerOpts) : null;
   const faces: FaceRunner | null = streams.includes('face') ? await loadFaceRunner(runnerOpts) : null;
@@ -198,14 +235,17 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
     net?.engine ?? 'none',
     poseFrames,
     pose?.engine ?? 'none',
-    opts.objectLayer,
+    layer,
     faces?.engine ?? 'none',
+    fit,
   );
   const wantAction = streams.includes('action');
   const wantFace = streams.includes('face');
 
+  // a non-default layer or fit makes other numbers: its own id, so stores never mix them
+  const id = `${DEFAULT_PACK_ID}${layer !== MAP_LAYER ? `+${layer}` : ''}${fit !== MAP_FIT ? `+${fit}` : ''}`;
   return {
-    id: DEFAULT_PACK_ID,
+    id,
     streams: streams.map((s) => infos[s]),
     async extract(input: PackInput) {
       const T = input.snippets.length;

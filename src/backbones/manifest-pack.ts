@@ -30,12 +30,17 @@ export async function loadManifestPack(file: string, opts: ManifestPackOptions =
     for (const r of runners) await r.dispose();
     throw e;
   }
-  const streams: StreamInfo[] = runners.map((r) => ({
-    name: r.manifest.stream,
-    kind: r.manifest.kind === 'frame-map' ? 'map' : 'vector',
-    backbone: r.manifest.id,
-    description: r.manifest.description,
-  }));
+  const streams: StreamInfo[] = runners.map((r) => {
+    const info: StreamInfo = {
+      name: r.manifest.stream,
+      kind: r.manifest.kind === 'frame-map' ? 'map' : 'vector',
+      backbone: r.manifest.id,
+      description: r.manifest.description,
+    };
+    if (info.kind !== 'map') return info;
+    const [h, w] = r.manifest.input.size;
+    return { ...info, fit: r.manifest.input.crop, inputAspect: w / h };
+  });
   return {
     id: pack.id,
     streams,

@@ -1,24 +1,32 @@
 /**
  * The nsfwjs MobileNetV2 (224×224, RGB/255) as used by the default pack: one pass gives
- *   map  `out_relu`              [N, 7, 7, 1280]  (blocks 11–16 fine-tuned by nsfwjs)
- *   mid  `block_10_expand_relu`  [N, 384] global-average-pooled (ImageNet weights: nsfwjs's
- *        fine-tuning starts at block 11)
+ *   map  `block_10_expand_relu`  [N, 14, 14, 384] (ImageNet weights: nsfwjs's fine-tuning starts
+ *        at block 11; `out_relu` [7,7,1280] after the fine-tuned blocks knows no object classes)
+ *   mid  `block_10_expand_relu`  [N, 384] global-average-pooled
  * Engines: tfjs-wasm on the weights nsfwjs ships, or onnxruntime on an ONNX file converted from
  * those same weights at first use (src/backbones/keras2onnx.ts, cached).
  */
 import { join } from 'node:path';
+import type { MapFit } from '../features/types.js';
 import type { Frame } from '../video/types.js';
 import type { LoadedModel } from './engine.js';
 import { packageDir, packageVersion } from './pkg.js';
 import { framesToTensor } from './preprocess.js';
 import type { BackboneManifest } from './types.js';
 
-export const MAP_LAYER = 'out_relu';
-/** Layers the object map may come from: [H, W, C] each (out_relu is the default). */
+/**
+ * The default object map: the last layer whose weights are still ImageNet's (nsfwjs fine-tuned
+ * blocks 11–16), chosen by the probe in docs/probe.md.
+ */
+export const MAP_LAYER = 'block_10_expand_relu';
+/** Layers the object map may come from: [H, W, C] each. */
 export const MAP_LAYERS = {
-  out_relu: [7, 7, 1280],
+  block_10_expand_relu: [14, 14, 384],
   block_13_expand_relu: [14, 14, 576],
+  out_relu: [7, 7, 1280],
 } as const;
+/** How key frames meet the 224² input by default: the whole frame, stretched (docs/probe.md). */
+export const MAP_FIT = 'stretch' as const;
 export type MapLayer = keyof typeof MAP_LAYERS;
 export const MID_LAYER = 'block_10_expand_relu';
 export const MAP_SHAPE = [7, 7, 1280] as const;
@@ -38,16 +46,22 @@ export type MobilenetEngine = 'tfjs' | 'onnx';
 
 export interface MobilenetRunner {
   readonly engine: MobilenetEngine;
-  /** frames of any size (centre-cropped to 224) → map [N,7,7,1280] and pooled mid features [N,384] */
+  /** frames of any size (fitted to 224² by `fit`) → map [N,H,W,C] and pooled mid features [N,384] */
   run(frames: Frame[]): Promise<{ map: Float32Array; mid: Float32Array }>;
   /** the map layer and its [H, W, C] */
   readonly mapLayer: MapLayer;
   readonly mapShape: readonly [number, number, number];
+  /** how frames meet the square input */
+  readonly fit: MapFit;
   dispose(): Promise<void>;
 }
 
 /** The object stream's manifest (documentation and the generic runner use it). */
-export function objectManifest(engine: MobilenetEngine, layer: MapLayer = MAP_LAYER): BackboneManifest {
+export function objectManifest(
+  engine: MobilenetEngine,
+  layer: MapLayer = MAP_LAYER,
+  fit: MapFit = MAP_FIT,
+): BackboneManifest {
   const [h, w, c] = MAP_LAYERS[layer];
   return {
     id: `nsfwjs-mobilenet_v2@${nsfwjsVersion()}/${layer}`,
@@ -58,7 +72,7 @@ export function objectManifest(engine: MobilenetEngine, layer: MapLayer = MAP_LA
     input: {
       name: engine === 'onnx' ? 'input' : 'input_1',
       size: [INPUT_SIZE, INPUT_SIZE],
-      crop: 'crop',
+      crop: fit,
       layout: engine === 'onnx' ? 'NCHW' : 'NHWC',
       colorOrder: 'RGB',
       scale: 1 / 255,
@@ -85,8 +99,10 @@ export function mobilenetRunner(
   engine: MobilenetEngine,
   batchSize = 16,
   layer: MapLayer = MAP_LAYER,
+  fit: MapFit = MAP_FIT,
 ): MobilenetRunner {
-  const m = objectManifest(engine, layer);
+  const m = objectManifest(engine, layer, fit);
+  const outputs = layer === MID_LAYER ? [layer] : [layer, MID_LAYER];
   const nchw = engine === 'onnx';
   const shape = MAP_LAYERS[layer];
   const mapSize = shape[0] * shape[1] * shape[2];
@@ -94,6 +110,7 @@ export function mobilenetRunner(
     engine,
     mapLayer: layer,
     mapShape: shape,
+    fit,
     async run(frames) {
       const n = frames.length;
       const map = new Float32Array(n * mapSize);
@@ -101,7 +118,7 @@ export function mobilenetRunner(
       for (let i = 0; i < n; i += batchSize) {
         const part = frames.slice(i, i + batchSize);
         const x = framesToTensor(part, m.input);
-        const r = await model.run({ [m.input.name]: x }, [layer, MID_LAYER]);
+        const r = await model.run({ [m.input.name]: x }, outputs);
         const y = r[layer].data;
         const z = r[MID_LAYER].data;
         const midHW = z.length / part.length / MID_DIM;
@@ -140,6 +157,8 @@ export interface MobilenetOptions {
   cacheDir?: string;
   /** object map layer (default out_relu) */
   mapLayer?: MapLayer;
+  /** how frames meet the square input (default stretch: the whole frame) */
+  fit?: MapFit;
 }
 
 export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<MobilenetRunner> {
@@ -148,7 +167,7 @@ export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<Mobile
     const { loadConvertedMobilenet } = await import('./keras2onnx.js');
     try {
       const model = await loadConvertedMobilenet({ threads: opts.threads, cacheDir: opts.cacheDir });
-      return mobilenetRunner(model, 'onnx', opts.batchSize, opts.mapLayer);
+      return mobilenetRunner(model, 'onnx', opts.batchSize, opts.mapLayer, opts.fit);
     } catch (e) {
       if (engine === 'onnx') throw e;
       process.stderr.write(
@@ -158,5 +177,5 @@ export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<Mobile
   }
   const { loadTfjs } = await import('./tfjs.js');
   const model = await loadTfjs(nsfwMobilenetPath());
-  return mobilenetRunner(model, 'tfjs', opts.batchSize, opts.mapLayer);
+  return mobilenetRunner(model, 'tfjs', opts.batchSize, opts.mapLayer, opts.fit);
 }

@@ -270,3 +270,31 @@ export function chwToHwc(
   }
   return dst;
 }
+
+/**
+ * The part of a srcW×srcH frame that a dstW×dstH input spans after fitting with `mode`, as
+ * fractions of the frame [x0, y0, x1, y1]: what a map's grid covers. Only the aspect ratios
+ * matter. Stretch → [0,0,1,1]; crop → the centred part that was kept; letterbox → a rectangle
+ * larger than the frame (the padding is part of the input, so of the grid).
+ */
+export function gridRegion(
+  srcW: number,
+  srcH: number,
+  dstW: number,
+  dstH: number,
+  mode: ResizeMode,
+): [number, number, number, number] {
+  if (mode === 'stretch' || !(srcW > 0 && srcH > 0)) return [0, 0, 1, 1];
+  const sa = srcW / srcH;
+  const da = dstW / dstH;
+  // half-extents of the input, in frame fractions
+  let hx = 0.5;
+  let hy = 0.5;
+  if (mode === 'crop') {
+    if (sa > da) hx = (0.5 * da) / sa;
+    else hy = (0.5 * sa) / da;
+  } else if (sa > da) hy = (0.5 * sa) / da;
+  else hx = (0.5 * da) / sa;
+  const r = (v: number) => Math.round(v * 1e6) / 1e6;
+  return [r(0.5 - hx), r(0.5 - hy), r(0.5 + hx), r(0.5 + hy)];
+}

@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .option('--variant <name>', 'mean | temporal | spatial | dual', 'dual')
     .option('--ablation', 'run mean, temporal, spatial and dual, and print the ablation table')
     .option('--out <dir>', 'output folder', 'protocol-out')
-    .option('--epochs <n>', 'training epochs per split (early stopping may end sooner)')
+    .option('--epochs <n>', 'training epochs per split (default: auto, the rule of dfan train: ≥ 600 steps)')
     .option('--seed <n>', 'training seed')
     .option('--pack <spec>', 'feature pack for extraction: default | research | pack.json', 'default')
     .option('--streams <list>', 'streams to extract and use, comma-separated (default: all of the pack)')

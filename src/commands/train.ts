@@ -1,8 +1,13 @@
 import type { Command } from 'commander';
 
 const EXAMPLES = `
-Trains a Dual Focus Attention Network on extracted features (dfan extract). A stratified
-validation slice is carved from the TRAIN split for early stopping; the test split is never read.
+Trains a Dual Focus Attention Network on extracted features (dfan extract); the test split is
+never read. The defaults adapt to the dataset's size (docs/model.md, "Training defaults"):
+  - at least 600 optimiser steps (and 30 epochs): a 96-video set trains 200 epochs of 3 batches;
+  - a validation slice (--val-fraction of the TRAIN split) is carved only when it would hold
+    ≥ 50 videos; epochs are then compared on validation accuracy averaged over 3 epochs;
+  - smaller sets train on every training video and keep the weights averaged over the last
+    epochs (no early stopping on a slice too small to mean anything; the log says so).
 One progress line per epoch (loss, train/val accuracy, seconds). Same seed + same data →
 identical weights and metrics.
 
@@ -28,9 +33,7 @@ function num(name: string) {
 export function register(program: Command): void {
   program
     .command('train')
-    .description(
-      'train DFAN on extracted features: Adam, early stopping on a validation slice of the train split',
-    )
+    .description('train DFAN on extracted features: Adam, steps and validation sized to the dataset')
     .requiredOption('--features <dir>', 'feature folder written by `dfan extract`')
     .requiredOption(
       '--dataset <manifest>',
@@ -39,7 +42,19 @@ export function register(program: Command): void {
     .requiredOption('--out <dir>', 'run folder to write')
     .option('--variant <name>', 'mean | temporal | spatial | dual', 'dual')
     .option('--streams <list>', 'comma-separated streams to use (default: all in the features)')
-    .option('--epochs <n>', 'maximum epochs', num('epochs'), 30)
+    .option(
+      '--epochs <n>',
+      'maximum epochs (0 = auto: enough for --min-steps, at least 30)',
+      num('epochs'),
+      0,
+    )
+    .option('--min-steps <n>', 'least optimiser steps when --epochs is auto', num('min-steps'), 600)
+    .option(
+      '--min-validation <n>',
+      'smallest validation set used to choose the epoch (smaller: none is carved)',
+      num('min-validation'),
+      50,
+    )
     .option('--batch <n>', 'batch size', num('batch'), 32)
     .option('--lr <x>', 'Adam learning rate', num('lr'), 1e-3)
     .option(
@@ -54,7 +69,12 @@ export function register(program: Command): void {
       num('val-fraction'),
       0.1,
     )
-    .option('--patience <n>', 'early-stopping patience in epochs', num('patience'), 8)
+    .option(
+      '--patience <n>',
+      'early-stopping patience in epochs (0 = auto: max(8, 20 % of the epochs))',
+      num('patience'),
+      0,
+    )
     .option('--heads <n>', 'temporal focus heads', num('heads'), 1)
     .option('--spatial-hidden <n>', 'width h of the spatial scoring layer', num('spatial-hidden'), 64)
     .option(
@@ -118,6 +138,8 @@ export function register(program: Command): void {
           seed: Number(o.seed),
           valFraction: Number(o.valFraction),
           patience: Number(o.patience),
+          minSteps: Number(o.minSteps),
+          minValidation: Number(o.minValidation),
         },
         log,
       });

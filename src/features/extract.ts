@@ -12,6 +12,7 @@ import { createReadStream } from 'node:fs';
 import type { FeaturePack } from '../backbones/types.js';
 import { DfanError, describeError } from '../errors.js';
 import { DFAN_VERSION } from '../version.js';
+import { withRegions } from './region.js';
 import type { VideoFeatures } from './types.js';
 
 export interface ExtractOptions {
@@ -143,7 +144,11 @@ export async function extractVideo(
       configHash: configHash(pack.id, { T, K, streams: opts.streams }),
       dfanVersion: DFAN_VERSION,
       createdAt: new Date().toISOString(),
-      streams: pack.streams.filter((s) => keep.includes(s.name)),
+      streams: withRegions(
+        pack.streams.filter((s) => keep.includes(s.name)),
+        info.displayWidth,
+        info.displayHeight,
+      ),
       warnings: res.warnings,
     },
     snippets: snippets.map((s) => ({ start: s.start, end: s.end, keyTime: s.keyTime })),

@@ -13,6 +13,17 @@
 
 export type StreamKind = 'map' | 'vector';
 
+/**
+ * A rectangle of the displayed frame as fractions [x0, y0, x1, y1] (0..1 = the frame's edges).
+ * For a map stream it is the part of the frame its H×W grid spans: [0,0,1,1] when the whole
+ * frame was stretched onto the backbone's input, the centre square for a centre crop, and a
+ * rectangle reaching past the frame (< 0 or > 1) for a letterbox, whose padding also has cells.
+ */
+export type Region = [number, number, number, number];
+
+/** How a key frame was fitted onto a map backbone's input (src/backbones/preprocess.ts). */
+export type MapFit = 'crop' | 'letterbox' | 'stretch';
+
 export interface StreamTensor {
   /** row-major; maps are [T, H, W, C], vectors [T, C] */
   shape: number[];
@@ -26,6 +37,12 @@ export interface StreamInfo {
   backbone: string;
   /** one honest line: what the weights were trained on / what the vector means */
   description: string;
+  /** map streams: how the frame was fitted onto the backbone's input (absent in files before it: 'crop') */
+  fit?: MapFit;
+  /** map streams: width / height of the backbone's input (default 1, a square) */
+  inputAspect?: number;
+  /** map streams, per video: the frame region the grid spans (written by the extraction) */
+  region?: Region;
 }
 
 export interface SnippetTimes {

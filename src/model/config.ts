@@ -52,12 +52,17 @@ export interface ModelConfig {
 }
 
 export interface TrainConfig {
+  /** 0 = auto: enough epochs for `minSteps` optimiser steps, at least 30 (src/model/schedule.ts) */
   epochs: number;
+  /** the least number of optimiser steps when epochs is auto */
+  minSteps: number;
+  /** a validation set smaller than this is not used to choose the epoch (none is carved) */
+  minValidation: number;
   batchSize: number;
   lr: number;
   /** L2 penalty on weight matrices, added to the loss */
   weightDecay: number;
-  /** stop when validation accuracy has not improved for this many epochs */
+  /** stop when smoothed validation accuracy has not improved for this many epochs (0 = auto: max(8, 20 % of the epochs)) */
   patience: number;
   /** share of the TRAIN split held out (stratified) for early stopping */
   valFraction: number;
@@ -83,11 +88,13 @@ export const DEFAULT_MODEL: ModelConfig = {
 };
 
 export const DEFAULT_TRAIN: TrainConfig = {
-  epochs: 30,
+  epochs: 0,
+  minSteps: 600,
+  minValidation: 50,
   batchSize: 32,
   lr: 1e-3,
   weightDecay: 1e-4,
-  patience: 8,
+  patience: 0,
   valFraction: 0.1,
   seed: 0,
 };
@@ -120,7 +127,12 @@ export function resolveModelConfig(partial: Partial<ModelConfig>): ModelConfig {
 
 export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   const c: TrainConfig = { ...DEFAULT_TRAIN, ...stripUndefined(partial) };
-  positiveInt('epochs', c.epochs);
+  if (!Number.isInteger(c.epochs) || c.epochs < 0)
+    throw bad(`epochs must be an integer ≥ 0 (0 = auto; got ${c.epochs})`);
+  if (!Number.isInteger(c.minSteps) || c.minSteps < 0)
+    throw bad(`minSteps must be an integer ≥ 0 (got ${c.minSteps})`);
+  if (!Number.isInteger(c.minValidation) || c.minValidation < 0)
+    throw bad(`minValidation must be an integer ≥ 0 (got ${c.minValidation})`);
   positiveInt('batch', c.batchSize);
   if (!(c.lr > 0)) throw bad(`learning rate must be > 0 (got ${c.lr})`);
   if (!(c.weightDecay >= 0)) throw bad('weight decay must be ≥ 0');

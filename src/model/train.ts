@@ -34,6 +34,7 @@ import {
   type RunConfig,
   writeRun,
 } from './run.js';
+import { planSchedule, type TrainSchedule, trailingMean } from './schedule.js';
 
 export type { EpochLog, LoadedRun };
 
@@ -153,9 +154,16 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
   const t0 = performance.now();
   const source = typeof opts.features === 'string' ? await storeSource(opts.features) : opts.features;
 
+  // how long, and whether a validation slice is worth carving (src/model/schedule.ts)
+  const given = [...opts.dataset.items, ...opts.dataset.missing];
+  const schedule = planSchedule(tcfg, given.filter((i) => i.split === 'train').length, {
+    hasOwnValidation: given.filter((i) => i.split === 'val').length,
+  });
+  log(`schedule: ${schedule.note}`);
   // splits: train, and validation carved from train (stratified) unless the dataset has a val split
-  const ds =
-    tcfg.valFraction > 0 ? withValidationSlice(opts.dataset, tcfg.valFraction, tcfg.seed + 1) : opts.dataset;
+  const ds = schedule.carveValidation
+    ? withValidationSlice(opts.dataset, tcfg.valFraction, tcfg.seed + 1)
+    : opts.dataset;
   // features are keyed by item key: a video file that is absent (ds.missing) is fine when its features exist
   const all = [...ds.items, ...ds.missing];
   const trainItems = all.filter((i) => i.split === 'train');
@@ -227,6 +235,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
     classes,
     model: mcfg,
     train: tcfg,
+    schedule,
     log,
     onEpoch: opts.onEpoch,
   });
@@ -300,6 +309,8 @@ export function fitModel(
     onEpoch?: (e: EpochLog) => void;
     /** stop after this many optimiser steps (benchmarks) */
     maxSteps?: number;
+    /** epochs and selection (default: planSchedule for these sets) */
+    schedule?: TrainSchedule;
   },
 ) {
   const trainSet = o.trainSet;
@@ -328,10 +339,17 @@ export function fitModel(
   const Du = mcfg.projDim * streams.length * model.K;
   const scoreDims = model.scoreDims();
 
+  const valN = o.valSet?.size ?? 0;
+  const sched = o.schedule ?? planSchedule(tcfg, trainSet.size + valN, { hasOwnValidation: valN });
+  const select = sched.select && valSet.size > 0;
   const curve: EpochLog[] = [];
   let best = { epoch: 0, acc: -1, loss: Infinity, values: model.snapshot() };
+  const accs: number[] = [];
+  const losses: number[] = [];
+  let sum: Record<string, Float64Array> | null = null;
+  let summed = 0;
   const t1 = performance.now();
-  for (let epoch = 1; epoch <= tcfg.epochs; epoch++) {
+  for (let epoch = 1; epoch <= sched.epochs; epoch++) {
     const te = performance.now();
     const order = shuffle([...Array(trainSet.size).keys()], random);
     let lossSum = 0;
@@ -399,15 +417,38 @@ export function fitModel(
           : '') +
         `  ${e.seconds.toFixed(1)} s`,
     );
-    // early stopping on validation accuracy (ties broken by validation loss); no val → last epoch
-    const score = valAccuracy ?? 0;
-    const lossKey = valLoss ?? -epoch;
-    if (score > best.acc || (score === best.acc && lossKey < best.loss)) {
-      best = { epoch, acc: score, loss: lossKey, values: model.snapshot() };
-    } else if (valSet.size && epoch - best.epoch >= tcfg.patience && tcfg.patience > 0) {
-      log(`early stop: no validation improvement for ${tcfg.patience} epochs; best epoch ${best.epoch}`);
-      break;
+    const stopping = o.maxSteps !== undefined && steps >= o.maxSteps;
+    if (select && valAccuracy !== null && valLoss !== null) {
+      // epochs compared on validation accuracy smoothed over a window (ties: smoothed loss)
+      accs.push(valAccuracy);
+      losses.push(valLoss);
+      const score = trailingMean(accs, accs.length - 1, sched.window);
+      const lossKey = trailingMean(losses, losses.length - 1, sched.window);
+      if (score > best.acc + 1e-9 || (Math.abs(score - best.acc) <= 1e-9 && lossKey < best.loss)) {
+        best = { epoch, acc: score, loss: lossKey, values: model.snapshot() };
+      } else if (sched.patience > 0 && epoch - best.epoch >= sched.patience) {
+        log(
+          `early stop: no smoothed validation improvement for ${sched.patience} epochs; best epoch ${best.epoch}`,
+        );
+        break;
+      }
+    } else if (epoch > sched.epochs - sched.averageLast || stopping) {
+      // no selection: the mean of the last epochs' weights
+      const snap = model.snapshot();
+      sum ??= Object.fromEntries(Object.entries(snap).map(([k, v]) => [k, new Float64Array(v.length)]));
+      for (const [k, v] of Object.entries(snap)) {
+        const acc = sum[k];
+        for (let j = 0; j < v.length; j++) acc[j] += v[j];
+      }
+      summed++;
+      best = { epoch, acc: valAccuracy ?? -1, loss: valLoss ?? Infinity, values: snap };
     }
+    if (stopping) break;
+  }
+  if (sum && summed > 1) {
+    const mean: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(sum)) mean[k] = Float32Array.from(v, (x) => x / summed);
+    best = { ...best, values: mean };
   }
   model.restore(best.values);
   positive.dispose();

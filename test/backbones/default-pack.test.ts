@@ -93,7 +93,10 @@ test('every stream on a generated clip: shapes, finite values, labelled descript
     assert.match(byName.context.description, /NOT a scene/);
     assert.match(byName.action.description, /NOT a Kinetics/);
     const r = await pack.extract(await videoPackInput(video, { T: 3, K: 4 }));
-    assert.deepEqual(r.streams.object.shape, [3, 7, 7, 1280]);
+    assert.deepEqual(r.streams.object.shape, [3, 14, 14, 384]);
+    assert.equal(byName.object.fit, 'stretch', 'the object map sees the whole frame');
+    assert.match(byName.object.description, /ImageNet weights/);
+    assert.doesNotMatch(byName.object.description, /fine-tuned by nsfwjs on/);
     assert.deepEqual(r.streams.context.shape, [3, CONTEXT_DIM]);
     assert.deepEqual(r.streams.action.shape, [3, ACTION_DIM]);
     assert.deepEqual(r.streams.face.shape, [3, 12]);
@@ -128,12 +131,14 @@ test('concurrent extractions on one pack give the same numbers as sequential one
   }
 });
 
-test('objectLayer block_13_expand_relu gives a 14×14×576 map', async () => {
+test('objectLayer block_13_expand_relu gives a 14×14×576 map, labelled fine-tuned, under its own pack id', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dfan-default-'));
   const video = makeMovingVideo(join(dir, 'v.mp4'), 1, '160x90');
   const pack = await loadDefaultPack({ streams: ['object'], objectLayer: 'block_13_expand_relu' });
   try {
     assert.match(pack.streams[0].backbone, /block_13_expand_relu/);
+    assert.match(pack.streams[0].description, /fine-tuned by nsfwjs/);
+    assert.match(pack.id, /\+block_13_expand_relu$/);
     const r = await pack.extract(await videoPackInput(video, { T: 2, K: 2 }));
     assert.deepEqual(r.streams.object.shape, [2, 14, 14, 576]);
     assert.ok(r.streams.object.data.some((v) => v > 0));

@@ -17,11 +17,27 @@ import type { Frame } from '../../video/types.js';
 import { defaultTfliteThreads, loadTfliteAddon } from '../tflite.js';
 import type { FeaturePack, PackInput } from '../types.js';
 import { readMonoAudio, sharedDecode, streamSquareFrames } from './media.js';
-import { MOBILENET_C, MOBILENET_DECODE, MOBILENET_HW, Mobilenet } from './mobilenet.js';
+import { MOBILENET_C, MOBILENET_HW, MOBILENET_SIZE, Mobilenet } from './mobilenet.js';
 import { type LabelProb, MOVINET_DIM, MOVINET_SIZE, MovinetStream, poolSnippets } from './movinet.js';
 import { YAMNET_DIM, Yamnet } from './yamnet.js';
 
 export const RESEARCH_PACK_ID = 'research';
+/**
+ * Revision of the research pack's numbers within an installed version (part of the pack id): 2 =
+ * key frames are stretched whole onto the 224² input (was: short side 256, centre crop 224).
+ */
+export const RESEARCH_PACK_REVISION = 2;
+
+/** The object stream sees the whole frame since revision 2; installed pack.json files predate it. */
+function fullFrame(s: StreamInfo): StreamInfo {
+  if (s.kind !== 'map') return s;
+  return {
+    ...s,
+    fit: 'stretch',
+    inputAspect: 1,
+    description: `${s.description.replace(/\s*\(short side 256, centre crop 224\)/, '')} (whole frame stretched to 224²)`,
+  };
+}
 
 export interface ResearchOptions {
   /** load from this folder instead of the installed pack (it must hold pack.json or the raw files) */
@@ -163,8 +179,8 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
 
   const pack: ResearchPack = {
     // settings that change the numbers are part of the id (and so of the feature store's config hash)
-    id: `${RESEARCH_PACK_ID}@${version}${fps !== 5 ? `+fps${fps}` : ''}${opts.audioHop !== undefined && opts.audioHop !== 0.975 ? `+hop${opts.audioHop}` : ''}`,
-    streams: streams.filter((s) => want.has(s.name)),
+    id: `${RESEARCH_PACK_ID}@${version}+r${RESEARCH_PACK_REVISION}${fps !== 5 ? `+fps${fps}` : ''}${opts.audioHop !== undefined && opts.audioHop !== 0.975 ? `+hop${opts.audioHop}` : ''}`,
+    streams: streams.filter((s) => want.has(s.name)).map(fullFrame),
     lastActionLabels: [],
     lastTimings: null,
     async extract(input: PackInput) {
@@ -197,7 +213,8 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
       // TFLite's spinning pool. When both are wanted, one ffmpeg decode feeds both (sharedDecode:
       // the same frames as two separate decodes, half the decoding CPU).
       const keyTimes = snippets.map((s) => s.keyTime);
-      const keyOpts = { width: MOBILENET_DECODE, height: MOBILENET_DECODE, mode: 'crop' as const };
+      // the whole key frame, stretched onto the 224² input (the grid spans the frame: region [0,0,1,1])
+      const keyOpts = { width: MOBILENET_SIZE, height: MOBILENET_SIZE, mode: 'stretch' as const };
       let keyFramesP: Promise<Frame[]> | null = null;
       const separateKeys = () => {
         const p = input.decode(keyTimes, keyOpts);
@@ -228,11 +245,11 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
       if (mobilenet) keyFramesP ??= separateKeys();
 
       if (mobilenet && keyFramesP) {
-        // object + context: key frames, short side 256, centre 256 → central 224
+        // object + context: whole key frames stretched to 224²
         const keyFrames = await keyFramesP;
         const mob = await mobilenet.run(
           keyFrames.map((f) => f.data),
-          MOBILENET_DECODE,
+          MOBILENET_SIZE,
         );
         const HW = MOBILENET_HW;
         if (want.has('object')) out.object = { shape: [T, HW, HW, MOBILENET_C], data: mob.map }; // [T, 7, 7, 1280]

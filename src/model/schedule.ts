@@ -1,0 +1,72 @@
+/**
+ * How long to train and which weights to keep, from the dataset's size: the rule behind the
+ * defaults of `dfan train`, `dfan protocol` and `dfan demo` (docs/model.md, "Training defaults").
+ *
+ * - Steps, not epochs: at least `minSteps` optimiser steps whatever the size (a 96-video set
+ *   has 3 batches an epoch: 30 epochs were 90 steps, far too few), at least 30 epochs.
+ * - A validation slice is carved from the training split only when it holds at least
+ *   `minValidation` videos: on 8–10 videos accuracy jumps by 10 points per video and early
+ *   stopping keeps a lucky epoch. Smaller sets train on every training video and keep the
+ *   average of the weights over the last epochs (no selection at all).
+ * - With a validation set, epochs are compared on validation accuracy averaged over a window of
+ *   epochs (ties: the window's mean validation loss), so one video flipping does not pick the epoch.
+ */
+import type { TrainConfig } from './config.js';
+
+export interface TrainSchedule {
+  epochs: number;
+  /** choose the epoch on the validation set (else: average the last epochs' weights) */
+  select: boolean;
+  /** epochs without improvement of the smoothed validation score before stopping (0 = never) */
+  patience: number;
+  /** carve a validation slice of valFraction from the training split */
+  carveValidation: boolean;
+  /** epochs whose end-of-epoch weights are averaged when nothing selects (no validation) */
+  averageLast: number;
+  /** epochs in the validation smoothing window */
+  window: number;
+  /** why, in one line for the log */
+  note: string;
+}
+
+export const SMOOTHING_WINDOW = 3;
+
+/** The schedule for `nTrain` training videos (before any validation slice is carved). */
+export function planSchedule(
+  tcfg: Pick<TrainConfig, 'epochs' | 'batchSize' | 'patience' | 'valFraction' | 'minSteps' | 'minValidation'>,
+  nTrain: number,
+  opts: { hasOwnValidation?: number } = {},
+): TrainSchedule {
+  const own = opts.hasOwnValidation ?? 0;
+  const slice = Math.round(nTrain * tcfg.valFraction);
+  const valSize = own > 0 ? own : tcfg.valFraction > 0 ? slice : 0;
+  const useVal = valSize >= tcfg.minValidation && valSize > 0;
+  const carve = own === 0 && useVal;
+  const trainN = Math.max(1, carve ? nTrain - slice : nTrain);
+  const perEpoch = Math.max(1, Math.ceil(trainN / tcfg.batchSize));
+  const epochs = tcfg.epochs > 0 ? tcfg.epochs : Math.max(30, Math.ceil(tcfg.minSteps / perEpoch));
+  const patience = !useVal ? 0 : tcfg.patience > 0 ? tcfg.patience : Math.max(8, Math.round(0.2 * epochs));
+  const averageLast = useVal ? 1 : Math.max(1, Math.min(10, Math.round(epochs / 10)));
+  const why = useVal
+    ? `validation: ${valSize} videos${own > 0 ? ' (the dataset’s val split)' : ` carved from the training split`}; epochs compared on accuracy averaged over ${SMOOTHING_WINDOW} epochs, patience ${patience}`
+    : valSize > 0
+      ? `no early stopping: a validation set of ${valSize} videos is too small to choose an epoch (< ${tcfg.minValidation}); ${own > 0 ? 'it is only reported' : 'every training video trains'}, and the weights averaged over the last ${averageLast} epochs are kept`
+      : `no validation set: the weights averaged over the last ${averageLast} epochs are kept`;
+  return {
+    epochs,
+    select: useVal,
+    patience,
+    carveValidation: carve,
+    averageLast,
+    window: SMOOTHING_WINDOW,
+    note: `${epochs} epochs × ${perEpoch} steps (≥ ${tcfg.minSteps} steps${tcfg.epochs > 0 ? ', epochs as given' : ''}); ${why}`,
+  };
+}
+
+/** Mean of the last `window` entries ending at index i (fewer at the start). */
+export function trailingMean(xs: number[], i: number, window: number): number {
+  const from = Math.max(0, i - window + 1);
+  let s = 0;
+  for (let j = from; j <= i; j++) s += xs[j];
+  return s / (i - from + 1);
+}
