@@ -202,7 +202,9 @@ function showResult(job) {
     label.append(box, ` ${s} focus`);
     toggles.append(label);
   }
-  $('where-info').textContent = (p.spatialStreams || []).map((s) => s.description).join(' · ');
+  $('where-info').textContent = (p.spatialStreams || [])
+    .map((s) => `${s.name}: ${s.gridSize[0]}×${s.gridSize[1]} grid over ${s.spans || 'the whole frame'} · ${s.description}`)
+    .join(' · ');
 
   const video = $('player');
   video.src = `/api/jobs/${job.id}/video`;

@@ -73,6 +73,17 @@ export function keyMoments(snippets: Prediction['snippets'], indices: number[], 
     .sort((a, b) => b.weight - a.weight);
 }
 
+/** A region in words: "the whole frame", or the share of the frame it spans. */
+export function regionInWords(r: Region): string {
+  const pct = (v: number) => `${Math.round(v * 100)} %`;
+  const full = (a: number, b: number) => Math.abs(a) < 1e-3 && Math.abs(b - 1) < 1e-3;
+  if (full(r[0], r[2]) && full(r[1], r[3])) return 'the whole frame';
+  const past = r[0] < -1e-3 || r[1] < -1e-3 || r[2] > 1.001 || r[3] > 1.001;
+  const part = `x ${pct(r[0])}–${pct(r[2])}, y ${pct(r[1])}–${pct(r[3])} of the frame`;
+  if (past) return `the whole frame and the padding around it (${part})`;
+  return `part of the frame: ${part}`;
+}
+
 /** describeGrid as one phrase with its cell, as the web page shows it under the heatmap. */
 export function whereInWords(grid: number[][], region: Region = [0, 0, 1, 1]): string {
   const d = describeGrid(grid, region);
@@ -185,6 +196,8 @@ export function toPrediction(
       name: stream,
       description: predictor.streamDescriptions[stream] ?? stream,
       gridSize: [g.length, g[0]?.length ?? 0],
+      region,
+      spans: regionInWords(region),
     });
   }
   const moments = keyMoments(snippets, indices);

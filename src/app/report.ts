@@ -129,7 +129,10 @@ function section(item: ReportItem): string {
     out.push(
       `<h3>Spatial focus ${moments.length ? 'at the key moments' : 'at the middle of the video'} (where)</h3>`,
     );
-    for (const s of p.spatialStreams ?? []) out.push(`<div class="meta">${esc(s.description)}</div>`);
+    for (const s of p.spatialStreams ?? [])
+      out.push(
+        `<div class="meta">${esc(s.name)}: ${s.gridSize[0]}×${s.gridSize[1]} grid over ${esc(s.spans ?? 'the whole frame')}${s.region ? ` (region [${s.region.map((v) => +v.toFixed(3)).join(', ')}])` : ''} · ${esc(s.description)}</div>`,
+      );
     out.push('<div class="frames">');
     for (const f of frames) {
       for (const [stream, uri] of Object.entries(f.overlays)) {

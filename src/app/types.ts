@@ -64,6 +64,9 @@ export interface SpatialStreamInfo {
   description: string;
   /** [H, W] of the grids */
   gridSize: [number, number];
+  /** the frame region its grids span (as on each grid) and the same in words, e.g. "the whole frame" */
+  region?: Region;
+  spans?: string;
 }
 
 /** Optional extras of a Prediction (filled by src/app/predict.ts). */

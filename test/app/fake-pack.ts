@@ -14,7 +14,13 @@ export function createPack() {
     id: 'fake-face@test',
     streams: [
       { name: 'face', kind: 'vector', backbone: 'fake', description: 'fake face stream (tests only)' },
-      { name: 'object', kind: 'map', backbone: 'fake', description: 'fake 3x3 colour map (tests only)' },
+      {
+        name: 'object',
+        kind: 'map',
+        backbone: 'fake',
+        description: 'fake 3x3 colour map (tests only)',
+        fit: 'stretch',
+      },
     ],
     async extract({ info, snippets, decode }) {
       const frames = await decode(snippets.map((s) => s.keyTime), { width: 64, height: 48, mode: 'stretch' });

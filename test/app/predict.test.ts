@@ -71,6 +71,8 @@ test('predict --json: the contract holds and the focus sits where the fake face 
   // the fake pack marks the second half as happy: all key moments lie there
   for (const k of p.keyMoments ?? []) assert.ok(k.start >= 1.9, `key moment at ${k.start}`);
   assert.equal(describeGrid(p.spatial.face[12].grid).where, 'upper-right');
+  // face boxes are in frame fractions: the face grid spans the whole frame
+  assert.deepEqual(p.spatial.face[12].region, [0, 0, 1, 1]);
 });
 
 test('predict (terminal) and several videos with a broken one: reported, the rest go on, exit 1', async () => {

@@ -83,6 +83,9 @@ test('predict --model RUN: trained run, its classes, learned focus, contract inv
   assert.equal(p.spatial.object.length, 16);
   assert.equal(p.spatial.object[0].grid.length, 3);
   assert.equal(p.spatial.object[0].grid[0].length, 3);
+  // the fake map covers the whole frame: every grid says so, and the stream in words
+  for (const g of p.spatial.object) assert.deepEqual(g.region, [0, 0, 1, 1]);
+  assert.equal(p.spatialStreams?.[0].spans, 'the whole frame');
   const term = await new Promise<string>((resolve) => {
     execFile(process.execPath, [cli, 'predict', clip, '--model', runDir, '--pack', fakePack], (_e, stdout) =>
       resolve(stdout),
