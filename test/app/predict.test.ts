@@ -124,6 +124,7 @@ test('predict --html: one self-contained file with key frames, overlays, the tem
     assert.ok(Math.abs(png.width / png.height - 4 / 3) < 0.02, `${png.width}x${png.height}`);
   }
   assert.match(html, /Zero-shot model, not trained on video emotion/);
+  assert.match(html, /face: 7×7 grid over the whole frame \(region \[0, 0, 1, 1\]\)/);
   assert.match(html, /Zero-shot face-expression model:/);
   assert.match(html, /class="snippet"/);
   assert.equal(html.match(/class="snippet"/g)?.length, 16);
