@@ -71,9 +71,9 @@ export function register(program: Command): void {
     )
     .option(
       '--patience <n>',
-      'early-stopping patience in epochs (0 = auto: max(8, 20 % of the epochs))',
+      'early-stopping patience in epochs (0 = never stop early; default -1 = auto: max(8, 20 % of the epochs))',
       num('patience'),
-      0,
+      -1,
     )
     .option('--heads <n>', 'temporal focus heads', num('heads'), 1)
     .option('--spatial-hidden <n>', 'width h of the spatial scoring layer', num('spatial-hidden'), 64)

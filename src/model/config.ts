@@ -58,11 +58,13 @@ export interface TrainConfig {
   minSteps: number;
   /** a validation set smaller than this is not used to choose the epoch (none is carved) */
   minValidation: number;
+  /** epochs in the window over which validation accuracy is averaged to compare epochs (1 = raw) */
+  smoothing: number;
   batchSize: number;
   lr: number;
   /** L2 penalty on weight matrices, added to the loss */
   weightDecay: number;
-  /** stop when smoothed validation accuracy has not improved for this many epochs (0 = auto: max(8, 20 % of the epochs)) */
+  /** stop when smoothed validation accuracy has not improved for this many epochs (0 = never, -1 = auto: max(8, 20 % of the epochs)) */
   patience: number;
   /** share of the TRAIN split held out (stratified) for early stopping */
   valFraction: number;
@@ -91,10 +93,11 @@ export const DEFAULT_TRAIN: TrainConfig = {
   epochs: 0,
   minSteps: 600,
   minValidation: 50,
+  smoothing: 3,
   batchSize: 32,
   lr: 1e-3,
   weightDecay: 1e-4,
-  patience: 0,
+  patience: -1,
   valFraction: 0.1,
   seed: 0,
 };
@@ -131,12 +134,14 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     throw bad(`epochs must be an integer ≥ 0 (0 = auto; got ${c.epochs})`);
   if (!Number.isInteger(c.minSteps) || c.minSteps < 0)
     throw bad(`minSteps must be an integer ≥ 0 (got ${c.minSteps})`);
+  positiveInt('smoothing', c.smoothing);
   if (!Number.isInteger(c.minValidation) || c.minValidation < 0)
     throw bad(`minValidation must be an integer ≥ 0 (got ${c.minValidation})`);
   positiveInt('batch', c.batchSize);
   if (!(c.lr > 0)) throw bad(`learning rate must be > 0 (got ${c.lr})`);
   if (!(c.weightDecay >= 0)) throw bad('weight decay must be ≥ 0');
-  if (!Number.isInteger(c.patience) || c.patience < 0) throw bad('patience must be an integer ≥ 0');
+  if (!Number.isInteger(c.patience) || c.patience < -1)
+    throw bad('patience must be an integer ≥ 0 (0 = never stop early) or -1 (auto)');
   if (!(c.valFraction >= 0 && c.valFraction < 1))
     throw bad(`val fraction must be in [0, 1) (got ${c.valFraction})`);
   if (!Number.isInteger(c.seed)) throw bad(`seed must be an integer (got ${c.seed})`);

@@ -29,11 +29,12 @@ export interface TrainSchedule {
   note: string;
 }
 
-export const SMOOTHING_WINDOW = 3;
-
 /** The schedule for `nTrain` training videos (before any validation slice is carved). */
 export function planSchedule(
-  tcfg: Pick<TrainConfig, 'epochs' | 'batchSize' | 'patience' | 'valFraction' | 'minSteps' | 'minValidation'>,
+  tcfg: Pick<
+    TrainConfig,
+    'epochs' | 'batchSize' | 'patience' | 'valFraction' | 'minSteps' | 'minValidation' | 'smoothing'
+  >,
   nTrain: number,
   opts: { hasOwnValidation?: number } = {},
 ): TrainSchedule {
@@ -45,10 +46,10 @@ export function planSchedule(
   const trainN = Math.max(1, carve ? nTrain - slice : nTrain);
   const perEpoch = Math.max(1, Math.ceil(trainN / tcfg.batchSize));
   const epochs = tcfg.epochs > 0 ? tcfg.epochs : Math.max(30, Math.ceil(tcfg.minSteps / perEpoch));
-  const patience = !useVal ? 0 : tcfg.patience > 0 ? tcfg.patience : Math.max(8, Math.round(0.2 * epochs));
+  const patience = !useVal ? 0 : tcfg.patience >= 0 ? tcfg.patience : Math.max(8, Math.round(0.2 * epochs));
   const averageLast = useVal ? 1 : Math.max(1, Math.min(10, Math.round(epochs / 10)));
   const why = useVal
-    ? `validation: ${valSize} videos${own > 0 ? ' (the dataset’s val split)' : ` carved from the training split`}; epochs compared on accuracy averaged over ${SMOOTHING_WINDOW} epochs, patience ${patience}`
+    ? `validation: ${valSize} videos${own > 0 ? ' (the dataset’s val split)' : ` carved from the training split`}; epochs compared on accuracy${tcfg.smoothing > 1 ? ` averaged over ${tcfg.smoothing} epochs` : ''}, ${patience > 0 ? `patience ${patience}` : 'no early stop'}`
     : valSize > 0
       ? `no early stopping: a validation set of ${valSize} videos is too small to choose an epoch (< ${tcfg.minValidation}); ${own > 0 ? 'it is only reported' : 'every training video trains'}, and the weights averaged over the last ${averageLast} epochs are kept`
       : `no validation set: the weights averaged over the last ${averageLast} epochs are kept`;
@@ -58,7 +59,7 @@ export function planSchedule(
     patience,
     carveValidation: carve,
     averageLast,
-    window: SMOOTHING_WINDOW,
+    window: tcfg.smoothing,
     note: `${epochs} epochs × ${perEpoch} steps (≥ ${tcfg.minSteps} steps${tcfg.epochs > 0 ? ', epochs as given' : ''}); ${why}`,
   };
 }

@@ -33,7 +33,8 @@ test('5,000 videos: 30 epochs; a dataset val split is used when big enough and o
   assert.match(small.note, /only reported/);
 });
 
-test('explicit settings win: --epochs, --patience, --min-validation 0', () => {
+test('explicit settings win: --epochs, --patience (0 = never stop early), --min-validation 0', () => {
+  assert.equal(planSchedule({ ...DEFAULT_TRAIN, patience: 0 }, 819).patience, 0);
   const s = planSchedule({ ...DEFAULT_TRAIN, epochs: 12, patience: 3, minValidation: 0 }, 96);
   assert.equal(s.epochs, 12);
   assert.equal(s.select, true);

@@ -1,0 +1,105 @@
+/**
+ * `npm run bench -- schedule`: the training defaults (src/model/schedule.ts) against the rule
+ * they replaced (30 epochs, a 10 % validation slice whatever its size, raw validation accuracy,
+ * patience 8), as test accuracy mean ± std over seeds, for datasets of several sizes.
+ *
+ *   --sizes 48,96,192,960   training videos of the synthetic sets (cue in 2 of 16 snippets, 1 of 49 cells)
+ *   --seeds 3               training seeds (the validation slice moves with the seed)
+ *   --variants mean,dual
+ *   --features DIR --dataset CSV   a real feature store and its manifest instead (e.g. the demo's:
+ *                           dfan-demo/features, dfan-demo/dataset/manifest.csv)
+ */
+import { readManifest } from '../src/data/manifest.js';
+import type { Dataset } from '../src/data/types.js';
+import type { Variant } from '../src/model/config.js';
+import { evaluateRun } from '../src/model/evaluate.js';
+import type { FeatureSource } from '../src/model/features.js';
+import { syntheticSet } from '../src/model/synthetic.js';
+import { trainRun } from '../src/model/train.js';
+import { arg, fmt } from './util.js';
+
+const BEFORE = { epochs: 30, patience: 8, minValidation: 0, minSteps: 0, smoothing: 1 };
+
+interface Case {
+  name: string;
+  dataset: Dataset;
+  features: string | FeatureSource;
+  streams?: string[];
+}
+
+function meanStd(xs: number[]): string {
+  const m = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const sd = Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / Math.max(1, xs.length - 1));
+  return `${fmt(m, 3)} ± ${fmt(sd, 3)}`;
+}
+
+export async function run(args: string[]): Promise<void> {
+  const seeds = Number(arg(args, 'seeds', '3'));
+  const variants = arg(args, 'variants', 'mean,dual').split(',') as Variant[];
+  const cases: Case[] = [];
+  const features = arg(args, 'features', '');
+  if (features) {
+    const dataset = readManifest(arg(args, 'dataset', ''));
+    const streams = arg(args, 'streams', '');
+    cases.push({
+      name: `${dataset.name} (${dataset.items.filter((i) => i.split === 'train').length} train)`,
+      dataset,
+      features,
+      streams: streams ? streams.split(',') : undefined,
+    });
+  } else {
+    for (const n of arg(args, 'sizes', '48,96,192,960').split(',').map(Number)) {
+      const syn = syntheticSet({
+        videos: Math.round(n * 1.5),
+        classes: 4,
+        T: 16,
+        H: 7,
+        W: 7,
+        C: 64,
+        vectors: { action: 16 },
+        cueSnippets: 2,
+        cueSide: 1,
+        strength: 1.5,
+        testFraction: 1 / 3,
+        seed: 7,
+      });
+      cases.push({ name: `synthetic, ${n} train`, dataset: syn.dataset, features: syn.source });
+    }
+  }
+  console.log(`test accuracy, mean ± std over ${seeds} seeds; epochs run (median); seconds per run (median)`);
+  console.log(
+    '| dataset | variant | before (30 ep, 10 % val, raw acc, patience 8) | now (defaults) | epochs before / now | s before / now |',
+  );
+  console.log('|---|---|---:|---:|---:|---:|');
+  for (const c of cases) {
+    for (const variant of variants) {
+      const acc: Record<'before' | 'now', number[]> = { before: [], now: [] };
+      const ep: Record<'before' | 'now', number[]> = { before: [], now: [] };
+      const sec: Record<'before' | 'now', number[]> = { before: [], now: [] };
+      for (let seed = 0; seed < seeds; seed++) {
+        for (const rule of ['before', 'now'] as const) {
+          const t0 = performance.now();
+          const r = await trainRun({
+            features: c.features,
+            dataset: c.dataset,
+            model: { variant, streams: c.streams },
+            train: rule === 'before' ? { ...BEFORE, seed } : { seed },
+          });
+          const ev = await evaluateRun(r.predictor, {
+            dataset: c.dataset,
+            split: 'test',
+            features: c.features,
+          });
+          acc[rule].push(ev.metrics.accuracy);
+          ep[rule].push(r.curve.length);
+          sec[rule].push((performance.now() - t0) / 1000);
+          r.predictor.dispose();
+        }
+      }
+      const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+      console.log(
+        `| ${c.name} | ${variant} | ${meanStd(acc.before)} | ${meanStd(acc.now)} | ${med(ep.before)} / ${med(ep.now)} | ${fmt(med(sec.before), 1)} / ${fmt(med(sec.now), 1)} |`,
+      );
+    }
+  }
+}
