@@ -396,25 +396,26 @@ function sourceKey(modelPath: string): string {
  */
 export async function convertedMobilenetBytes(
   cacheDir = defaultCacheDir(),
+  layers: string[] = [...Object.keys(MAP_LAYERS), MID_LAYER],
 ): Promise<{ bytes: Uint8Array; file: string | null }> {
   const src = nsfwMobilenetPath();
   const dir = join(cacheDir, 'converted');
-  const file = join(dir, `nsfwjs-mobilenet_v2-${nsfwjsVersion()}-${sourceKey(src)}.onnx`);
+  // only the layers asked for are converted: a map from block 10 skips blocks 11-16 entirely
+  const outputs = [...new Set(layers)].sort();
+  const all = [...Object.keys(MAP_LAYERS), MID_LAYER].sort();
+  const tag = outputs.join(',') === [...new Set(all)].join(',') ? '' : `-${outputs.join('+')}`;
+  const file = join(dir, `nsfwjs-mobilenet_v2-${nsfwjsVersion()}-${sourceKey(src)}${tag}.onnx`);
   if (existsSync(file)) return { bytes: readFileSync(file), file };
-  const graph = kerasToOnnx(
-    await kerasSourceFromTfjs(src),
-    [...Object.keys(MAP_LAYERS), MID_LAYER],
-    'nsfwjs_mobilenet_v2',
-  );
+  const graph = kerasToOnnx(await kerasSourceFromTfjs(src), outputs, 'nsfwjs_mobilenet_v2');
   graph.doc = `converted by dfan keras2onnx v${CONVERTER_VERSION} from nsfwjs ${nsfwjsVersion()} (MIT) mobilenet_v2`;
   const bytes = writeOnnx(graph);
   return { bytes, file: cacheConverted(file, bytes) ? file : null };
 }
 
 export async function loadConvertedMobilenet(
-  opts: EngineOptions & { cacheDir?: string } = {},
+  opts: EngineOptions & { cacheDir?: string; layers?: string[] } = {},
 ): Promise<LoadedModel> {
-  const { bytes } = await convertedMobilenetBytes(opts.cacheDir);
+  const { bytes } = await convertedMobilenetBytes(opts.cacheDir, opts.layers);
   const { loadOnnx } = await import('./onnx.js');
   return loadOnnx(bytes, opts);
 }

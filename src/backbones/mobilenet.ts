@@ -166,7 +166,11 @@ export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<Mobile
   if (engine !== 'tfjs') {
     const { loadConvertedMobilenet } = await import('./keras2onnx.js');
     try {
-      const model = await loadConvertedMobilenet({ threads: opts.threads, cacheDir: opts.cacheDir });
+      const model = await loadConvertedMobilenet({
+        threads: opts.threads,
+        cacheDir: opts.cacheDir,
+        layers: [opts.mapLayer ?? MAP_LAYER, MID_LAYER],
+      });
       return mobilenetRunner(model, 'onnx', opts.batchSize, opts.mapLayer, opts.fit);
     } catch (e) {
       if (engine === 'onnx') throw e;
