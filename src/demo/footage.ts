@@ -1,11 +1,12 @@
 /**
  * Real footage behind the demo's cues: video clips (`--footage DIR`, else `../shared/media` beside
- * the project) or, when no clip exists, a slow pan and zoom (Ken Burns) across real photographs
+ * the project) or, when no clip exists, a slow pan (Ken Burns) across real photographs
  * from Debian's `plasma-workspace-wallpapers` (or any JPEG under /usr/share/backgrounds).
  *
  * Every source is first brought once to a small working copy (10 fps, short side 288, no audio):
  * the per-video compositing then decodes a few hundred small frames instead of 720p.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, renameSync, statSync } from 'node:fs';
 import { basename, extname, join, resolve } from 'node:path';
 import { DfanError } from '../errors.js';
@@ -132,7 +133,7 @@ export async function findFootage(opts: FootageOptions = {}): Promise<FootageSea
     throw new DfanError('NOT_FOUND', 'the footage folder does not exist', { file: folder });
   const clips = await findClips(folder);
   if (clips.length) {
-    return { sources: clips, description: `${clips.length} real clips from ${folder}` };
+    return { sources: clips, description: `${clips.length} clips from ${folder}` };
   }
   if (dir) {
     throw new DfanError('MATERIAL_MISSING', 'no readable video clip (≥ 1.5 s) in the footage folder', {
@@ -150,7 +151,7 @@ export async function findFootage(opts: FootageOptions = {}): Promise<FootageSea
         height: w.height,
         duration: STILL_SECONDS,
       })),
-      description: `slow pan/zoom across ${walls.length} real wallpaper photographs (${WALLPAPER_PACKAGE}; no clip in ${folder})`,
+      description: `slow pan across ${walls.length} real wallpaper photographs (${WALLPAPER_PACKAGE}; no clip in ${folder})`,
     };
   }
   throw new DfanError(
@@ -187,11 +188,13 @@ const SHORT_SIDE = 288;
 
 /**
  * The working copy of one source in `dir` (reused when present). Clips: 10 fps, short side 288.
- * Stills: a 24-s pan with a slow zoom (1 → 1.25) over the photo, 512×288.
+ * Stills: a 24-s slow pan across the photo (a 1.5× copy of a 512×288 window), 512×288.
  */
 export async function prepareFootage(src: FootageSource, dir: string, fps: number): Promise<PreparedFootage> {
   mkdirSync(dir, { recursive: true });
-  const stem = `${basename(src.path, extname(src.path)).replace(/[^\w.-]+/g, '_')}-${fps}fps`;
+  // wallpapers share file names (1280x1024.jpg): a hash of the path keeps the copies apart
+  const tag = createHash('sha256').update(src.path).digest('hex').slice(0, 8);
+  const stem = `${basename(src.path, extname(src.path)).replace(/[^\w.-]+/g, '_')}-${tag}-${fps}fps`;
   const out = join(dir, `${stem}.mp4`);
   const even = (x: number) => Math.max(2, Math.round(x / 2) * 2);
   let width: number;
@@ -205,20 +208,18 @@ export async function prepareFootage(src: FootageSource, dir: string, fps: numbe
   } else {
     width = 512;
     height = SHORT_SIDE;
-    const n = STILL_SECONDS * fps;
-    // zoompan on a 1024-wide copy: pans left→right (or back) while zooming in slowly
+    // a slow pan over a 1.5× copy: the photo is decoded and scaled once, then repeated by the
+    // loop filter (re-decoding a 1280-px JPEG per frame costs ~10× more); crop x/y run per frame
+    const T = STILL_SECONDS;
     args = [
-      '-loop',
-      '1',
-      '-framerate',
-      String(fps),
-      '-t',
-      String(STILL_SECONDS),
       '-i',
       src.path,
       '-vf',
-      `scale=1024:576:force_original_aspect_ratio=increase,crop=1024:576,` +
-        `zoompan=z='1+0.25*on/${n}':x='(iw-iw/zoom)*on/${n}':y='(ih-ih/zoom)/2':d=1:s=${width}x${height}:fps=${fps},setsar=1`,
+      `scale=768:432:force_original_aspect_ratio=increase,crop=768:432,` +
+        `loop=loop=${T * fps - 1}:size=1:start=0,setpts=N/${fps}/TB,` +
+        `crop=${width}:${height}:x='(iw-ow)*t/${T}':y='(ih-oh)*(0.5+0.45*sin(6.283*t/${T}))',setsar=1`,
+      '-r',
+      String(fps),
     ];
   }
   const duration = src.kind === 'clip' ? src.duration : STILL_SECONDS;

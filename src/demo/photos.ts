@@ -30,9 +30,13 @@ export const PHOTO_CLASSES: Array<{ name: string; dirs: string[] }> = [
 
 /** Drawings have a flat share above this; photographs below. */
 export const MAX_FLAT_SHARE = 0.5;
-/** Stamps smaller than this (longest side, px) or with fewer opaque pixels are too small to show. */
-export const MIN_SIDE = 80;
-export const MIN_OPAQUE = 1500;
+/**
+ * Stamps smaller than this (longest side, px) or with fewer opaque pixels are too small to show.
+ * The fruit and vegetable photos are ~50 px: the cue box is 54–96 px, so they are scaled up
+ * less than 2×, and the object map sees the box at ~56 px anyway.
+ */
+export const MIN_SIDE = 45;
+export const MIN_OPAQUE = 700;
 /** Opaque pixels over the bounding rectangle: broken cut-outs (a police car of a few specks) are below. */
 export const MIN_COVERAGE = 0.15;
 

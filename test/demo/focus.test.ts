@@ -302,3 +302,31 @@ test('dfan demo --quick end to end: dual beats mean, focus above chance', {
   assert.ok(existsSync(r.summaryHtml) && existsSync(r.summaryMd));
   assert.match(readFileSync(r.summaryMd, 'utf8'), /not an emotion dataset/i);
 });
+
+const noWallpapers = existsSync('/usr/share/wallpapers/Path')
+  ? false
+  : 'skipped: /usr/share/wallpapers is absent (apt-get install plasma-workspace-wallpapers)';
+
+test('no clip: footage falls back to a pan across real wallpaper photographs', {
+  skip: noWallpapers,
+}, async () => {
+  const empty = join(tmp, 'no-clips');
+  mkdirSync(empty, { recursive: true });
+  const found = await findFootage({ defaultDir: empty });
+  assert.match(found.description, /wallpaper photographs/);
+  assert.ok(found.sources.length >= 4 && found.sources.every((s) => s.kind === 'still'));
+  const split = splitFootage(found.sources);
+  assert.ok(split.test.length >= 1 && split.test.every((s) => !split.train.includes(s)));
+  const { prepareFootage } = await import('../../src/demo/footage.js');
+  const [a, b] = await Promise.all(
+    found.sources.slice(0, 2).map((s) => prepareFootage(s, join(tmp, 'prep'), 10)),
+  );
+  assert.notEqual(a.path, b.path, 'wallpapers with the same file name get their own working copy');
+  const { decodeFrames, probe } = await import('../../src/video/index.js');
+  const info = await probe(a.path);
+  assert.ok(Math.abs(info.duration - 24) < 0.3);
+  const [f1, f2] = await decodeFrames(a.path, [1, 20], { width: 128, height: 72, mode: 'stretch' }, info);
+  let d = 0;
+  for (let i = 0; i < f1.data.length; i++) d += Math.abs(f1.data[i] - f2.data[i]);
+  assert.ok(d / f1.data.length > 2, 'the view moves');
+});
