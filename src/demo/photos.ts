@@ -7,7 +7,7 @@
  * leak), and the remaining drawings are filtered by one image statistic, the **flat share**: the
  * share of opaque interior pixels whose right and lower neighbours have (almost) the same colour
  * (|ΔR|+|ΔG|+|ΔB| summed over both ≤ 3). Photographs have sensor noise and texture everywhere
- * (flat share 0–0.26 on the stamps checked by eye, e.g. pineapple 0.00, dog 0.00, apricot 0.12,
+ * (flat share 0–0.26 on the photos checked by eye, e.g. pineapple 0.00, dog 0.00, apricot 0.12,
  * albino peahen 0.26); flat-filled drawings are far above (pizza 0.71, bee 0.99, cartoon hedgehog
  * 0.80, echidna silhouette 1.00). Smoothly shaded renders (a few fish, the orca) pass: the
  * statistic only rejects flat fills.
