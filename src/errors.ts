@@ -20,6 +20,7 @@ export type DfanErrorCode =
   | 'CHECKSUM' // sha256 mismatch
   | 'INTERRUPTED'
   | 'SOME_FAILED' // a batch finished but some items failed
+  | 'MATERIAL_MISSING' // the demo's real photos or footage are not on this machine
   | 'INTERNAL';
 
 export class DfanError extends Error {

@@ -1,60 +1,69 @@
 /**
- * The focus dataset of `dfan demo`: short videos whose class is carried ONLY by a brief cue
- * (≤ 2 of 16 snippets) in a small region (1/16 of the frame) over a moving, cluttered background.
+ * The focus dataset of `dfan demo`, on real imagery: 16-s videos of real footage in which the
+ * class is carried ONLY by a real photo (animal, food, plant, vehicle) shown small (a box of
+ * 1/4 × 1/4 of the frame sides = 1/16 of the area) at a random position for 2 of the 16 snippets.
  *
- * Each video: a Game-of-Life lavfi background (random seed and muted colours) with two grey
- * distractor shapes drifting across it (the same kinds in every class), and the class cue — a
- * shape distinct in colour AND form — overlaid at a random position during a random interval of
- * two snippets (`overlay=enable='between(t,a,b)'`). Everything is generated with ffmpeg lavfi
- * sources and PNGs drawn by shapes.ts; nothing is copied from elsewhere. Ground truth (interval,
- * box) goes to truth.json for the temporal hit rate and the spatial pointing accuracy.
+ * Material (photos.ts, footage.ts): tuxpaint's photo stamps, split per class so that test videos
+ * show photos never used in training; clips of ../shared/media (or --footage DIR), held out
+ * between train and test, else a Ken Burns pan over real wallpaper photographs. Half the cues
+ * are the cut-out over the footage, half a rectangular "card" (the cut-out on a plain backdrop
+ * filling the box), so that both kinds of pasted photo are seen. Frames are 16:9, 4:3 and
+ * portrait. One ffmpeg per video (overlay with `enable='between(t,a,b)'`). Ground truth goes to
+ * truth.json for the temporal hit rate and the spatial pointing accuracy.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../data/splits.js';
 import { DfanError } from '../errors.js';
-import { findFfmpeg, runCollect } from '../video/ffmpeg.js';
-import { type ShapeName, shapePng } from './shapes.js';
+import { findFfmpeg, lastErrorLine, runCollect } from '../video/ffmpeg.js';
+import { findFootage, type PreparedFootage, prepareFootage, splitFootage } from './footage.js';
+import {
+  findPhotos,
+  PHOTO_CLASSES,
+  type Photo,
+  type PhotoSearch,
+  splitPhotos,
+  TUXPAINT_PACKAGE,
+  TUXPAINT_STAMPS,
+} from './photos.js';
 
-export interface CueClass {
-  name: string;
-  shape: ShapeName;
-  rgb: [number, number, number];
+export interface FrameShape {
+  width: number;
+  height: number;
+  /** share of the videos with this frame size */
+  share: number;
 }
-
-/** Class cues: each differs from the others in colour and in shape. */
-export const CUE_CLASSES: CueClass[] = [
-  { name: 'red-disc', shape: 'disc', rgb: [235, 30, 35] },
-  { name: 'green-triangle', shape: 'triangle', rgb: [40, 210, 60] },
-  { name: 'yellow-star', shape: 'star', rgb: [250, 215, 20] },
-  { name: 'blue-square', shape: 'square', rgb: [35, 70, 245] },
-  { name: 'magenta-ring', shape: 'ring', rgb: [230, 40, 220] },
-  { name: 'cyan-cross', shape: 'cross', rgb: [20, 225, 230] },
-];
 
 export interface FocusSpec {
   classes: number;
   perClass: number;
   /** seconds */
   duration: number;
-  /** square frame side (pixels); the cue side is size/4 → 1/16 of the frame */
-  size: number;
   fps: number;
   /** snippets the features will use (the cue spans 2 of them) */
   T: number;
   testFraction: number;
   seed: number;
+  /** frame sizes; the cue box is 1/4 × 1/4 of the frame sides */
+  frames: FrameShape[];
+  /** share of cues shown as a card (cut-out on a plain backdrop filling the box) */
+  cardShare: number;
 }
 
 export const DEFAULT_FOCUS: FocusSpec = {
   classes: 4,
-  perClass: 30,
-  duration: 8,
-  size: 256,
+  perClass: 36,
+  duration: 16,
   fps: 10,
   T: 16,
-  testFraction: 0.4,
+  testFraction: 1 / 3,
   seed: 0,
+  frames: [
+    { width: 384, height: 216, share: 0.45 },
+    { width: 320, height: 240, share: 0.4 },
+    { width: 216, height: 384, share: 0.15 },
+  ],
+  cardShare: 0.5,
 };
 
 export interface FocusVideo {
@@ -63,9 +72,25 @@ export interface FocusVideo {
   split: 'train' | 'test';
   /** path relative to the dataset folder */
   file: string;
-  /** cue interval (s) and box (pixels of the frame) */
+  /** cue interval (s) and box (pixels of the frame): the box is 1/4 × 1/4 of the frame sides */
   cue: { start: number; end: number; x: number; y: number; w: number; h: number };
   frame: { width: number; height: number };
+  /** the photo drawn inside the box (its fitted rectangle; a card fills the whole box) */
+  photo: { path: string; x: number; y: number; w: number; h: number; card: boolean };
+  /** the footage: source file, start second in it, mirrored or not */
+  footage: { path: string; start: number; hflip: boolean };
+}
+
+export interface FocusMaterial {
+  photos: {
+    source: string;
+    /** per class: photos kept, and how many of them went to train / test */
+    perClass: Record<
+      string,
+      { kept: number; train: number; test: number; rejected: number; skipped: number }
+    >;
+  };
+  footage: { description: string; train: string[]; test: string[] };
 }
 
 export interface FocusDataset {
@@ -74,68 +99,217 @@ export interface FocusDataset {
   classes: string[];
   videos: FocusVideo[];
   spec: FocusSpec;
+  material: FocusMaterial;
 }
 
-const DISTRACTORS: ShapeName[] = ['square', 'disc', 'cross', 'triangle', 'ring', 'star'];
+/** Backdrops of the cards: plain, photo-like tones. */
+const CARD_COLOURS = ['0xe8e4dc', '0xbcd4e6', '0x8fa876', '0x6e6a64', '0xf4f1ea', '0x30343a', '0xd9c3a0'];
 
-function hex(rgb: number[]): string {
-  return `0x${rgb
-    .map((v) =>
-      Math.max(0, Math.min(255, Math.round(v)))
-        .toString(16)
-        .padStart(2, '0'),
-    )
-    .join('')}`;
+interface Planned extends FocusVideo {
+  /** background: zoom over the cover size, crop position (0–1) */
+  bg: { zoom: number; fx: number; fy: number };
+  colour: string;
+  loop: boolean;
 }
 
-/** Plan every video (deterministic for a seed): label, split, cue interval and box, background. */
+/** The frame shape at `pick` ∈ [0, total share) of the cumulative shares. */
+function pickFrame(frames: FrameShape[], pick: number): FrameShape {
+  let acc = 0;
+  for (const f of frames) {
+    acc += f.share;
+    if (pick < acc) return f;
+  }
+  return frames[frames.length - 1];
+}
+
+const even = (x: number) => Math.max(2, Math.round(x / 2) * 2);
+
+/**
+ * Plan every video (deterministic for a seed and material): label, split, photo, footage, frame,
+ * cue interval, box and photo rectangle.
+ */
 export function planFocusDataset(
   spec: FocusSpec,
-): Array<FocusVideo & { seed: number; bg: string[]; moves: number[] }> {
-  if (spec.classes < 2 || spec.classes > CUE_CLASSES.length) {
-    throw new DfanError(
-      'BAD_ARGUMENT',
-      `the demo supports 2–${CUE_CLASSES.length} classes (got ${spec.classes})`,
-    );
-  }
+  classes: string[],
+  photos: { train: Map<string, Photo[]>; test: Map<string, Photo[]> },
+  footage: { train: PreparedFootage[]; test: PreparedFootage[] },
+): Planned[] {
   const random = rng(spec.seed + 101);
   const L = spec.duration / spec.T;
-  const cue = spec.size / 4;
-  const out: Array<FocusVideo & { seed: number; bg: string[]; moves: number[] }> = [];
+  const nTrain = Math.round(spec.perClass * (1 - spec.testFraction));
+  const used = new Map<string, number>();
+  const out: Planned[] = [];
+  const totalShare = spec.frames.reduce((s, f) => s + f.share, 0);
   for (let i = 0; i < spec.perClass; i++) {
-    for (let c = 0; c < spec.classes; c++) {
-      const cls = CUE_CLASSES[c];
-      const n = i * spec.classes + c;
-      // the cue covers snippets k and k+1 (their key frames and clip frames), slightly inside
-      const k = 1 + Math.floor(random() * (spec.T - 3));
-      const start = k * L + 0.04 * L;
-      const end = (k + 2) * L - 0.04 * L;
-      // keep the cue inside the 7/8 centre crop the 2-D backbones see
-      const margin = spec.size / 16;
-      const x = Math.round(margin + random() * (spec.size - 2 * margin - cue));
-      const y = Math.round(margin + random() * (spec.size - 2 * margin - cue));
-      const base = 40 + random() * 60;
-      const bg = [
-        hex([base + random() * 40, base + random() * 40, base + random() * 40]),
-        hex([base * 0.4, base * 0.4, base * 0.5]),
-        hex([120 + random() * 100, 120 + random() * 100, 120 + random() * 100]),
-      ];
-      const moves = Array.from({ length: 8 }, () => random());
-      const file = `videos/${cls.name}/v${String(n).padStart(4, '0')}.mp4`;
+    for (let c = 0; c < classes.length; c++) {
+      const label = classes[c];
+      const split = i < nTrain ? 'train' : 'test';
+      const pool = (split === 'train' ? photos.train : photos.test).get(label) ?? [];
+      if (!pool.length) throw new DfanError('INTERNAL', `no ${split} photo for class ${label}`);
+      // every photo of the pool in turn: all of them are shown, about equally often
+      const k = `${label}/${split}`;
+      const u = used.get(k) ?? 0;
+      used.set(k, u + 1);
+      const photo = pool[u % pool.length];
+      const clips = split === 'train' ? footage.train : footage.test;
+      const clip = clips[Math.floor(random() * clips.length)];
+      const frame = pickFrame(spec.frames, random() * totalShare);
+      const W = frame.width;
+      const H = frame.height;
+      // the cue covers snippets s and s+1 (their key frames and clip frames), slightly inside
+      const s = 1 + Math.floor(random() * (spec.T - 3));
+      const start = s * L + 0.04 * L;
+      const end = (s + 2) * L - 0.04 * L;
+      const bw = even(W / 4);
+      const bh = even(H / 4);
+      const x = Math.floor(random() * (W - bw + 1));
+      const y = Math.floor(random() * (H - bh + 1));
+      const card = random() < spec.cardShare;
+      // the photo fitted in the box (aspect kept); on a card with a small margin
+      const room = card ? 0.88 : 1;
+      const a = photo.stats.width / photo.stats.height;
+      const pw = Math.max(2, Math.floor(Math.min(bw * room, bh * room * a)));
+      const ph = Math.max(2, Math.floor(Math.min(bh * room, (bw * room) / a)));
+      const zoom = 1 + random() * 0.4;
+      const fx = random();
+      const fy = random();
+      const hflip = random() < 0.5;
+      const loop = clip.duration < spec.duration + 0.5;
+      const startAt = loop
+        ? random() * Math.max(0, clip.duration - 0.5)
+        : random() * (clip.duration - spec.duration - 0.3);
+      const colour = CARD_COLOURS[Math.floor(random() * CARD_COLOURS.length)];
+      const n = i * classes.length + c;
+      const file = `videos/${label}/v${String(n).padStart(4, '0')}.mp4`;
       out.push({
         key: file, // the manifest key (the video column as written)
-        label: cls.name,
-        split: i < Math.round(spec.perClass * (1 - spec.testFraction)) ? 'train' : 'test',
+        label,
+        split,
         file,
-        cue: { start, end, x, y, w: cue, h: cue },
-        frame: { width: spec.size, height: spec.size },
-        seed: Math.floor(random() * 1e9),
-        bg,
-        moves,
+        cue: { start, end, x, y, w: bw, h: bh },
+        frame: { width: W, height: H },
+        photo: {
+          path: photo.path,
+          x: x + Math.floor((bw - pw) / 2),
+          y: y + Math.floor((bh - ph) / 2),
+          w: pw,
+          h: ph,
+          card,
+        },
+        footage: { path: clip.path, start: Math.round(startAt * 100) / 100, hflip },
+        bg: { zoom, fx, fy },
+        colour,
+        loop,
       });
     }
   }
   return out;
+}
+
+/** The ffmpeg arguments that render one planned video to `out`. */
+export function renderArgs(v: Planned, clip: PreparedFootage, spec: FocusSpec, out: string): string[] {
+  const { width: W, height: H } = v.frame;
+  // cover the frame, zoomed in a little more, then crop at the planned position
+  const s = Math.max(W / clip.width, H / clip.height) * v.bg.zoom;
+  const sw = Math.max(W, even(clip.width * s));
+  const sh = Math.max(H, even(clip.height * s));
+  const cx = Math.floor(v.bg.fx * (sw - W));
+  const cy = Math.floor(v.bg.fy * (sh - H));
+  const { cue, photo } = v;
+  const between = `enable='between(t,${cue.start.toFixed(3)},${cue.end.toFixed(3)})'`;
+  const bg = `[0:v]scale=${sw}:${sh},crop=${W}:${H}:${cx}:${cy}${v.footage.hflip ? ',hflip' : ''},setsar=1[bg]`;
+  const ph = `[1:v]scale=${photo.w}:${photo.h},format=rgba[ph]`;
+  const filter = photo.card
+    ? [
+        bg,
+        ph,
+        `color=c=${v.colour}:s=${cue.w}x${cue.h}:r=${spec.fps}:d=${spec.duration}[cd]`,
+        `[cd][ph]overlay=x=${photo.x - cue.x}:y=${photo.y - cue.y}:shortest=1[card]`,
+        `[bg][card]overlay=x=${cue.x}:y=${cue.y}:${between},format=yuv420p[out]`,
+      ]
+    : [bg, ph, `[bg][ph]overlay=x=${photo.x}:y=${photo.y}:${between},format=yuv420p[out]`];
+  return [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-threads',
+    '1',
+    ...(v.loop ? ['-stream_loop', '-1'] : []),
+    '-ss',
+    String(v.footage.start),
+    '-i',
+    clip.path,
+    '-loop',
+    '1',
+    '-framerate',
+    String(spec.fps),
+    '-t',
+    String(spec.duration),
+    '-i',
+    photo.path,
+    '-filter_complex',
+    filter.join(';'),
+    '-map',
+    '[out]',
+    '-t',
+    String(spec.duration),
+    '-r',
+    String(spec.fps),
+    '-an',
+    '-c:v',
+    'libx264',
+    '-preset',
+    'ultrafast',
+    '-crf',
+    '27',
+    '-threads',
+    '1',
+    '-pix_fmt',
+    'yuv420p',
+    out,
+  ];
+}
+
+export interface BuildOptions {
+  /** folder of video clips (default ../shared/media; wallpapers when it has none) */
+  footage?: string;
+  /** where to look without `footage` (default ../shared/media) */
+  defaultFootage?: string;
+  /** tuxpaint-style stamps root (default /usr/share/tuxpaint/stamps) */
+  stamps?: string;
+  /** ffmpeg processes at a time (default 2) */
+  concurrency?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** Find the photos for `n` classes, or say which package to install. */
+export function demoPhotos(n: number, root = TUXPAINT_STAMPS): { search: PhotoSearch; classes: string[] } {
+  const install = `apt-get install ${TUXPAINT_PACKAGE}`;
+  if (!existsSync(root))
+    throw new DfanError(
+      'MATERIAL_MISSING',
+      'no photos for the demo: the tuxpaint photo stamps are not installed',
+      {
+        file: root,
+        hint: `${install} (and plasma-workspace-wallpapers when there is no clip in ../shared/media)`,
+      },
+    );
+  if (n < 2 || n > PHOTO_CLASSES.length)
+    throw new DfanError('BAD_ARGUMENT', `the demo supports 2–${PHOTO_CLASSES.length} classes (got ${n})`);
+  const search = findPhotos(root);
+  const classes = PHOTO_CLASSES.slice(0, n).map((c) => c.name);
+  const short = classes.filter((c) => search.photos.filter((p) => p.label === c).length < 2);
+  if (short.length)
+    throw new DfanError(
+      'MATERIAL_MISSING',
+      `too few photos for class(es) ${short.join(', ')} (need ≥ 2 each)`,
+      {
+        file: root,
+        hint: `reinstall the stamps: ${install}`,
+      },
+    );
+  return { search, classes };
 }
 
 /**
@@ -145,113 +319,94 @@ export function planFocusDataset(
 export async function buildFocusDataset(
   dir: string,
   spec: FocusSpec,
-  onProgress?: (done: number, total: number) => void,
+  opts: BuildOptions = {},
 ): Promise<FocusDataset> {
   const { ffmpeg } = findFfmpeg();
-  const plan = planFocusDataset(spec);
-  const classes = CUE_CLASSES.slice(0, spec.classes).map((c) => c.name);
-  const assets = join(dir, 'assets');
-  mkdirSync(assets, { recursive: true });
-  const cue = spec.size / 4;
-  for (const c of CUE_CLASSES.slice(0, spec.classes)) {
-    const p = join(assets, `${c.name}.png`);
-    if (!existsSync(p)) writeFileSync(p, shapePng(c.shape, c.rgb, cue));
+  const { search, classes } = demoPhotos(spec.classes, opts.stamps);
+  const photos = splitPhotos(
+    search.photos.filter((p) => classes.includes(p.label)),
+    spec.testFraction,
+    spec.seed,
+  );
+  const found = await findFootage({ dir: opts.footage, defaultDir: opts.defaultFootage });
+  const split = splitFootage(found.sources);
+  const prepDir = join(dir, 'footage');
+  const prepared = new Map<string, PreparedFootage>();
+  for (const src of [...split.train, ...split.test]) {
+    if (!prepared.has(src.path)) prepared.set(src.path, await prepareFootage(src, prepDir, spec.fps));
   }
-  const dsz = Math.round(spec.size * 0.17);
-  DISTRACTORS.forEach((s, i) => {
-    const p = join(assets, `distractor-${s}.png`);
-    const g = 150 + i * 15;
-    if (!existsSync(p)) writeFileSync(p, shapePng(s, [g, g, g], dsz));
-  });
+  const footage = {
+    train: split.train.map((s) => prepared.get(s.path) as PreparedFootage),
+    test: split.test.map((s) => prepared.get(s.path) as PreparedFootage),
+  };
+  const plan = planFocusDataset(spec, classes, photos, footage);
+  const byPath = new Map([...prepared.values()].map((p) => [p.path, p]));
+
   let done = 0;
-  for (const v of plan) {
-    const out = join(dir, v.file);
-    if (!existsSync(out)) {
-      mkdirSync(join(out, '..'), { recursive: true });
-      const m = v.moves;
-      const d1 = DISTRACTORS[Math.floor(m[0] * DISTRACTORS.length)];
-      const d2 = DISTRACTORS[Math.floor(m[1] * DISTRACTORS.length)];
-      const span = spec.size - dsz;
-      // distractors drift on slow sinusoids across the whole frame
-      const path = (a: number, b: number) =>
-        `'${(span / 2).toFixed(0)}+${(span / 2).toFixed(0)}*sin(${(0.4 + a).toFixed(3)}*t+${(6.28 * b).toFixed(3)})'`;
-      const filter = [
-        `[0:v]format=rgb24[bg]`,
-        `[bg][1:v]overlay=x=${path(m[2], m[3])}:y=${path(m[4] * 0.7, m[5])}[b1]`,
-        `[b1][2:v]overlay=x=${path(m[6] * 0.8, m[7])}:y=${path(m[3] * 0.9, m[2])}[b2]`,
-        `[b2][3:v]overlay=x=${v.cue.x}:y=${v.cue.y}:enable='between(t,${v.cue.start.toFixed(3)},${v.cue.end.toFixed(3)})',format=yuv420p[out]`,
-      ].join(';');
-      const args = [
-        '-hide_banner',
-        '-loglevel',
-        'error',
-        '-y',
-        '-f',
-        'lavfi',
-        '-i',
-        `life=s=${spec.size}x${spec.size}:mold=10:r=${spec.fps}:ratio=${(0.2 + m[0] * 0.3).toFixed(2)}:seed=${v.seed % 2147483647}:life_color=${v.bg[2]}:death_color=${v.bg[1]}:mold_color=${v.bg[0]}`,
-        '-loop',
-        '1',
-        '-framerate',
-        String(spec.fps),
-        '-i',
-        join(assets, `distractor-${d1}.png`),
-        '-loop',
-        '1',
-        '-framerate',
-        String(spec.fps),
-        '-i',
-        join(assets, `distractor-${d2}.png`),
-        '-loop',
-        '1',
-        '-framerate',
-        String(spec.fps),
-        '-i',
-        join(assets, `${v.label}.png`),
-        '-filter_complex',
-        filter,
-        '-map',
-        '[out]',
-        '-t',
-        String(spec.duration),
-        '-r',
-        String(spec.fps),
-        '-c:v',
-        'libx264',
-        '-preset',
-        'ultrafast',
-        '-crf',
-        '26',
-        '-pix_fmt',
-        'yuv420p',
-        `${out}.tmp.mp4`,
-      ];
-      const r = await runCollect(ffmpeg, args, 120_000);
-      if (r.code !== 0) {
-        throw new DfanError(
-          'FFMPEG_FAILED',
-          `could not generate a demo video: ${r.stderr.trim().split('\n').pop()}`,
-          {
-            file: out,
-          },
-        );
+  let next = 0;
+  const worker = async () => {
+    while (next < plan.length) {
+      const v = plan[next++];
+      const out = join(dir, v.file);
+      if (!existsSync(out)) {
+        mkdirSync(join(out, '..'), { recursive: true });
+        const clip = byPath.get(v.footage.path) as PreparedFootage;
+        const r = await runCollect(ffmpeg, renderArgs(v, clip, spec, `${out}.tmp.mp4`), 120_000);
+        if (r.code !== 0) {
+          throw new DfanError(
+            'FFMPEG_FAILED',
+            `could not generate a demo video: ${lastErrorLine(r.stderr)}`,
+            {
+              file: out,
+            },
+          );
+        }
+        renameSync(`${out}.tmp.mp4`, out);
       }
-      const { renameSync } = await import('node:fs');
-      renameSync(`${out}.tmp.mp4`, out);
+      done++;
+      opts.onProgress?.(done, plan.length);
     }
-    done++;
-    onProgress?.(done, plan.length);
-  }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
+
   const manifest = join(dir, 'manifest.csv');
   writeFileSync(
     manifest,
     `video,label,split\n${plan.map((v) => `${v.file},${v.label},${v.split}`).join('\n')}\n`,
   );
-  const videos: FocusVideo[] = plan.map(({ seed: _s, bg: _b, moves: _m, ...v }) => v);
-  writeFileSync(join(dir, 'truth.json'), `${JSON.stringify({ spec, classes, videos }, null, 2)}\n`);
-  return { dir, manifest, classes, videos, spec };
+  // truth.json names the footage source, not the working copy
+  const videos: FocusVideo[] = plan.map(({ bg: _b, colour: _c, loop: _l, ...v }) => ({
+    ...v,
+    footage: { ...v.footage, path: (byPath.get(v.footage.path) as PreparedFootage).source.path },
+  }));
+  const perClass: FocusMaterial['photos']['perClass'] = {};
+  for (const c of classes) {
+    const n = search.counts[c];
+    perClass[c] = {
+      kept: n.kept,
+      train: photos.train.get(c)?.length ?? 0,
+      test: photos.test.get(c)?.length ?? 0,
+      rejected: n.rejected,
+      skipped: n.skipped,
+    };
+  }
+  const material: FocusMaterial = {
+    photos: { source: `${search.root} (Debian ${TUXPAINT_PACKAGE})`, perClass },
+    footage: {
+      description: found.description,
+      train: footage.train.map((f) => f.source.path),
+      test: footage.test.map((f) => f.source.path),
+    },
+  };
+  writeFileSync(join(dir, 'truth.json'), `${JSON.stringify({ spec, classes, material, videos }, null, 2)}\n`);
+  return { dir, manifest, classes, videos, spec, material };
 }
 
-export function readFocusTruth(dir: string): { spec: FocusSpec; classes: string[]; videos: FocusVideo[] } {
+export function readFocusTruth(dir: string): {
+  spec: FocusSpec;
+  classes: string[];
+  material: FocusMaterial;
+  videos: FocusVideo[];
+} {
   return JSON.parse(readFileSync(join(dir, 'truth.json'), 'utf8'));
 }

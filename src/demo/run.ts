@@ -7,17 +7,25 @@
  *   5. write OUT/summary.md and OUT/summary.html
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { readManifest } from '../data/manifest.js';
 import type { Metrics } from '../data/metrics-types.js';
 import { DfanError } from '../errors.js';
 import type { VideoResult } from '../model/evaluate.js';
-import { buildFocusDataset, DEFAULT_FOCUS, type FocusSpec, type FocusVideo } from './focus.js';
+import {
+  buildFocusDataset,
+  DEFAULT_FOCUS,
+  type FocusMaterial,
+  type FocusSpec,
+  type FocusVideo,
+} from './focus.js';
 
 export interface DemoOptions {
   out: string;
   quick?: boolean;
   seed?: number;
+  /** folder of real clips (default ../shared/media; wallpaper photographs when it has none) */
+  footage?: string;
   log?: (line: string) => void;
   /** transient progress (a line that the next one replaces); default: log every ~10 % */
   progress?: (line: string) => void;
@@ -28,9 +36,12 @@ export interface FocusScores {
   /** share of test videos whose top-β snippet overlaps the cue interval */
   temporalHit: number;
   temporalChance: number;
-  /** share whose peak α cell at the cue snippet lies in the cue box */
+  /** share whose peak α cell at the top-β snippet lies in the cue box, one cell of tolerance */
   pointing: number;
   pointingChance: number;
+  /** stricter: peak α cell at the cue snippet inside the cue box (no tolerance) */
+  pointingAtCue: number;
+  pointingAtCueChance: number;
   n: number;
 }
 
@@ -43,29 +54,50 @@ export interface DemoResult {
   /** wall seconds per stage, and CPU seconds of this process (ffmpeg children not included) */
   seconds: { dataset: number; extract: number; train: number; total: number; cpu: number };
   streams: string[];
+  material: FocusMaterial;
+  /** the region the object grid spans, as read from the feature files (or the default) */
+  region: string;
 }
 
 /** Demo sizes: full (≤ 10 min here) and quick (CI, ≤ ~3 min). */
 export function demoPlan(quick: boolean, seed = 0): { spec: FocusSpec; streams: string[]; epochs: number } {
   return quick
-    ? { spec: { ...DEFAULT_FOCUS, classes: 3, perClass: 16, seed }, streams: ['object'], epochs: 50 }
+    ? { spec: { ...DEFAULT_FOCUS, classes: 3, perClass: 15, seed }, streams: ['object'], epochs: 50 }
     : {
-        spec: { ...DEFAULT_FOCUS, classes: 4, perClass: 25, seed },
+        spec: { ...DEFAULT_FOCUS, classes: 4, perClass: 36, seed },
         streams: ['object', 'action'],
         epochs: 50,
       };
 }
 
+/** The part of the frame an object map's grid spans: [x0, y0, x1, y1] as fractions of the frame. */
+export type Region = [number, number, number, number];
+
 /**
- * Cells of the object map that overlap the cue box by ≥ 10 % of a cell. The 2-D backbones see a
- * centre crop of 224/256 of the short side (short side → 256, centre crop 224), split into H×W cells.
+ * The region of today's default pack: frames decoded with their aspect kept, then the 224² input
+ * is the centre square of the short side (fitFrame 'crop' scales the short side to 224).
  */
-export function cueCells(v: FocusVideo, H: number, W: number): number[] {
-  const side = Math.min(v.frame.width, v.frame.height) * (224 / 256);
-  const x0 = (v.frame.width - side) / 2;
-  const y0 = (v.frame.height - side) / 2;
-  const cw = side / W;
-  const ch = side / H;
+export function centreSquareRegion(width: number, height: number): Region {
+  const side = Math.min(width, height);
+  const x0 = (width - side) / 2 / width;
+  const y0 = (height - side) / 2 / height;
+  return [x0, y0, 1 - x0, 1 - y0];
+}
+
+/**
+ * Cells of an H×W object map that overlap the cue box by ≥ 10 % of a cell, when the grid spans
+ * `region` of the frame ([0,0,1,1]: the whole frame stretched to the square input).
+ */
+export function cueCells(
+  v: Pick<FocusVideo, 'cue' | 'frame'>,
+  H: number,
+  W: number,
+  region: Region,
+): number[] {
+  const x0 = region[0] * v.frame.width;
+  const y0 = region[1] * v.frame.height;
+  const cw = ((region[2] - region[0]) * v.frame.width) / W;
+  const ch = ((region[3] - region[1]) * v.frame.height) / H;
   const cells: number[] = [];
   for (let r = 0; r < H; r++) {
     for (let c = 0; c < W; c++) {
@@ -77,17 +109,44 @@ export function cueCells(v: FocusVideo, H: number, W: number): number[] {
   return cells;
 }
 
+/** The cells within `tolerance` cells (Chebyshev distance) of any of `cells`. */
+export function dilateCells(cells: number[], H: number, W: number, tolerance = 1): number[] {
+  const out = new Set<number>();
+  for (const i of cells) {
+    const r = Math.floor(i / W);
+    const c = i % W;
+    for (let dr = -tolerance; dr <= tolerance; dr++)
+      for (let dc = -tolerance; dc <= tolerance; dc++) {
+        const rr = r + dr;
+        const cc = c + dc;
+        if (rr >= 0 && rr < H && cc >= 0 && cc < W) out.add(rr * W + cc);
+      }
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
 /** Temporal hit rate and spatial pointing accuracy of a run's test predictions, with chance levels. */
 export function focusScores(
   videos: VideoResult[],
   truth: Map<string, FocusVideo>,
   grid: { H: number; W: number },
   accuracy: number,
+  regionOf: (key: string, v: FocusVideo) => Region = (_k, v) =>
+    centreSquareRegion(v.frame.width, v.frame.height),
 ): FocusScores {
   let hit = 0;
   let point = 0;
+  let pointCue = 0;
   let hitChance = 0;
   let pointChance = 0;
+  let pointCueChance = 0;
+  const peakOf = (alpha: number[] | undefined): number | null => {
+    if (!alpha) return null;
+    const max = Math.max(...alpha);
+    // a uniform α (no spatial focus) has no peak: it never points
+    if (max - Math.min(...alpha) < 1e-9) return null;
+    return alpha.indexOf(max);
+  };
   for (const v of videos) {
     const t = truth.get(v.key);
     if (!t) throw new DfanError('INTERNAL', `no ground truth for ${v.key}`);
@@ -95,21 +154,21 @@ export function focusScores(
     const top = v.beta.indexOf(Math.max(...v.beta));
     if (overlaps[top]) hit++;
     hitChance += overlaps.filter(Boolean).length / v.snippets.length;
-    // the cue snippet: the one whose key frame is inside the cue interval, nearest its middle
+    const cells = cueCells(t, grid.H, grid.W, regionOf(v.key, t));
+    const near = dilateCells(cells, grid.H, grid.W, 1);
+    pointChance += near.length / (grid.H * grid.W);
+    pointCueChance += cells.length / (grid.H * grid.W);
+    // the issue's pointing: the peak α cell at the top-β snippet, inside the box ± one cell
+    const peak = peakOf(v.alpha.object?.[top]);
+    if (peak !== null && near.includes(peak)) point++;
+    // the earlier, stricter one: at the cue snippet (key frame inside the cue, nearest its middle), no tolerance
     const mid = (t.cue.start + t.cue.end) / 2;
     let cueSnippet = 0;
     v.snippets.forEach((s, i) => {
       if (Math.abs(s.keyTime - mid) < Math.abs(v.snippets[cueSnippet].keyTime - mid)) cueSnippet = i;
     });
-    const cells = cueCells(t, grid.H, grid.W);
-    pointChance += cells.length / (grid.H * grid.W);
-    const alpha = v.alpha.object?.[cueSnippet];
-    if (alpha) {
-      const peak = alpha.indexOf(Math.max(...alpha));
-      // a uniform α (no spatial focus) has no peak: it never points
-      const uniform = Math.max(...alpha) - Math.min(...alpha) < 1e-9;
-      if (!uniform && cells.includes(peak)) point++;
-    }
+    const peakCue = peakOf(v.alpha.object?.[cueSnippet]);
+    if (peakCue !== null && cells.includes(peakCue)) pointCue++;
   }
   const n = videos.length;
   return {
@@ -118,11 +177,48 @@ export function focusScores(
     temporalChance: hitChance / n,
     pointing: point / n,
     pointingChance: pointChance / n,
+    pointingAtCue: pointCue / n,
+    pointingAtCueChance: pointCueChance / n,
     n,
   };
 }
 
 const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+
+/**
+ * The region each test video's object grid spans: the `region` field of the object stream in its
+ * feature file when the pack writes one, else today's default pack geometry (centre square of
+ * the short side).
+ */
+export async function objectRegions(
+  featuresDir: string,
+  videos: FocusVideo[],
+): Promise<{ byKey: Map<string, Region>; description: string }> {
+  const { readFeatureHeader, fileNameForKey } = await import('../features/store.js');
+  const byKey = new Map<string, Region>();
+  let fromFile = 0;
+  for (const v of videos) {
+    let region: Region | null = null;
+    try {
+      const h = await readFeatureHeader(join(featuresDir, fileNameForKey(v.key)));
+      const info = h.meta.streams.find((s) => s.name === 'object') as { region?: unknown } | undefined;
+      const r = info?.region;
+      if (Array.isArray(r) && r.length === 4 && r.every((x) => typeof x === 'number' && Number.isFinite(x)))
+        region = r as Region;
+    } catch {
+      // no feature file: the default geometry
+    }
+    if (region) fromFile++;
+    byKey.set(v.key, region ?? centreSquareRegion(v.frame.width, v.frame.height));
+  }
+  const description =
+    fromFile === videos.length
+      ? 'the region written in the feature files (object stream)'
+      : fromFile === 0
+        ? "the default pack's centre square of the short side (the feature files name no region)"
+        : `the feature files' region for ${fromFile} of ${videos.length} videos, else the centre square of the short side`;
+  return { byKey, description };
+}
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const log = opts.log ?? ((l: string) => process.stdout.write(`${l}\n`));
@@ -144,13 +240,26 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   // 1. dataset
   const { spec } = plan;
   const total = spec.classes * spec.perClass;
+  const shapes = spec.frames.map((f) => `${f.width}×${f.height}`).join(', ');
   log(
-    `[1/4] focus dataset: ${spec.classes} classes × ${spec.perClass} videos, ${spec.duration} s, ${spec.size}×${spec.size}; ` +
-      `the class is a ${spec.size / 4}×${spec.size / 4} cue (1/16 of the frame) shown during 2 of ${spec.T} snippets over a moving, cluttered background`,
+    `[1/4] focus dataset on real imagery: ${spec.classes} classes × ${spec.perClass} videos, ${spec.duration} s at ${spec.fps} fps (${shapes}); ` +
+      `the class is a real photo in a box of 1/4 × 1/4 of the frame (1/16 of the area), shown during 2 of ${spec.T} snippets over real footage`,
   );
-  const ds = await buildFocusDataset(join(out, 'dataset'), spec, (done, n) => {
-    if (show(done, n)) progress(`      videos ${done}/${n}`);
+  const ds = await buildFocusDataset(join(out, 'dataset'), spec, {
+    footage: opts.footage,
+    onProgress: (done, n) => {
+      if (show(done, n)) progress(`      videos ${done}/${n}`);
+    },
   });
+  const m = ds.material;
+  log(
+    `      photos: ${Object.entries(m.photos.perClass)
+      .map(([c, n]) => `${c} ${n.train}+${n.test}`)
+      .join(', ')} (train+test, held out) from ${m.photos.source}`,
+  );
+  log(
+    `      footage: ${m.footage.description}; ${m.footage.train.length} train / ${m.footage.test.length} test sources`,
+  );
   const tData = performance.now();
 
   // 2. features
@@ -193,6 +302,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const { trainRun } = await import('../model/train.js');
   const { evaluateRun } = await import('../model/evaluate.js');
   const truth = new Map(ds.videos.map((v) => [v.key, v]));
+  const regions = await objectRegions(
+    join(out, 'features'),
+    ds.videos.filter((v) => v.split === 'test'),
+  );
   const scores = {} as DemoResult['scores'];
   const metrics = {} as DemoResult['metrics'];
   const examples: Record<string, VideoResult[]> = {};
@@ -239,7 +352,13 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     );
     const ev = await evaluateRun(r.predictor, { dataset, split: 'test', features: join(out, 'features') });
     const grid = r.predictor.prep.streams.object;
-    scores[variant] = focusScores(ev.videos, truth, { H: grid.H, W: grid.W }, ev.metrics.accuracy);
+    scores[variant] = focusScores(
+      ev.videos,
+      truth,
+      { H: grid.H, W: grid.W },
+      ev.metrics.accuracy,
+      (key, v) => regions.byKey.get(key) ?? centreSquareRegion(v.frame.width, v.frame.height),
+    );
     metrics[variant] = ev.metrics;
     examples[variant] = ev.videos;
     writeFileSync(join(out, 'runs', variant, 'eval-test.json'), `${JSON.stringify(ev.metrics, null, 2)}\n`);
@@ -273,19 +392,35 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     ),
     `| chance | ${pct(chanceAcc)} | ${pct(scores.dual.temporalChance)} | ${pct(scores.dual.pointingChance)} |`,
   ];
+  const nTrain = dataset.items.filter((i) => i.split === 'train').length;
+  const photoLines = Object.entries(m.photos.perClass).map(
+    ([c, n]) => `| ${c} | ${n.kept} | ${n.train} | ${n.test} | ${n.rejected} | ${n.skipped} |`,
+  );
   const md = [
-    '# dfan demo: dual focus on a focus dataset',
+    "# dfan demo: dual focus on dfan's own real-imagery focus dataset",
     '',
-    `Generated ${total} videos (${ds.classes.join(', ')}): the class is visible only as a small cue (1/16 of the frame) during 2 of ${spec.T} snippets, over a moving Game-of-Life background with drifting grey distractor shapes. ` +
+    `**Not an emotion dataset.** These figures are on a focus dataset dfan builds on the spot from real material on this machine: ${total} videos of ${spec.duration} s (${ds.classes.join(', ')}) whose class is visible only as a real photo in a box of 1/4 × 1/4 of the frame sides (1/16 of the area), at a random position, during 2 of ${spec.T} snippets, over real footage (frames ${shapes}; half the photos are cut-outs over the footage, half a card on a plain backdrop). ` +
       `Features: default pack (${plan.streams.join(' + ')}; object = nsfwjs MobileNetV2 map, partly ImageNet). ` +
-      `Trained here on ${dataset.items.filter((i) => i.split === 'train').length} videos (a validation slice for early stopping), evaluated on ${scores.dual.n} test videos.`,
+      `Trained here on ${nTrain} videos (a validation slice for early stopping), evaluated on ${scores.dual.n} test videos whose photos were never used in training${m.footage.test.length && m.footage.test.join() !== m.footage.train.join() ? ' and whose footage is held out too' : ''}.`,
     '',
     ...table,
     '',
     '- temporal hit rate: share of test videos whose top-weighted snippet (β) overlaps the cue interval.',
-    '- spatial pointing: share whose peak cell of α (object map, at the cue snippet) overlaps the cue box.',
+    '- spatial pointing: share whose peak cell of α (object map) at the top-β snippet lies in the cue box, with one cell of tolerance; chance = the share of cells within one cell of the box.',
+    `- stricter pointing (peak α cell at the cue snippet, inside the box, no tolerance): dual ${pct(scores.dual.pointingAtCue)} (chance ${pct(scores.dual.pointingAtCueChance)}).`,
+    `- object grid geometry: ${regions.description}.`,
     `- time: dataset ${seconds.dataset.toFixed(0)} s, features ${seconds.extract.toFixed(0)} s, training ${seconds.train.toFixed(0)} s, total ${seconds.total.toFixed(0)} s (CPU of the dfan process ${seconds.cpu.toFixed(0)} s).`,
     `- runs: ${join(out, 'runs', 'mean')}, ${join(out, 'runs', 'dual')} (try \`dfan eval --run ${join(out, 'runs', 'dual')} --dataset ${ds.manifest}\`).`,
+    '',
+    '## Material',
+    '',
+    `Photos: ${m.photos.source}; drawings rejected by their flat share (src/demo/photos.ts), cartoons, symbols and mirrored copies skipped by path. Train and test photos are disjoint.`,
+    '',
+    '| class | photos kept | train | test | rejected | skipped |',
+    '|---|---:|---:|---:|---:|---:|',
+    ...photoLines,
+    '',
+    `Footage: ${m.footage.description}. Train: ${m.footage.train.map((f) => basename(f)).join(', ')}; test: ${m.footage.test.map((f) => basename(f)).join(', ')}.`,
     '',
     '## Test videos (dual)',
     '',
@@ -302,7 +437,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   writeFileSync(summaryMd, md);
   const summaryHtml = join(out, 'summary.html');
   writeFileSync(summaryHtml, summaryToHtml(md, examples.dual.slice(0, 24), truth));
-  return { out, summaryMd, summaryHtml, scores, metrics, seconds, streams: plan.streams };
+  return {
+    out,
+    summaryMd,
+    summaryHtml,
+    scores,
+    metrics,
+    seconds,
+    streams: plan.streams,
+    material: ds.material,
+    region: regions.description,
+  };
 }
 
 function esc(s: string): string {
