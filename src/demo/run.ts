@@ -10,7 +10,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { readManifest } from '../data/manifest.js';
 import type { Metrics } from '../data/metrics-types.js';
+import { gridRegion } from '../backbones/preprocess.js';
 import { DfanError } from '../errors.js';
+import type { Region } from '../features/types.js';
 import type { VideoResult } from '../model/evaluate.js';
 import {
   buildFocusDataset,
@@ -60,28 +62,21 @@ export interface DemoResult {
 }
 
 /** Demo sizes: full (≤ 10 min here) and quick (CI, ≤ ~3 min). */
-export function demoPlan(quick: boolean, seed = 0): { spec: FocusSpec; streams: string[]; epochs: number } {
+export function demoPlan(quick: boolean, seed = 0): { spec: FocusSpec; streams: string[] } {
   return quick
-    ? { spec: { ...DEFAULT_FOCUS, classes: 3, perClass: 15, seed }, streams: ['object'], epochs: 50 }
+    ? { spec: { ...DEFAULT_FOCUS, classes: 3, perClass: 15, seed }, streams: ['object'] }
     : {
         spec: { ...DEFAULT_FOCUS, classes: 4, perClass: 36, seed },
         streams: ['object', 'action'],
-        epochs: 50,
       };
 }
 
-/** The part of the frame an object map's grid spans: [x0, y0, x1, y1] as fractions of the frame. */
-export type Region = [number, number, number, number];
-
 /**
- * The region of today's default pack: frames decoded with their aspect kept, then the 224² input
- * is the centre square of the short side (fitFrame 'crop' scales the short side to 224).
+ * The region a grid spans when a feature file does not say (files from before regions): the
+ * centre square of the frame, as the old centre crop onto a square input.
  */
 export function centreSquareRegion(width: number, height: number): Region {
-  const side = Math.min(width, height);
-  const x0 = (width - side) / 2 / width;
-  const y0 = (height - side) / 2 / height;
-  return [x0, y0, 1 - x0, 1 - y0];
+  return gridRegion(width, height, 1, 1, 'crop');
 }
 
 /**
@@ -312,7 +307,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   let tTrain = 0;
   for (const [i, variant] of (['mean', 'dual'] as const).entries()) {
     log(
-      `[3/4] training ${variant} (${i + 1}/2): up to ${plan.epochs} epochs, early stopping on a validation slice of the train split`,
+      `[3/4] training ${variant} (${i + 1}/2) with dfan train's defaults`,
     );
     const t1 = performance.now();
     let lastShown = 0;
@@ -320,22 +315,15 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       features: join(out, 'features'),
       dataset,
       out: join(out, 'runs', variant),
-      // maps reduced to 128 channels (PCA on the training videos): fewer parameters for ~50
-      // training videos and far less work for the spatial focus; patience is long because the
-      // validation slice is only a few videos
+      // the same training defaults as `dfan train` and `dfan protocol` (src/model/schedule.ts)
       model: {
         variant,
         streams: plan.streams,
         spatialContext: plan.streams.includes('action') ? 'action' : 'mean',
-        mapDim: 128,
       },
-      train: {
-        epochs: plan.epochs,
-        batchSize: 16,
-        lr: 3e-3,
-        patience: 25,
-        valFraction: 0.15,
-        seed: opts.seed ?? 0,
+      train: { seed: opts.seed ?? 0 },
+      log: (line) => {
+        if (line.startsWith('schedule:')) log(`      ${line}`);
       },
       onEpoch: (e) => {
         if (e.epoch - lastShown >= 10 || e.epoch === 1) {
