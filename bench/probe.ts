@@ -13,7 +13,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { rng } from '../src/data/splits.js';
+import type { LoadedModel } from '../src/backbones/engine.js';
 import { humanModelsDir } from '../src/backbones/human.js';
 import { kerasSourceFromTfjs, kerasToOnnx } from '../src/backbones/keras2onnx.js';
 import { nsfwMobilenetPath } from '../src/backbones/mobilenet.js';
@@ -42,7 +42,7 @@ import {
   wholePhotoFrame,
 } from '../src/backbones/probe-photos.js';
 import { loadTfjs } from '../src/backbones/tfjs.js';
-import type { LoadedModel } from '../src/backbones/engine.js';
+import { rng } from '../src/data/splits.js';
 import { projectRoot } from '../src/version.js';
 import type { Frame } from '../src/video/types.js';
 import { arg, fmt } from './util.js';
@@ -55,15 +55,6 @@ interface MapOut {
   data: Float32Array; // [n, h, w, c]
 }
 
-interface Candidate {
-  /** table name */
-  name: string;
-  /** what the weights really are */
-  weights: string;
-  /** model → maps by name */
-  backbone: string;
-}
-
 interface Backbone {
   name: string;
   engine: string;
@@ -73,7 +64,12 @@ interface Backbone {
 
 const NSFW_LAYERS = ['out_relu', 'block_13_expand_relu', 'block_10_expand_relu', 'block_10_project_BN'];
 
-function stretchSpec(size: number, layout: 'NCHW' | 'NHWC', name: string, extra: Partial<InputSpec> = {}): InputSpec {
+function stretchSpec(
+  size: number,
+  layout: 'NCHW' | 'NHWC',
+  name: string,
+  extra: Partial<InputSpec> = {},
+): InputSpec {
   return {
     name,
     size: [size, size],
@@ -95,7 +91,8 @@ function poolTo(m: MapOut, n: number, cap: number, mode: 'avg' | 'max' = 'avg'):
   const w = Math.ceil(m.w / f);
   const out = new Float32Array(n * h * w * m.c).fill(mode === 'max' ? -Infinity : 0);
   const cnt = new Float32Array(h * w);
-  for (let y = 0; y < m.h; y++) for (let x = 0; x < m.w; x++) cnt[Math.floor(y / f) * w + Math.floor(x / f)]++;
+  for (let y = 0; y < m.h; y++)
+    for (let x = 0; x < m.w; x++) cnt[Math.floor(y / f) * w + Math.floor(x / f)]++;
   for (let i = 0; i < n; i++)
     for (let y = 0; y < m.h; y++)
       for (let x = 0; x < m.w; x++) {
@@ -103,10 +100,12 @@ function poolTo(m: MapOut, n: number, cap: number, mode: 'avg' | 'max' = 'avg'):
         const cell = Math.floor(y / f) * w + Math.floor(x / f);
         const dst = (i * h * w + cell) * m.c;
         for (let c = 0; c < m.c; c++)
-          out[dst + c] = mode === 'max' ? Math.max(out[dst + c], m.data[src + c]) : out[dst + c] + m.data[src + c];
+          out[dst + c] =
+            mode === 'max' ? Math.max(out[dst + c], m.data[src + c]) : out[dst + c] + m.data[src + c];
       }
   if (mode === 'avg')
-    for (let i = 0; i < n; i++) for (let p = 0; p < h * w; p++) for (let c = 0; c < m.c; c++) out[(i * h * w + p) * m.c + c] /= cnt[p];
+    for (let i = 0; i < n; i++)
+      for (let p = 0; p < h * w; p++) for (let c = 0; c < m.c; c++) out[(i * h * w + p) * m.c + c] /= cnt[p];
   return { h, w, c: m.c, data: out };
 }
 
@@ -168,7 +167,10 @@ function backbones(shared: string): Backbone[] {
               for (let y = 0; y < 14; y++)
                 for (let x = 0; x < 14; x++) {
                   const o = ((i * 14 + y) * 14 + x) * c;
-                  data.set(a.data.subarray(((i * 14 + y) * 14 + x) * a.c, ((i * 14 + y) * 14 + x + 1) * a.c), o);
+                  data.set(
+                    a.data.subarray(((i * 14 + y) * 14 + x) * a.c, ((i * 14 + y) * 14 + x + 1) * a.c),
+                    o,
+                  );
                   const q = ((i * 7 + (y >> 1)) * 7 + (x >> 1)) * b.c;
                   data.set(b.data.subarray(q, q + b.c), o + a.c);
                 }
@@ -182,7 +184,9 @@ function backbones(shared: string): Backbone[] {
       name: 'nsfwjs InceptionV3',
       engine: 'tfjs-wasm',
       async load() {
-        const m = await loadTfjs(join(packageDir('nsfwjs'), 'dist', 'models', 'inception_v3', 'model.min.js'));
+        const m = await loadTfjs(
+          join(packageDir('nsfwjs'), 'dist', 'models', 'inception_v3', 'model.min.js'),
+        );
         const outs = ['mixed4', 'mixed7', 'mixed10'];
         const run = batchedRunner(m, stretchSpec(299, 'NHWC', 'input_1'), outs, false, 8);
         return { run, dispose: () => m.dispose() };
@@ -227,7 +231,10 @@ function backbones(shared: string): Backbone[] {
       engine: 'onnxruntime',
       async load() {
         const m = await loadOnnx(imnet, { threads: 2 });
-        const spec = stretchSpec(224, 'NCHW', 'input', { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] });
+        const spec = stretchSpec(224, 'NCHW', 'input', {
+          mean: [0.485, 0.456, 0.406],
+          std: [0.229, 0.224, 0.225],
+        });
         return {
           run: batchedRunner(m, spec, ['feat_map_1280x7x7'], true, 16, () => 'ImageNet feat_map_1280x7x7'),
           dispose: () => m.dispose(),
@@ -242,7 +249,14 @@ function backbones(shared: string): Backbone[] {
       async load() {
         const m = await loadOnnx(darknet, { threads: 2 });
         return {
-          run: batchedRunner(m, stretchSpec(224, 'NCHW', 'input_rgb01'), ['feat'], true, 16, () => 'Tiny Darknet feat'),
+          run: batchedRunner(
+            m,
+            stretchSpec(224, 'NCHW', 'input_rgb01'),
+            ['feat'],
+            true,
+            16,
+            () => 'Tiny Darknet feat',
+          ),
           dispose: () => m.dispose(),
         };
       },
@@ -268,6 +282,43 @@ const WEIGHTS: Record<string, string> = {
 
 const pct = (r: ProbeResult) => `${fmt(100 * r.mean, 1)} ± ${fmt(100 * r.std, 1)}`;
 
+/**
+ * Bare onnxruntime cost of the nsfwjs MobileNetV2 cut at each candidate layer (the converter
+ * keeps only the layers the outputs need): median of `repeats` runs over 16 frames, batch 16.
+ */
+async function mobilenetCosts(frames: Frame[], repeats = 5, threads = 2): Promise<void> {
+  const sets = [
+    ['out_relu', 'block_13_expand_relu', 'block_10_expand_relu'], // today's default conversion
+    ['out_relu'],
+    ['block_13_expand_relu'],
+    ['block_10_expand_relu'],
+    ['block_10_project_BN'],
+  ];
+  const spec = stretchSpec(224, 'NCHW', 'input');
+  const x = framesToTensor(frames.slice(0, 16), spec);
+  console.log(
+    `| nsfwjs MobileNetV2 outputs (onnxruntime, ${threads} threads, batch 16) | wall ms/frame | CPU ms/frame |`,
+  );
+  console.log('|---|---:|---:|');
+  for (const outs of sets) {
+    const m = await nsfwMobilenetOnnx(outs, threads);
+    await m.run({ input: x }, outs); // warm-up
+    const wall: number[] = [];
+    const cpu: number[] = [];
+    for (let r = 0; r < repeats; r++) {
+      const c0 = process.cpuUsage();
+      const t0 = performance.now();
+      await m.run({ input: x }, outs);
+      wall.push((performance.now() - t0) / 16);
+      const c = process.cpuUsage(c0);
+      cpu.push((c.user + c.system) / 1000 / 16);
+    }
+    await m.dispose();
+    const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
+    console.log(`| ${outs.join(' + ')} | ${fmt(med(wall), 1)} | ${fmt(med(cpu), 1)} |`);
+  }
+}
+
 export async function run(args: string[]): Promise<void> {
   const photosDir = arg(args, 'photos', STAMPS_DIR);
   const shared = resolve(projectRoot(), '..', 'shared');
@@ -276,10 +327,12 @@ export async function run(args: string[]): Promise<void> {
   const perClass = Number(arg(args, 'per-class', '40'));
   const copies = Number(arg(args, 'copies', '2'));
   const only = arg(args, 'only', '');
-  const headEpochs = Number(arg(args, 'head-epochs', '40'));
+  const headEpochs = Number(arg(args, 'head-epochs', '15'));
   const seeds = Array.from({ length: nSeeds }, (_, i) => i);
   if (!existsSync(photosDir) || !existsSync(mediaDir)) {
-    console.log(`probe: needs ${photosDir} (apt-get install tuxpaint-stamps-default) and ${mediaDir} (../shared)`);
+    console.log(
+      `probe: needs ${photosDir} (apt-get install tuxpaint-stamps-default) and ${mediaDir} (../shared)`,
+    );
     return;
   }
   const t0 = performance.now();
@@ -295,7 +348,9 @@ export async function run(args: string[]): Promise<void> {
     }
     return ps.slice(0, perClass);
   });
-  const counts = classes.map((c) => `${c} ${photos.filter((p) => p.cls === c).length}/${all.filter((p) => p.cls === c).length}`);
+  const counts = classes.map(
+    (c) => `${c} ${photos.filter((p) => p.cls === c).length}/${all.filter((p) => p.cls === c).length}`,
+  );
   console.log(`photos (used/photographs): ${counts.join(', ')}; ${copies} composites per photo and setting`);
   const clips = readdirSync(mediaDir)
     .filter((f) => f.endsWith('.mp4'))
@@ -318,8 +373,14 @@ export async function run(args: string[]): Promise<void> {
       groups.push(g);
     }
   });
-  console.log(`${whole.length} + ${cue.length} frames from ${bgs.length} background frames of ${clips.length} clips (${fmt((performance.now() - t0) / 1000, 1)} s)`);
+  console.log(
+    `${whole.length} + ${cue.length} frames from ${bgs.length} background frames of ${clips.length} clips (${fmt((performance.now() - t0) / 1000, 1)} s)`,
+  );
 
+  if (args.includes('--costs')) {
+    await mobilenetCosts(cue);
+    if (args.includes('--costs-only')) return;
+  }
   const rows: string[] = [];
   let chance = '';
   const header =
@@ -340,12 +401,18 @@ export async function run(args: string[]): Promise<void> {
     const mapsB = await model.run(cue);
     const msPerFrame = (performance.now() - tb) / cue.length;
     await model.dispose();
-    console.log(`${bb.name}: ${fmt((tb - ta) / whole.length, 0)} / ${fmt(msPerFrame, 0)} ms/frame (${bb.engine}, incl. JS pre/post)`);
+    console.log(
+      `${bb.name}: ${fmt((tb - ta) / whole.length, 0)} / ${fmt(msPerFrame, 0)} ms/frame (${bb.engine}, incl. JS pre/post)`,
+    );
     for (const [name, ma] of Object.entries(mapsA)) {
       const mb = mapsB[name];
       const per = ma.h * ma.w * ma.c;
-      const pooledA = whole.map((_, i) => meanPool(ma.data.subarray(i * per, (i + 1) * per), ma.h, ma.w, ma.c));
-      const cueB = cue.map((_, i) => cuePool(mb.data.subarray(i * per, (i + 1) * per), mb.h, mb.w, mb.c, cues[i]));
+      const pooledA = whole.map((_, i) =>
+        meanPool(ma.data.subarray(i * per, (i + 1) * per), ma.h, ma.w, ma.c),
+      );
+      const cueB = cue.map((_, i) =>
+        cuePool(mb.data.subarray(i * per, (i + 1) * per), mb.h, mb.w, mb.c, cues[i]),
+      );
       const fa = featureSet(pooledA, y, groups, classes);
       const fb = featureSet(cueB, y, groups, classes);
       const ra = await linearProbe(fa, { seeds });
@@ -371,10 +438,14 @@ export async function run(args: string[]): Promise<void> {
       const peak = meanStd(onCue);
       const line = `| ${name} | ${mb.h}×${mb.w} × ${mb.c} | ${WEIGHTS[name] ?? bb.name} | ${pct(ra)} | ${pct(rb)} | ${pct(rh)} | ${fmt(100 * peak.mean, 0)} % | ${fmt(msPerFrame, 0)} (${bb.engine}) |`;
       console.log(line);
-      console.log(`   per seed: a ${ra.perSeed.map((v) => fmt(100 * v, 1)).join(' ')}; b ${rb.perSeed.map((v) => fmt(100 * v, 1)).join(' ')}; head ${rh.perSeed.map((v) => fmt(100 * v, 1)).join(' ')}`);
+      console.log(
+        `   per seed: a ${ra.perSeed.map((v) => fmt(100 * v, 1)).join(' ')}; b ${rb.perSeed.map((v) => fmt(100 * v, 1)).join(' ')}; head ${rh.perSeed.map((v) => fmt(100 * v, 1)).join(' ')}`,
+      );
       rows.push(line);
       chance = `chance (majority class) ${fmt(100 * ra.chance, 1)} %`;
     }
   }
-  console.log(`\n${rows.join('\n')}\n${chance}; seeds ${seeds.join(',')} × 3 folds over photos; ${fmt((performance.now() - t0) / 1000, 0)} s in all`);
+  console.log(
+    `\n${rows.join('\n')}\n${chance}; seeds ${seeds.join(',')} × 3 folds over photos; ${fmt((performance.now() - t0) / 1000, 0)} s in all`,
+  );
 }

@@ -84,7 +84,8 @@ export function listStamps(root = STAMPS_DIR, classes = STAMP_CLASSES): { path: 
       }
       for (const f of files) {
         const rel = relative(root, f);
-        if (/cartoon/i.test(rel) || rel.startsWith('symbols/') || /_mirror\.png$|_flip\.png$/.test(rel)) continue;
+        if (/cartoon/i.test(rel) || rel.startsWith('symbols/') || /_mirror\.png$|_flip\.png$/.test(rel))
+          continue;
         out.push({ path: rel, cls });
       }
     }
@@ -188,12 +189,19 @@ export function loadStamps(root = STAMPS_DIR, classes = STAMP_CLASSES): StampPho
  * Background frames from real clips: `perClip` frames evenly spread over each clip, decoded at
  * width×height (stretched).
  */
-export async function backgroundFrames(clips: string[], perClip: number, width = 640, height = 360): Promise<Frame[]> {
+export async function backgroundFrames(
+  clips: string[],
+  perClip: number,
+  width = 640,
+  height = 360,
+): Promise<Frame[]> {
   const out: Frame[] = [];
   for (const c of clips) {
     const info = await probe(c);
     const times = Array.from({ length: perClip }, (_, i) => ((i + 0.5) / perClip) * info.duration);
-    out.push(...(await decodeFrames(c, times, { width, height, mode: 'stretch', onWarning: () => {} }, info)));
+    out.push(
+      ...(await decodeFrames(c, times, { width, height, mode: 'stretch', onWarning: () => {} }, info)),
+    );
   }
   return out;
 }
@@ -259,7 +267,10 @@ export function cropFrame(frame: Frame, size: number, rand: () => number): Frame
   const y0 = Math.floor(rand() * (frame.height - s + 1));
   const data = new Uint8Array(s * s * 3);
   for (let y = 0; y < s; y++)
-    data.set(frame.data.subarray(((y0 + y) * frame.width + x0) * 3, ((y0 + y) * frame.width + x0 + s) * 3), y * s * 3);
+    data.set(
+      frame.data.subarray(((y0 + y) * frame.width + x0) * 3, ((y0 + y) * frame.width + x0 + s) * 3),
+      y * s * 3,
+    );
   return { time: frame.time, width: s, height: s, data };
 }
 

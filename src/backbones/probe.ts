@@ -31,7 +31,12 @@ export interface CueBox {
   h: number;
 }
 
-export function featureSet(rows: Float32Array[], y: number[], groups: number[], classes: string[]): FeatureSet {
+export function featureSet(
+  rows: Float32Array[],
+  y: number[],
+  groups: number[],
+  classes: string[],
+): FeatureSet {
   const n = rows.length;
   const d = n ? rows[0].length : 0;
   const x = new Float32Array(n * d);
@@ -82,7 +87,11 @@ export function cuePool(map: Float32Array, h: number, w: number, c: number, cue:
 }
 
 /** Per-feature mean and std over the given rows (std floored so constant features stay finite). */
-export function standardizer(x: Float32Array, d: number, rows: number[]): { mean: Float32Array; std: Float32Array } {
+export function standardizer(
+  x: Float32Array,
+  d: number,
+  rows: number[],
+): { mean: Float32Array; std: Float32Array } {
   const mean = new Float32Array(d);
   const sq = new Float64Array(d);
   for (const r of rows) for (let k = 0; k < d; k++) mean[k] += x[r * d + k];
@@ -114,7 +123,13 @@ export interface LogReg {
 }
 
 /** Multinomial logistic regression on rows X [n, d] (already standardised), labels in 0..k-1. */
-export function trainLogReg(X: Float32Array, y: Int32Array, d: number, k: number, opts: LogRegOptions = {}): LogReg {
+export function trainLogReg(
+  X: Float32Array,
+  y: Int32Array,
+  d: number,
+  k: number,
+  opts: LogRegOptions = {},
+): LogReg {
   const n = y.length;
   const l2 = opts.l2 ?? 1e-2;
   const steps = opts.steps ?? 200;
@@ -213,7 +228,9 @@ export function groupFolds(fs: FeatureSet, k: number, seed: number): Int32Array 
       [gs[i], gs[j]] = [gs[j], gs[i]];
     }
     // continue the round-robin across classes so fold sizes stay balanced
-    gs.forEach((g, i) => foldOf.set(g, (i + offset) % k));
+    gs.forEach((g, i) => {
+      foldOf.set(g, (i + offset) % k);
+    });
     offset += gs.length;
   }
   return Int32Array.from(fs.groups, (g) => foldOf.get(g) as number);
@@ -279,7 +296,10 @@ export async function crossValidate(
     for (let f = 0; f < k; f++) {
       const train: number[] = [];
       const test: number[] = [];
-      for (let i = 0; i < fs.n; i++) (fold[i] === f ? test : train).push(i);
+      for (let i = 0; i < fs.n; i++) {
+        if (fold[i] === f) test.push(i);
+        else train.push(i);
+      }
       if (!test.length) continue;
       const pred = await fit(train, test, seed);
       test.forEach((r, i) => {
