@@ -5,7 +5,10 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
+import { humanModelsDir, readHumanGraph } from '../../src/backbones/human.js';
 import { loadMobilenet } from '../../src/backbones/mobilenet.js';
+import { loadOnnx } from '../../src/backbones/onnx.js';
+import { writeOnnx } from '../../src/backbones/onnx-writer.js';
 import {
   cuePool,
   cueWeights,
@@ -24,6 +27,8 @@ import {
   smallCueFrame,
   wholePhotoFrame,
 } from '../../src/backbones/probe-photos.js';
+import { tfGraphToOnnx } from '../../src/backbones/tfgraph2onnx.js';
+import { loadTfjs } from '../../src/backbones/tfjs.js';
 import { rng } from '../../src/data/splits.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 
@@ -133,4 +138,24 @@ test('real photos: pooled block_10_expand_relu separates 4 classes of held-out p
   assert.ok(r.mean >= 0.5, `held-out accuracy ${r.mean} (chance ${r.chance})`);
   assert.ok(s.mean <= 0.42, `shuffled labels ${s.mean}`);
   assert.deepEqual((await linearProbe(fs, { seeds: [0, 1] })).perSeed, r.perSeed, 'same seed, same numbers');
+});
+
+test('CenterNet backbone (a probe candidate) on onnxruntime equals tfjs-wasm', async () => {
+  const OUT = 'tower_0/MobilenetV3/expanded_conv_14/add';
+  const g = await readHumanGraph('centernet', 1);
+  const onnx = await loadOnnx(writeOnnx(tfGraphToOnnx(g.nodes, g.consts, [OUT], 'centernet')), {
+    threads: 2,
+  });
+  const x = new Float32Array(512 * 512 * 3);
+  for (let i = 0; i < x.length; i++) x[i] = (i * 37) % 251;
+  const a = (await onnx.run({ input: { data: x, shape: [1, 512, 512, 3] } }, ['output_0'])).output_0;
+  await onnx.dispose();
+  assert.deepEqual(a.shape, [1, 120, 16, 16]);
+  const tf = await loadTfjs(`${humanModelsDir()}/centernet.json`);
+  const b = (await tf.run({ 'tower_0/images': { data: x, shape: [1, 512, 512, 3] } }, [OUT]))[OUT];
+  await tf.dispose();
+  let diff = 0;
+  for (let c = 0; c < 120; c++)
+    for (let p = 0; p < 256; p++) diff = Math.max(diff, Math.abs(a.data[c * 256 + p] - b.data[p * 120 + c]));
+  assert.ok(diff < 1e-3, `max |onnx − tfjs| = ${diff}`);
 });
