@@ -14,7 +14,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { LoadedModel } from '../src/backbones/engine.js';
-import { humanModelsDir } from '../src/backbones/human.js';
+import { humanModelsDir, readHumanGraph } from '../src/backbones/human.js';
 import { kerasSourceFromTfjs, kerasToOnnx } from '../src/backbones/keras2onnx.js';
 import { nsfwMobilenetPath } from '../src/backbones/mobilenet.js';
 import { loadOnnx } from '../src/backbones/onnx.js';
@@ -41,6 +41,7 @@ import {
   smallCueFrame,
   wholePhotoFrame,
 } from '../src/backbones/probe-photos.js';
+import { tfGraphToOnnx } from '../src/backbones/tfgraph2onnx.js';
 import { loadTfjs } from '../src/backbones/tfjs.js';
 import { rng } from '../src/data/splits.js';
 import { projectRoot } from '../src/version.js';
@@ -62,6 +63,7 @@ interface Backbone {
   load(): Promise<{ run(frames: Frame[]): Promise<Record<string, MapOut>>; dispose(): Promise<void> }>;
 }
 
+const CENTERNET_BACKBONE = 'tower_0/MobilenetV3/expanded_conv_14/add';
 const NSFW_LAYERS = ['out_relu', 'block_13_expand_relu', 'block_10_expand_relu', 'block_10_project_BN'];
 
 function stretchSpec(
@@ -314,10 +316,32 @@ async function mobilenetCosts(frames: Frame[], repeats = 5, threads = 2): Promis
       cpu.push((c.user + c.system) / 1000 / 16);
     }
     await m.dispose();
-    const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
     console.log(`| ${outs.join(' + ')} | ${fmt(med(wall), 1)} | ${fmt(med(cpu), 1)} |`);
   }
+  // human's CenterNet backbone (512², NHWC 0..255) through tfgraph2onnx
+  const g = await readHumanGraph('centernet', 1);
+  const cn = await loadOnnx(writeOnnx(tfGraphToOnnx(g.nodes, g.consts, [CENTERNET_BACKBONE], 'centernet')), {
+    threads,
+  });
+  const xc = framesToTensor(frames.slice(0, 16), stretchSpec(512, 'NHWC', 'input', { scale: 1 }));
+  await cn.run({ input: xc }, ['output_0']);
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let r = 0; r < repeats; r++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    await cn.run({ input: xc }, ['output_0']);
+    wall.push((performance.now() - t0) / 16);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000 / 16);
+  }
+  await cn.dispose();
+  console.log(
+    `| human CenterNet → ${CENTERNET_BACKBONE} (512²) | ${fmt(med(wall), 1)} | ${fmt(med(cpu), 1)} |`,
+  );
 }
+
+const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 export async function run(args: string[]): Promise<void> {
   const photosDir = arg(args, 'photos', STAMPS_DIR);
