@@ -3,7 +3,7 @@
  * graphs npm packages ship (MoveNet Lightning's body and heads; BlazeFace, the face mesh and the
  * emotion model of @vladmandic/human). Supported ops: _FusedConv2D / FusedDepthwiseConv2dNative
  * (BiasAdd + Relu / Relu6 / Prelu), DepthwiseConv2dNative, AddV2 / Sub / Mul / RealDiv (tensor or
- * constant), ResizeBilinear, Sigmoid, Relu, Relu6, Prelu, MaxPool, Pad (constant 0), and the
+ * constant), Mean over H,W with keep_dims (squeeze-excite pooling), ResizeBilinear, Sigmoid, Relu, Relu6, Prelu, MaxPool, Pad (constant 0), and the
  * batch-axis no-ops a tfjs export wraps its input in (Cast to float, Unpack/ExpandDims/Squeeze
  * on axis 0). The ONNX graph computes in NCHW; its input stays NHWC float32 (the graph's own
  * input layout) and is transposed once. The conversion cuts the graph at `outputs` (e.g. the
@@ -144,10 +144,11 @@ export function tfGraphToOnnx(
         const ri = isConst(r) ? constOperand(r) : (alias.get(r) as string);
         out.push({ op, inputs: [li, ri], outputs: [node.name] });
         alias.set(node.name, node.name);
-        shapes.set(
-          node.name,
-          (shapes.get(isConst(l) ? r : l) as Shape) ?? unsupported(`shape of ${node.name}`),
-        );
+        // broadcasting: the larger operand's shape (a squeeze-excite gate is [C, 1, 1])
+        const sl = isConst(l) ? undefined : shapes.get(l);
+        const sr = isConst(r) ? undefined : shapes.get(r);
+        const sh = !sl ? sr : !sr ? sl : sr[1] * sr[2] > sl[1] * sl[2] ? sr : sl;
+        shapes.set(node.name, sh ?? unsupported(`shape of ${node.name}`));
         break;
       }
       case 'Prelu': {
@@ -289,6 +290,17 @@ export function tfGraphToOnnx(
         const ow = Math.floor((W + pads[1] + pads[3] - ((kw - 1) * dl[2] + 1)) / st[2]) + 1;
         alias.set(node.name, node.name);
         shapes.set(node.name, [cout, oh, ow]);
+        break;
+      }
+      case 'Mean': {
+        // squeeze-excite pooling: mean over H and W (NHWC axes 1, 2), dims kept → [N, C, 1, 1]
+        const axes = Array.from(constOf(ins[1]).data).sort();
+        if (axes.join(',') !== '1,2' || a.keep_dims?.b !== true)
+          unsupported(`Mean ${node.name} over axes [${axes}] (only H,W with keep_dims)`);
+        const [C] = shapes.get(ins[0]) as Shape;
+        out.push({ op: 'GlobalAveragePool', inputs: [x as string], outputs: [node.name] });
+        alias.set(node.name, node.name);
+        shapes.set(node.name, [C, 1, 1]);
         break;
       }
       case 'ResizeBilinear': {
