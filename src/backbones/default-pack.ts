@@ -1,8 +1,9 @@
 /**
  * The default pack: only weights that `npm install` brings (nsfwjs, @vladmandic/human), nothing
  * downloaded. Every stream is labelled for what it is:
- *   object  [T,14,14,384] nsfwjs MobileNetV2 `block_10_expand_relu` map of the whole key frame
- *                         (stretched onto the 224² input; ImageNet weights, see docs/probe.md)
+ *   object  [T,16,16,120] COCO-trained MobileNetV3 backbone of human's CenterNet detector
+ *                         (`expanded_conv_14/add`) on the whole key frame stretched to 512²
+ *                         (chosen by the probe in docs/probe.md)
  *   context [T,404]       pooled ImageNet mid-level features + colour/brightness statistics (not a scene model)
  *   action  [T,111]       body-pose dynamics (MoveNet) + motion statistics of the clip frames (not Kinetics)
  *   face    [T,12]        most prominent face: presence, box, 7 expression probabilities (FACE_LAYOUT)
@@ -19,6 +20,7 @@ import { DfanError } from '../errors.js';
 import { FACE_LAYOUT, type MapFit, type StreamInfo, type StreamTensor } from '../features/types.js';
 import { DFAN_VERSION } from '../version.js';
 import type { Frame, VideoInfo } from '../video/types.js';
+import { CENTERNET_LAYER, CENTERNET_SHAPE, loadCenternet, type ObjectMapRunner } from './centernet.js';
 import { type FaceRunner, loadFaceRunner } from './faces.js';
 import { detectFaces, type FaceDetection, humanVersion } from './human.js';
 import {
@@ -33,6 +35,12 @@ import {
   nsfwjsVersion,
 } from './mobilenet.js';
 import { loadPoseRunner, type PoseRunner } from './movenet.js';
+
+/** Where the object map comes from: human's CenterNet backbone, or a layer of nsfwjs's MobileNetV2. */
+export type ObjectLayer = 'centernet' | MapLayer;
+/** The default object map (chosen by measurement: docs/probe.md). */
+export const OBJECT_LAYER: ObjectLayer = 'centernet';
+
 import {
   COLOUR_STATS,
   colourStats,
@@ -51,8 +59,11 @@ export const ACTION_DIM = POSE_DIM + MOTION_STATS.length;
  * Revision of the default pack's feature values within a dfan version (part of the pack id, so of
  * every feature file's config hash: a store never mixes files of two revisions). 2: motion
  * statistics read ffmpeg's area-averaged thumbnails instead of JS-resampled 256p frames.
+ * 3: the object map is human's CenterNet backbone [16,16,120] (COCO) of the whole frame stretched
+ * onto the input (was nsfwjs `out_relu` [7,7,1280] of a centre crop: no object identity, and blind
+ * to the sides of a wide frame); MobileNetV2 stops at block 10 (the context stream's layer).
  */
-export const DEFAULT_PACK_REVISION = 2;
+export const DEFAULT_PACK_REVISION = 3;
 export const DEFAULT_PACK_ID = `default@${DFAN_VERSION}+r${DEFAULT_PACK_REVISION}`;
 
 export interface DefaultPackOptions {
@@ -81,7 +92,7 @@ export interface DefaultPackOptions {
    * block_13_expand_relu [14,14,576] (blocks 11-12 fine-tuned by nsfwjs) or out_relu [7,7,1280]
    * (blocks 11-16 fine-tuned); measured in docs/probe.md
    */
-  objectLayer?: MapLayer;
+  objectLayer?: ObjectLayer;
   /** how key frames meet the 224² input: stretch (default, the whole frame), letterbox or crop */
   objectFit?: MapFit;
   /** short side of decoded frames (default 256) */
@@ -117,13 +128,13 @@ export function defaultStreamInfos(
   engine: string,
   poseFrames = 2,
   poseEngine = engine,
-  objectLayer: MapLayer = MAP_LAYER,
+  objectLayer: ObjectLayer = OBJECT_LAYER,
   faceEngine = engine,
   objectFit: MapFit = MAP_FIT,
+  objectEngine = engine,
 ): Record<string, StreamInfo> {
-  const [mh, mw, mc] = MAP_LAYERS[objectLayer];
   const tuned =
-    objectLayer === 'block_10_expand_relu'
+    objectLayer === 'centernet' || objectLayer === 'block_10_expand_relu'
       ? 'ImageNet weights (nsfwjs fine-tuned only the blocks after it)'
       : `ImageNet weights up to block 10, blocks 11-${objectLayer === 'out_relu' ? 16 : 13} fine-tuned by nsfwjs on 5 content classes (drawing, hentai, neutral, porn, sexy): not a pure ImageNet object map`;
   const fitWords = {
@@ -137,8 +148,7 @@ export function defaultStreamInfos(
     object: {
       name: 'object',
       kind: 'map',
-      backbone: `nsfwjs-mobilenet_v2@${nv}/${objectLayer} (${engine})`,
-      description: `MobileNetV2 ${objectLayer} map [${mh},${mw},${mc}] of the key frame (${fitWords}); ${tuned}`,
+      ...objectWords(objectLayer, objectEngine, fitWords, tuned, nv, hv),
       fit: objectFit,
       inputAspect: 1,
     },
@@ -161,6 +171,29 @@ export function defaultStreamInfos(
       description:
         'most prominent face in the key frame (BlazeFace detector, face mesh to reject false detections, 7-class emotion model; @vladmandic/human): presence (detector confidence), box x,y,w,h in [0,1], probabilities angry, disgust, fear, happy, sad, surprise, neutral; zeros when no face',
     },
+  };
+}
+
+/** The object map's backbone id and description, for what it really is. */
+function objectWords(
+  layer: ObjectLayer,
+  engine: string,
+  fitWords: string,
+  tuned: string,
+  nv: string,
+  hv: string,
+): { backbone: string; description: string } {
+  if (layer === 'centernet') {
+    const [h, w, c] = CENTERNET_SHAPE;
+    return {
+      backbone: `human@${hv}/centernet/${CENTERNET_LAYER} (${engine})`,
+      description: `COCO-trained object detector backbone (MobileNetV3 of @vladmandic/human's CenterNet): ${CENTERNET_LAYER.split('/').slice(-2).join('/')} map [${h},${w},${c}] of the key frame (${fitWords.replace('224²', '512²')}); knows the 80 COCO object classes, not scenes and not ImageNet`,
+    };
+  }
+  const [mh, mw, mc] = MAP_LAYERS[layer];
+  return {
+    backbone: `nsfwjs-mobilenet_v2@${nv}/${layer} (${engine})`,
+    description: `MobileNetV2 ${layer} map [${mh},${mw},${mc}] of the key frame (${fitWords}); ${tuned}`,
   };
 }
 
@@ -201,25 +234,27 @@ export function faceVectorOf(faces: FaceDetection[]): Float32Array {
  * `dfan extract`, its worker processes and the demo can be switched for a measurement), else the
  * defaults.
  */
-export function objectChoice(opts: DefaultPackOptions): { layer: MapLayer; fit: MapFit } {
-  const layer = opts.objectLayer ?? process.env.DFAN_OBJECT_LAYER ?? MAP_LAYER;
+export function objectChoice(opts: DefaultPackOptions): { layer: ObjectLayer; fit: MapFit } {
+  const layer = opts.objectLayer ?? process.env.DFAN_OBJECT_LAYER ?? OBJECT_LAYER;
   const fit = opts.objectFit ?? process.env.DFAN_OBJECT_FIT ?? MAP_FIT;
-  if (!(layer in MAP_LAYERS))
+  if (!(layer in MAP_LAYERS) && layer !== 'centernet')
     throw new DfanError('BAD_ARGUMENT', `unknown object layer "${layer}"`, {
-      hint: `choose from ${Object.keys(MAP_LAYERS).join(', ')} (DFAN_OBJECT_LAYER)`,
+      hint: `choose from centernet, ${Object.keys(MAP_LAYERS).join(', ')} (DFAN_OBJECT_LAYER)`,
     });
   if (!['stretch', 'letterbox', 'crop'].includes(fit))
     throw new DfanError('BAD_ARGUMENT', `unknown object fit "${fit}"`, {
       hint: 'choose from stretch, letterbox, crop (DFAN_OBJECT_FIT)',
     });
-  return { layer: layer as MapLayer, fit: fit as MapFit };
+  return { layer: layer as ObjectLayer, fit: fit as MapFit };
 }
 
 export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<FeaturePack> {
   const { layer, fit } = objectChoice(opts);
   const streams = resolveStreams(opts.streams);
   const poseFrames = opts.poseFrames ?? 2;
-  const needNet = streams.includes('object') || streams.includes('context');
+  const wantObject = streams.includes('object');
+  const centre = layer === 'centernet';
+  const needNet = (wantObject && !centre) || streams.includes('context');
   const runnerOpts = {
     engine: opts.engine ?? 'auto',
     threads: opts.threads ?? defaultThreads(),
@@ -227,8 +262,10 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
     cacheDir: opts.cacheDir,
   };
   const net: MobilenetRunner | null = needNet
-    ? await loadMobilenet({ ...runnerOpts, mapLayer: layer, fit })
+    ? await loadMobilenet({ ...runnerOpts, mapLayer: centre ? MID_LAYER : layer, fit })
     : null;
+  const objectNet: ObjectMapRunner | null =
+    wantObject && centre ? await loadCenternet({ ...runnerOpts, fit }) : null;
   const pose: PoseRunner | null = streams.includes('action') ? await loadPoseRunner(runnerOpts) : null;
   const faces: FaceRunner | null = streams.includes('face') ? await loadFaceRunner(runnerOpts) : null;
   const infos = defaultStreamInfos(
@@ -238,12 +275,13 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
     layer,
     faces?.engine ?? 'none',
     fit,
+    (objectNet ?? net)?.engine ?? 'none',
   );
   const wantAction = streams.includes('action');
   const wantFace = streams.includes('face');
 
   // a non-default layer or fit makes other numbers: its own id, so stores never mix them
-  const id = `${DEFAULT_PACK_ID}${layer !== MAP_LAYER ? `+${layer}` : ''}${fit !== MAP_FIT ? `+${fit}` : ''}`;
+  const id = `${DEFAULT_PACK_ID}${layer !== OBJECT_LAYER ? `+${layer}` : ''}${fit !== MAP_FIT ? `+${fit}` : ''}`;
   return {
     id,
     streams: streams.map((s) => infos[s]),
@@ -278,7 +316,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
       const frames: Frame[] = new Array(times.length);
       const clipOf = (t: number) => frames.slice(clipStart[t], clipStart[t] + clipLen[t]);
 
-      const mapShape = net?.mapShape ?? [0];
+      const mapShape = (objectNet ?? net)?.mapShape ?? [0];
       const mapLen = mapShape.reduce((a, b) => a * b, 1);
       const object = streams.includes('object') ? new Float32Array(T * mapLen) : null;
       const context = streams.includes('context') ? new Float32Array(T * CONTEXT_DIM) : null;
@@ -296,8 +334,17 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
           jobs.push(
             net.run(keys).then((r) => {
               ts.forEach((t, i) => {
-                object?.set(r.map.subarray(i * mapLen, (i + 1) * mapLen), t * mapLen);
+                if (!objectNet) object?.set(r.map.subarray(i * mapLen, (i + 1) * mapLen), t * mapLen);
                 context?.set(r.mid.subarray(i * MID_DIM, (i + 1) * MID_DIM), t * CONTEXT_DIM);
+              });
+            }),
+          );
+        }
+        if (objectNet && object) {
+          jobs.push(
+            objectNet.run(keys).then((maps) => {
+              ts.forEach((t, i) => {
+                object.set(maps.subarray(i * mapLen, (i + 1) * mapLen), t * mapLen);
               });
             }),
           );
@@ -387,6 +434,7 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
     },
     async dispose() {
       await net?.dispose();
+      await objectNet?.dispose();
       await pose?.dispose();
       await faces?.dispose();
     },
