@@ -93,10 +93,11 @@ test('every stream on a generated clip: shapes, finite values, labelled descript
     assert.match(byName.context.description, /NOT a scene/);
     assert.match(byName.action.description, /NOT a Kinetics/);
     const r = await pack.extract(await videoPackInput(video, { T: 3, K: 4 }));
-    assert.deepEqual(r.streams.object.shape, [3, 14, 14, 384]);
+    assert.deepEqual(r.streams.object.shape, [3, 16, 16, 120]);
     assert.equal(byName.object.fit, 'stretch', 'the object map sees the whole frame');
-    assert.match(byName.object.description, /ImageNet weights/);
-    assert.doesNotMatch(byName.object.description, /fine-tuned by nsfwjs on/);
+    assert.match(byName.object.description, /COCO-trained object detector backbone/);
+    assert.match(byName.object.backbone, /centernet/);
+    assert.doesNotMatch(byName.object.description, /ImageNet|Places|scene model/);
     assert.deepEqual(r.streams.context.shape, [3, CONTEXT_DIM]);
     assert.deepEqual(r.streams.action.shape, [3, ACTION_DIM]);
     assert.deepEqual(r.streams.face.shape, [3, 12]);
@@ -131,7 +132,7 @@ test('concurrent extractions on one pack give the same numbers as sequential one
   }
 });
 
-test('objectLayer block_13_expand_relu gives a 14×14×576 map, labelled fine-tuned, under its own pack id', async () => {
+test('objectLayer block_13_expand_relu (MobileNetV2) gives a 14×14×576 map, labelled fine-tuned, under its own pack id', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'dfan-default-'));
   const video = makeMovingVideo(join(dir, 'v.mp4'), 1, '160x90');
   const pack = await loadDefaultPack({ streams: ['object'], objectLayer: 'block_13_expand_relu' });
