@@ -20,6 +20,7 @@ export type DfanErrorCode =
   | 'CHECKSUM' // sha256 mismatch
   | 'INTERRUPTED'
   | 'SOME_FAILED' // a batch finished but some items failed
+  | 'QUEUE_UNAVAILABLE' // the job queue's Redis cannot be reached (dfan --queue)
   | 'INTERNAL';
 
 export class DfanError extends Error {
