@@ -63,14 +63,17 @@ export async function checkRedis(url: string, timeoutMs = 3000): Promise<void> {
     retryStrategy: () => null,
     enableOfflineQueue: false,
   });
-  client.on('error', () => {}); // reported below
+  let first: unknown = null; // the socket's own error (ECONNREFUSED …) says more than "closed"
+  client.on('error', (e) => {
+    first ??= e;
+  });
   try {
     await Promise.race([
       client.connect().then(() => client.ping()),
       new Promise((_, reject) => setTimeout(() => reject(new Error('timed out')), timeoutMs).unref()),
     ]);
   } catch (e) {
-    throw unavailable(url, e);
+    throw unavailable(url, first ?? e);
   } finally {
     client.disconnect();
   }

@@ -217,11 +217,15 @@ export async function extractViaQueue(
       skipped: String(skipped),
       updatedAt: new Date().toISOString(),
     };
-    await client.hset(rk.info, info);
-    for (let i = 0; i < todo.length; i += 1000)
-      await client.sadd(rk.jobs, ...todo.slice(i, i + 1000).map((t) => t.id));
-    await client.zadd(rk.all, Date.now(), run);
-    client.disconnect();
+    try {
+      await client.hset(rk.info, info);
+      await client.del(rk.jobs); // the run's jobs are those of its latest enqueue
+      for (let i = 0; i < todo.length; i += 1000)
+        await client.sadd(rk.jobs, ...todo.slice(i, i + 1000).map((t) => t.id));
+      await client.zadd(rk.all, Date.now(), run);
+    } finally {
+      client.disconnect();
+    }
     opts.onReady?.({ packId, configHash: hash, todo: todo.length, skipped });
     const progress = (key?: string, status?: 'done' | 'failed') =>
       opts.onProgress?.({ total: items.length, done, skipped, failed: failed.length, key, status });
