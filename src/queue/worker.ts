@@ -243,7 +243,9 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
           : '';
       log(`dfan worker: ${what}${ms}`);
     });
-    w.on('stalled', (jobId) => log(`dfan worker: job ${jobId} stalled (its worker stopped renewing the lock): back in the queue`));
+    w.on('stalled', (jobId) =>
+      log(`dfan worker: job ${jobId} stalled (its worker stopped renewing the lock): back in the queue`),
+    );
     w.on('failed', (job, err) => {
       if (!job) return;
       const name = kind === 'extract' ? (job.data as ExtractJobData).key : (job.data as PredictJobData).name;
