@@ -142,12 +142,13 @@ async function runExtract(input: string, o: ExtractCliOptions): Promise<void> {
   process.on('SIGINT', onSigint);
   let summary: Awaited<ReturnType<typeof extractAll>>;
   let queued: import('../queue/enqueue.js').QueueExtractSummary | null = null;
+  const { safeUrl: safe } = await import('../queue/connection.js');
   const onReadyQueued = (r: { packId: string; todo: number; skipped: number }) =>
     reporter.start(
       items.length,
       r.todo,
       r.skipped,
-      `${kind} · pack ${r.packId} · T=${o.T} K=${o.K} → ${o.out} · queue ${o.queue}`,
+      `${kind} · pack ${r.packId} · T=${o.T} K=${o.K} → ${o.out} · queue ${safe(o.queue ?? '')}`,
     );
   try {
     if (o.queue) {
@@ -201,7 +202,7 @@ async function runExtract(input: string, o: ExtractCliOptions): Promise<void> {
     );
   }
   if (queued?.detached) {
-    err.write(`detached: watch it with \`dfan queue status ${queued.run} --queue ${o.queue}\`\n`);
+    err.write(`detached: watch it with \`dfan queue status ${queued.run} --queue ${safe(o.queue ?? '')}\`\n`);
     if (summary.failed.length === 0) return;
   }
   err.write(

@@ -32,6 +32,7 @@ import {
   EXTRACT_QUEUE,
   QUEUE_PREFIX,
   redisClient,
+  safeUrl,
 } from './connection.js';
 import {
   EXTRACT_ATTEMPTS,
@@ -284,7 +285,15 @@ export async function extractViaQueue(
         }
       }
       qlog.onReady();
+      // a run that waits for nobody should say so (once)
+      if (!warnedNoWorker && pending.size > 0 && (await queue.getWorkersCount()) === 0) {
+        warnedNoWorker = true;
+        log(
+          `dfan extract: no worker is connected; start \`dfan worker --queue ${safeUrl(opts.url)}\` on any machine`,
+        );
+      }
     };
+    let warnedNoWorker = false;
     const every = opts.reconcileMs ?? 3000;
     while (pending.size > 0 && !opts.signal?.aborted) {
       await new Promise<void>((r) => {
