@@ -13,8 +13,10 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Queue } from 'bullmq';
 import { extractAll } from '../src/features/extract.js';
 import { resolveInput } from '../src/features/inputs.js';
+import { EXTRACT_QUEUE, QUEUE_PREFIX } from '../src/queue/connection.js';
 import { extractViaQueue } from '../src/queue/enqueue.js';
 import { projectRoot } from '../src/version.js';
 import { clearProbeCaches, findFfmpeg } from '../src/video/index.js';
@@ -224,22 +226,32 @@ export async function run(args: string[]): Promise<void> {
       symlinkSync(join(tmp, 'tiny.mp4'), join(tiny, `t${String(i).padStart(4, '0')}.mp4`));
     const lo: number[] = [];
     const qo: number[] = [];
+    const inside: number[] = [];
     const ws = await startWorkers(1, url, noop, 1);
+    const q = new Queue(EXTRACT_QUEUE, { connection: { url }, prefix: QUEUE_PREFIX });
     try {
       for (let r = 0; r < Math.max(3, runs); r++) {
         lo.push(await localRun(tiny, join(tmp, `ol${r}`), noop, 1, 4));
-        qo.push(await queueRun(tiny, join(tmp, `oq${r}`), noop, url, 4));
+        const out = join(tmp, `oq${r}`);
+        qo.push(await queueRun(tiny, out, noop, url, 4));
+        // time spent inside the worker's processor (probe, hash, no-op pack, atomic write)
+        const jobs = (await q.getJobs(['completed'], 0, -1)).filter((j) => j.data.store === out);
+        inside.push(jobs.reduce((a, j) => a + ((j.finishedOn ?? 0) - (j.processedOn ?? 0)), 0) / jobs.length);
       }
     } finally {
+      await q.close();
       await stopWorkers(ws);
     }
     la.push(loadavg()[0]);
     const perLocal = (median(lo) / overheadJobs) * 1000;
     const perQueue = (median(qo) / overheadJobs) * 1000;
+    const perInside = median(inside);
     console.log(
-      `\nper-job queue overhead (no-op pack, ${overheadJobs} jobs, 1 worker × 1, median of ${lo.length}): ` +
-        `local ${fmt(perLocal, 1)} ms/job, queue ${fmt(perQueue, 1)} ms/job → **${fmt(perQueue - perLocal, 1)} ms/job** ` +
-        '(enqueue + Redis round trips + events; includes the enqueuer’s wait and bookkeeping)',
+      `\nper-job queue overhead (no-op pack: probe + hash + atomic write; ${overheadJobs} jobs one at a time, ` +
+        `1 worker × 1, median of ${lo.length} runs):\n` +
+        `  queue run ${fmt(perQueue, 1)} ms/job wall, of which ${fmt(perInside, 1)} ms inside the worker's processor → ` +
+        `**${fmt(perQueue - perInside, 1)} ms/job of queue overhead** (enqueue, state checks, hand-over between jobs, events)\n` +
+        `  local run (in process, 1 in flight) ${fmt(perLocal, 1)} ms/job for the same jobs`,
     );
     console.log(`load average during the run: ${la.map((x) => fmt(x, 1)).join(' → ')}`);
   } finally {

@@ -85,6 +85,17 @@ export function sharedPackSpec(spec: string): string {
   return /[\\/]|\.(json|c?js|mjs)$/.test(spec) ? resolve(spec) : spec;
 }
 
+/** States of many jobs, 200 requests in flight at a time (ioredis pipelines them). */
+async function statesOf(queue: Queue, ids: string[]): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 200) {
+    const chunk = ids.slice(i, i + 200);
+    const states = await Promise.all(chunk.map((id) => queue.getJobState(id)));
+    chunk.forEach((id, k) => out.set(id, states[k]));
+  }
+  return out;
+}
+
 const LIVE = new Set(['waiting', 'active', 'delayed', 'prioritized', 'waiting-children', 'wait', 'paused']);
 const MAX_REQUEUES = 3;
 
@@ -195,8 +206,12 @@ export async function extractViaQueue(
     // dedup against what the queue already holds; a finished or failed job of a video that still
     // needs work (file deleted, --force, a failure to retry) is replaced
     const toAdd: typeof todo = [];
+    const states = await statesOf(
+      queue,
+      todo.map((t) => t.id),
+    );
     for (const t of todo) {
-      const state = await queue.getJobState(t.id);
+      const state = states.get(t.id) ?? 'unknown';
       if (LIVE.has(state) && !opts.force) inFlight++;
       else {
         if (state !== 'unknown') await queue.remove(t.id).catch(() => 0);
@@ -262,8 +277,8 @@ export async function extractViaQueue(
     events?.on('failed', ({ jobId, failedReason }) => settleFailed(jobId, failedReason));
 
     const reconcile = async () => {
-      for (const id of [...pending]) {
-        const state = await queue.getJobState(id);
+      const now = await statesOf(queue, [...pending]);
+      for (const [id, state] of now) {
         if (state === 'completed') {
           const job = await queue.getJob(id);
           settleDone(id, job?.returnvalue);
