@@ -91,7 +91,7 @@ async function statesOf(queue: Queue, ids: string[]): Promise<Map<string, string
   for (let i = 0; i < ids.length; i += 200) {
     const chunk = ids.slice(i, i + 200);
     const states = await Promise.all(chunk.map((id) => queue.getJobState(id)));
-    chunk.forEach((id, k) => out.set(id, states[k]));
+    for (const [k, id] of chunk.entries()) out.set(id, states[k]);
   }
   return out;
 }
