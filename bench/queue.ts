@@ -4,8 +4,9 @@
  *
  * Videos/min of `dfan extract --queue` with 1, 2 and 4 `dfan worker` processes (each keeping
  * --concurrency videos in flight) against the in-process run (2 in flight) on the same clips,
- * and the per-job queue overhead in ms (a no-op pack: queue run vs local run of the same tiny
- * jobs, one at a time). Pack loading is outside the timed span in every mode. Starts its own
+ * and the per-job queue overhead in ms (a no-op pack: the queue run's wall time per job minus the
+ * time spent inside the worker's processor). Every run is cold (fresh pack, fresh workers), the
+ * modes are interleaved run by run, and pack loading is outside the timed span in every mode. Starts its own
  * redis-server on a free loopback port unless --queue is given. Prints medians and ratios;
  * never fails on time. On a 2-core machine more workers cannot be faster: the ratio shows the cost.
  */
@@ -190,27 +191,28 @@ export async function run(args: string[]): Promise<void> {
         `${runs} run(s), worker concurrency ${concurrency}, ${cpus().length} cores, load average ${fmt(la[0], 1)}`,
     );
 
-    // ---- throughput
-    const rows: Array<{ mode: string; s: number }> = [];
-    const local: number[] = [];
-    for (let r = 0; r < runs; r++) local.push(await localRun(clips, join(tmp, `local${r}`), pack, 2, T));
-    rows.push({ mode: 'in process (2 in flight)', s: median(local) });
-    la.push(loadavg()[0]);
-    for (const n of counts) {
-      const ws = await startWorkers(n, url, pack, concurrency);
-      try {
-        const times: number[] = [];
-        for (let r = 0; r < runs; r++)
-          times.push(await queueRun(clips, join(tmp, `q${n}-${r}`), pack, url, T));
-        rows.push({
-          mode: `queue, ${n} worker process${n > 1 ? 'es' : ''} × ${concurrency}`,
-          s: median(times),
-        });
-      } finally {
-        await stopWorkers(ws);
-      }
+    // ---- throughput: the modes interleaved run by run (load from others drifts), every run cold
+    // (a fresh pack in process, fresh worker processes), pack loading outside the timed span
+    const times = new Map<string, number[]>();
+    const push = (mode: string, s: number) => times.set(mode, [...(times.get(mode) ?? []), s]);
+    const modes = [
+      'in process (2 in flight)',
+      ...counts.map((n) => `queue, ${n} worker process${n > 1 ? 'es' : ''} × ${concurrency}`),
+    ];
+    for (let r = 0; r < runs; r++) {
+      push(modes[0], await localRun(clips, join(tmp, `local${r}`), pack, 2, T));
       la.push(loadavg()[0]);
+      for (const [i, n] of counts.entries()) {
+        const ws = await startWorkers(n, url, pack, concurrency);
+        try {
+          push(modes[i + 1], await queueRun(clips, join(tmp, `q${n}-${r}`), pack, url, T));
+        } finally {
+          await stopWorkers(ws);
+        }
+        la.push(loadavg()[0]);
+      }
     }
+    const rows = modes.map((mode) => ({ mode, s: median(times.get(mode) ?? [Number.NaN]) }));
     const base = rows[0].s;
     console.log('\n| mode | wall s | videos/min | vs in process |\n|---|---:|---:|---:|');
     for (const r of rows)

@@ -92,6 +92,12 @@ Examples:
       const concurrency = opts.concurrency ? num('--concurrency', opts.concurrency, 1, 64) : undefined;
       const maxQueued = opts.maxQueued ? num('--max-queued', opts.maxQueued, 0, 10_000) : undefined;
       const workers = opts.workers !== undefined ? num('--workers', opts.workers, 0, 64) : undefined;
+      if (opts.queue && workers !== undefined) {
+        throw new DfanError(
+          'BAD_ARGUMENT',
+          '--workers is for local jobs; with --queue start `dfan worker`s instead',
+        );
+      }
       const { startServer } = await import('../app/serve.js');
       const server = await startServer({
         host: opts.host,
