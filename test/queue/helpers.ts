@@ -64,14 +64,19 @@ export async function until(
   }
 }
 
-/** A worker on `url` with the fake pack, ready to take jobs. */
+/**
+ * A worker on `url` with the fake pack, ready to take jobs. Every test worker checks for stalled
+ * jobs every 0.5 s: the check is queue-wide and rate-limited by the interval of the worker that
+ * ran it last, so one worker left at the default 30 s would delay the others' recovery.
+ */
 export async function startWorker(
   url: string,
   pack: string,
   extra: string[] = [],
   env: Record<string, string> = {},
 ) {
-  const w = dfan(['worker', '--queue', url, '--pack', pack, '--only', 'extract', ...extra], env);
+  const args = ['worker', '--queue', url, '--pack', pack, '--only', 'extract', '--stalled-interval', '500'];
+  const w = dfan([...args, ...extra], env);
   await w.waitFor(/taking extract jobs/);
   return w;
 }
