@@ -245,7 +245,7 @@ describe('extraction through the queue', { skip }, () => {
     assert.equal(res.code, 0, run.out());
     await allValid(out, 6);
     assert.match(worker.out(), /lost Redis at redis:\/\/127\.0\.0\.1:\d+ .*start redis-server/);
-    assert.match(worker.out(), /is back; resuming/);
+    await worker.waitFor(/is back; resuming/, 10_000);
     // finished before the loss: never recomputed (at most the one in flight at the crash is redone)
     assert.ok(logged(log).length <= 7, `computed ${logged(log).length} times for 6 videos`);
   });

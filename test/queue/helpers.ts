@@ -25,7 +25,8 @@ export function dfan(args: string[], env: Record<string, string> = {}): Proc {
     out += d.toString();
   });
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-    child.once('exit', (code, signal) => r({ code, signal })),
+    // 'close', not 'exit': all of the output has been read by then
+    child.once('close', (code, signal) => r({ code, signal })),
   );
   return {
     child,
@@ -35,8 +36,11 @@ export function dfan(args: string[], env: Record<string, string> = {}): Proc {
       const t0 = Date.now();
       while (!re.test(out)) {
         if (Date.now() - t0 > ms) throw new Error(`timed out waiting for ${re} in:\n${out}`);
-        if (child.exitCode !== null)
+        if (child.exitCode !== null) {
+          await exited; // the rest of its output
+          if (re.test(out)) return;
           throw new Error(`process exited (${child.exitCode}) before ${re}:\n${out}`);
+        }
         await new Promise((r) => setTimeout(r, 20));
       }
     },
