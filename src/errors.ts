@@ -21,6 +21,7 @@ export type DfanErrorCode =
   | 'INTERRUPTED'
   | 'SOME_FAILED' // a batch finished but some items failed
   | 'MATERIAL_MISSING' // the demo's real photos or footage are not on this machine
+  | 'QUEUE_UNAVAILABLE' // the job queue's Redis cannot be reached (dfan --queue)
   | 'INTERNAL';
 
 export class DfanError extends Error {

@@ -1,7 +1,7 @@
 /** Wire the predict engine (warm pack) into the HTTP server and listen. */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { JobRunner } from './jobs.js';
 import { frameImage, PredictEngine } from './predict.js';
 import { buildServer, type DfanServer } from './server.js';
@@ -61,6 +61,11 @@ export interface StartOptions {
    * in the server process (the JS thread is then shared between HTTP and the face model)
    */
   workers?: number;
+  /**
+   * redis://HOST:PORT: hand jobs to `dfan worker`s through this queue instead of running them
+   * here (the uploads' work dir must then be on storage every worker can reach)
+   */
+  queue?: string;
   log?: (s: string) => void;
 }
 
@@ -81,7 +86,17 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
   let model: ModelDescriptor;
   let dispose: () => Promise<void>;
   let workerPids: () => number[] = () => [];
-  if (workers > 0) {
+  if (o.queue) {
+    // the models run in the workers; this process only needs the model's description
+    const { loadPredictor } = await import('./predict.js');
+    const predictor = await loadPredictor(o.model);
+    model = predictor.descriptor;
+    await predictor.dispose?.();
+    const { queuePredictRunner } = await import('../queue/predict.js');
+    const q = await queuePredictRunner({ url: o.queue, model: o.model, pack: o.pack, log: o.log });
+    runner = q.runner;
+    dispose = () => q.close();
+  } else if (workers > 0) {
     const { PredictPool } = await import('./pool.js');
     const { pool, descriptor } = await PredictPool.start({
       size: Math.min(workers, concurrency),
@@ -104,25 +119,31 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     model = engine.predictor.descriptor;
     dispose = () => engine.dispose();
   }
-  if (o.warm !== false) {
+  if (o.warm !== false && !o.queue) {
     o.log?.(
       `dfan serve: models loaded and warmed up in ${((performance.now() - t0) / 1000).toFixed(1)} s` +
         (workers > 0 ? ` (${Math.min(workers, concurrency)} worker processes)` : ''),
     );
   }
-  const { app } = await buildServer({
+  const { app, workDir } = await buildServer({
     runner,
     model,
     checkVideo: checkVideoFile,
     frame: frameImage,
     maxUploadMB: o.maxUploadMB,
     ttlMinutes: o.ttlMinutes,
-    // a job slot per worker process
-    concurrency: workers > 0 ? Math.min(workers, concurrency) : concurrency,
+    // a job slot per worker process; through a queue, the slots are jobs handed to the workers
+    concurrency: o.queue ? (o.concurrency ?? 16) : workers > 0 ? Math.min(workers, concurrency) : concurrency,
     maxQueued: o.maxQueued,
     cache: o.cache,
-    workDir: o.workDir,
+    workDir: o.workDir ? resolve(o.workDir) : undefined,
   });
+  if (o.queue) {
+    o.log?.(
+      `dfan serve: jobs go to the queue at ${o.queue} (run \`dfan worker --queue ${o.queue}\`); ` +
+        `uploads in ${workDir}: workers on other machines must see this path`,
+    );
+  }
   const address = await app.listen({ host: o.host, port: o.port });
   return {
     url: address.replace('[::1]', 'localhost'),

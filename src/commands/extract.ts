@@ -18,6 +18,11 @@ Examples:
   $ dfan extract ve8.csv --out feats/ve8 -T 16 --pack research
   $ dfan extract videos/ --out feats --streams object,face     keep only two streams
   $ dfan extract videos/ --out feats --force                   recompute everything
+  $ dfan extract videos/ --out /shared/feats --queue redis://10.0.0.5:6379
+        one job per video on a Redis queue, run by \`dfan worker\` on any number of machines
+        (videos and DIR on storage every worker reaches, same paths; see docs/deploy.md)
+  $ dfan extract videos/ --out /shared/feats --queue redis://10.0.0.5:6379 --detach
+        enqueue and return; \`dfan queue status --queue redis://10.0.0.5:6379\` shows the run
   $ dfan features inspect feats/clip-1a2b3c4d5e6f.safetensors`;
 
 function positiveInt(name: string, min = 1) {
@@ -41,6 +46,8 @@ interface ExtractCliOptions {
   streams?: string;
   verify: boolean;
   progress: boolean;
+  queue?: string;
+  detach?: boolean;
 }
 
 export function register(program: Command): void {
@@ -75,6 +82,11 @@ export function register(program: Command): void {
       'skip the sha256 check of existing files when resuming (header and size are still checked)',
     )
     .option('--no-progress', 'no progress bar (one line per video instead)')
+    .option(
+      '-q, --queue <url>',
+      'enqueue one job per video on this Redis (redis://HOST:PORT) for `dfan worker`s, and wait for them',
+    )
+    .option('--detach', 'with --queue: enqueue and return at once (see `dfan queue status`)')
     .addHelpText('after', EXAMPLES)
     .action(async (input: string, o: Record<string, unknown>) => {
       const opts: ExtractCliOptions = {
@@ -88,7 +100,17 @@ export function register(program: Command): void {
         streams: o.streams as string | undefined,
         verify: o.verify as boolean,
         progress: o.progress as boolean,
+        queue: o.queue as string | undefined,
+        detach: o.detach as boolean | undefined,
       };
+      if (opts.detach && !opts.queue)
+        throw new DfanError('BAD_ARGUMENT', '--detach needs --queue redis://HOST:PORT');
+      if (opts.queue && opts.workers) {
+        throw new DfanError(
+          'BAD_ARGUMENT',
+          '--workers is for local runs; with --queue start `dfan worker`s instead',
+        );
+      }
       await runExtract(input, opts);
     });
 }
@@ -119,31 +141,70 @@ async function runExtract(input: string, o: ExtractCliOptions): Promise<void> {
   };
   process.on('SIGINT', onSigint);
   let summary: Awaited<ReturnType<typeof extractAll>>;
+  let queued: import('../queue/enqueue.js').QueueExtractSummary | null = null;
+  const { safeUrl: safe } = await import('../queue/connection.js');
+  const onReadyQueued = (r: { packId: string; todo: number; skipped: number }) =>
+    reporter.start(
+      items.length,
+      r.todo,
+      r.skipped,
+      `${kind} · pack ${r.packId} · T=${o.T} K=${o.K} → ${o.out} · queue ${safe(o.queue ?? '')}`,
+    );
   try {
-    summary = await extractAll(items, o.out, {
-      pack: o.pack,
-      T: o.T,
-      K: o.K,
-      streams,
-      workers: o.workers,
-      inflight: o.inflight,
-      force: o.force,
-      verifyExisting: o.verify,
-      signal: ac.signal,
-      onReady: (r) =>
-        reporter.start(
-          items.length,
-          r.todo,
-          r.skipped,
-          `${kind} · pack ${r.packId} · T=${o.T} K=${o.K} → ${o.out}`,
-        ),
-      onProgress: (p) => reporter.update(p),
-    });
+    if (o.queue) {
+      const { parseQueueUrl } = await import('../queue/connection.js');
+      const { extractViaQueue } = await import('../queue/enqueue.js');
+      queued = await extractViaQueue(items, o.out, {
+        url: parseQueueUrl(o.queue),
+        detach: o.detach,
+        pack: o.pack,
+        T: o.T,
+        K: o.K,
+        streams,
+        force: o.force,
+        verifyExisting: o.verify,
+        signal: ac.signal,
+        log: (s) => reporter.note(s),
+        onReady: onReadyQueued,
+        onProgress: (p) => reporter.update(p),
+      });
+    }
+    summary =
+      queued ??
+      (await extractAll(items, o.out, {
+        pack: o.pack,
+        T: o.T,
+        K: o.K,
+        streams,
+        workers: o.workers,
+        inflight: o.inflight,
+        force: o.force,
+        verifyExisting: o.verify,
+        signal: ac.signal,
+        onReady: (r) =>
+          reporter.start(
+            items.length,
+            r.todo,
+            r.skipped,
+            `${kind} · pack ${r.packId} · T=${o.T} K=${o.K} → ${o.out}`,
+          ),
+        onProgress: (p) => reporter.update(p),
+      }));
   } finally {
     process.off('SIGINT', onSigint);
     reporter.stop();
   }
   const err = process.stderr;
+  if (queued) {
+    err.write(
+      `run ${queued.run}: ${queued.enqueued} job(s) enqueued, ${queued.inFlight} already in flight, ` +
+        `${summary.skipped} video(s) already done\n`,
+    );
+  }
+  if (queued?.detached) {
+    err.write(`detached: watch it with \`dfan queue status ${queued.run} --queue ${safe(o.queue ?? '')}\`\n`);
+    if (summary.failed.length === 0) return;
+  }
   err.write(
     `extracted ${summary.done}, skipped ${summary.skipped} (already done), failed ${summary.failed.length} ` +
       `of ${summary.total} in ${summary.wallSeconds.toFixed(1)} s → ${o.out}\n`,
@@ -158,7 +219,9 @@ async function runExtract(input: string, o: ExtractCliOptions): Promise<void> {
   }
   if (summary.interrupted) {
     throw new DfanError('INTERRUPTED', 'extraction interrupted', {
-      hint: 'run the same command again to resume; finished videos are kept',
+      hint: queued
+        ? 'the jobs stay queued and the workers go on; run the same command again to wait for them'
+        : 'run the same command again to resume; finished videos are kept',
       exitCode: 130,
     });
   }

@@ -9,9 +9,11 @@ import { register as pack } from './pack.js';
 import { register as predict } from './predict.js';
 import { register as probe } from './probe.js';
 import { register as protocol } from './protocol.js';
+import { register as queue } from './queue.js';
 import { register as serve } from './serve.js';
 import { register as snippets } from './snippets.js';
 import { register as train } from './train.js';
+import { register as worker } from './worker.js';
 
 /** Verbs in the order `dfan --help` lists them. One file per verb. */
 export const COMMANDS: Array<(program: Command) => void> = [
@@ -21,6 +23,8 @@ export const COMMANDS: Array<(program: Command) => void> = [
   probe,
   snippets,
   extract,
+  worker,
+  queue,
   features,
   pack,
   train,

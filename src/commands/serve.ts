@@ -13,6 +13,7 @@ interface ServeOpts {
   cache: boolean;
   pack?: string;
   workDir?: string;
+  queue?: string;
 }
 
 function num(name: string, v: string, min: number, max: number, integer = true): number {
@@ -61,6 +62,10 @@ export function register(program: Command): void {
     .option('--no-cache', 'do not reuse results of identical uploads (content hash)')
     .option('--pack <spec>', 'feature pack override (pack JSON or module)')
     .option('--work-dir <dir>', 'where uploads are kept (default: a fresh temp dir, removed on exit)')
+    .option(
+      '-q, --queue <url>',
+      'hand the jobs to `dfan worker`s through this Redis (redis://HOST:PORT) instead of running them here',
+    )
     .addHelpText(
       'after',
       `
@@ -75,7 +80,10 @@ API (JSON; details in docs/predict.md):
 Examples:
   $ dfan serve                           http://127.0.0.1:8080
   $ dfan serve --port 9000 --model runs/ek6-dual
-  $ dfan serve --host 0.0.0.0 --max-upload-mb 50 --ttl-minutes 10`,
+  $ dfan serve --host 0.0.0.0 --max-upload-mb 50 --ttl-minutes 10
+  $ dfan serve --queue redis://10.0.0.5:6379 --work-dir /shared/uploads
+        uploads become jobs for \`dfan worker\`s (any number, any machine that sees /shared/uploads);
+        several servers may share the queue (docs/deploy.md)`,
     )
     .action(async (opts: ServeOpts) => {
       const port = num('--port', opts.port, 0, 65535);
@@ -84,6 +92,12 @@ Examples:
       const concurrency = opts.concurrency ? num('--concurrency', opts.concurrency, 1, 64) : undefined;
       const maxQueued = opts.maxQueued ? num('--max-queued', opts.maxQueued, 0, 10_000) : undefined;
       const workers = opts.workers !== undefined ? num('--workers', opts.workers, 0, 64) : undefined;
+      if (opts.queue && workers !== undefined) {
+        throw new DfanError(
+          'BAD_ARGUMENT',
+          '--workers is for local jobs; with --queue start `dfan worker`s instead',
+        );
+      }
       const { startServer } = await import('../app/serve.js');
       const server = await startServer({
         host: opts.host,
@@ -97,6 +111,7 @@ Examples:
         workers,
         cache: opts.cache,
         workDir: opts.workDir,
+        queue: opts.queue ? (await import('../queue/connection.js')).parseQueueUrl(opts.queue) : undefined,
         log: (s) => process.stderr.write(`${s}\n`),
       });
       process.stdout.write(

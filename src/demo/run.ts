@@ -8,9 +8,9 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
+import { gridRegion } from '../backbones/preprocess.js';
 import { readManifest } from '../data/manifest.js';
 import type { Metrics } from '../data/metrics-types.js';
-import { gridRegion } from '../backbones/preprocess.js';
 import { DfanError } from '../errors.js';
 import type { Region } from '../features/types.js';
 import type { VideoResult } from '../model/evaluate.js';
@@ -306,9 +306,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const examples: Record<string, VideoResult[]> = {};
   let tTrain = 0;
   for (const [i, variant] of (['mean', 'dual'] as const).entries()) {
-    log(
-      `[3/4] training ${variant} (${i + 1}/2) with dfan train's defaults`,
-    );
+    log(`[3/4] training ${variant} (${i + 1}/2) with dfan train's defaults`);
     const t1 = performance.now();
     let lastShown = 0;
     const r = await trainRun({

@@ -8,7 +8,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FeaturePack } from '../backbones/types.js';
-import { DfanError, describeError } from '../errors.js';
+import { DfanError, describeError, isDfanError } from '../errors.js';
 import { removeStaleTemps } from './atomic.js';
 import {
   checkStreams,
@@ -44,7 +44,7 @@ export interface Job {
 
 export type JobResult =
   | { id: number; ok: true; timing: ExtractTiming }
-  | { id: number; ok: false; error: string };
+  | { id: number; ok: false; error: string; code?: string };
 
 /** Extract one video and write its file atomically; never throws. */
 export async function runJob(pack: FeaturePack, cfg: JobConfig, job: Job): Promise<JobResult> {
@@ -61,7 +61,7 @@ export async function runJob(pack: FeaturePack, cfg: JobConfig, job: Job): Promi
     await writeFeatures(job.outPath, vf);
     return { id: job.id, ok: true, timing };
   } catch (e) {
-    return { id: job.id, ok: false, error: describeError(e) };
+    return { id: job.id, ok: false, error: describeError(e), code: isDfanError(e) ? e.code : undefined };
   }
 }
 
