@@ -58,6 +58,12 @@ export function register(program: Command): void {
     .option('--batch <n>', 'batch size', num('batch'), 32)
     .option('--lr <x>', 'Adam learning rate', num('lr'), 1e-3)
     .option(
+      '--weight-decay <x>',
+      'L2 penalty on weight matrices (default -1 = auto: 1/n_train clamped to [1e-4, 1e-2])',
+      num('weight-decay'),
+      -1,
+    )
+    .option(
       '--seed <n>',
       'seed of initialisation, shuffling, dropout and the validation slice',
       num('seed'),
@@ -135,6 +141,7 @@ export function register(program: Command): void {
           epochs: Number(o.epochs),
           batchSize: Number(o.batch),
           lr: Number(o.lr),
+          weightDecay: Number(o.weightDecay),
           seed: Number(o.seed),
           valFraction: Number(o.valFraction),
           patience: Number(o.patience),

@@ -62,7 +62,10 @@ export interface TrainConfig {
   smoothing: number;
   batchSize: number;
   lr: number;
-  /** L2 penalty on weight matrices, added to the loss */
+  /**
+   * L2 penalty on weight matrices, added to the (mean) loss; -1 = auto: 1 / n_train clamped to
+   * [1e-4, 1e-2] (a fixed prior over the weights weighs 1/n against the mean loss; src/model/schedule.ts)
+   */
   weightDecay: number;
   /** stop when smoothed validation accuracy has not improved for this many epochs (0 = never, -1 = auto: max(8, 20 % of the epochs)) */
   patience: number;
@@ -96,7 +99,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   smoothing: 3,
   batchSize: 32,
   lr: 1e-3,
-  weightDecay: 1e-4,
+  weightDecay: -1,
   patience: -1,
   valFraction: 0.1,
   seed: 0,
@@ -139,7 +142,7 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
     throw bad(`minValidation must be an integer ≥ 0 (got ${c.minValidation})`);
   positiveInt('batch', c.batchSize);
   if (!(c.lr > 0)) throw bad(`learning rate must be > 0 (got ${c.lr})`);
-  if (!(c.weightDecay >= 0)) throw bad('weight decay must be ≥ 0');
+  if (!(c.weightDecay >= 0 || c.weightDecay === -1)) throw bad('weight decay must be ≥ 0 (or -1 = auto)');
   if (!Number.isInteger(c.patience) || c.patience < -1)
     throw bad('patience must be an integer ≥ 0 (0 = never stop early) or -1 (auto)');
   if (!(c.valFraction >= 0 && c.valFraction < 1))

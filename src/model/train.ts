@@ -371,7 +371,7 @@ export function fitModel(
       const { value: cost, grads } = tf.variableGrads(() => {
         const out = model.forward(batch);
         predicted = tf.keep(tf.argMax(out.logits, 1));
-        return model.loss(out.logits, labels, { weightDecay: tcfg.weightDecay, positive });
+        return model.loss(out.logits, labels, { weightDecay: sched.weightDecay, positive });
       }, varList);
       optimizer.apply(varList, grads);
       for (const g of Object.values(grads)) g.dispose();
