@@ -67,7 +67,9 @@ export function demoPlan(quick: boolean, seed = 0): { spec: FocusSpec; streams: 
     ? { spec: { ...DEFAULT_FOCUS, classes: 3, perClass: 15, seed }, streams: ['object'] }
     : {
         spec: { ...DEFAULT_FOCUS, classes: 4, perClass: 36, seed },
-        streams: ['object', 'action'],
+        // object only: with 96 training videos the action stream (footage motion, the same in
+        // every class) let the head memorise the videos: 27 % vs 40 % test accuracy (docs/model.md)
+        streams: ['object'],
       };
 }
 
