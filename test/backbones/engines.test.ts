@@ -66,7 +66,7 @@ test('MobileNetV2: our conversion matches the independent ../shared conversion o
   skip: needShared('models', 'nsfw_mobilenetv2.onnx'),
 }, async () => {
   const frames = synthetic(2);
-  const net = await loadMobilenet({ engine: 'onnx' });
+  const net = await loadMobilenet({ engine: 'onnx', mapLayer: 'out_relu', fit: 'crop' });
   const ref = await loadOnnx(sharedPath('models', 'nsfw_mobilenetv2.onnx'), { threads: 2 });
   try {
     const ours = await net.run(frames);
@@ -97,7 +97,7 @@ test('MobileNetV2: our conversion matches the independent ../shared conversion o
 test('object map separates content: frames of one video are closer to each other than to another video', {
   skip: needShared('media', 'single_face.mp4') || needShared('media', 'nk_carousel1.mp4'),
 }, async () => {
-  const net = await loadMobilenet({});
+  const net = await loadMobilenet({ mapLayer: 'out_relu' });
   try {
     const a = await decodeFrames(FACE, [0.3, 1.2, 2.0], { width: 224, height: 224 });
     const b = await decodeFrames(CAROUSEL, [1, 4, 8], { width: 224, height: 224 });

@@ -337,7 +337,7 @@ test("loadPack('research') loads the installed pack; a truncated installed file 
     const installed = await installPack(MODELS, { id: 'research' });
     const p = await loadPack('research', { streams: ['action'] });
     try {
-      assert.equal(p.id, `research@${installed.pack.version}`);
+      assert.equal(p.id, `research@${installed.pack.version}+r2`);
       assert.deepEqual(
         p.streams.map((s) => s.name),
         ['action'],
