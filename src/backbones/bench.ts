@@ -56,7 +56,8 @@ export async function timePerItem(
 export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): Promise<BackboneTiming[]> {
   const repeats = opts.repeats ?? 3;
   const n = frames.length;
-  const { loadMobilenet } = await import('./mobilenet.js');
+  const { loadMobilenet, MID_LAYER } = await import('./mobilenet.js');
+  const { loadCenternet } = await import('./centernet.js');
   const { loadFaceRunner } = await import('./faces.js');
   const { loadPoseRunner } = await import('./movenet.js');
   const { colourStats, motionStats } = await import('./stats.js');
@@ -68,7 +69,16 @@ export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): 
     streams: string[];
     load: () => Promise<{ engine: string; run(f: Frame[]): Promise<unknown>; dispose(): Promise<void> }>;
   }> = [
-    { name: 'mobilenet_v2', streams: ['object', 'context'], load: () => loadMobilenet(runnerOpts) },
+    {
+      name: 'centernet backbone (512²)',
+      streams: ['object'],
+      load: () => loadCenternet(runnerOpts),
+    },
+    {
+      name: 'mobilenet_v2 to block 10',
+      streams: ['context'],
+      load: () => loadMobilenet({ ...runnerOpts, mapLayer: MID_LAYER }),
+    },
     { name: 'blazeface+mesh+emotion', streams: ['face'], load: () => loadFaceRunner(runnerOpts) },
     { name: 'movenet-lightning', streams: ['action'], load: () => loadPoseRunner(runnerOpts) },
   ];
