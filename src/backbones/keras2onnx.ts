@@ -402,8 +402,8 @@ export async function convertedMobilenetBytes(
   const dir = join(cacheDir, 'converted');
   // only the layers asked for are converted: a map from block 10 skips blocks 11-16 entirely
   const outputs = [...new Set(layers)].sort();
-  const all = [...Object.keys(MAP_LAYERS), MID_LAYER].sort();
-  const tag = outputs.join(',') === [...new Set(all)].join(',') ? '' : `-${outputs.join('+')}`;
+  const all = [...new Set([...Object.keys(MAP_LAYERS), MID_LAYER])].sort();
+  const tag = outputs.join() === all.join() ? '' : `-${outputs.join('+')}`;
   const file = join(dir, `nsfwjs-mobilenet_v2-${nsfwjsVersion()}-${sourceKey(src)}${tag}.onnx`);
   if (existsSync(file)) return { bytes: readFileSync(file), file };
   const graph = kerasToOnnx(await kerasSourceFromTfjs(src), outputs, 'nsfwjs_mobilenet_v2');

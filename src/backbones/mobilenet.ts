@@ -15,8 +15,9 @@ import { framesToTensor } from './preprocess.js';
 import type { BackboneManifest } from './types.js';
 
 /**
- * The default object map: the last layer whose weights are still ImageNet's (nsfwjs fine-tuned
- * blocks 11–16), chosen by the probe in docs/probe.md.
+ * MobileNetV2's map layer when a MobileNetV2 object map is asked for: the last layer whose weights
+ * are still ImageNet's (nsfwjs fine-tuned blocks 11–16). The default pack's object map is
+ * CenterNet's (src/backbones/centernet.ts); both were measured in docs/probe.md.
  */
 export const MAP_LAYER = 'block_10_expand_relu';
 /** Layers the object map may come from: [H, W, C] each. */

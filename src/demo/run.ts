@@ -12,7 +12,8 @@ import { gridRegion } from '../backbones/preprocess.js';
 import { readManifest } from '../data/manifest.js';
 import type { Metrics } from '../data/metrics-types.js';
 import { DfanError } from '../errors.js';
-import type { Region } from '../features/types.js';
+import { mapRegion } from '../features/region.js';
+import type { Region, StreamInfo } from '../features/types.js';
 import type { VideoResult } from '../model/evaluate.js';
 import {
   buildFocusDataset,
@@ -195,18 +196,16 @@ export async function objectRegions(
   const byKey = new Map<string, Region>();
   let fromFile = 0;
   for (const v of videos) {
-    let region: Region | null = null;
+    // the file's word (mapRegion), else the old packs' centre crop
+    let info: StreamInfo | undefined;
     try {
       const h = await readFeatureHeader(join(featuresDir, fileNameForKey(v.key)));
-      const info = h.meta.streams.find((s) => s.name === 'object') as { region?: unknown } | undefined;
-      const r = info?.region;
-      if (Array.isArray(r) && r.length === 4 && r.every((x) => typeof x === 'number' && Number.isFinite(x)))
-        region = r as Region;
+      info = h.meta.streams.find((s) => s.name === 'object');
     } catch {
       // no feature file: the default geometry
     }
-    if (region) fromFile++;
-    byKey.set(v.key, region ?? centreSquareRegion(v.frame.width, v.frame.height));
+    if (info?.region) fromFile++;
+    byKey.set(v.key, mapRegion(info ?? {}, v.frame.width, v.frame.height));
   }
   const description =
     fromFile === videos.length

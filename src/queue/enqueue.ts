@@ -14,6 +14,7 @@
 import { resolve } from 'node:path';
 import { Queue, QueueEvents } from 'bullmq';
 import { DfanError } from '../errors.js';
+import { peakRssOfThisProcess } from '../features/batch.js';
 import {
   DEFAULT_K,
   DEFAULT_T,
@@ -354,7 +355,7 @@ export async function extractViaQueue(
       configHash: hash,
       interrupted,
       timings,
-      peakRssMB: { main: process.memoryUsage().rss / 1024 / 1024, workers: [] },
+      peakRssMB: { main: peakRssOfThisProcess(), workers: [] },
       wallSeconds: (performance.now() - t0) / 1000,
       run,
       enqueued,
