@@ -26,7 +26,6 @@ import { detectFaces, type FaceDetection, humanVersion } from './human.js';
 import {
   loadMobilenet,
   MAP_FIT,
-  MAP_LAYER,
   MAP_LAYERS,
   type MapLayer,
   MID_DIM,

@@ -7,7 +7,11 @@ never read. The defaults adapt to the dataset's size (docs/model.md, "Training d
   - a validation slice (--val-fraction of the TRAIN split) is carved only when it would hold
     ≥ 50 videos; epochs are then compared on validation accuracy averaged over 3 epochs;
   - smaller sets train on every training video and keep the weights averaged over the last
-    epochs (no early stopping on a slice too small to mean anything; the log says so).
+    epochs (no early stopping on a slice too small to mean anything; the log says so);
+  - and, without a validation set, a vector stream (context, action, face, …) whose video means
+    predict the label no better than shuffled labels do (leave-one-out) is left out: on a few
+    dozen videos it would only be memorised. The log and config.json give each stream's figure;
+    --streams or --no-stream-check keep them all.
 One progress line per epoch (loss, train/val accuracy, seconds). Same seed + same data →
 identical weights and metrics.
 
@@ -81,6 +85,17 @@ export function register(program: Command): void {
       num('patience'),
       -1,
     )
+    .option(
+      '--no-stream-check',
+      'keep every vector stream even without a validation set (default: leave out those no better than chance)',
+    )
+    .option(
+      '--stream-dropout <p>',
+      'leave each stream out of a training video with this probability (0 = off)',
+      num('stream-dropout'),
+      0,
+    )
+    .option('--temporal-evidence', "let the temporal focus also read the spatial focus's cell scores (dual)")
     .option('--heads <n>', 'temporal focus heads', num('heads'), 1)
     .option('--spatial-hidden <n>', 'width h of the spatial scoring layer', num('spatial-hidden'), 64)
     .option(
@@ -104,7 +119,7 @@ export function register(program: Command): void {
     .option('--polarity <classes>', 'polarity-aware loss: comma-separated positive classes')
     .option('--polarity-weight <x>', 'weight of the polarity loss', num('polarity-weight'), 0.5)
     .addHelpText('after', EXAMPLES)
-    .action(async (o: Record<string, string | number | undefined>) => {
+    .action(async (o: Record<string, string | number | boolean | undefined>) => {
       const { openDataset } = await import('../data/open.js');
       const { trainRun } = await import('../model/train.js');
       const src = await openDataset(String(o.dataset));
@@ -130,6 +145,8 @@ export function register(program: Command): void {
                 .map((s) => s.trim())
             : undefined,
           heads: Number(o.heads),
+          streamDropout: Number(o.streamDropout),
+          temporalEvidence: o.temporalEvidence === true || o.temporalEvidence === 'true',
           spatialHidden: Number(o.spatialHidden),
           spatialScoreDim: Number(o.scoreDim),
           mapDim: Number(o.mapDim),
@@ -147,6 +164,7 @@ export function register(program: Command): void {
           patience: Number(o.patience),
           minSteps: Number(o.minSteps),
           minValidation: Number(o.minValidation),
+          streamCheck: o.streamCheck !== false && o.streamCheck !== 'false',
         },
         log,
       });

@@ -68,8 +68,9 @@ export function demoPlan(quick: boolean, seed = 0): { spec: FocusSpec; streams: 
     ? { spec: { ...DEFAULT_FOCUS, classes: 3, perClass: 15, seed }, streams: ['object'] }
     : {
         spec: { ...DEFAULT_FOCUS, classes: 4, perClass: 36, seed },
-        // object only: with 96 training videos the action stream (footage motion, the same in
-        // every class) let the head memorise the videos: 27 % vs 40 % test accuracy (docs/model.md)
+        // object only, to save extraction time: on this set dfan train's stream check leaves the
+        // default pack's context, action and face out anyway (their video means predict the class
+        // no better than shuffled labels: docs/model.md, "Stream check")
         streams: ['object'],
       };
 }
@@ -191,10 +192,11 @@ const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 export async function objectRegions(
   featuresDir: string,
   videos: FocusVideo[],
-): Promise<{ byKey: Map<string, Region>; description: string }> {
+): Promise<{ byKey: Map<string, Region>; description: string; stream: string }> {
   const { readFeatureHeader, fileNameForKey } = await import('../features/store.js');
   const byKey = new Map<string, Region>();
   let fromFile = 0;
+  let stream = 'object stream';
   for (const v of videos) {
     // the file's word (mapRegion), else the old packs' centre crop
     let info: StreamInfo | undefined;
@@ -205,6 +207,7 @@ export async function objectRegions(
       // no feature file: the default geometry
     }
     if (info?.region) fromFile++;
+    if (info && stream === 'object stream') stream = `${info.backbone}: ${info.description}`;
     byKey.set(v.key, mapRegion(info ?? {}, v.frame.width, v.frame.height));
   }
   const description =
@@ -213,7 +216,7 @@ export async function objectRegions(
       : fromFile === 0
         ? "the default pack's centre square of the short side (the feature files name no region)"
         : `the feature files' region for ${fromFile} of ${videos.length} videos, else the centre square of the short side`;
-  return { byKey, description };
+  return { byKey, description, stream };
 }
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
@@ -306,6 +309,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const metrics = {} as DemoResult['metrics'];
   const examples: Record<string, VideoResult[]> = {};
   let tTrain = 0;
+  let schedule = '';
   for (const [i, variant] of (['mean', 'dual'] as const).entries()) {
     log(`[3/4] training ${variant} (${i + 1}/2) with dfan train's defaults`);
     const t1 = performance.now();
@@ -322,7 +326,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       },
       train: { seed: opts.seed ?? 0 },
       log: (line) => {
-        if (line.startsWith('schedule:')) log(`      ${line}`);
+        if (line.startsWith('schedule:')) {
+          log(`      ${line}`);
+          schedule = line.slice('schedule: '.length);
+        }
       },
       onEpoch: (e) => {
         if (e.epoch - lastShown >= 10 || e.epoch === 1) {
@@ -387,8 +394,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     "# dfan demo: dual focus on dfan's own real-imagery focus dataset",
     '',
     `**Not an emotion dataset.** These figures are on a focus dataset dfan builds on the spot from real material on this machine: ${total} videos of ${spec.duration} s (${ds.classes.join(', ')}) whose class is visible only as a real photo in a box of 1/4 × 1/4 of the frame sides (1/16 of the area), at a random position, during 2 of ${spec.T} snippets, over real footage (frames ${shapes}; half the photos are cut-outs over the footage, half a card on a plain backdrop). ` +
-      `Features: default pack (${plan.streams.join(' + ')}; object = nsfwjs MobileNetV2 map, partly ImageNet). ` +
-      `Trained here on ${nTrain} videos (a validation slice for early stopping), evaluated on ${scores.dual.n} test videos whose photos were never used in training${m.footage.test.length && m.footage.test.join() !== m.footage.train.join() ? ' and whose footage is held out too' : ''}.`,
+      `Features: default pack (${plan.streams.join(' + ')}; object = ${regions.stream}). ` +
+      `Trained here on ${nTrain} videos with dfan train's defaults (${schedule}), evaluated on ${scores.dual.n} test videos whose photos were never used in training${m.footage.test.length && m.footage.test.join() !== m.footage.train.join() ? ' and whose footage is held out too' : ''}.`,
     '',
     ...table,
     '',

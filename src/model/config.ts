@@ -34,10 +34,23 @@ export interface ModelConfig {
   activation: 'relu' | 'tanh';
   /** width of the temporal scoring layer Q */
   temporalHidden: number;
+  /**
+   * the temporal focus also reads the spatial focus's evidence: each snippet's score gets
+   * γ_s · log-mean-exp of its cell scores e_ti (γ_s learned per map stream, starting at 1), so a
+   * snippet whose cells look like a cue is looked at (dual only)
+   */
+  temporalEvidence: boolean;
   /** temporal focus heads; z = [z_1 … z_K] */
   heads: number;
   /** dropout rate before the classifier */
   dropout: number;
+  /**
+   * stream dropout: during training, each stream is left out of u_t for a whole video with this
+   * probability (at least one stream is kept; the kept ones are scaled by streams / kept). It
+   * keeps an easily memorised stream from carrying the fit alone: each stream must explain the
+   * label on its own too. 0 = off; only used with two or more streams.
+   */
+  streamDropout: number;
   /**
    * map streams are reduced once, at load time, to this many channels by a PCA fitted on the
    * training split (no labels used): this is what makes a 1280-channel map cheap to attend over.
@@ -71,6 +84,11 @@ export interface TrainConfig {
   patience: number;
   /** share of the TRAIN split held out (stratified) for early stopping */
   valFraction: number;
+  /**
+   * when no validation set chooses and the streams are not given: leave out vector streams whose
+   * video means predict the label no better than chance (src/model/stream-check.ts)
+   */
+  streamCheck: boolean;
   seed: number;
 }
 
@@ -85,8 +103,10 @@ export const DEFAULT_MODEL: ModelConfig = {
   projDim: 128,
   activation: 'relu',
   temporalHidden: 64,
+  temporalEvidence: false,
   heads: 1,
   dropout: 0.5,
+  streamDropout: 0,
   mapDim: MAP_DIM_AUTO,
   polarityWeight: 0,
   positiveClasses: [],
@@ -102,6 +122,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   weightDecay: -1,
   patience: -1,
   valFraction: 0.1,
+  streamCheck: true,
   seed: 0,
 };
 
@@ -125,6 +146,8 @@ export function resolveModelConfig(partial: Partial<ModelConfig>): ModelConfig {
   positiveInt('heads', c.heads);
   if (c.activation !== 'relu' && c.activation !== 'tanh') throw bad(`activation must be relu or tanh`);
   if (!(c.dropout >= 0 && c.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${c.dropout})`);
+  if (!(c.streamDropout >= 0 && c.streamDropout < 1))
+    throw bad(`stream dropout must be in [0, 1) (got ${c.streamDropout})`);
   if (!Number.isInteger(c.mapDim) || c.mapDim < -1)
     throw bad(`mapDim must be -1 (auto), 0 or a positive integer`);
   if (!(c.polarityWeight >= 0)) throw bad('polarityWeight must be ≥ 0');

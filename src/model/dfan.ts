@@ -38,6 +38,8 @@ export interface BatchTensors {
   mask: TF.Tensor; // [B, T]  1 = real snippet
   /** training only: inverted-dropout keep mask for z, [B, K·D_u] */
   dropMask?: TF.Tensor;
+  /** training only: whole-stream keep mask for u_t, [B, D_u] (0 = the stream is dropped for that video) */
+  streamMask?: TF.Tensor;
 }
 
 export interface ForwardOutput {
@@ -51,7 +53,7 @@ export interface ParamSpec {
   shape: number[];
   /** L2 weight decay applies (matrices, not biases / score vectors) */
   decay: boolean;
-  init: 'glorot' | 'zeros' | 'small';
+  init: 'glorot' | 'zeros' | 'small' | 'one';
 }
 
 /** Parameter names and shapes, in a fixed order (initialisation consumes the PRNG in this order). */
@@ -85,6 +87,10 @@ export function paramSpecs(cfg: ModelConfig, dims: InputDims, nClasses: number):
     p['temporal.Q'] = mat([Du, cfg.temporalHidden]);
     p['temporal.q'] = vec(cfg.temporalHidden);
     p['temporal.v'] = { shape: [cfg.temporalHidden, K], decay: false, init: 'small' };
+    if (cfg.temporalEvidence && usesSpatial(cfg.variant)) {
+      for (const s of cfg.streams)
+        if (dims.maps[s]) p[`temporal.gamma.${s}`] = { shape: [1], decay: false, init: 'one' };
+    }
   }
   p['classifier.W'] = mat([K * Du, nClasses]);
   p['classifier.b'] = vec(nClasses);
@@ -120,6 +126,8 @@ export function initParams(specs: Record<string, ParamSpec>, seed: number): Reco
       for (let i = 0; i < n; i++) a[i] = (random() * 2 - 1) * limit;
     } else if (s.init === 'small') {
       for (let i = 0; i < n; i++) a[i] = (random() * 2 - 1) * 0.1;
+    } else if (s.init === 'one') {
+      a.fill(1);
     }
     out[name] = a;
   }
@@ -162,7 +170,10 @@ export class Dfan {
   }
 
   /** Spatial focus on one map stream: returns the pooled snippet features x̂ [B·T, D] and α [B·T, N]. */
-  spatialFocus(stream: string, batch: BatchTensors): { pooled: TF.Tensor; alpha: TF.Tensor } {
+  spatialFocus(
+    stream: string,
+    batch: BatchTensors,
+  ): { pooled: TF.Tensor; alpha: TF.Tensor; evidence: TF.Tensor } {
     const { tf } = this;
     const { B, T } = batch;
     const { H, W: Wd, D } = this.dims.maps[stream];
@@ -188,9 +199,12 @@ export class Dfan {
       tf.tanh(pre).reshape([B * T * N, this.cfg.spatialHidden]),
       this.params[`spatial.${stream}.w`],
     );
-    const alpha = tf.softmax(e.reshape([B * T, N])); // softmax over the H·W cells
+    const scores = e.reshape([B * T, N]);
+    const alpha = tf.softmax(scores); // softmax over the H·W cells
     const pooled = tf.matMul(alpha.reshape([B * T, 1, N]), x).reshape([B * T, D]); // x̂ = Σ α_i x_i
-    return { pooled, alpha };
+    // how strongly the snippet holds a cue: log-mean-exp of the cell scores  [B·T]
+    const evidence = tf.sub(tf.logSumExp(scores, 1), Math.log(N));
+    return { pooled, alpha, evidence };
   }
 
   /** The whole forward pass. */
@@ -198,6 +212,7 @@ export class Dfan {
     const { tf, cfg } = this;
     const { B, T } = batch;
     const alpha: Record<string, TF.Tensor> = {};
+    const evidence: TF.Tensor[] = [];
 
     // snippet vector u_t: one projected part per stream, in cfg.streams order  [B·T, d]
     const parts: TF.Tensor[] = [];
@@ -208,6 +223,8 @@ export class Dfan {
           const sf = this.spatialFocus(s, batch);
           x = sf.pooled;
           alpha[s] = sf.alpha.reshape([B, T, -1]);
+          const gamma = this.params[`temporal.gamma.${s}`];
+          if (gamma) evidence.push(tf.mul(sf.evidence, gamma));
         } else {
           x = batch.pooled[s].reshape([B * T, -1]);
         }
@@ -217,14 +234,23 @@ export class Dfan {
       const projected = tf.add(tf.matMul(x, this.params[`proj.${s}.P`]), this.params[`proj.${s}.p`]);
       parts.push(cfg.activation === 'tanh' ? tf.tanh(projected) : tf.relu(projected));
     }
-    const u = parts.length === 1 ? parts[0] : tf.concat(parts, 1); // [B·T, Du]
+    let u = parts.length === 1 ? parts[0] : tf.concat(parts, 1); // [B·T, Du]
     const Du = u.shape[1] as number;
+    if (batch.streamMask) {
+      // stream dropout: a dropped stream is absent from u_t for every snippet of that video
+      u = tf.mul(u.reshape([B, T, Du]), batch.streamMask.reshape([B, 1, Du])).reshape([B * T, Du]);
+    }
 
     // temporal focus β [B, K, T]
     let betaHeads: TF.Tensor;
     if (usesTemporal(cfg.variant)) {
       const h = tf.tanh(tf.add(tf.matMul(u, this.params['temporal.Q']), this.params['temporal.q']));
-      const scores = tf.matMul(h, this.params['temporal.v']).reshape([B, T, this.K]).transpose([0, 2, 1]);
+      let scores = tf.matMul(h, this.params['temporal.v']).reshape([B, T, this.K]).transpose([0, 2, 1]);
+      if (evidence.length) {
+        // the spatial focus's own evidence that the snippet holds a cue, γ_s · log-mean-exp_i e_ti
+        const ev = evidence.length === 1 ? evidence[0] : tf.addN(evidence);
+        scores = tf.add(scores, ev.reshape([B, 1, T]));
+      }
       const masked = tf.add(scores, tf.mul(tf.sub(batch.mask, 1), 1e9).reshape([B, 1, T]));
       betaHeads = tf.softmax(masked); // softmax over t; padded snippets → exp(-1e9) = 0
     } else {

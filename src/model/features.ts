@@ -502,6 +502,7 @@ export function disposeBatch(b: BatchTensors): void {
     ...Object.values(b.vectors),
     b.mask,
     ...(b.dropMask ? [b.dropMask] : []),
+    ...(b.streamMask ? [b.streamMask] : []),
   ])
     t.dispose();
 }

@@ -9,6 +9,7 @@
  * `loadRun(dir)` returns a predictor: probabilities, temporal focus β and spatial focus α for
  * one video's features, or for a whole FeatureSet (eval).
  */
+
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DfanError } from '../errors.js';
@@ -24,6 +25,7 @@ import { loadTf, type Tf, tidyValue } from './backend.js';
 import { type ModelConfig, resolveModelConfig, type TrainConfig, usesSpatial } from './config.js';
 import { Dfan, paramSpecs } from './dfan.js';
 import { applyPrep, dimsOf, disposeBatch, type FeatureSet, type Prep, type StreamPrep } from './features.js';
+import type { StreamCheck } from './stream-check.js';
 
 export const RUN_FORMAT = 'dfan-run';
 
@@ -55,6 +57,8 @@ export interface RunConfig {
   };
   /** what each stream is (from the feature files) */
   streamInfo: Record<string, string>;
+  /** without a validation set: each vector stream's leave-one-out check, and whether it was kept */
+  streamCheck?: StreamCheck[];
   result: {
     bestEpoch: number;
     epochs: number;

@@ -35,6 +35,7 @@ import {
   writeRun,
 } from './run.js';
 import { planSchedule, type TrainSchedule, trailingMean } from './schedule.js';
+import { checkVectorStreams, describeChecks, type StreamCheck } from './stream-check.js';
 
 export type { EpochLog, LoadedRun };
 
@@ -78,6 +79,37 @@ export function defaultStreams(vf: VideoFeatures): string[] {
     ...STREAM_ORDER.filter((s) => names.includes(s)),
     ...names.filter((s) => !STREAM_ORDER.includes(s)).sort(),
   ];
+}
+
+/**
+ * The stream check (src/model/stream-check.ts) on the prep samples: null when there is nothing to
+ * decide (no vector stream, or no map stream to fall back on).
+ */
+export function checkStreams(
+  streams: string[],
+  videos: VideoFeatures[],
+  labels: number[],
+  classes: number,
+): StreamCheck[] | null {
+  const isMap = (s: string) => videos[0]?.streams[s]?.shape.length === 4;
+  const vectors = streams.filter((s) => !isMap(s));
+  if (!vectors.length || vectors.length === streams.length || videos.length < 10) return null;
+  const means: Record<string, Float64Array[]> = {};
+  for (const s of vectors) {
+    means[s] = videos.map((vf) => {
+      const [T, C] = vf.streams[s].shape;
+      const out = new Float64Array(C);
+      let n = 0;
+      for (let t = 0; t < T; t++) {
+        if (vf.mask && vf.mask[t] === 0) continue;
+        n++;
+        for (let c = 0; c < C; c++) out[c] += vf.streams[s].data[t * C + c];
+      }
+      for (let c = 0; c < C; c++) out[c] /= Math.max(1, n);
+      return out;
+    });
+  }
+  return checkVectorStreams(means, labels, classes);
 }
 
 /** A FeatureSource over a feature-store folder. */
@@ -186,12 +218,29 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
       hint: `first failure: ${samples.failed[0]?.key}: ${samples.failed[0]?.reason}`,
     });
   }
-  const streams = userStreams ?? defaultStreams(sampleList[0]);
+  let streams = userStreams ?? defaultStreams(sampleList[0]);
   for (const s of streams) {
     if (!sampleList[0].streams[s]) {
       throw new DfanError('BAD_ARGUMENT', `stream "${s}" is not in the features`, {
         hint: `available: ${Object.keys(sampleList[0].streams).join(', ')}`,
       });
+    }
+  }
+  // no validation set to tell a useful stream from one that is only memorised: ask each vector stream
+  let streamChecks: StreamCheck[] | null = null;
+  if (!userStreams && !schedule.select && tcfg.streamCheck) {
+    const labelOf = new Map(trainItems.map((i) => [i.key, classes.indexOf(i.label)]));
+    const checked = [...samples.cache.entries()].filter(([k]) => (labelOf.get(k) ?? -1) >= 0);
+    streamChecks = checkStreams(
+      streams,
+      checked.map(([, vf]) => vf),
+      checked.map(([k]) => labelOf.get(k) as number),
+      classes.length,
+    );
+    if (streamChecks) {
+      log(describeChecks(streamChecks, checked.length));
+      const out = new Set(streamChecks.filter((c) => !c.kept).map((c) => c.stream));
+      streams = streams.filter((s) => !out.has(s));
     }
   }
   const mcfgIn = resolveModelConfig({ ...opts.model, streams });
@@ -261,6 +310,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
     dataset: opts.dataset.name ?? null,
     prep: prepSummary(prep),
     streamInfo,
+    ...(streamChecks ? { streamCheck: streamChecks } : {}),
     result: {
       bestEpoch: best.epoch,
       epochs: curve.length,
@@ -297,6 +347,35 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
  * The training loop proper, on sets already in memory (trainRun loads them; the benchmark loads
  * once and fits every variant). Returns the model restored to its best epoch.
  */
+/**
+ * Whole-stream keep masks for a batch, [B, S·d] row-major: each stream is dropped for a video
+ * with probability p, at least one is kept, and the kept streams are scaled by S / kept so that
+ * u_t keeps its expected size.
+ */
+export function streamKeepMask(
+  B: number,
+  S: number,
+  d: number,
+  p: number,
+  random: () => number,
+): Float32Array {
+  const out = new Float32Array(B * S * d);
+  const keep = new Array<boolean>(S);
+  for (let b = 0; b < B; b++) {
+    let kept = 0;
+    for (let s = 0; s < S; s++) {
+      keep[s] = random() >= p;
+      if (keep[s]) kept++;
+    }
+    if (!kept) {
+      keep[Math.min(S - 1, Math.floor(random() * S))] = true;
+      kept = 1;
+    }
+    for (let s = 0; s < S; s++) if (keep[s]) out.fill(S / kept, (b * S + s) * d, (b * S + s + 1) * d);
+  }
+  return out;
+}
+
 export function fitModel(
   tf: Tf,
   o: {
@@ -363,6 +442,12 @@ export function fitModel(
         for (let j = 0; j < drop.length; j++) drop[j] = random() >= mcfg.dropout ? keep : 0;
       }
       const batch = trainSet.batch(tf, idx, keepMaps, drop, Du, scoreDims);
+      if (mcfg.streamDropout > 0 && streams.length > 1) {
+        batch.streamMask = tf.tensor(
+          streamKeepMask(idx.length, streams.length, mcfg.projDim, mcfg.streamDropout, random),
+          [idx.length, mcfg.projDim * streams.length],
+        );
+      }
       const labels = tf.tensor1d(
         idx.map((j) => trainSet.labels[j]),
         'int32',
