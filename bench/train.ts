@@ -1,9 +1,10 @@
 /**
- * `npm run bench -- train [--videos 1637] [--epochs 2] [--variants mean,temporal,spatial,dual] [--spatial-hidden h] [--full]`
+ * `npm run bench -- train [--videos 1637] [--epochs 2] [--variants mean,temporal,spatial,dual,dual-plain] [--spatial-hidden h] [--full]`
  *
  * DFAN training speed on Ekman-6-sized synthetic features: 1,637 videos × T=16 with an object map
  * 7×7×1280, context [404], action [111], face [12] (the default pack's shapes). Prints, per variant,
- * steps/s and seconds per epoch over all 1,637 videos (batch 32); the one-off load cost (feature
+ * steps/s and seconds per epoch over all 1,637 videos (batch 32; `dual-plain` is dual without focus
+ * and value contrast, so the contrast's cost is measured in the same run); the one-off load cost (feature
  * generation standing in for reading files + the 1280→128 map reduction); the speed-up of the
  * replacement kernels (transposed products, tanh, identity; see src/model/backend.ts) (dual, same steps with and without them, same process); peak RSS.
  * `--full` also times a complete training run of one Ekman-6 split (819 train videos, 30 epochs,
@@ -23,7 +24,8 @@ import { arg, fmt, median, peakRssMB } from './util.js';
 export async function run(args: string[]): Promise<void> {
   const videos = Number(arg(args, 'videos', '1637'));
   const epochs = Number(arg(args, 'epochs', '2'));
-  const variants = arg(args, 'variants', 'mean,temporal,spatial,dual').split(',') as Variant[];
+  // `<variant>-plain`: the same variant without focus / value contrast (what the contrast costs)
+  const variants = arg(args, 'variants', 'mean,temporal,spatial,dual,dual-plain').split(',');
   const full = args.includes('--full');
   const spatialHidden = args.includes('--spatial-hidden')
     ? Number(arg(args, 'spatial-hidden', ''))
@@ -72,8 +74,11 @@ export async function run(args: string[]): Promise<void> {
   const rows: string[][] = [];
   const tcfg = resolveTrainConfig({ epochs, batchSize: 32, valFraction: 0, patience: 0 });
   const stepsPerEpoch = Math.ceil(set.size / tcfg.batchSize);
-  for (const variant of variants) {
-    const model = resolveModelConfig({ variant, streams, mapDim: 128, spatialHidden });
+  for (const name of variants) {
+    const plain = name.endsWith('-plain');
+    const variant = name.replace(/-plain$/, '') as Variant;
+    const contrast = plain ? { focusContrast: false, valueContrast: false } : {};
+    const model = resolveModelConfig({ variant, streams, mapDim: 128, spatialHidden, ...contrast });
     const c0 = process.cpuUsage();
     const fit = fitModel(tf, {
       trainSet: set,
@@ -87,14 +92,14 @@ export async function run(args: string[]): Promise<void> {
     const secs = fit.curve.map((e) => e.seconds);
     const perEpoch = median(secs);
     rows.push([
-      variant,
+      plain ? `${variant} (no contrast)` : variant,
       fmt(stepsPerEpoch / perEpoch, 1),
       fmt(perEpoch, 2),
       fmt(cpuPerEpoch, 2),
       secs.map((x) => fmt(x, 2)).join(' '),
       fmt(peakRssMB(), 0),
     ]);
-    console.log(`  ${variant}: ${fmt(perEpoch, 2)} s/epoch wall, ${fmt(cpuPerEpoch, 2)} s CPU`);
+    console.log(`  ${name}: ${fmt(perEpoch, 2)} s/epoch wall, ${fmt(cpuPerEpoch, 2)} s CPU`);
     fit.predictor.dispose();
   }
   console.log(

@@ -7,7 +7,8 @@ Runs the whole pipeline on real imagery that is on the machine, nothing to downl
      for 2 of 16 snippets over real footage (clips in ../shared/media or --footage DIR, else a
      slow pan over the photographs of plasma-workspace-wallpapers); test videos use photos
      (and footage, when there are ≥ 2 clips) never seen in training;
-  2. extracts features with the default pack (object map, + action in the full demo);
+  2. extracts features with the default pack (the object map: the stream check would leave the
+     pack's vector streams out on this set anyway);
   3. trains the \`mean\` (no attention) and \`dual\` models;
   4. prints accuracy, temporal hit rate (top-β snippet overlaps the photo's interval), spatial
      pointing (peak α cell at the top-β snippet inside the photo's box, ± one cell), chance

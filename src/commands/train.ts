@@ -96,6 +96,14 @@ export function register(program: Command): void {
       0,
     )
     .option('--temporal-evidence', "let the temporal focus also read the spatial focus's cell scores (dual)")
+    .option(
+      '--no-focus-contrast',
+      "focus scorers read the raw cells / snippets only, not how they depart from the video's average",
+    )
+    .option(
+      '--value-contrast',
+      "pool what the attended cells hold beyond their video's average (brief cues over steady footage; drops what is there all along)",
+    )
     .option('--heads <n>', 'temporal focus heads', num('heads'), 1)
     .option('--spatial-hidden <n>', 'width h of the spatial scoring layer', num('spatial-hidden'), 64)
     .option(
@@ -147,6 +155,8 @@ export function register(program: Command): void {
           heads: Number(o.heads),
           streamDropout: Number(o.streamDropout),
           temporalEvidence: o.temporalEvidence === true || o.temporalEvidence === 'true',
+          focusContrast: o.focusContrast !== false,
+          valueContrast: o.valueContrast === true || o.valueContrast === 'true',
           spatialHidden: Number(o.spatialHidden),
           spatialScoreDim: Number(o.scoreDim),
           mapDim: Number(o.mapDim),

@@ -34,6 +34,8 @@ export interface BatchTensors {
   /** the leading k channels of a map, for its spatial scorer, when k < D (see Dfan.scoreDims) */
   scored?: Record<string, TF.Tensor>; // [B, T, N, k]
   pooled: Record<string, TF.Tensor>; // [B, T, D]  mean over cells
+  /** each cell's mean over the video's real snippets, x̄_i (computed from maps + mask when absent) */
+  cellMeans?: Record<string, TF.Tensor>; // [B, N, D]
   vectors: Record<string, TF.Tensor>; // [B, T, C]
   mask: TF.Tensor; // [B, T]  1 = real snippet
   /** training only: inverted-dropout keep mask for z, [B, K·D_u] */
@@ -72,6 +74,9 @@ export function paramSpecs(cfg: ModelConfig, dims: InputDims, nClasses: number):
           p[`spatial.${s}.U`] = mat([cd, cfg.spatialHidden]);
         }
         p[`spatial.${s}.b`] = vec(cfg.spatialHidden);
+        if (cfg.valueContrast) p[`spatial.${s}.kappa`] = { shape: [m.D], decay: false, init: 'one' };
+        if (cfg.focusContrast)
+          p[`spatial.${s}.lambda`] = { shape: [cfg.spatialHidden], decay: false, init: 'one' };
         p[`spatial.${s}.w`] = { shape: [cfg.spatialHidden, 1], decay: false, init: 'small' };
       }
       p[`proj.${s}.P`] = mat([m.D, cfg.projDim]);
@@ -87,6 +92,7 @@ export function paramSpecs(cfg: ModelConfig, dims: InputDims, nClasses: number):
     p['temporal.Q'] = mat([Du, cfg.temporalHidden]);
     p['temporal.q'] = vec(cfg.temporalHidden);
     p['temporal.v'] = { shape: [cfg.temporalHidden, K], decay: false, init: 'small' };
+    if (cfg.focusContrast) p['temporal.mu'] = { shape: [cfg.temporalHidden], decay: false, init: 'one' };
     if (cfg.temporalEvidence && usesSpatial(cfg.variant)) {
       for (const s of cfg.streams)
         if (dims.maps[s]) p[`temporal.gamma.${s}`] = { shape: [1], decay: false, init: 'one' };
@@ -132,6 +138,13 @@ export function initParams(specs: Record<string, ParamSpec>, seed: number): Reco
     out[name] = a;
   }
   return out;
+}
+
+/** Mean over the real snippets of each video: x [B, T, F], mask [B, T] → [B, F]. */
+function videoMean(tf: Tf, x: TF.Tensor, mask: TF.Tensor): TF.Tensor {
+  const [B, T] = mask.shape as number[];
+  const sum = tf.matMul(mask.reshape([B, 1, T]), x).reshape([B, -1]); // Σ_t m_t x_t
+  return tf.div(sum, tf.maximum(tf.sum(mask, 1, true), 1));
 }
 
 let instances = 0;
@@ -186,6 +199,21 @@ export class Dfan {
     const scored =
       k === D ? cells : lead ? lead.reshape([B * T * N, k]) : tf.slice(cells, [0, 0], [B * T * N, k]);
     let pre = tf.matMul(scored, W).reshape([B * T, N, this.cfg.spatialHidden]); // W x_i
+    const lambda = this.params[`spatial.${stream}.lambda`];
+    const kappa = this.params[`spatial.${stream}.kappa`];
+    // x̄_i, the cell over the video's real snippets [B, N, D]: an input, so no gradient flows into it
+    const xbar =
+      lambda || kappa
+        ? (batch.cellMeans?.[stream] ??
+          videoMean(tf, x.reshape([B, T, N * D]), batch.mask).reshape([B, N, D]))
+        : null;
+    if (lambda && xbar) {
+      // W x_ti − λ ⊙ W x̄_i (= mean_t W x_ti): the cell against the same cell over the video
+      const h = this.cfg.spatialHidden;
+      const barScored = k === D ? xbar : tf.slice(xbar, [0, 0, 0], [B, N, k]);
+      const avg = tf.matMul(barScored.reshape([B * N, k]), W).reshape([B, 1, N, h]);
+      pre = tf.sub(pre.reshape([B, T, N, h]), tf.mul(avg, lambda)).reshape([B * T, N, h]);
+    }
     const U = this.params[`spatial.${stream}.U`];
     const b = this.params[`spatial.${stream}.b`];
     if (U) {
@@ -201,7 +229,12 @@ export class Dfan {
     );
     const scores = e.reshape([B * T, N]);
     const alpha = tf.softmax(scores); // softmax over the H·W cells
-    const pooled = tf.matMul(alpha.reshape([B * T, 1, N]), x).reshape([B * T, D]); // x̂ = Σ α_i x_i
+    let pooled = tf.matMul(alpha.reshape([B * T, 1, N]), x).reshape([B * T, D]); // x̂ = Σ α_i x_i
+    if (kappa && xbar) {
+      // − κ ⊙ Σ_i α_ti x̄_i: what the attended cells hold beyond their video average
+      const attendedBar = tf.matMul(alpha.reshape([B, T, N]), xbar).reshape([B * T, D]);
+      pooled = tf.sub(pooled, tf.mul(attendedBar, kappa));
+    }
     // how strongly the snippet holds a cue: log-mean-exp of the cell scores  [B·T]
     const evidence = tf.sub(tf.logSumExp(scores, 1), Math.log(N));
     return { pooled, alpha, evidence };
@@ -244,7 +277,15 @@ export class Dfan {
     // temporal focus β [B, K, T]
     let betaHeads: TF.Tensor;
     if (usesTemporal(cfg.variant)) {
-      const h = tf.tanh(tf.add(tf.matMul(u, this.params['temporal.Q']), this.params['temporal.q']));
+      let qu = tf.matMul(u, this.params['temporal.Q']); // Q u_t  [B·T, h]
+      const mu = this.params['temporal.mu'];
+      if (mu) {
+        // Q u_t − μ ⊙ mean_t Q u_t: the snippet against its video's average
+        const Ht = this.cfg.temporalHidden;
+        const avg = videoMean(tf, qu.reshape([B, T, Ht]), batch.mask).reshape([B, 1, Ht]);
+        qu = tf.sub(qu.reshape([B, T, Ht]), tf.mul(avg, mu)).reshape([B * T, Ht]);
+      }
+      const h = tf.tanh(tf.add(qu, this.params['temporal.q']));
       let scores = tf.matMul(h, this.params['temporal.v']).reshape([B, T, this.K]).transpose([0, 2, 1]);
       if (evidence.length) {
         // the spatial focus's own evidence that the snippet holds a cue, γ_s · log-mean-exp_i e_ti

@@ -371,6 +371,8 @@ export class FeatureSet {
   readonly snippets: SnippetTimes[][] = [];
   readonly maps: Record<string, Float32Array> = {}; // [n, T, N, D]
   readonly pooled: Record<string, Float32Array> = {}; // [n, T, D]
+  /** each cell's mean over the video's real snippets (kept with the maps: the focus contrast reads it) */
+  readonly cellMeans: Record<string, Float32Array> = {}; // [n, N, D]
   readonly vectors: Record<string, Float32Array> = {}; // [n, T, D]
   readonly mask: Float32Array; // [n, T]
   readonly T: number;
@@ -385,7 +387,10 @@ export class FeatureSet {
     this.mask = new Float32Array(capacity * this.T);
     for (const [name, sp] of Object.entries(prep.streams)) {
       if (sp.kind === 'map') {
-        if (keepMaps) this.maps[name] = new Float32Array(capacity * this.T * sp.H * sp.W * sp.D);
+        if (keepMaps) {
+          this.maps[name] = new Float32Array(capacity * this.T * sp.H * sp.W * sp.D);
+          this.cellMeans[name] = new Float32Array(capacity * sp.H * sp.W * sp.D);
+        }
         this.pooled[name] = new Float32Array(capacity * this.T * sp.D);
       } else {
         this.vectors[name] = new Float32Array(capacity * this.T * sp.D);
@@ -420,7 +425,10 @@ export class FeatureSet {
       if (sp.kind === 'map') {
         const N = sp.H * sp.W;
         const x = p.maps[name];
-        if (this.keepMaps) this.maps[name].set(x, i * this.T * N * sp.D);
+        if (this.keepMaps) {
+          this.maps[name].set(x, i * this.T * N * sp.D);
+          cellMeanInto(this.cellMeans[name].subarray(i * N * sp.D, (i + 1) * N * sp.D), x, p.mask);
+        }
         const pooled = this.pooled[name];
         const base = i * this.T * sp.D;
         for (let t = 0; t < this.T; t++) {
@@ -471,6 +479,8 @@ export class FeatureSet {
         if (withMaps) {
           if (!this.keepMaps) throw new Error('FeatureSet was loaded without maps');
           bt.maps[name] = take(`${name}:maps`, this.maps[name], T * N * sp.D, [B, T, N, sp.D]);
+          bt.cellMeans ??= {};
+          bt.cellMeans[name] = take(`${name}:cellMeans`, this.cellMeans[name], N * sp.D, [B, N, sp.D]);
           const k = scoreDims[name];
           if (k !== undefined && k < sp.D) {
             // the leading k channels of every cell, contiguous (cheaper here than a Slice kernel)
@@ -494,10 +504,25 @@ export class FeatureSet {
   }
 }
 
+/** out[i] = Σ_t m_t x[t, i] / Σ_t m_t: x [T, N·D] flattened, mask [T] (all zero: out stays 0). */
+export function cellMeanInto(out: Float32Array, x: Float32Array, mask: Float32Array): void {
+  const per = out.length;
+  const acc = new Float64Array(per);
+  let real = 0;
+  for (let t = 0; t < mask.length; t++) {
+    if (mask[t] === 0) continue;
+    real += mask[t];
+    const row = x.subarray(t * per, (t + 1) * per);
+    for (let j = 0; j < per; j++) acc[j] += mask[t] * row[j];
+  }
+  for (let j = 0; j < per; j++) out[j] = real > 0 ? acc[j] / real : 0;
+}
+
 export function disposeBatch(b: BatchTensors): void {
   for (const t of [
     ...Object.values(b.maps),
     ...Object.values(b.scored ?? {}),
+    ...Object.values(b.cellMeans ?? {}),
     ...Object.values(b.pooled),
     ...Object.values(b.vectors),
     b.mask,

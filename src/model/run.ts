@@ -284,7 +284,14 @@ export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {})
   const tf = await loadTf({ fastKernels: opts.fastKernels });
   // runs saved before spatialScoreDim existed scored on all channels (and their bases are unordered)
   const saved: Partial<ModelConfig> = config.model;
-  const model = resolveModelConfig({ ...saved, spatialScoreDim: saved.spatialScoreDim ?? 0 });
+  // …and options added later are off in runs saved before them, whatever today's defaults
+  const model = resolveModelConfig({
+    ...saved,
+    spatialScoreDim: saved.spatialScoreDim ?? 0,
+    temporalEvidence: saved.temporalEvidence ?? false,
+    focusContrast: saved.focusContrast ?? false,
+    valueContrast: saved.valueContrast ?? false,
+  });
   const dims = dimsOf(prep);
   const values: Record<string, Float32Array> = {};
   for (const name of Object.keys(paramSpecs(model, dims, config.classes.length))) {

@@ -97,3 +97,73 @@ test('the spatial scorer reads the leading principal components: batch-provided 
   model.dispose();
   all.dispose();
 });
+
+test('focus contrast: a cell that is the same in every snippet gets no attention from it; padding changes nothing', async () => {
+  const { tf, syn, set } = await tinySet();
+  const idx = [...Array(set.size).keys()];
+  const model = makeModel(tf, set, syn.dataset.classes, {
+    variant: 'dual',
+    spatialContext: 'none',
+    focusContrast: true,
+    valueContrast: true,
+  });
+  const batch = set.batch(tf, idx, true);
+  const [B, T, N, D] = batch.maps.object.shape as number[];
+  const mask = tf.tensor(set.mask.slice(0, B * T), [B, T, 1, 1]);
+  // the cell means are recomputed from the maps and the mask (the batch's precomputed ones are of the unshifted maps)
+  const run = (maps: ReturnType<typeof tf.tensor>) => {
+    const out = model.forward({ ...batch, cellMeans: undefined, maps: { ...batch.maps, object: maps } });
+    return {
+      alpha: out.alpha.object.arraySync() as number[][][],
+      logits: out.logits.arraySync() as number[][],
+    };
+  };
+  const base = tf.tidy(() => run(batch.maps.object));
+  // the FeatureSet's precomputed cell means are the same means
+  const pre = tf.tidy(() => model.forward(batch).logits.arraySync() as number[][]);
+  for (const [b, row] of base.logits.entries())
+    for (const [c, l] of row.entries())
+      assert.ok(Math.abs(l - pre[b][c]) < 1e-4, `precomputed x̄: ${l} vs ${pre[b][c]}`);
+  // every real snippet of a video gets the same offset per cell: the contrast (λ = κ = 1 at the
+  // start) cancels it, so α and the logits stay; padded snippets get noise: nothing may change
+  const shifted = tf.tidy(() => {
+    const offset = tf.randomNormal([B, 1, N, D], 0, 3, 'float32', 7);
+    const noise = tf.randomNormal([B, T, N, D], 0, 5, 'float32', 8);
+    const x = tf.add(batch.maps.object, tf.add(tf.mul(offset, mask), tf.mul(noise, tf.sub(1, mask))));
+    return run(x);
+  });
+  for (const [b, video] of base.alpha.entries()) {
+    for (const [t, cells] of video.entries()) {
+      if (set.mask[b * T + t] === 0) continue;
+      for (const [i, a] of cells.entries()) {
+        const s = shifted.alpha[b][t][i];
+        assert.ok(Math.abs(a - s) < 1e-4, `α[${b}][${t}][${i}] ${a} vs ${s}`);
+      }
+    }
+  }
+  for (const [b, row] of base.logits.entries()) {
+    for (const [c, l] of row.entries()) {
+      const s = shifted.logits[b][c];
+      assert.ok(Math.abs(l - s) < 1e-3, `logits[${b}][${c}] ${l} vs ${s}`);
+    }
+  }
+  // and without contrast the same offset does move the spatial focus (the test can fail)
+  const plain = makeModel(tf, set, syn.dataset.classes, {
+    variant: 'dual',
+    spatialContext: 'none',
+    focusContrast: false,
+    valueContrast: false,
+  });
+  const moved = tf.tidy(() => {
+    const offset = tf.randomNormal([B, 1, N, D], 0, 3, 'float32', 7);
+    const a0 = plain.forward(batch).alpha.object;
+    const a1 = plain.forward({ ...batch, maps: { ...batch.maps, object: tf.add(batch.maps.object, offset) } })
+      .alpha.object;
+    return tf.max(tf.abs(tf.sub(a0, a1))).dataSync()[0];
+  });
+  assert.ok(moved > 1e-3, `without contrast α moves (${moved})`);
+  mask.dispose();
+  disposeBatch(batch);
+  model.dispose();
+  plain.dispose();
+});

@@ -85,7 +85,7 @@ test('the replacement kernels compute the same products and tanh as the original
   }
 });
 
-test('gradients of the whole model match finite differences (dual, 2 heads, masking, polarity, weight decay, PCA-reduced map scored on 3 of 5 components)', async () => {
+test('gradients of the whole model match finite differences (dual, 2 heads, masking, polarity, weight decay, PCA-reduced map scored on 3 of 5 components, focus contrast, temporal evidence)', async () => {
   const { tf, syn, set } = await tinySet({}, 5);
   const classes = syn.dataset.classes;
   const model = makeModel(tf, set, classes, {
@@ -98,6 +98,9 @@ test('gradients of the whole model match finite differences (dual, 2 heads, mask
     projDim: 5,
     temporalHidden: 4,
     activation: 'tanh',
+    focusContrast: true,
+    valueContrast: true,
+    temporalEvidence: true,
   });
   const idx = [...Array(set.size).keys()];
   const batch = set.batch(tf, idx, true, undefined, 0, model.scoreDims());
@@ -137,7 +140,16 @@ test('gradients of the whole model match finite differences (dual, 2 heads, mask
   }
   assert.ok(checked > 40, `checked ${checked} entries`);
   // the spatial and temporal focus actually receive gradient
-  for (const name of ['spatial.object.W', 'spatial.object.U', 'temporal.Q', 'temporal.v']) {
+  for (const name of [
+    'spatial.object.W',
+    'spatial.object.U',
+    'spatial.object.lambda',
+    'spatial.object.kappa',
+    'temporal.Q',
+    'temporal.v',
+    'temporal.mu',
+    'temporal.gamma.object',
+  ]) {
     assert.ok(
       analytic[name].some((g) => Math.abs(g) > 1e-7),
       `${name} has a non-zero gradient`,
