@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { projectRoot } from '../../src/version.js';
+import { needShared, sharedPath } from '../helpers/shared.js';
 
 const CLI = join(projectRoot(), 'dist', 'src', 'cli.js');
 const dirs: string[] = [];
@@ -81,4 +82,25 @@ test('dfan pack install / list / verify from the command line, with exit codes',
   r = dfan(['pack', 'verify', 'absent'], cache);
   assert.equal(r.code, 1);
   assert.match(r.err, /not installed/);
+});
+
+test('dfan pack list says what the research pack streams are today: the object map sees the whole frame', {
+  skip: needShared('models', 'mobilenetv2-12-int8-feat.onnx'),
+}, async () => {
+  const cache = await mkdtemp(join(tmpdir(), 'dfan-packcli-research-'));
+  dirs.push(cache);
+  let r = dfan(['pack', 'install', sharedPath('models'), '--id', 'research', '--no-progress'], cache);
+  assert.equal(r.code, 0, r.err);
+  // the installed pack.json still says "centre crop" (it predates revision 2); the listing must not
+  r = dfan(['pack', 'list'], cache);
+  assert.equal(r.code, 0, r.err);
+  const object = r.out.split('\n').find((l) => /^\s+object +MobileNetV2-1\.0/.test(l)) ?? '';
+  assert.match(object, /whole frame stretched to 224²/, r.out);
+  assert.doesNotMatch(object, /centre crop/);
+  r = dfan(['pack', 'list', '--json'], cache);
+  const listed = JSON.parse(r.out) as {
+    packs: Array<{ id: string; streams: Array<{ description: string }> }>;
+  };
+  const research = listed.packs.find((p) => p.id === 'research');
+  assert.ok(research?.streams.some((s) => /whole frame/.test(s.description)));
 });

@@ -19,25 +19,15 @@ import type { FeaturePack, PackInput } from '../types.js';
 import { readMonoAudio, sharedDecode, streamSquareFrames } from './media.js';
 import { MOBILENET_C, MOBILENET_HW, MOBILENET_SIZE, Mobilenet } from './mobilenet.js';
 import { type LabelProb, MOVINET_DIM, MOVINET_SIZE, MovinetStream, poolSnippets } from './movinet.js';
+import { RESEARCH_PACK_ID, researchStreamInfo } from './streams.js';
 import { YAMNET_DIM, Yamnet } from './yamnet.js';
 
-export const RESEARCH_PACK_ID = 'research';
+export { RESEARCH_PACK_ID };
 /**
  * Revision of the research pack's numbers within an installed version (part of the pack id): 2 =
  * key frames are stretched whole onto the 224² input (was: short side 256, centre crop 224).
  */
 export const RESEARCH_PACK_REVISION = 2;
-
-/** The object stream sees the whole frame since revision 2; installed pack.json files predate it. */
-function fullFrame(s: StreamInfo): StreamInfo {
-  if (s.kind !== 'map') return s;
-  return {
-    ...s,
-    fit: 'stretch',
-    inputAspect: 1,
-    description: `${s.description.replace(/\s*\(short side 256, centre crop 224\)/, '')} (whole frame stretched to 224²)`,
-  };
-}
 
 export interface ResearchOptions {
   /** load from this folder instead of the installed pack (it must hold pack.json or the raw files) */
@@ -180,7 +170,7 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
   const pack: ResearchPack = {
     // settings that change the numbers are part of the id (and so of the feature store's config hash)
     id: `${RESEARCH_PACK_ID}@${version}+r${RESEARCH_PACK_REVISION}${fps !== 5 ? `+fps${fps}` : ''}${opts.audioHop !== undefined && opts.audioHop !== 0.975 ? `+hop${opts.audioHop}` : ''}`,
-    streams: streams.filter((s) => want.has(s.name)).map(fullFrame),
+    streams: streams.filter((s) => want.has(s.name)).map(researchStreamInfo),
     lastActionLabels: [],
     lastTimings: null,
     async extract(input: PackInput) {
