@@ -39,14 +39,7 @@ function mb(bytes: number): string {
 
 async function list(opts: { json?: boolean }): Promise<void> {
   const { listInstalled, packsRoot } = await import('../packs/cache.js');
-  const { packs: installed, broken } = await listInstalled();
-  const { RESEARCH_PACK_ID, researchStreamInfo } = await import('../backbones/research/streams.js');
-  // an installed research pack.json predates revision 2: show what its streams are today
-  const packs = installed.map((p) =>
-    p.id === RESEARCH_PACK_ID
-      ? { ...p, pack: { ...p.pack, streams: p.pack.streams.map(researchStreamInfo) } }
-      : p,
-  );
+  const { packs, broken } = await listInstalled();
   const builtIn = { id: 'default', builtIn: true, streams: await defaultPackStreams() };
   if (opts.json) {
     const out = {

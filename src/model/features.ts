@@ -505,7 +505,7 @@ export class FeatureSet {
 }
 
 /** out[i] = Σ_t m_t x[t, i] / Σ_t m_t: x [T, N·D] flattened, mask [T] (all zero: out stays 0). */
-export function cellMeanInto(out: Float32Array, x: Float32Array, mask: Float32Array): void {
+function cellMeanInto(out: Float32Array, x: Float32Array, mask: Float32Array): void {
   const per = out.length;
   const acc = new Float64Array(per);
   let real = 0;

@@ -54,6 +54,22 @@ async function readRecord(dir: string): Promise<{ source?: string; installedAt?:
   }
 }
 
+/**
+ * An installed copy of a pack that dfan ships (packs/<id>/pack.json, same version) is described by
+ * dfan's own pack.json: the copy may predate a change to what a stream is (the research pack's
+ * object map sees the whole frame since revision 2), and a label must say what the code computes.
+ */
+async function withCurrentStreams(pack: PackJson): Promise<PackJson> {
+  const known = knownPackJson(pack.id);
+  if (!known) return pack;
+  try {
+    const current = await readPackJson(known);
+    return current.version === pack.version ? { ...pack, streams: current.streams } : pack;
+  } catch {
+    return pack;
+  }
+}
+
 /** Installed packs (folders with a valid pack.json); broken folders are reported in `broken`. */
 export async function listInstalled(): Promise<{
   packs: InstalledPack[];
@@ -72,7 +88,7 @@ export async function listInstalled(): Promise<{
     if (name.startsWith('.')) continue; // temp folders of installs in progress
     const dir = join(root, name);
     try {
-      const pack = await readPackJson(join(dir, 'pack.json'));
+      const pack = await withCurrentStreams(await readPackJson(join(dir, 'pack.json')));
       packs.push({ id: pack.id, dir, pack, ...(await readRecord(dir)) });
     } catch (e) {
       broken.push({ dir, error: e instanceof Error ? e.message : String(e) });
@@ -93,6 +109,6 @@ export async function requireInstalled(id: string): Promise<InstalledPack> {
         : 'install it with `dfan pack install SOURCE`',
     });
   }
-  const pack = await readPackJson(file);
+  const pack = await withCurrentStreams(await readPackJson(file));
   return { id, dir, pack, ...(await readRecord(dir)) };
 }

@@ -91,7 +91,16 @@ test('dfan pack list says what the research pack streams are today: the object m
   dirs.push(cache);
   let r = dfan(['pack', 'install', sharedPath('models'), '--id', 'research', '--no-progress'], cache);
   assert.equal(r.code, 0, r.err);
-  // the installed pack.json still says "centre crop" (it predates revision 2); the listing must not
+  // a copy installed before revision 2 says "centre crop"; the listing must say what the code does
+  const installedJson = join(cache, 'packs', 'research', 'pack.json');
+  writeFileSync(
+    installedJson,
+    readFileSync(installedJson, 'utf8').replace(
+      '(whole frame stretched to 224²)',
+      '(short side 256, centre crop 224)',
+    ),
+  );
+  assert.match(readFileSync(installedJson, 'utf8'), /centre crop 224/);
   r = dfan(['pack', 'list'], cache);
   assert.equal(r.code, 0, r.err);
   const object = r.out.split('\n').find((l) => /^\s+object +MobileNetV2-1\.0/.test(l)) ?? '';

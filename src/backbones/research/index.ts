@@ -19,15 +19,19 @@ import type { FeaturePack, PackInput } from '../types.js';
 import { readMonoAudio, sharedDecode, streamSquareFrames } from './media.js';
 import { MOBILENET_C, MOBILENET_HW, MOBILENET_SIZE, Mobilenet } from './mobilenet.js';
 import { type LabelProb, MOVINET_DIM, MOVINET_SIZE, MovinetStream, poolSnippets } from './movinet.js';
-import { RESEARCH_PACK_ID, researchStreamInfo } from './streams.js';
 import { YAMNET_DIM, Yamnet } from './yamnet.js';
 
-export { RESEARCH_PACK_ID };
+export const RESEARCH_PACK_ID = 'research';
 /**
  * Revision of the research pack's numbers within an installed version (part of the pack id): 2 =
  * key frames are stretched whole onto the 224² input (was: short side 256, centre crop 224).
  */
 export const RESEARCH_PACK_REVISION = 2;
+
+/** The map stream sees the whole key frame, stretched onto 224² (region [0,0,1,1]) since revision 2. */
+function fullFrame(s: StreamInfo): StreamInfo {
+  return s.kind === 'map' ? { ...s, fit: 'stretch', inputAspect: 1 } : s;
+}
 
 export interface ResearchOptions {
   /** load from this folder instead of the installed pack (it must hold pack.json or the raw files) */
@@ -170,7 +174,7 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
   const pack: ResearchPack = {
     // settings that change the numbers are part of the id (and so of the feature store's config hash)
     id: `${RESEARCH_PACK_ID}@${version}+r${RESEARCH_PACK_REVISION}${fps !== 5 ? `+fps${fps}` : ''}${opts.audioHop !== undefined && opts.audioHop !== 0.975 ? `+hop${opts.audioHop}` : ''}`,
-    streams: streams.filter((s) => want.has(s.name)).map(researchStreamInfo),
+    streams: streams.filter((s) => want.has(s.name)).map(fullFrame),
     lastActionLabels: [],
     lastTimings: null,
     async extract(input: PackInput) {
