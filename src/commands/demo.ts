@@ -7,19 +7,21 @@ Runs the whole pipeline on real imagery that is on the machine, nothing to downl
      for 2 of 16 snippets over real footage (clips in ../shared/media or --footage DIR, else a
      slow pan over the photographs of plasma-workspace-wallpapers); test videos use photos
      (and footage, when there are ≥ 2 clips) never seen in training;
-  2. extracts features with the default pack (the object map: the stream check would leave the
+  2. extracts features with the default pack or --pack (the object map: the stream check would leave the
      pack's vector streams out on this set anyway);
   3. trains the \`mean\` (no attention) and \`dual\` models;
   4. prints accuracy, temporal hit rate (top-β snippet overlaps the photo's interval), spatial
      pointing (peak α cell at the top-β snippet inside the photo's box, ± one cell), chance
-     levels, and writes summary.md/.html. This is dfan's own focus dataset, not an emotion one.
+     levels and the cue probe (a ridge classifier given the cells under each photo at the
+     snippets that show it: what perfect focus would give), and writes summary.md/.html. This is dfan's own focus dataset, not an emotion one.
 Everything is cached under --out: a second run reuses the videos and features.
 
 Examples:
   $ dfan demo                         full demo, 144 videos of 16 s (≤ 10 min on 2 cores)
   $ dfan demo --quick                 CI-sized (45 videos, 3 classes, object stream only)
   $ dfan demo --footage ~/clips       your own clips as the footage
-  $ dfan demo --out /tmp/demo --seed 3`;
+  $ dfan demo --out /tmp/demo --seed 3
+  $ dfan demo --pack research         the research pack's object map (features-research/, runs-research/)`;
 
 export function register(program: Command): void {
   program
@@ -31,8 +33,13 @@ export function register(program: Command): void {
     .option('--quick', 'smaller and faster (for CI)')
     .option('--seed <n>', 'seed of the dataset and the training', '0')
     .option('--footage <dir>', 'folder of real video clips for the backgrounds (default ../shared/media)')
+    .option(
+      '--pack <spec>',
+      'feature pack: default, research (after `dfan pack install`), or a pack JSON with an `object` map stream',
+      'default',
+    )
     .addHelpText('after', EXAMPLES)
-    .action(async (o: { out: string; quick?: boolean; seed: string; footage?: string }) => {
+    .action(async (o: { out: string; quick?: boolean; seed: string; footage?: string; pack: string }) => {
       const { runDemo } = await import('../demo/run.js');
       const { DfanError } = await import('../errors.js');
       const seed = Number(o.seed);
@@ -45,6 +52,7 @@ export function register(program: Command): void {
         quick: !!o.quick,
         seed,
         footage: o.footage,
+        pack: o.pack,
         log: (l) => {
           process.stdout.write(`${live ? '\n' : ''}${l}\n`);
           live = false;
@@ -67,7 +75,7 @@ export function register(program: Command): void {
         .join(', ');
       const lines = [
         '',
-        "  on dfan's own real-imagery focus dataset (not an emotion dataset):",
+        `  on dfan's own real-imagery focus dataset (not an emotion dataset), ${r.pack} pack:`,
         `  photos (train/test, disjoint): ${photos}, from ${r.material.photos.source}`,
         `  footage: ${r.material.footage.description}`,
         '',
@@ -75,6 +83,11 @@ export function register(program: Command): void {
         `  mean (no focus)     ${pct(m.accuracy)}      n/a            n/a`,
         `  dual                ${pct(d.accuracy)}    ${pct(d.temporalHit)}        ${pct(d.pointing)}`,
         `  chance              ${pct(chance)}    ${pct(d.temporalChance)}        ${pct(d.pointingChance)}`,
+        ...(r.cueProbe
+          ? [
+              `  cue probe           ${pct(r.cueProbe.accuracy)}    (a linear classifier told where and when the photo is: the features' ceiling)`,
+            ]
+          : []),
         '',
         '  temporal hit: top-β snippet overlaps the photo interval; pointing: peak α cell at the top-β',
         `  snippet inside the photo box ± one cell (at the cue snippet, no tolerance: ${pct(d.pointingAtCue).trim()}, chance ${pct(d.pointingAtCueChance).trim()})`,

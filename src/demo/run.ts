@@ -1,7 +1,9 @@
 /**
  * `dfan demo`: the whole pipeline on a focus dataset made on the spot, no download.
  *   1. generate the videos (focus.ts)             OUT/dataset/
- *   2. extract features with the default pack     OUT/features/   (cached: reruns skip finished videos)
+ *   2. extract features with the default pack     OUT/features/   (cached: reruns skip finished videos;
+ *      another pack: OUT/features-<pack>/, runs in OUT/runs-<pack>/)
+ *      and the cue probe: a linear classifier told where and when the photo is (cue-probe.ts)
  *   3. train `mean` and `dual`                    OUT/runs/<variant>/
  *   4. evaluate on the test split: accuracy, temporal hit rate, spatial pointing accuracy, chance levels
  *   5. write OUT/summary.md and OUT/summary.html
@@ -15,6 +17,7 @@ import { DfanError } from '../errors.js';
 import { mapRegion } from '../features/region.js';
 import type { Region, StreamInfo } from '../features/types.js';
 import type { VideoResult } from '../model/evaluate.js';
+import { type CueProbe, cueCellWeights, cueProbe, storeMapLoader } from './cue-probe.js';
 import {
   buildFocusDataset,
   DEFAULT_FOCUS,
@@ -29,6 +32,8 @@ export interface DemoOptions {
   seed?: number;
   /** folder of real clips (default ../shared/media; wallpaper photographs when it has none) */
   footage?: string;
+  /** feature pack (default: 'default'); it must have a map stream named `object` */
+  pack?: string;
   log?: (line: string) => void;
   /** transient progress (a line that the next one replaces); default: log every ~10 % */
   progress?: (line: string) => void;
@@ -60,6 +65,28 @@ export interface DemoResult {
   material: FocusMaterial;
   /** the region the object grid spans, as read from the feature files (or the default) */
   region: string;
+  /** the features' ceiling: a linear classifier on the true cue cells (null: too few videos) */
+  cueProbe: CueProbe | null;
+  /** the pack the features came from */
+  pack: string;
+}
+
+/**
+ * Fail before the dataset is built when another pack cannot serve the demo: it must load (an
+ * installed research pack, a readable pack JSON) and have a map stream named `object`.
+ */
+async function checkDemoPack(spec: string): Promise<void> {
+  const { resolvePack } = await import('../features/extract.js');
+  const pack = await resolvePack(spec, { streams: ['object'] });
+  const object = pack.streams.find((s) => s.name === 'object');
+  await pack.dispose();
+  if (object?.kind !== 'map') {
+    throw new DfanError(
+      'BAD_ARGUMENT',
+      `pack "${spec}" has no map stream named "object" (it has ${pack.streams.map((s) => `${s.name} (${s.kind})`).join(', ')})`,
+      { hint: 'the demo measures where the focus lands on the object map: use a pack with an object map' },
+    );
+  }
 }
 
 /** Demo sizes: full (≤ 10 min here) and quick (CI, ≤ ~3 min). */
@@ -93,19 +120,7 @@ export function cueCells(
   W: number,
   region: Region,
 ): number[] {
-  const x0 = region[0] * v.frame.width;
-  const y0 = region[1] * v.frame.height;
-  const cw = ((region[2] - region[0]) * v.frame.width) / W;
-  const ch = ((region[3] - region[1]) * v.frame.height) / H;
-  const cells: number[] = [];
-  for (let r = 0; r < H; r++) {
-    for (let c = 0; c < W; c++) {
-      const ox = Math.min(x0 + (c + 1) * cw, v.cue.x + v.cue.w) - Math.max(x0 + c * cw, v.cue.x);
-      const oy = Math.min(y0 + (r + 1) * ch, v.cue.y + v.cue.h) - Math.max(y0 + r * ch, v.cue.y);
-      if (ox > 0 && oy > 0 && ox * oy >= 0.1 * cw * ch) cells.push(r * W + c);
-    }
-  }
-  return cells;
+  return [...cueCellWeights(v, H, W, region).entries()].flatMap(([i, w]) => (w >= 0.1 ? [i] : []));
 }
 
 /** The cells within `tolerance` cells (Chebyshev distance) of any of `cells`. */
@@ -224,6 +239,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const out = resolve(opts.out);
   mkdirSync(out, { recursive: true });
   const plan = demoPlan(!!opts.quick, opts.seed ?? 0);
+  const packName = opts.pack ?? 'default';
+  // another pack gets its own folders: a store never mixes packs, and the default's runs stay
+  const suffix = packName === 'default' ? '' : `-${packName.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
+  const featuresDir = join(out, `features${suffix}`);
+  const runsDir = join(out, `runs${suffix}`);
+  if (packName !== 'default') await checkDemoPack(packName);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   // with a live progress line (TTY) every item is shown; in logs, every ~10 %
@@ -262,9 +283,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const tData = performance.now();
 
   // 2. features
-  log(
-    `[2/4] features: default pack, streams ${plan.streams.join(' + ')} (cached in ${join(out, 'features')})`,
-  );
+  log(`[2/4] features: ${packName} pack, streams ${plan.streams.join(' + ')} (cached in ${featuresDir})`);
   const dataset = readManifest(ds.manifest);
   if (dataset.missing.length)
     throw new DfanError('INTERNAL', `${dataset.missing.length} demo videos are missing`, {
@@ -272,8 +291,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     });
   const { extractAll } = await import('../features/extract.js');
   const items = dataset.items.map((i) => ({ key: i.key, path: i.video, source: i.key }));
-  const summary = await extractAll(items, join(out, 'features'), {
-    pack: 'default',
+  const summary = await extractAll(items, featuresDir, {
+    pack: packName,
     streams: plan.streams,
     T: spec.T,
     onReady: (r) => {
@@ -301,10 +320,14 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const { trainRun } = await import('../model/train.js');
   const { evaluateRun } = await import('../model/evaluate.js');
   const truth = new Map(ds.videos.map((v) => [v.key, v]));
-  const regions = await objectRegions(
-    join(out, 'features'),
-    ds.videos.filter((v) => v.split === 'test'),
-  );
+  const regions = await objectRegions(featuresDir, ds.videos);
+  const regionOf = (v: FocusVideo) =>
+    regions.byKey.get(v.key) ?? centreSquareRegion(v.frame.width, v.frame.height);
+  const probe = await cueProbe(ds.videos, ds.classes, storeMapLoader(featuresDir), regionOf);
+  if (probe)
+    log(
+      `      cue probe (the features' ceiling): a linear classifier told where and when each photo is names ${pct(probe.accuracy)} of the test videos (λ ${probe.lambda} by leave-one-out, ${pct(probe.looAccuracy)} on ${probe.trainN} training videos)`,
+    );
   const scores = {} as DemoResult['scores'];
   const metrics = {} as DemoResult['metrics'];
   const examples: Record<string, VideoResult[]> = {};
@@ -315,9 +338,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const t1 = performance.now();
     let lastShown = 0;
     const r = await trainRun({
-      features: join(out, 'features'),
+      features: featuresDir,
       dataset,
-      out: join(out, 'runs', variant),
+      out: join(runsDir, variant),
       // the same training defaults as `dfan train` and `dfan protocol` (src/model/schedule.ts)
       model: {
         variant,
@@ -344,18 +367,18 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     log(
       `      ${variant}: ${r.curve.length} epochs (best ${r.bestEpoch}) in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
     );
-    const ev = await evaluateRun(r.predictor, { dataset, split: 'test', features: join(out, 'features') });
+    const ev = await evaluateRun(r.predictor, { dataset, split: 'test', features: featuresDir });
     const grid = r.predictor.prep.streams.object;
     scores[variant] = focusScores(
       ev.videos,
       truth,
       { H: grid.H, W: grid.W },
       ev.metrics.accuracy,
-      (key, v) => regions.byKey.get(key) ?? centreSquareRegion(v.frame.width, v.frame.height),
+      (_key, v) => regionOf(v),
     );
     metrics[variant] = ev.metrics;
     examples[variant] = ev.videos;
-    writeFileSync(join(out, 'runs', variant, 'eval-test.json'), `${JSON.stringify(ev.metrics, null, 2)}\n`);
+    writeFileSync(join(runsDir, variant, 'eval-test.json'), `${JSON.stringify(ev.metrics, null, 2)}\n`);
     r.predictor.dispose();
   }
   const tEnd = performance.now();
@@ -384,6 +407,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       ({ v, s }) =>
         `| ${v} | ${pct(s.accuracy)} | ${v === 'mean' ? 'n/a (uniform β)' : pct(s.temporalHit)} | ${v === 'mean' ? 'n/a (no spatial focus)' : pct(s.pointing)} |`,
     ),
+    ...(probe
+      ? [
+          `| cue probe: linear classifier told where and when the photo is (not a model: the features' ceiling) | ${pct(probe.accuracy)} | (given) | (given) |`,
+        ]
+      : []),
     `| chance | ${pct(chanceAcc)} | ${pct(scores.dual.temporalChance)} | ${pct(scores.dual.pointingChance)} |`,
   ];
   const nTrain = dataset.items.filter((i) => i.split === 'train').length;
@@ -394,17 +422,22 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     "# dfan demo: dual focus on dfan's own real-imagery focus dataset",
     '',
     `**Not an emotion dataset.** These figures are on a focus dataset dfan builds on the spot from real material on this machine: ${total} videos of ${spec.duration} s (${ds.classes.join(', ')}) whose class is visible only as a real photo in a box of 1/4 × 1/4 of the frame sides (1/16 of the area), at a random position, during 2 of ${spec.T} snippets, over real footage (frames ${shapes}; half the photos are cut-outs over the footage, half a card on a plain backdrop). ` +
-      `Features: default pack (${plan.streams.join(' + ')}; object = ${regions.stream}). ` +
+      `Features: ${packName} pack (${plan.streams.join(' + ')}; object = ${regions.stream}). ` +
       `Trained here on ${nTrain} videos with dfan train's defaults (${schedule}), evaluated on ${scores.dual.n} test videos whose photos were never used in training${m.footage.test.length && m.footage.test.join() !== m.footage.train.join() ? ' and whose footage is held out too' : ''}.`,
     '',
     ...table,
     '',
+    ...(probe
+      ? [
+          `- cue probe: each video's object cells under the photo's box (weighted by the share covered), at the snippets showing it, into a ridge classifier fitted on the ${probe.trainN} training videos (λ ${probe.lambda}, chosen by exact leave-one-out: ${pct(probe.looAccuracy)}). It is what perfect focus would give a linear classifier on these features: dual − mean is what the focus finds, cue probe − dual what it still loses, 100 % − cue probe what the backbone and ${probe.trainN} training photos do not give.`,
+        ]
+      : []),
     '- temporal hit rate: share of test videos whose top-weighted snippet (β) overlaps the cue interval.',
     '- spatial pointing: share whose peak cell of α (object map) at the top-β snippet lies in the cue box, with one cell of tolerance; chance = the share of cells within one cell of the box.',
     `- stricter pointing (peak α cell at the cue snippet, inside the box, no tolerance): dual ${pct(scores.dual.pointingAtCue)} (chance ${pct(scores.dual.pointingAtCueChance)}).`,
     `- object grid geometry: ${regions.description}.`,
     `- time: dataset ${seconds.dataset.toFixed(0)} s, features ${seconds.extract.toFixed(0)} s, training ${seconds.train.toFixed(0)} s, total ${seconds.total.toFixed(0)} s (CPU of the dfan process ${seconds.cpu.toFixed(0)} s).`,
-    `- runs: ${join(out, 'runs', 'mean')}, ${join(out, 'runs', 'dual')} (try \`dfan eval --run ${join(out, 'runs', 'dual')} --dataset ${ds.manifest}\`).`,
+    `- runs: ${join(runsDir, 'mean')}, ${join(runsDir, 'dual')} (try \`dfan eval --run ${join(runsDir, 'dual')} --dataset ${ds.manifest}\`).`,
     '',
     '## Material',
     '',
@@ -441,6 +474,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     streams: plan.streams,
     material: ds.material,
     region: regions.description,
+    cueProbe: probe,
+    pack: packName,
   };
 }
 

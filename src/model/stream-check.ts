@@ -13,6 +13,8 @@
  * finding it is what the spatial focus is for.
  */
 
+import { ridgeLooAccuracies, standardisedMeans } from './ridge.js';
+
 export interface StreamCheck {
   stream: string;
   /** leave-one-out accuracy of a ridge classifier on the stream's video means (best λ) */
@@ -20,118 +22,6 @@ export interface StreamCheck {
   /** the rate to beat: the 95th percentile of the same accuracy under shuffled labels (≥ the majority rate) */
   threshold: number;
   kept: boolean;
-}
-
-/** Per-video mean over real snippets of a vector stream, standardised per channel: [n × D]. */
-export function standardisedMeans(rows: Float64Array[]): Float64Array[] {
-  const n = rows.length;
-  const D = rows[0]?.length ?? 0;
-  const mu = new Float64Array(D);
-  const sd = new Float64Array(D);
-  for (const r of rows) for (let c = 0; c < D; c++) mu[c] += r[c] / n;
-  for (const r of rows) for (let c = 0; c < D; c++) sd[c] += (r[c] - mu[c]) ** 2 / n;
-  return rows.map((r) =>
-    Float64Array.from(r, (v, c) => (sd[c] > 1e-12 ? (v - mu[c]) / Math.sqrt(sd[c]) : 0)),
-  );
-}
-
-/** Inverse of a symmetric positive-definite matrix (row-major n×n) by Cholesky. */
-export function spdInverse(A: Float64Array, n: number): Float64Array {
-  const L = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = A[i * n + j];
-      for (let k = 0; k < j; k++) s -= L[i * n + k] * L[j * n + k];
-      if (i === j) {
-        if (s <= 0) throw new Error('matrix is not positive definite');
-        L[i * n + i] = Math.sqrt(s);
-      } else L[i * n + j] = s / L[j * n + j];
-    }
-  }
-  // inverse of L (lower triangular), then A⁻¹ = L⁻ᵀ L⁻¹
-  const Li = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    Li[i * n + i] = 1 / L[i * n + i];
-    for (let j = 0; j < i; j++) {
-      let s = 0;
-      for (let k = j; k < i; k++) s += L[i * n + k] * Li[k * n + j];
-      Li[i * n + j] = -s / L[i * n + i];
-    }
-  }
-  const inv = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let k = i; k < n; k++) s += Li[k * n + i] * Li[k * n + j];
-      inv[i * n + j] = s;
-      inv[j * n + i] = s;
-    }
-  }
-  return inv;
-}
-
-/**
- * Leave-one-out accuracy of ridge regression onto one-hot labels (argmax = the class), exact:
- * with A = XXᵀ + λI, the held-out residual of video i is (A⁻¹Y)_i / (A⁻¹)_ii. X is centred (the
- * intercept). For each labelling in `labellings`: the best accuracy over `lambdas` (multiples of
- * the mean squared norm; not below 1: with more channels than videos a near-interpolating fit
- * scores above chance on shuffled labels, 34 % median for 4 classes, 96 videos, 400 channels). A⁻¹ depends on X only, so extra labellings (permutations) are cheap.
- */
-export function ridgeLooAccuracies(
-  X: Float64Array[],
-  labellings: number[][],
-  classes: number,
-  lambdas = [1, 10, 100],
-): number[] {
-  const n = X.length;
-  const best = labellings.map(() => 0);
-  if (n < 3) return best;
-  const K = new Float64Array(n * n);
-  let trace = 0;
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      const a = X[i];
-      const b = X[j];
-      for (let c = 0; c < a.length; c++) s += a[c] * b[c];
-      K[i * n + j] = s;
-      K[j * n + i] = s;
-    }
-    trace += K[i * n + i];
-  }
-  const scale = Math.max(trace / n, 1e-9);
-  const r = new Float64Array(classes);
-  for (const l of lambdas) {
-    const A = Float64Array.from(K);
-    for (let i = 0; i < n; i++) A[i * n + i] += l * scale;
-    const inv = spdInverse(A, n);
-    labellings.forEach((labels, li) => {
-      const prior = new Float64Array(classes);
-      for (const y of labels) prior[y] += 1 / n;
-      let ok = 0;
-      for (let i = 0; i < n; i++) {
-        // (A⁻¹ Y)_i with Y centred by the class rates
-        r.fill(0);
-        for (let j = 0; j < n; j++) r[labels[j]] += inv[i * n + j];
-        let rowSum = 0;
-        for (let j = 0; j < n; j++) rowSum += inv[i * n + j];
-        let arg = 0;
-        let top = -Infinity;
-        for (let c = 0; c < classes; c++) {
-          const resid = r[c] - prior[c] * rowSum;
-          const y = (labels[i] === c ? 1 : 0) - prior[c];
-          const held = y - resid / inv[i * n + i] + prior[c];
-          if (held > top) {
-            top = held;
-            arg = c;
-          }
-        }
-        if (arg === labels[i]) ok++;
-      }
-      best[li] = Math.max(best[li], ok / n);
-    });
-  }
-  return best;
 }
 
 /** Seeded Fisher–Yates permutations of `labels`. */

@@ -311,6 +311,19 @@ test('dfan demo --quick end to end: material, scores and chance levels in the su
   assert.match(md, /not an emotion dataset/i);
   assert.match(md, /tuxpaint-stamps-default/);
   assert.deepEqual(Object.keys(r.material.photos.perClass), ['animal', 'food', 'plant']);
+  // the cue probe: the features' ceiling, fitted on the training videos, scored on the test ones
+  assert.ok(r.cueProbe && r.cueProbe.n === 15 && r.cueProbe.accuracy >= 0 && r.cueProbe.accuracy <= 1);
+  assert.match(md, /cue probe/);
+  assert.equal(r.pack, 'default');
+});
+
+test('dfan demo --pack: an unknown pack fails with a hint before any video is made', async () => {
+  const out = join(tmp, 'bad-pack');
+  await assert.rejects(
+    runDemo({ out, pack: 'no-such-pack', log: () => {} }),
+    (e: unknown) => isDfanError(e) && /unknown pack "no-such-pack"/.test(e.message) && !!e.hint,
+  );
+  assert.equal(existsSync(join(out, 'dataset')), false);
 });
 
 const noWallpapers = existsSync('/usr/share/wallpapers/Path')

@@ -3,13 +3,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rng } from '../../src/data/splits.js';
 import type { VideoFeatures } from '../../src/features/types.js';
-import {
-  checkVectorStreams,
-  permutations,
-  ridgeLooAccuracies,
-  spdInverse,
-  standardisedMeans,
-} from '../../src/model/stream-check.js';
+import { ridgeLooAccuracies, spdInverse, standardisedMeans } from '../../src/model/ridge.js';
+import { checkVectorStreams, permutations } from '../../src/model/stream-check.js';
 import { syntheticSet } from '../../src/model/synthetic.js';
 import { trainRun } from '../../src/model/train.js';
 
