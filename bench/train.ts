@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [--videos 1637] [--epochs 2] [--variants mean,temporal,spatial,dual,dual-plain] [--spatial-hidden h] [--full]`
+ * `npm run bench -- train [--videos 1637] [--epochs 2] [--variants mean,temporal,spatial,dual,dual-plain] [--spatial-hidden h] [--grid 7] [--full]`
  *
  * DFAN training speed on Ekman-6-sized synthetic features: 1,637 videos × T=16 with an object map
  * 7×7×1280, context [404], action [111], face [12] (the default pack's shapes). Prints, per variant,
@@ -7,6 +7,7 @@
  * and value contrast, so the contrast's cost is measured in the same run); the one-off load cost (feature
  * generation standing in for reading files + the 1280→128 map reduction); the speed-up of the
  * replacement kernels (transposed products, tanh, identity; see src/model/backend.ts) (dual, same steps with and without them, same process); peak RSS.
+ * `--grid 14` gives the object map 14×14 cells (the research pack's tiled map) instead of 7×7.
  * `--full` also times a complete training run of one Ekman-6 split (819 train videos, 30 epochs,
  * early stopping off) end to end, reading a feature store on disk. Figures only; nothing fails on time.
  */
@@ -30,13 +31,14 @@ export async function run(args: string[]): Promise<void> {
   const spatialHidden = args.includes('--spatial-hidden')
     ? Number(arg(args, 'spatial-hidden', ''))
     : undefined;
+  const grid = Number(arg(args, 'grid', '7'));
   const tf = await loadTf();
   const spec = {
     videos,
     classes: 6,
     T: 16,
-    H: 7,
-    W: 7,
+    H: grid,
+    W: grid,
     C: 1280,
     vectors: { context: 404, action: 111, face: 12 },
     cueSnippets: 2,
@@ -49,7 +51,7 @@ export async function run(args: string[]): Promise<void> {
   const syn = syntheticSet(spec);
   const streams = ['object', 'context', 'action', 'face'];
   console.log(
-    `DFAN training benchmark: ${videos} synthetic videos × T=16, object 7×7×1280, context 404, action 111, face 12`,
+    `DFAN training benchmark: ${videos} synthetic videos × T=16, object ${grid}×${grid}×1280, context 404, action 111, face 12`,
   );
   console.log(
     `tfjs ${tf.version.tfjs}, backend ${tf.getBackend()} (single-threaded SIMD; see src/model/backend.ts)`,

@@ -96,7 +96,7 @@ test('dfan pack list says what the research pack streams are today: the object m
   writeFileSync(
     installedJson,
     readFileSync(installedJson, 'utf8').replace(
-      '(whole frame stretched to 224²)',
+      '(whole frame stretched to 448², 2×2 tiles of 224², their 7×7 maps put side by side)',
       '(short side 256, centre crop 224)',
     ),
   );
@@ -104,7 +104,7 @@ test('dfan pack list says what the research pack streams are today: the object m
   r = dfan(['pack', 'list'], cache);
   assert.equal(r.code, 0, r.err);
   const object = r.out.split('\n').find((l) => /^\s+object +MobileNetV2-1\.0/.test(l)) ?? '';
-  assert.match(object, /whole frame stretched to 224²/, r.out);
+  assert.match(object, /whole frame stretched to 448², 2×2 tiles/, r.out);
   assert.doesNotMatch(object, /centre crop/);
   r = dfan(['pack', 'list', '--json'], cache);
   const listed = JSON.parse(r.out) as {

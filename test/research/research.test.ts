@@ -17,6 +17,7 @@ import { MovinetStream, poolSnippets, softmaxTopK } from '../../src/backbones/re
 import { Yamnet } from '../../src/backbones/research/yamnet.js';
 import { loadBackbone } from '../../src/backbones/runner.js';
 import { loadTflite } from '../../src/backbones/tflite.js';
+import { halveFrame } from '../../src/backbones/tiles.js';
 import { DfanError } from '../../src/errors.js';
 import { decodeFrames, findFfmpeg, probe, sampleSnippets } from '../../src/video/index.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
@@ -139,7 +140,7 @@ test('research pack end to end: shapes, warnings, silent-track and no-audio flag
   skip: noCarving,
 }, async () => {
   const r = await extract(CARVING, 8);
-  assert.deepEqual(r.streams.object.shape, [8, 7, 7, 1280]);
+  assert.deepEqual(r.streams.object.shape, [8, 14, 14, 1280]); // 2×2 tiles of 7×7
   assert.deepEqual(r.streams.context.shape, [8, 1280]);
   assert.deepEqual(r.streams.action.shape, [8, 480]);
   assert.deepEqual(r.streams.audio.shape, [8, 521]);
@@ -180,6 +181,61 @@ test('research pack end to end: shapes, warnings, silent-track and no-audio flag
       g.warnings.join('\n'),
     );
     assert.ok(g.streams.object.data.some((v) => v !== 0));
+  }
+});
+
+test('tiled object map: each 7×7 quarter is MobileNetV2 on that quarter of the frame at 448²; the context is the frame at 224²', {
+  skip: noModels || needShared('media', 'nk_carousel1.mp4'),
+}, async () => {
+  const video = sharedPath('media', 'nk_carousel1.mp4');
+  const info = await probe(video);
+  const snippets = sampleSnippets(info.duration, 2, 8, info.fps);
+  const p = await loadResearchPack({ dir: MODELS, streams: ['object', 'context'] });
+  const m = await Mobilenet.load(MODELS);
+  try {
+    assert.match(p.streams[0].description, /14x14x1280.*2×2 tiles/);
+    const r = await p.extract({ info, snippets, decode: (t, o) => decodeFrames(video, t, o, info) });
+    assert.deepEqual(r.streams.object.shape, [2, 14, 14, 1280]);
+    // independently: the key frames at 448², their quarters cut by hand, one MobileNetV2 run each
+    const big = await decodeFrames(
+      video,
+      snippets.map((s) => s.keyTime),
+      { width: 448, height: 448, mode: 'stretch' },
+      info,
+    );
+    const quarter = (f: Uint8Array, qy: number, qx: number) => {
+      const q = new Uint8Array(224 * 224 * 3);
+      for (let y = 0; y < 224; y++)
+        q.set(
+          f.subarray(((qy * 224 + y) * 448 + qx * 224) * 3, ((qy * 224 + y) * 448 + qx * 224 + 224) * 3),
+          y * 224 * 3,
+        );
+      return q;
+    };
+    const ref = await m.run([quarter(big[1].data, 1, 0)], 224); // snippet 1, bottom-left
+    const map = r.streams.object.data;
+    let maxDiff = 0;
+    for (let y = 0; y < 7; y++)
+      for (let x = 0; x < 7; x++)
+        for (let c = 0; c < 1280; c += 7) {
+          const got = map[((1 * 14 + 7 + y) * 14 + x) * 1280 + c];
+          maxDiff = Math.max(maxDiff, Math.abs(got - ref.map[(y * 7 + x) * 1280 + c]));
+        }
+    assert.ok(maxDiff < 1e-4, `bottom-left quarter differs by ${maxDiff}`);
+    // the four quarters are different views: the map is not one tile repeated
+    let same = 0;
+    for (let c = 0; c < 1280; c++)
+      if (map[(14 * 14 + 0) * 1280 + c] === map[(14 * 14 + 7) * 1280 + c]) same++;
+    assert.ok(same < 1280, 'top-left and top-right tiles differ');
+    // context: the pool of the whole frame at 224² (a 2×2 box average of the 448² frame)
+    const whole = await m.run([halveFrame(big[0].data, 448)], 224);
+    const ctx = r.streams.context.data.subarray(0, 1280);
+    let d = 0;
+    for (let c = 0; c < 1280; c++) d = Math.max(d, Math.abs(ctx[c] - whole.pool[c]));
+    assert.ok(d < 1e-4, `the context is the whole frame at 224² (differs by ${d})`);
+  } finally {
+    await p.dispose();
+    await m.dispose();
   }
 });
 
@@ -337,7 +393,7 @@ test("loadPack('research') loads the installed pack; a truncated installed file 
     const installed = await installPack(MODELS, { id: 'research' });
     const p = await loadPack('research', { streams: ['action'] });
     try {
-      assert.equal(p.id, `research@${installed.pack.version}+r2`);
+      assert.equal(p.id, `research@${installed.pack.version}+r3`);
       assert.deepEqual(
         p.streams.map((s) => s.name),
         ['action'],

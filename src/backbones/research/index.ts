@@ -1,8 +1,11 @@
 /**
  * The research pack: stronger frozen backbones from the installed `research` pack
  * (`dfan pack install <folder-or-URL> --id research`, see docs/packs.md):
- *   object  [T,7,7,1280] MobileNetV2 int8 ImageNet map of each snippet's key frame
- *   context [T,1280]     global average of that ImageNet map (no Places365 model exists here)
+ *   object  [T,14,14,1280] MobileNetV2 int8 ImageNet maps of the 2×2 tiles of each snippet's
+ *                        key frame (stretched whole to 448², cut into four 224² tiles, the four
+ *                        7×7 maps put back in place; `tiles: 1` = one 7×7 map of the frame at 224²)
+ *   context [T,1280]     global average of the ImageNet map of the whole key frame at 224² (no
+ *                        Places365 model exists here)
  *   action  [T,480]      MoViNet-A0-Stream Kinetics-600 head-pool change over the snippet (5 fps stream)
  *   audio   [T,521]      YAMNet AudioSet scores pooled per snippet (zero + warning when silent / no audio)
  * Everything runs in the calling thread: the TFLite addon cannot live in two JS threads at once.
@@ -15,6 +18,7 @@ import { requireInstalled } from '../../packs/cache.js';
 import { readPackJson } from '../../packs/format.js';
 import type { Frame } from '../../video/types.js';
 import { defaultTfliteThreads, loadTfliteAddon } from '../tflite.js';
+import { assembleTiles, cutTiles, halveFrame } from '../tiles.js';
 import type { FeaturePack, PackInput } from '../types.js';
 import { readMonoAudio, sharedDecode, streamSquareFrames } from './media.js';
 import { MOBILENET_C, MOBILENET_HW, MOBILENET_SIZE, Mobilenet } from './mobilenet.js';
@@ -24,13 +28,41 @@ import { YAMNET_DIM, Yamnet } from './yamnet.js';
 export const RESEARCH_PACK_ID = 'research';
 /**
  * Revision of the research pack's numbers within an installed version (part of the pack id): 2 =
- * key frames are stretched whole onto the 224² input (was: short side 256, centre crop 224).
+ * key frames are stretched whole onto the 224² input (was: short side 256, centre crop 224);
+ * 3 = the object map is tiled 2×2 (14×14 from 448²) and the context is the 224² view's pool.
  */
-export const RESEARCH_PACK_REVISION = 2;
+export const RESEARCH_PACK_REVISION = 3;
+/** Tiles per side of the object map (DFAN_RESEARCH_TILES): 2 = 14×14 of the frame at 448². */
+export const RESEARCH_TILES = 2;
 
-/** The map stream sees the whole key frame, stretched onto 224² (region [0,0,1,1]) since revision 2. */
-function fullFrame(s: StreamInfo): StreamInfo {
-  return s.kind === 'map' ? { ...s, fit: 'stretch', inputAspect: 1 } : s;
+/**
+ * The map stream sees the whole key frame stretched (region [0,0,1,1]) since revision 2, tiled
+ * since revision 3; its description says so whatever the installed pack.json of an older dfan says.
+ */
+function fullFrame(s: StreamInfo, tiles: number): StreamInfo {
+  if (s.kind !== 'map') return s;
+  const side = MOBILENET_HW * tiles;
+  const how =
+    tiles === 1
+      ? 'whole frame stretched to 224²'
+      : `whole frame stretched to ${MOBILENET_SIZE * tiles}², ${tiles}×${tiles} tiles of 224², their 7×7 maps put side by side`;
+  return {
+    ...s,
+    description: `MobileNetV2-1.0 int8 trained on ImageNet-1k: last conv map ${side}x${side}x1280 of the snippet key frame (${how})`,
+    fit: 'stretch',
+    inputAspect: 1,
+  };
+}
+
+/** The tiles option, else DFAN_RESEARCH_TILES, else 2; only 1 and 2 are offered. */
+export function researchTiles(opt?: number): number {
+  const raw =
+    opt ?? (process.env.DFAN_RESEARCH_TILES ? Number(process.env.DFAN_RESEARCH_TILES) : RESEARCH_TILES);
+  if (raw !== 1 && raw !== 2)
+    throw new DfanError('BAD_ARGUMENT', `research pack tiles must be 1 or 2, got ${raw}`, {
+      hint: 'DFAN_RESEARCH_TILES=1 gives one 7×7 map of the frame at 224², 2 (default) a 14×14 map from 2×2 tiles',
+    });
+  return raw;
 }
 
 export interface ResearchOptions {
@@ -52,11 +84,14 @@ export interface ResearchOptions {
   streams?: string[];
   /** YAMNet hop in seconds (default 0.975: windows tile the audio) */
   audioHop?: number;
+  /** object map tiles per side (default DFAN_RESEARCH_TILES, else 2: 14×14 from 448²) */
+  tiles?: number;
 }
 
 /** Time spent per backbone on the last video (for the benchmark's overhead ratio). */
 export interface ResearchTimings {
   objectMs: number;
+  /** 224² images MobileNetV2 ran: 1 + tiles² per key frame (the whole frame and its tiles) */
   objectFrames: number;
   actionMs: number;
   actionFrames: number;
@@ -137,12 +172,47 @@ async function packFolder(
   return { dir: p.dir, version: p.pack.version, streams: p.pack.streams };
 }
 
+/**
+ * MobileNetV2 on key frames of side tiles·224: the whole frame at 224² (its pool is the context)
+ * and, when the map is wanted and tiles > 1, its tiles (their maps assembled into one).
+ */
+async function runTiled(
+  mobilenet: Mobilenet,
+  frames: Frame[],
+  tiles: number,
+  wantMap: boolean,
+): Promise<{ map: Float32Array; pool: Float32Array; inferMs: number; n: number }> {
+  const side = MOBILENET_SIZE * tiles;
+  if (tiles === 1)
+    return mobilenet.run(
+      frames.map((f) => f.data),
+      side,
+    );
+  const whole = await mobilenet.run(
+    frames.map((f) => halveFrame(f.data, side)),
+    MOBILENET_SIZE,
+  );
+  if (!wantMap) return { map: new Float32Array(0), pool: whole.pool, inferMs: whole.inferMs, n: whole.n };
+  const parts = await mobilenet.run(
+    frames.flatMap((f) => cutTiles(f.data, side, tiles)),
+    MOBILENET_SIZE,
+  );
+  const H = MOBILENET_HW;
+  return {
+    map: assembleTiles(parts.map, frames.length, tiles, H, H, MOBILENET_C),
+    pool: whole.pool,
+    inferMs: whole.inferMs + parts.inferMs,
+    n: whole.n + parts.n,
+  };
+}
+
 /** Load the research pack (installed, or from `opts.dir`). */
 export async function loadResearchPack(opts: ResearchOptions = {}): Promise<ResearchPack> {
   const { dir, version, streams } = await packFolder(opts);
   const threads = opts.threads ?? 2;
   const actionThreads = opts.actionThreads ?? defaultTfliteThreads();
   const fps = opts.actionFps ?? 5;
+  const tiles = researchTiles(opts.tiles);
   if (!(fps > 0 && fps <= 30))
     throw new DfanError('BAD_ARGUMENT', `action fps must be in (0, 30], got ${fps}`);
   const known = streams.map((s) => s.name);
@@ -173,8 +243,8 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
 
   const pack: ResearchPack = {
     // settings that change the numbers are part of the id (and so of the feature store's config hash)
-    id: `${RESEARCH_PACK_ID}@${version}+r${RESEARCH_PACK_REVISION}${fps !== 5 ? `+fps${fps}` : ''}${opts.audioHop !== undefined && opts.audioHop !== 0.975 ? `+hop${opts.audioHop}` : ''}`,
-    streams: streams.filter((s) => want.has(s.name)).map(fullFrame),
+    id: `${RESEARCH_PACK_ID}@${version}+r${RESEARCH_PACK_REVISION}${tiles !== RESEARCH_TILES ? `+tiles${tiles}` : ''}${fps !== 5 ? `+fps${fps}` : ''}${opts.audioHop !== undefined && opts.audioHop !== 0.975 ? `+hop${opts.audioHop}` : ''}`,
+    streams: streams.filter((s) => want.has(s.name)).map((s) => fullFrame(s, tiles)),
     lastActionLabels: [],
     lastTimings: null,
     async extract(input: PackInput) {
@@ -207,8 +277,9 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
       // TFLite's spinning pool. When both are wanted, one ffmpeg decode feeds both (sharedDecode:
       // the same frames as two separate decodes, half the decoding CPU).
       const keyTimes = snippets.map((s) => s.keyTime);
-      // the whole key frame, stretched onto the 224² input (the grid spans the frame: region [0,0,1,1])
-      const keyOpts = { width: MOBILENET_SIZE, height: MOBILENET_SIZE, mode: 'stretch' as const };
+      // the whole key frame, stretched onto (tiles·224)² (the grid spans the frame: region [0,0,1,1])
+      const side = MOBILENET_SIZE * tiles;
+      const keyOpts = { width: side, height: side, mode: 'stretch' as const };
       let keyFramesP: Promise<Frame[]> | null = null;
       const separateKeys = () => {
         const p = input.decode(keyTimes, keyOpts);
@@ -239,14 +310,11 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
       if (mobilenet) keyFramesP ??= separateKeys();
 
       if (mobilenet && keyFramesP) {
-        // object + context: whole key frames stretched to 224²
+        // object: the tiles' maps side by side; context: the pool of the whole frame at 224²
         const keyFrames = await keyFramesP;
-        const mob = await mobilenet.run(
-          keyFrames.map((f) => f.data),
-          MOBILENET_SIZE,
-        );
-        const HW = MOBILENET_HW;
-        if (want.has('object')) out.object = { shape: [T, HW, HW, MOBILENET_C], data: mob.map }; // [T, 7, 7, 1280]
+        const mob = await runTiled(mobilenet, keyFrames, tiles, want.has('object'));
+        const HW = MOBILENET_HW * tiles;
+        if (want.has('object')) out.object = { shape: [T, HW, HW, MOBILENET_C], data: mob.map }; // [T, 14, 14, 1280]
         if (want.has('context')) out.context = { shape: [T, MOBILENET_C], data: mob.pool }; // [T, 1280]
         timings.objectMs = mob.inferMs;
         timings.objectFrames = mob.n;
