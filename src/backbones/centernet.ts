@@ -13,7 +13,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MapFit } from '../features/types.js';
 import type { Frame } from '../video/types.js';
-import { type EngineOptions, type LoadedModel, onnxOrTfjs } from './engine.js';
+import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from './engine.js';
 import { humanModelsDir, humanVersion, readHumanGraph } from './human.js';
 import { cacheConverted, defaultCacheDir } from './keras2onnx.js';
 import { writeOnnx } from './onnx-writer.js';
@@ -110,7 +110,7 @@ export async function loadCenternet(
   } = {},
 ): Promise<ObjectMapRunner> {
   const fit = opts.fit ?? 'stretch';
-  const batch = opts.batchSize ?? 8;
+  const batch = opts.batchSize ?? ONNX_BATCH;
   return onnxOrTfjs(
     'the CenterNet backbone',
     opts.engine,

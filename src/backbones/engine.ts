@@ -11,6 +11,16 @@ export interface EngineTensor {
   shape: number[];
 }
 
+/**
+ * Items per onnxruntime run when the caller does not say: one. Batching buys nothing on these
+ * CPU models and costs memory traffic: measured 2026-12-04 (2 threads), CenterNet's backbone at
+ * 512² took 20 ms/frame one frame at a time against 27 ms in batches of 8 with onnxruntime's
+ * arena (peak RSS 158 vs 603 MB) and 73–86 ms in batches of 2–8 without it (~6,900 freshly
+ * faulted pages and 51–58 ms of kernel time per frame); nsfwjs's MobileNetV2 to block 10 3.0 vs
+ * 3.1 / 21 ms, MoveNet 5.5 vs 5.4 / 16 ms (`npm run bench -- extract` for the whole pack).
+ */
+export const ONNX_BATCH = 1;
+
 export interface EngineOptions {
   /** threads for one inference (onnxruntime intra-op; default 2 = this machine's cores) */
   threads?: number;

@@ -20,7 +20,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../video/types.js';
-import { type EngineOptions, type LoadedModel, onnxOrTfjs } from './engine.js';
+import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from './engine.js';
 import { type FaceDetection, humanVersion, readHumanGraph } from './human.js';
 import { cacheConverted, defaultCacheDir } from './keras2onnx.js';
 import { writeOnnx } from './onnx-writer.js';
@@ -288,7 +288,7 @@ export async function loadFacesOnnx(
   const det: LoadedModel = await load('blazeface');
   const mesh: LoadedModel = await load('facemesh');
   const emo: LoadedModel = await load('emotion');
-  const batch = opts.batchSize ?? 16;
+  const batch = opts.batchSize ?? ONNX_BATCH;
 
   async function runBatched(
     model: LoadedModel,

@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import type { MapFit } from '../features/types.js';
 import type { Frame } from '../video/types.js';
-import type { LoadedModel } from './engine.js';
+import { type LoadedModel, ONNX_BATCH } from './engine.js';
 import { packageDir, packageVersion } from './pkg.js';
 import { framesToTensor } from './preprocess.js';
 import type { BackboneManifest } from './types.js';
@@ -98,7 +98,7 @@ export function objectManifest(
 export function mobilenetRunner(
   model: LoadedModel,
   engine: MobilenetEngine,
-  batchSize = 16,
+  batchSize = ONNX_BATCH,
   layer: MapLayer = MAP_LAYER,
   fit: MapFit = MAP_FIT,
 ): MobilenetRunner {
@@ -182,5 +182,5 @@ export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<Mobile
   }
   const { loadTfjs } = await import('./tfjs.js');
   const model = await loadTfjs(nsfwMobilenetPath());
-  return mobilenetRunner(model, 'tfjs', opts.batchSize, opts.mapLayer, opts.fit);
+  return mobilenetRunner(model, 'tfjs', opts.batchSize ?? 16, opts.mapLayer, opts.fit);
 }

@@ -13,7 +13,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../video/types.js';
-import { type EngineOptions, type LoadedModel, onnxOrTfjs } from './engine.js';
+import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from './engine.js';
 import { humanVersion, readHumanGraph } from './human.js';
 import { cacheConverted, defaultCacheDir } from './keras2onnx.js';
 import { writeOnnx } from './onnx-writer.js';
@@ -130,7 +130,7 @@ export async function loadMovenetOnnx(
   const dec = decoderFrom(g.consts);
   const { loadOnnx } = await import('./onnx.js');
   const model: LoadedModel = await loadOnnx(bytes, opts);
-  const batch = opts.batchSize ?? 16;
+  const batch = opts.batchSize ?? ONNX_BATCH;
   return {
     engine: 'onnx',
     async run(frames) {

@@ -3,7 +3,8 @@
  * machine's cores; use 1 per worker when several workers run side by side). `run` blocks the JS
  * thread while onnxruntime computes (measured: no timer fires during a run), so work meant to
  * overlap inference must live in another thread or process (decoding does: src/video/decode.ts).
- * The CPU memory arena is off (DFAN_ORT_ARENA=1 turns it on).
+ * The CPU memory arena is on (DFAN_ORT_ARENA=0 turns it off); runners feed one frame per run
+ * (ONNX_BATCH in engine.ts).
  */
 import { DfanError } from '../errors.js';
 import type { Engine, EngineOptions, EngineTensor, LoadedModel } from './engine.js';
@@ -24,9 +25,11 @@ export async function loadOnnx(source: string | Uint8Array, opts: EngineOptions 
     interOpNumThreads: 1,
     executionMode: 'sequential' as const,
     graphOptimizationLevel: 'all' as const,
-    // no CPU arena: it keeps the peak of every session's activations for the process lifetime
-    // (measured: peak RSS 567 → 422 MB over three default-pack extractions, same CPU time)
-    enableCpuMemArena: process.env.DFAN_ORT_ARENA === '1',
+    // the CPU arena reuses activation buffers from run to run. Without it every large activation
+    // is allocated afresh and its pages faulted in again on each run (CenterNet 512²: ~1,000
+    // page faults per frame one frame at a time, ~6,900 in batches; 3–4× the time). It keeps the
+    // peak of one run for the process lifetime, which is small at one frame per run (ONNX_BATCH).
+    enableCpuMemArena: process.env.DFAN_ORT_ARENA !== '0',
     // idle intra-op threads sleep instead of spinning: a spinning pool that shares the 2 cores
     // with ffmpeg or another job costs CPU and time (BlazeFace, 2 threads on a busy machine:
     // 28–31 CPU ms/frame spinning, 16–18 not; 1 thread 15–20). DFAN_ORT_SPIN=1 restores spinning.

@@ -6,7 +6,7 @@
  */
 import { DfanError } from '../errors.js';
 import type { Frame } from '../video/types.js';
-import { type EngineOptions, getEngine, type LoadedModel } from './engine.js';
+import { type EngineOptions, getEngine, type LoadedModel, ONNX_BATCH } from './engine.js';
 import type { ResolvedManifest } from './manifest.js';
 import { chwToHwc, clipsToTensor, framesToTensor } from './preprocess.js';
 import type { BackboneManifest } from './types.js';
@@ -37,7 +37,7 @@ export function storedItemShape(m: BackboneManifest): number[] {
 export async function loadBackbone(m: ResolvedManifest, opts: RunnerOptions = {}): Promise<BackboneRunner> {
   const engine = await getEngine(m.engine);
   const model = await engine.load(m.weightsPath, opts);
-  return makeRunner(m, model, opts.batchSize ?? 16);
+  return makeRunner(m, model, opts.batchSize ?? (m.engine === 'onnx' ? ONNX_BATCH : 16));
 }
 
 /** Wrap an already-loaded model (lets callers share one model between runners). */
