@@ -11,7 +11,8 @@
  * portrait. One ffmpeg per video (overlay with `enable='between(t,a,b)'`). Ground truth goes to
  * truth.json for the temporal hit rate and the spatial pointing accuracy.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { rng } from '../data/splits.js';
 import { DfanError } from '../errors.js';
@@ -180,12 +181,11 @@ export function planFocusDataset(
         : random() * (clip.duration - spec.duration - 0.3);
       const colour = CARD_COLOURS[Math.floor(random() * CARD_COLOURS.length)];
       const n = i * classes.length + c;
-      const file = `videos/${label}/v${String(n).padStart(4, '0')}.mp4`;
-      out.push({
-        key: file, // the manifest key (the video column as written)
+      const v: Planned = {
+        key: '',
         label,
         split,
-        file,
+        file: '',
         cue: { start, end, x, y, w: bw, h: bh },
         frame: { width: W, height: H },
         photo: {
@@ -200,10 +200,36 @@ export function planFocusDataset(
         bg: { zoom, fx, fy },
         colour,
         loop,
-      });
+      };
+      // named by its recipe: a folder made with another seed, material or code never passes its
+      // videos off as this plan's (they would keep a cached file under another truth)
+      v.file = `videos/${label}/v${String(n).padStart(4, '0')}-${recipeId(v, clip, spec)}.mp4`;
+      v.key = v.file; // the manifest key (the video column as written)
+      out.push(v);
     }
   }
   return out;
+}
+
+/** What determines a video's pixels: its ffmpeg recipe, with the footage named by its source. */
+export function recipeId(v: Planned, clip: PreparedFootage, spec: FocusSpec): string {
+  const args = renderArgs(v, clip, spec, '').map((a) => (a === clip.path ? clip.source.path : a));
+  return createHash('sha256').update(JSON.stringify(args)).digest('hex').slice(0, 10);
+}
+
+/** Video files of a demo folder that no plan entry names (another seed's, or half-written). */
+function staleVideos(dir: string, plan: Planned[]): string[] {
+  const keep = new Set(plan.map((v) => join(dir, v.file)));
+  const root = join(dir, 'videos');
+  if (!existsSync(root)) return [];
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) =>
+      readdirSync(join(root, d.name))
+        .filter((f) => /^v\d{4}(-[0-9a-f]+)?\.mp4(\.tmp\.mp4)?$/.test(f))
+        .map((f) => join(root, d.name, f)),
+    )
+    .filter((f) => !keep.has(f));
 }
 
 /** The ffmpeg arguments that render one planned video to `out`. */
@@ -341,6 +367,7 @@ export async function buildFocusDataset(
   };
   const plan = planFocusDataset(spec, classes, photos, footage);
   const byPath = new Map([...prepared.values()].map((p) => [p.path, p]));
+  for (const f of staleVideos(dir, plan)) rmSync(f, { force: true });
 
   let done = 0;
   let next = 0;

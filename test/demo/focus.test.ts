@@ -1,9 +1,15 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { buildFocusDataset, DEFAULT_FOCUS, demoPhotos, readFocusTruth } from '../../src/demo/focus.js';
+import {
+  buildFocusDataset,
+  DEFAULT_FOCUS,
+  demoPhotos,
+  type FocusVideo,
+  readFocusTruth,
+} from '../../src/demo/focus.js';
 import { findFootage, splitFootage } from '../../src/demo/footage.js';
 import {
   findPhotos,
@@ -213,7 +219,6 @@ test('generator: the photo is where truth.json says, only in its interval; photo
   );
   assert.deepEqual(truth.material.footage.test.length, 1);
 
-  const { decodeFrames, probe } = await import('../../src/video/index.js');
   const kinds = new Set<string>();
   for (const v of truth.videos) {
     const { width: W, height: H } = v.frame;
@@ -229,43 +234,81 @@ test('generator: the photo is where truth.json says, only in its interval; photo
     );
   }
   assert.ok(kinds.size >= 2, `several frame shapes: ${[...kinds].join(', ')}`);
-  // decode a frame inside and one outside the interval; compare pixels in and out of the box
-  for (const v of truth.videos.slice(0, 4)) {
-    const path = join(ds.dir, v.file);
-    const info = await probe(path);
-    assert.ok(Math.abs(info.duration - 4) < 0.3);
-    assert.equal(info.width, v.frame.width);
-    const mid = (v.cue.start + v.cue.end) / 2;
-    const [inside, outside] = await decodeFrames(
-      path,
-      [mid, v.cue.end + 0.5],
-      { width: v.frame.width, height: v.frame.height, mode: 'stretch' },
-      info,
-    );
-    const diff = (x0: number, y0: number, x1: number, y1: number) => {
-      let s = 0;
-      let n = 0;
-      for (let y = Math.round(y0); y < Math.round(y1); y++)
-        for (let x = Math.round(x0); x < Math.round(x1); x++) {
-          const i = (y * inside.width + x) * 3;
-          s +=
-            Math.abs(inside.data[i] - outside.data[i]) + Math.abs(inside.data[i + 1] - outside.data[i + 1]);
-          s += Math.abs(inside.data[i + 2] - outside.data[i + 2]);
-          n++;
-        }
-      return s / n / 3;
-    };
-    const p = v.photo;
-    const inPhoto = diff(p.x + p.w * 0.3, p.y + p.h * 0.3, p.x + p.w * 0.7, p.y + p.h * 0.7);
-    // a band of the frame away from the box
-    const far =
-      v.cue.y > v.frame.height / 2
-        ? [0, 0, v.frame.width, 8]
-        : [0, v.frame.height - 8, v.frame.width, v.frame.height];
-    const elsewhere = diff(far[0], far[1], far[2], far[3]);
-    assert.ok(inPhoto > 12, `${v.file}: the photo changes its box (mean Δ ${inPhoto.toFixed(1)})`);
-    assert.ok(elsewhere < 4, `${v.file}: nothing changes away from the box (mean Δ ${elsewhere.toFixed(1)})`);
-  }
+  for (const v of truth.videos.slice(0, 4)) await assertPhotoWhereTruthSays(ds.dir, v, 4);
+});
+
+/** Decode a frame inside the cue interval and one after it: the photo's box changes, the rest not. */
+async function assertPhotoWhereTruthSays(dir: string, v: FocusVideo, duration: number): Promise<void> {
+  const { decodeFrames, probe } = await import('../../src/video/index.js');
+  const path = join(dir, v.file);
+  const info = await probe(path);
+  assert.ok(Math.abs(info.duration - duration) < 0.3);
+  assert.equal(info.width, v.frame.width);
+  const mid = (v.cue.start + v.cue.end) / 2;
+  const [inside, outside] = await decodeFrames(
+    path,
+    [mid, v.cue.end + 0.5],
+    { width: v.frame.width, height: v.frame.height, mode: 'stretch' },
+    info,
+  );
+  const diff = (x0: number, y0: number, x1: number, y1: number) => {
+    let s = 0;
+    let n = 0;
+    for (let y = Math.round(y0); y < Math.round(y1); y++)
+      for (let x = Math.round(x0); x < Math.round(x1); x++) {
+        const i = (y * inside.width + x) * 3;
+        s += Math.abs(inside.data[i] - outside.data[i]) + Math.abs(inside.data[i + 1] - outside.data[i + 1]);
+        s += Math.abs(inside.data[i + 2] - outside.data[i + 2]);
+        n++;
+      }
+    return s / n / 3;
+  };
+  const p = v.photo;
+  const inPhoto = diff(p.x + p.w * 0.3, p.y + p.h * 0.3, p.x + p.w * 0.7, p.y + p.h * 0.7);
+  // a band of the frame away from the box
+  const far =
+    v.cue.y > v.frame.height / 2
+      ? [0, 0, v.frame.width, 8]
+      : [0, v.frame.height - 8, v.frame.width, v.frame.height];
+  const elsewhere = diff(far[0], far[1], far[2], far[3]);
+  assert.ok(inPhoto > 12, `${v.file}: the photo changes its box (mean Δ ${inPhoto.toFixed(1)})`);
+  assert.ok(elsewhere < 4, `${v.file}: nothing changes away from the box (mean Δ ${elsewhere.toFixed(1)})`);
+}
+
+test("a demo folder rebuilt with another seed renders that seed's videos (never the cached ones of the first); the same seed reuses them", {
+  skip: noStamps,
+}, async () => {
+  const footage = join(tmp, 'clips-reseed');
+  mkdirSync(footage, { recursive: true });
+  await makeClip(join(footage, 'a.mp4'), 6, 'smptebars=s=640x360:r=10');
+  await makeClip(join(footage, 'b.mp4'), 4, 'color=c=0x406080:s=480x360:r=10');
+  const dir = join(tmp, 'reseed');
+  const spec = { ...DEFAULT_FOCUS, classes: 2, perClass: 3, duration: 4, T: 4, testFraction: 1 / 3 };
+  const first = await buildFocusDataset(dir, { ...spec, seed: 1 }, { footage });
+  const second = await buildFocusDataset(dir, { ...spec, seed: 2 }, { footage });
+  // the seeds place the photos differently, so each video of the second plan is its own file
+  const firstFiles = new Set(first.videos.map((v) => v.file));
+  assert.ok(
+    second.videos.every((v) => !firstFiles.has(v.file)),
+    'no file name is shared across seeds',
+  );
+  const truth = readFocusTruth(dir);
+  assert.deepEqual(
+    truth.videos.map((v) => v.file),
+    second.videos.map((v) => v.file),
+  );
+  for (const v of truth.videos) await assertPhotoWhereTruthSays(dir, v, 4);
+  // the first seed's videos are gone; the manifest names only files that exist
+  for (const f of firstFiles) assert.ok(!existsSync(join(dir, f)), `${f} removed`);
+  // the same plan again renders nothing: every file keeps its modification time
+  const mtimes = second.videos.map((v) => statSync(join(dir, v.file)).mtimeMs);
+  let rendered = 0;
+  const again = await buildFocusDataset(dir, { ...spec, seed: 2 }, { footage, onProgress: () => rendered++ });
+  assert.deepEqual(
+    again.videos.map((v) => statSync(join(dir, v.file)).mtimeMs),
+    mtimes,
+  );
+  assert.equal(rendered, again.videos.length, 'progress still counts every video');
 });
 
 test('clear errors when no material is found', async () => {
