@@ -192,14 +192,18 @@ async function makeClip(path: string, seconds: number, source: string): Promise<
   assert.equal(r.code, 0, r.stderr);
 }
 
+/** Still footage, two clips (so one is held out): any change inside the box is the photo. */
+async function stillFootage(dir: string): Promise<string> {
+  mkdirSync(dir, { recursive: true });
+  await makeClip(join(dir, 'a.mp4'), 6, 'smptebars=s=640x360:r=10');
+  await makeClip(join(dir, 'b.mp4'), 4, 'color=c=0x406080:s=480x360:r=10');
+  return dir;
+}
+
 test('generator: the photo is where truth.json says, only in its interval; photos and footage held out', {
   skip: noStamps,
 }, async () => {
-  // still footage (two clips, so one is held out): any change inside the box is the photo
-  const footage = join(tmp, 'clips');
-  mkdirSync(footage, { recursive: true });
-  await makeClip(join(footage, 'a.mp4'), 6, 'smptebars=s=640x360:r=10');
-  await makeClip(join(footage, 'b.mp4'), 4, 'color=c=0x406080:s=480x360:r=10');
+  const footage = await stillFootage(join(tmp, 'clips'));
   const spec = { ...DEFAULT_FOCUS, classes: 2, perClass: 6, duration: 4, T: 4, testFraction: 1 / 3, seed: 3 };
   const ds = await buildFocusDataset(join(tmp, 'ds'), spec, { footage });
   assert.equal(ds.videos.length, 12);
@@ -278,10 +282,7 @@ async function assertPhotoWhereTruthSays(dir: string, v: FocusVideo, duration: n
 test("a demo folder rebuilt with another seed renders that seed's videos (never the cached ones of the first); the same seed reuses them", {
   skip: noStamps,
 }, async () => {
-  const footage = join(tmp, 'clips-reseed');
-  mkdirSync(footage, { recursive: true });
-  await makeClip(join(footage, 'a.mp4'), 6, 'smptebars=s=640x360:r=10');
-  await makeClip(join(footage, 'b.mp4'), 4, 'color=c=0x406080:s=480x360:r=10');
+  const footage = await stillFootage(join(tmp, 'clips-reseed'));
   const dir = join(tmp, 'reseed');
   const spec = { ...DEFAULT_FOCUS, classes: 2, perClass: 3, duration: 4, T: 4, testFraction: 1 / 3 };
   const first = await buildFocusDataset(dir, { ...spec, seed: 1 }, { footage });
