@@ -6,19 +6,30 @@
  *   --sizes 48,96,192,960   training videos of the synthetic sets (cue in 2 of 16 snippets, 1 of 49 cells)
  *   --seeds 3               training seeds (the validation slice moves with the seed)
  *   --variants mean,dual
+ *   --rules before,now      rules side by side: `before` (the rule the defaults replaced: 30 epochs,
+ *                           10 % validation whatever its size, raw accuracy, patience 8), `now`
+ *                           (today's defaults), `wd1` (today's defaults with weight decay 1/n,
+ *                           the automatic weight decay before 2026-12-04)
  *   --features DIR --dataset CSV   a real feature store and its manifest instead (e.g. the demo's:
  *                           dfan-demo/features, dfan-demo/dataset/manifest.csv)
  */
 import { readManifest } from '../src/data/manifest.js';
 import type { Dataset } from '../src/data/types.js';
-import type { Variant } from '../src/model/config.js';
+import type { TrainConfig, Variant } from '../src/model/config.js';
 import { evaluateRun } from '../src/model/evaluate.js';
 import type { FeatureSource } from '../src/model/features.js';
 import { syntheticSet } from '../src/model/synthetic.js';
 import { trainRun } from '../src/model/train.js';
 import { arg, fmt } from './util.js';
 
-const BEFORE = { epochs: 30, patience: 8, minValidation: 0, minSteps: 0, smoothing: 1 };
+const RULES: Record<string, { label: string; train: Partial<TrainConfig> }> = {
+  before: {
+    label: 'before (30 ep, 10 % val, raw acc, patience 8)',
+    train: { epochs: 30, patience: 8, minValidation: 0, minSteps: 0, smoothing: 1 },
+  },
+  now: { label: 'now (defaults)', train: {} },
+  wd1: { label: 'defaults, weight decay 1/n', train: { weightDecayScale: 1 } },
+};
 
 interface Case {
   name: string;
@@ -66,39 +77,42 @@ export async function run(args: string[]): Promise<void> {
       cases.push({ name: `synthetic, ${n} train`, dataset: syn.dataset, features: syn.source });
     }
   }
+  const rules = arg(args, 'rules', 'before,now').split(',');
+  for (const r of rules)
+    if (!RULES[r]) throw new Error(`unknown rule "${r}" (use ${Object.keys(RULES).join(', ')})`);
   console.log(`test accuracy, mean ± std over ${seeds} seeds; epochs run (median); seconds per run (median)`);
   console.log(
-    '| dataset | variant | before (30 ep, 10 % val, raw acc, patience 8) | now (defaults) | epochs before / now | s before / now |',
+    `| dataset | variant | ${rules.map((r) => RULES[r].label).join(' | ')} | epochs ${rules.join(' / ')} | s ${rules.join(' / ')} |`,
   );
-  console.log('|---|---|---:|---:|---:|---:|');
+  console.log(`|---|---|${rules.map(() => '---:|').join('')}---:|---:|`);
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   for (const c of cases) {
     for (const variant of variants) {
-      const acc: Record<'before' | 'now', number[]> = { before: [], now: [] };
-      const ep: Record<'before' | 'now', number[]> = { before: [], now: [] };
-      const sec: Record<'before' | 'now', number[]> = { before: [], now: [] };
+      const acc = rules.map((): number[] => []);
+      const ep = rules.map((): number[] => []);
+      const sec = rules.map((): number[] => []);
       for (let seed = 0; seed < seeds; seed++) {
-        for (const rule of ['before', 'now'] as const) {
+        for (const [k, rule] of rules.entries()) {
           const t0 = performance.now();
           const r = await trainRun({
             features: c.features,
             dataset: c.dataset,
             model: { variant, streams: c.streams },
-            train: rule === 'before' ? { ...BEFORE, seed } : { seed },
+            train: { ...RULES[rule].train, seed },
           });
           const ev = await evaluateRun(r.predictor, {
             dataset: c.dataset,
             split: 'test',
             features: c.features,
           });
-          acc[rule].push(ev.metrics.accuracy);
-          ep[rule].push(r.curve.length);
-          sec[rule].push((performance.now() - t0) / 1000);
+          acc[k].push(ev.metrics.accuracy);
+          ep[k].push(r.curve.length);
+          sec[k].push((performance.now() - t0) / 1000);
           r.predictor.dispose();
         }
       }
-      const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
       console.log(
-        `| ${c.name} | ${variant} | ${meanStd(acc.before)} | ${meanStd(acc.now)} | ${med(ep.before)} / ${med(ep.now)} | ${fmt(med(sec.before), 1)} / ${fmt(med(sec.now), 1)} |`,
+        `| ${c.name} | ${variant} | ${acc.map(meanStd).join(' | ')} | ${ep.map(med).join(' / ')} | ${sec.map((s) => fmt(med(s), 1)).join(' / ')} |`,
       );
     }
   }

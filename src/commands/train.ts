@@ -63,7 +63,7 @@ export function register(program: Command): void {
     .option('--lr <x>', 'Adam learning rate', num('lr'), 1e-3)
     .option(
       '--weight-decay <x>',
-      'L2 penalty on weight matrices (default -1 = auto: 1/n_train clamped to [1e-4, 1e-2])',
+      'L2 penalty on weight matrices (default -1 = auto: 2/n_train clamped to [2e-4, 2e-2])',
       num('weight-decay'),
       -1,
     )
