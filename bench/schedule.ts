@@ -9,7 +9,8 @@
  *   --rules before,now      rules side by side: `before` (the rule the defaults replaced: 30 epochs,
  *                           10 % validation whatever its size, raw accuracy, patience 8), `now`
  *                           (today's defaults), `wd1` (today's defaults with weight decay 1/n,
- *                           the automatic weight decay before 2026-12-04)
+ *                           the automatic weight decay before 2026-12-04), `mix` (today's
+ *                           defaults with mixup 1, `--mixup 1`)
  *   --features DIR --dataset CSV   a real feature store and its manifest instead (e.g. the demo's:
  *                           dfan-demo/features, dfan-demo/dataset/manifest.csv)
  */
@@ -29,6 +30,7 @@ const RULES: Record<string, { label: string; train: Partial<TrainConfig> }> = {
   },
   now: { label: 'now (defaults)', train: {} },
   wd1: { label: 'defaults, weight decay 1/n', train: { weightDecayScale: 1 } },
+  mix: { label: 'defaults, mixup 1', train: { mixup: 1 } },
 };
 
 interface Case {

@@ -68,6 +68,12 @@ export function register(program: Command): void {
       -1,
     )
     .option(
+      '--mixup <s>',
+      "mixup strength: mix each training video's focused vector and label with a batch partner's, own weight ≥ 1 − s/2 (0 = off; docs/model.md, Training defaults)",
+      num('mixup'),
+      0,
+    )
+    .option(
       '--seed <n>',
       'seed of initialisation, shuffling, dropout and the validation slice',
       num('seed'),
@@ -169,6 +175,7 @@ export function register(program: Command): void {
           batchSize: Number(o.batch),
           lr: Number(o.lr),
           weightDecay: Number(o.weightDecay),
+          mixup: Number(o.mixup),
           seed: Number(o.seed),
           valFraction: Number(o.valFraction),
           patience: Number(o.patience),

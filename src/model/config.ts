@@ -115,6 +115,11 @@ export interface TrainConfig {
    */
   streamCheck: boolean;
   seed: number;
+  /**
+   * mixup strength s of the video vectors (0 = off): each training video's focused vector and
+   * target are mixed with a batch partner's, its own weight λ ~ U(1 − s/2, 1) (src/model/mixup.ts)
+   */
+  mixup: number;
 }
 
 export const MAP_DIM_AUTO = -1;
@@ -152,6 +157,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   valFraction: 0.1,
   streamCheck: true,
   seed: 0,
+  mixup: 0,
 };
 
 function bad(msg: string): DfanError {
@@ -195,6 +201,7 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (!(c.lr > 0)) throw bad(`learning rate must be > 0 (got ${c.lr})`);
   if (!(c.weightDecay >= 0 || c.weightDecay === -1)) throw bad('weight decay must be ≥ 0 (or -1 = auto)');
   if (!(c.weightDecayScale > 0)) throw bad(`weight decay scale must be > 0 (got ${c.weightDecayScale})`);
+  if (!(c.mixup >= 0 && c.mixup <= 1)) throw bad(`mixup strength must be in [0, 1] (got ${c.mixup})`);
   if (!Number.isInteger(c.patience) || c.patience < -1)
     throw bad('patience must be an integer ≥ 0 (0 = never stop early) or -1 (auto)');
   if (!(c.valFraction >= 0 && c.valFraction < 1))

@@ -40,6 +40,8 @@ export interface BatchTensors {
   mask: TF.Tensor; // [B, T]  1 = real snippet
   /** training only: inverted-dropout keep mask for z, [B, K·D_u] */
   dropMask?: TF.Tensor;
+  /** training only: mixup matrix [B,B] (row b: λ_b at b, 1 − λ_b at its partner) */
+  mix?: TF.Tensor;
   /** training only: whole-stream keep mask for u_t, [B, D_u] (0 = the stream is dropped for that video) */
   streamMask?: TF.Tensor;
 }
@@ -298,7 +300,8 @@ export class Dfan {
       const m = batch.mask.reshape([B, 1, T]);
       betaHeads = tf.div(m, tf.sum(m, 2, true)); // mean over real snippets
     }
-    const z = tf.matMul(betaHeads, u.reshape([B, T, Du])).reshape([B, this.K * Du]); // z_k = Σ_t β_kt u_t
+    let z = tf.matMul(betaHeads, u.reshape([B, T, Du])).reshape([B, this.K * Du]); // z_k = Σ_t β_kt u_t
+    if (batch.mix) z = tf.matMul(batch.mix, z);
 
     // classifier: dropout → linear
     const zd = batch.dropMask ? tf.mul(z, batch.dropMask) : z;
@@ -311,10 +314,15 @@ export class Dfan {
    * Mean cross-entropy (+ λ · polarity BCE when configured) + weight decay.
    * `labels` [B] int32; `positive` [classes] 1 for positive classes.
    */
-  loss(logits: TF.Tensor, labels: TF.Tensor, opts: { weightDecay: number; positive?: TF.Tensor }): TF.Scalar {
+  loss(
+    logits: TF.Tensor,
+    labels: TF.Tensor,
+    opts: { weightDecay: number; positive?: TF.Tensor; mix?: TF.Tensor },
+  ): TF.Scalar {
     const { tf, cfg } = this;
     const n = this.classes.length;
-    const onehot = tf.oneHot(labels, n).toFloat();
+    let onehot = tf.oneHot(labels, n).toFloat();
+    if (opts.mix) onehot = tf.matMul(opts.mix, onehot);
     const logp = tf.logSoftmax(logits);
     let loss = tf.neg(tf.mean(tf.sum(tf.mul(onehot, logp), 1))) as TF.Scalar;
     if (cfg.polarityWeight > 0 && opts.positive) {

@@ -26,6 +26,7 @@ import {
 } from './config.js';
 import { Dfan, initParams, paramSpecs } from './dfan.js';
 import { dimsOf, disposeBatch, FeatureSet, type FeatureSource, fitPrep, type Prep } from './features.js';
+import { mixMatrix } from './mixup.js';
 import {
   type EpochLog,
   type LoadedRun,
@@ -191,7 +192,9 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
   const schedule = planSchedule(tcfg, given.filter((i) => i.split === 'train').length, {
     hasOwnValidation: given.filter((i) => i.split === 'val').length,
   });
-  log(`schedule: ${schedule.note}`);
+  log(
+    `schedule: ${schedule.note}; ${tcfg.mixup > 0 ? `mixup ${tcfg.mixup} (training accuracy is on mixed videos)` : 'no mixup'}`,
+  );
   // splits: train, and validation carved from train (stratified) unless the dataset has a val split
   const ds = schedule.carveValidation
     ? withValidationSlice(opts.dataset, tcfg.valFraction, tcfg.seed + 1)
@@ -452,12 +455,19 @@ export function fitModel(
         idx.map((j) => trainSet.labels[j]),
         'int32',
       );
+      if (tcfg.mixup > 0 && idx.length > 1)
+        batch.mix = tf.tensor2d(mixMatrix(idx.length, tcfg.mixup, random), [idx.length, idx.length]);
       let predicted: ReturnType<typeof tf.argMax> | null = null;
       const { value: cost, grads } = tf.variableGrads(() => {
         const out = model.forward(batch);
         predicted = tf.keep(tf.argMax(out.logits, 1));
-        return model.loss(out.logits, labels, { weightDecay: sched.weightDecay, positive });
+        return model.loss(out.logits, labels, {
+          weightDecay: sched.weightDecay,
+          positive,
+          mix: batch.mix,
+        });
       }, varList);
+      batch.mix?.dispose();
       optimizer.apply(varList, grads);
       for (const g of Object.values(grads)) g.dispose();
       lossSum += cost.dataSync()[0] * idx.length;
