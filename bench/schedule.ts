@@ -19,7 +19,7 @@ import type { Dataset } from '../src/data/types.js';
 import type { TrainConfig, Variant } from '../src/model/config.js';
 import { evaluateRun } from '../src/model/evaluate.js';
 import type { FeatureSource } from '../src/model/features.js';
-import { syntheticSet } from '../src/model/synthetic.js';
+import { syntheticSet, weakCueSpec } from '../src/model/synthetic.js';
 import { trainRun } from '../src/model/train.js';
 import { arg, fmt } from './util.js';
 
@@ -62,20 +62,7 @@ export async function run(args: string[]): Promise<void> {
     });
   } else {
     for (const n of arg(args, 'sizes', '48,96,192,960').split(',').map(Number)) {
-      const syn = syntheticSet({
-        videos: Math.round(n * 1.5),
-        classes: 4,
-        T: 16,
-        H: 7,
-        W: 7,
-        C: 64,
-        vectors: { action: 16 },
-        cueSnippets: 2,
-        cueSide: 1,
-        strength: 1.5,
-        testFraction: 1 / 3,
-        seed: 7,
-      });
+      const syn = syntheticSet(weakCueSpec(n));
       cases.push({ name: `synthetic, ${n} train`, dataset: syn.dataset, features: syn.source });
     }
   }

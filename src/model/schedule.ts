@@ -62,7 +62,7 @@ export function planSchedule(
   const perEpoch = Math.max(1, Math.ceil(trainN / tcfg.batchSize));
   const epochs = tcfg.epochs > 0 ? tcfg.epochs : Math.max(30, Math.ceil(tcfg.minSteps / perEpoch));
   const patience = !useVal ? 0 : tcfg.patience >= 0 ? tcfg.patience : Math.max(8, Math.round(0.2 * epochs));
-  const c = tcfg.weightDecayScale ?? 2;
+  const c = tcfg.weightDecayScale;
   const weightDecay =
     tcfg.weightDecay >= 0 ? tcfg.weightDecay : Math.min(c * 1e-2, Math.max(c * 1e-4, c / trainN));
   const averageLast = useVal ? 1 : Math.max(1, Math.min(10, Math.round(epochs / 10)));

@@ -48,6 +48,28 @@ export const DEFAULT_SYNTHETIC: SyntheticSpec = {
   seed: 1,
 };
 
+/**
+ * The weak-cue set of `npm run bench -- schedule` and the training-defaults test: a cue in 2 of 16
+ * snippets and 1 of 49 cells, 4 classes, a third held out for test, so `trainVideos` train. Training
+ * sits on a plateau until the focus finds the cue (docs/model.md, "Training defaults").
+ */
+export function weakCueSpec(trainVideos: number): Partial<SyntheticSpec> {
+  return {
+    videos: Math.round(trainVideos * 1.5),
+    classes: 4,
+    T: 16,
+    H: 7,
+    W: 7,
+    C: 64,
+    vectors: { action: 16 },
+    cueSnippets: 2,
+    cueSide: 1,
+    strength: 1.5,
+    testFraction: 1 / 3,
+    seed: 7,
+  };
+}
+
 export interface SyntheticVideoTruth {
   /** snippet indices that carry the cue */
   snippets: number[];

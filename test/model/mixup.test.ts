@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { rng } from '../../src/data/splits.js';
+import { DEFAULT_TRAIN, resolveTrainConfig } from '../../src/model/config.js';
 import { mixMatrix } from '../../src/model/mixup.js';
 
 test('mixMatrix: each row mixes a video with at most one partner, its own weight ≥ 1 − s/2, rows sum to 1', () => {
@@ -29,8 +30,7 @@ test('mixMatrix: strength 0 or a single video is the identity; same seed, same m
   assert.notDeepEqual(mixMatrix(16, 1, rng(3)), mixMatrix(16, 1, rng(4)));
 });
 
-test('mixup is off by default and a strength outside [0, 1] is refused with its name', async () => {
-  const { DEFAULT_TRAIN, resolveTrainConfig } = await import('../../src/model/config.js');
+test('mixup is off by default and a strength outside [0, 1] is refused with its name', () => {
   assert.equal(DEFAULT_TRAIN.mixup, 0);
   assert.equal(resolveTrainConfig({ mixup: 1 }).mixup, 1);
   assert.throws(() => resolveTrainConfig({ mixup: 1.5 }), /mixup strength must be in \[0, 1\]/);

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import { DEFAULT_TRAIN } from '../../src/model/config.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
 import { planSchedule, trailingMean } from '../../src/model/schedule.js';
-import { syntheticSet } from '../../src/model/synthetic.js';
+import { syntheticSet, weakCueSpec } from '../../src/model/synthetic.js';
 import { trainRun } from '../../src/model/train.js';
 
 test('a 96-video set: no validation slice, ≥ 600 steps, weights averaged, and the note says why', () => {
@@ -59,20 +59,7 @@ test('weight decay: 2/n of the videos that train, clamped to [2e-4, 2e-2]; a set
 test('the defaults learn a weak cue from 96 videos (a seed on which weight decay 3/n stayed at chance)', async () => {
   // cue in 2 of 16 snippets and 1 of 49 cells: training sits on a plateau before the focus finds it,
   // and a stronger prior holds it there longer (docs/model.md, "Training defaults")
-  const syn = syntheticSet({
-    videos: 144,
-    classes: 4,
-    T: 16,
-    H: 7,
-    W: 7,
-    C: 64,
-    vectors: { action: 16 },
-    cueSnippets: 2,
-    cueSide: 1,
-    strength: 1.5,
-    testFraction: 1 / 3,
-    seed: 7,
-  });
+  const syn = syntheticSet(weakCueSpec(96));
   const r = await trainRun({ features: syn.source, dataset: syn.dataset, train: { seed: 4 } });
   try {
     const ev = await evaluateRun(r.predictor, { dataset: syn.dataset, split: 'test', features: syn.source });
