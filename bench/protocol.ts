@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- protocol [--videos 1101] [--splits 10] [--channels 256] [--map-dim auto|0|N]
- *                            [--epochs 30] [--variant dual] [--verbose]`
+ *                            [--epochs 30] [--variant dual] [--ensemble 1] [--verbose]`
  *
  * The VE-8 protocol (10 random stratified 2:1 splits, train + test per split, mean ± std) on
  * PRECOMPUTED synthetic features for a VE-8-sized set (1,101 videos, 8 classes), shaped like
@@ -98,7 +98,9 @@ export async function run(args: string[]): Promise<void> {
     featureSource: source,
     out,
     variant,
-    train: { epochs, seed: 0 },
+    // one model per split unless --ensemble k: from this in-memory source an ensemble's members
+    // would train one after another (from a feature folder, dfan protocol trains them side by side)
+    train: { epochs, seed: 0, ensemble: Number(arg(args, 'ensemble', '1')) },
     model: { mapDim },
     verbose,
     log: (l) => {

@@ -28,7 +28,8 @@ const RULES: Record<string, { label: string; train: Partial<TrainConfig> }> = {
     label: 'before (30 ep, 10 % val, raw acc, patience 8)',
     train: { epochs: 30, patience: 8, minValidation: 0, minSteps: 0, smoothing: 1 },
   },
-  now: { label: 'now (defaults)', train: {} },
+  now: { label: 'now (defaults, one model)', train: {} },
+  ens: { label: 'defaults, ensemble of 2', train: { ensemble: 2 } },
   wd1: { label: 'defaults, weight decay 1/n', train: { weightDecayScale: 1 } },
   mix: { label: 'defaults, mixup 1', train: { mixup: 1 } },
 };
@@ -87,7 +88,8 @@ export async function run(args: string[]): Promise<void> {
             features: c.features,
             dataset: c.dataset,
             model: { variant, streams: c.streams },
-            train: { ...RULES[rule].train, seed },
+            // one model per rule unless the rule asks for an ensemble (the default 2 would train each rule twice)
+            train: { ensemble: 1, ...RULES[rule].train, seed },
           });
           const ev = await evaluateRun(r.predictor, {
             dataset: c.dataset,

@@ -35,7 +35,11 @@ export function runAsPredictor(run: LoadedRun, dir: string): Predictor {
       name,
       kind,
       description:
-        `DFAN run "${name}" (variant ${cfg.model.variant}, ${cfg.classes.length} classes: ${cfg.classes.join(', ')}), ` +
+        `DFAN run "${name}" (variant ${cfg.model.variant}, ${cfg.classes.length} classes: ${cfg.classes.join(', ')}` +
+        (cfg.members?.length
+          ? `; ensemble of ${cfg.members.length + 1} models, probabilities and focus averaged`
+          : '') +
+        '), ' +
         `trained on ${cfg.packId} features (${streams.join(', ')})` +
         (cfg.dataset ? ` from ${basename(cfg.dataset)}` : '') +
         (cfg.result?.valAccuracy != null

@@ -30,6 +30,7 @@ interface ProtocolCliOpts {
   out: string;
   epochs?: string;
   seed?: string;
+  ensemble?: string;
   pack?: string;
   streams?: string;
   snippets?: string;
@@ -64,6 +65,7 @@ export function register(program: Command): void {
     .option('--out <dir>', 'output folder', 'protocol-out')
     .option('--epochs <n>', 'training epochs per split (default: auto, the rule of dfan train: ≥ 600 steps)')
     .option('--seed <n>', 'training seed')
+    .option('--ensemble <k>', 'models per split, averaged (default 2, as dfan train; 1 = a single model)')
     .option('--pack <spec>', 'feature pack for extraction: default | research | pack.json', 'default')
     .option('--streams <list>', 'streams to extract and use, comma-separated (default: all of the pack)')
     .option('--snippets <T>', 'snippets per video for extraction (default: 16)')
@@ -106,7 +108,11 @@ export function register(program: Command): void {
           : undefined,
         T: int('--snippets', o.snippets, 1),
         workers: int('--workers', o.workers, 0),
-        train: { epochs: int('--epochs', o.epochs, 1), seed: int('--seed', o.seed, 0) },
+        train: {
+          epochs: int('--epochs', o.epochs, 1),
+          seed: int('--seed', o.seed, 0),
+          ensemble: int('--ensemble', o.ensemble, 1),
+        },
         force: o.force,
         verbose: o.verbose,
         log: err,

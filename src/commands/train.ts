@@ -74,6 +74,12 @@ export function register(program: Command): void {
       0,
     )
     .option(
+      '--ensemble <k>',
+      'train k models (seeds seed … seed+k−1, side by side in worker threads) and average their probabilities and focus; 1 = a single model (docs/model.md, Training defaults)',
+      num('ensemble'),
+      2,
+    )
+    .option(
       '--seed <n>',
       'seed of initialisation, shuffling, dropout and the validation slice',
       num('seed'),
@@ -176,6 +182,7 @@ export function register(program: Command): void {
           lr: Number(o.lr),
           weightDecay: Number(o.weightDecay),
           mixup: Number(o.mixup),
+          ensemble: Number(o.ensemble),
           seed: Number(o.seed),
           valFraction: Number(o.valFraction),
           patience: Number(o.patience),

@@ -333,6 +333,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const examples: Record<string, VideoResult[]> = {};
   let tTrain = 0;
   let schedule = '';
+  let ensemble = '';
   for (const [i, variant] of (['mean', 'dual'] as const).entries()) {
     log(`[3/4] training ${variant} (${i + 1}/2) with dfan train's defaults`);
     const t1 = performance.now();
@@ -349,6 +350,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       },
       train: { seed: opts.seed ?? 0 },
       log: (line) => {
+        if (line.startsWith('ensemble: ')) {
+          log(`      ${line}`);
+          const m = /^ensemble: (\d+ models \(seeds [^)]*\))/.exec(line);
+          if (m) ensemble = `; an ensemble of ${m[1]}, probabilities and focus averaged`;
+        }
         if (line.startsWith('schedule:')) {
           log(`      ${line}`);
           schedule = line.slice('schedule: '.length);
@@ -423,7 +429,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     '',
     `**Not an emotion dataset.** These figures are on a focus dataset dfan builds on the spot from real material on this machine: ${total} videos of ${spec.duration} s (${ds.classes.join(', ')}) whose class is visible only as a real photo in a box of 1/4 × 1/4 of the frame sides (1/16 of the area), at a random position, during 2 of ${spec.T} snippets, over real footage (frames ${shapes}; half the photos are cut-outs over the footage, half a card on a plain backdrop). ` +
       `Features: ${packName} pack (${plan.streams.join(' + ')}; object = ${regions.stream}). ` +
-      `Trained here on ${nTrain} videos with dfan train's defaults (${schedule}), evaluated on ${scores.dual.n} test videos whose photos were never used in training${m.footage.test.length && m.footage.test.join() !== m.footage.train.join() ? ' and whose footage is held out too' : ''}.`,
+      `Trained here on ${nTrain} videos with dfan train's defaults (${schedule}${ensemble}), evaluated on ${scores.dual.n} test videos whose photos were never used in training${m.footage.test.length && m.footage.test.join() !== m.footage.train.join() ? ' and whose footage is held out too' : ''}.`,
     '',
     ...table,
     '',

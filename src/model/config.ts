@@ -120,6 +120,12 @@ export interface TrainConfig {
    * target are mixed with a batch partner's, its own weight λ ~ U(1 − s/2, 1) (src/model/mixup.ts)
    */
   mixup: number;
+  /**
+   * models trained with seeds seed, seed + 1, … on the same data (members after the first in
+   * worker threads, side by side); predictions average their probabilities and focus
+   * (src/model/ensemble.ts). 1 = a single model.
+   */
+  ensemble: number;
 }
 
 export const MAP_DIM_AUTO = -1;
@@ -158,6 +164,7 @@ export const DEFAULT_TRAIN: TrainConfig = {
   streamCheck: true,
   seed: 0,
   mixup: 0,
+  ensemble: 2,
 };
 
 function bad(msg: string): DfanError {
@@ -207,6 +214,8 @@ export function resolveTrainConfig(partial: Partial<TrainConfig>): TrainConfig {
   if (!(c.valFraction >= 0 && c.valFraction < 1))
     throw bad(`val fraction must be in [0, 1) (got ${c.valFraction})`);
   if (!Number.isInteger(c.seed)) throw bad(`seed must be an integer (got ${c.seed})`);
+  if (!Number.isInteger(c.ensemble) || c.ensemble < 1 || c.ensemble > 8)
+    throw bad(`ensemble must be an integer from 1 to 8 (got ${c.ensemble})`);
   return c;
 }
 

@@ -24,6 +24,7 @@ import { DFAN_VERSION } from '../version.js';
 import { loadTf, type Tf, tidyValue } from './backend.js';
 import { type ModelConfig, resolveModelConfig, type TrainConfig, usesSpatial } from './config.js';
 import { Dfan, paramSpecs } from './dfan.js';
+import { ensemblePredictor } from './ensemble.js';
 import { applyPrep, dimsOf, disposeBatch, type FeatureSet, type Prep, type StreamPrep } from './features.js';
 import type { StreamCheck } from './stream-check.js';
 
@@ -59,6 +60,11 @@ export interface RunConfig {
   streamInfo: Record<string, string>;
   /** without a validation set: each vector stream's leave-one-out check, and whether it was kept */
   streamCheck?: StreamCheck[];
+  /**
+   * an ensemble's other members: run folders relative to this one (this folder is the first
+   * member); predictions average all of them. Absent for a single model.
+   */
+  members?: string[];
   result: {
     bestEpoch: number;
     epochs: number;
@@ -299,5 +305,25 @@ export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {})
     if (!t) throw new DfanError('BAD_FEATURES', `weights lack parameter "${name}"`, { file: wPath });
     values[name] = new Float32Array(toFloat32(t));
   }
-  return makePredictor(tf, resolve(dir), config, new Dfan(tf, model, dims, config.classes, values), prep);
+  const self = makePredictor(
+    tf,
+    resolve(dir),
+    config,
+    new Dfan(tf, model, dims, config.classes, values),
+    prep,
+  );
+  if (!config.members?.length) return self;
+  // an ensemble: this folder is its first member, the others are sub-folders (src/model/ensemble.ts)
+  const members = [self];
+  try {
+    for (const m of config.members) {
+      const sub = await loadRun(join(dir, m), opts);
+      if (sub.config.members?.length) sub.dispose();
+      else members.push(sub);
+    }
+    return ensemblePredictor(members);
+  } catch (e) {
+    for (const m of members) m.dispose();
+    throw e;
+  }
 }

@@ -7,7 +7,10 @@
  * → same seed + same data = identical weights and metrics.
  */
 
-import { resolve } from 'node:path';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { rng, shuffle, withValidationSlice } from '../data/splits.js';
 import type { Dataset, DatasetItem } from '../data/types.js';
 import { DfanError, describeError } from '../errors.js';
@@ -25,11 +28,13 @@ import {
   usesSpatial,
 } from './config.js';
 import { Dfan, initParams, paramSpecs } from './dfan.js';
+import { ensemblePredictor } from './ensemble.js';
 import { dimsOf, disposeBatch, FeatureSet, type FeatureSource, fitPrep, type Prep } from './features.js';
 import { mixMatrix } from './mixup.js';
 import {
   type EpochLog,
   type LoadedRun,
+  loadRun,
   makePredictor,
   prepSummary,
   type RunConfig,
@@ -37,6 +42,7 @@ import {
 } from './run.js';
 import { planSchedule, type TrainSchedule, trailingMean } from './schedule.js';
 import { checkVectorStreams, describeChecks, type StreamCheck } from './stream-check.js';
+import type { MemberJob, MemberReply } from './train-member.js';
 
 export type { EpochLog, LoadedRun };
 
@@ -53,6 +59,11 @@ export interface TrainRunOptions {
   /** progress lines (one per epoch, plus loading steps) */
   log?: (line: string) => void;
   onEpoch?: (e: EpochLog) => void;
+  /**
+   * seed of the data side (validation slice, preprocessing sample, PCA); default the training
+   * seed. An ensemble's members share it, so they share their preprocessing.
+   */
+  dataSeed?: number;
 }
 
 export interface TrainResult {
@@ -180,9 +191,20 @@ async function loadPrepSamples(
 }
 
 /** Train one model. The library entry point of `dfan train` and of the protocol runner. */
+/**
+ * Train a model (or, with `train.ensemble` K > 1, K models with seeds seed … seed + K − 1: the
+ * first in this thread, the others in worker threads beside it; src/model/ensemble.ts) and write
+ * the run folder.
+ */
 export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
+  const tcfg = resolveTrainConfig(opts.train ?? {});
+  return tcfg.ensemble > 1 ? trainEnsemble(opts, tcfg) : trainOne(opts);
+}
+
+async function trainOne(opts: TrainRunOptions): Promise<TrainResult> {
   const log = opts.log ?? (() => {});
   const tcfg = resolveTrainConfig(opts.train ?? {});
+  const dataSeed = opts.dataSeed ?? tcfg.seed;
   const tf = await loadTf({ fastKernels: opts.fastKernels ?? true });
   const t0 = performance.now();
   const source = typeof opts.features === 'string' ? await storeSource(opts.features) : opts.features;
@@ -197,7 +219,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
   );
   // splits: train, and validation carved from train (stratified) unless the dataset has a val split
   const ds = schedule.carveValidation
-    ? withValidationSlice(opts.dataset, tcfg.valFraction, tcfg.seed + 1)
+    ? withValidationSlice(opts.dataset, tcfg.valFraction, dataSeed + 1)
     : opts.dataset;
   // features are keyed by item key: a video file that is absent (ds.missing) is fine when its features exist
   const all = [...ds.items, ...ds.missing];
@@ -214,7 +236,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
 
   // preprocessing, fitted on training videos only
   const userStreams = opts.model?.streams?.length ? opts.model.streams : null;
-  const samples = await loadPrepSamples(source, trainItems, tcfg.seed, userStreams);
+  const samples = await loadPrepSamples(source, trainItems, dataSeed, userStreams);
   const sampleList = [...samples.cache.values()];
   if (!sampleList.length) {
     throw new DfanError('BAD_FEATURES', 'no training video has readable features', {
@@ -257,7 +279,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
     mapDim = bytes > 1e9 ? 128 : 0;
   }
   const mcfg: ModelConfig = { ...mcfgIn, mapDim };
-  const prep = await fitPrep(tf, sampleList, streams, mapDim, tcfg.seed);
+  const prep = await fitPrep(tf, sampleList, streams, mapDim, dataSeed);
   const reduced = Object.entries(prep.streams).filter(([, s]) => s.basis);
   log(
     `streams: ${streams.join(', ')}${reduced.length ? ` (maps reduced: ${reduced.map(([n, s]) => `${n} ${s.C}→${s.D}`).join(', ')})` : ''}`,
@@ -344,6 +366,114 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
     trainSeconds,
     predictor,
   };
+}
+
+/** Train one member in a worker thread; `reply` resolves when its run folder is written. */
+function trainMemberInWorker(job: MemberJob): { reply: Promise<MemberReply>; stop: () => void } {
+  const worker = new Worker(new URL('./train-member.js', import.meta.url), { workerData: job });
+  const reply = new Promise<MemberReply>((done) => {
+    let r: MemberReply | null = null;
+    worker.once('message', (m: MemberReply) => {
+      r = m;
+    });
+    worker.once('error', (e) => {
+      r ??= { ok: false, message: e.message };
+    });
+    worker.once('exit', (code) => done(r ?? { ok: false, message: `worker stopped (exit code ${code})` }));
+  });
+  return { reply, stop: () => void worker.terminate() };
+}
+
+/**
+ * K members on the same data and preprocessing (data seed = the first member's seed), seeds
+ * seed … seed + K − 1. From a feature folder the others train in worker threads while the first
+ * trains here; from an in-memory source they train one after another. The first member's folder
+ * is the run; the others go to <run>/members/<i> and config.json lists them.
+ */
+async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<TrainResult> {
+  const log = opts.log ?? (() => {});
+  const K = tcfg.ensemble;
+  const dataSeed = opts.dataSeed ?? tcfg.seed;
+  const seeds = Array.from({ length: K }, (_, i) => tcfg.seed + i);
+  const member = (seed: number) => ({ ...opts.train, seed, ensemble: 1 });
+  const parallel = typeof opts.features === 'string';
+  log(
+    `ensemble: ${K} models (seeds ${seeds.join(', ')}) on the same data, ${parallel ? 'the others in worker threads beside the first' : 'one after another'}; predictions average their probabilities and focus (--ensemble 1: one model)`,
+  );
+  const t0 = performance.now();
+  const tmp = opts.out ? null : mkdtempSync(join(tmpdir(), 'dfan-ensemble-'));
+  const runDir = opts.out ? resolve(opts.out) : null;
+  const memberDirs = seeds.slice(1).map((_, i) => join('members', String(i + 1)));
+  if (runDir) rmSync(join(runDir, 'members'), { recursive: true, force: true });
+  const others = parallel
+    ? memberDirs.map((d, i) =>
+        trainMemberInWorker({
+          features: resolve(opts.features as string),
+          dataset: opts.dataset,
+          out: join(runDir ?? (tmp as string), d),
+          model: opts.model ?? {},
+          train: member(seeds[i + 1]),
+          dataSeed,
+        }),
+      )
+    : [];
+  let first: TrainResult;
+  try {
+    first = await trainOne({ ...opts, train: member(seeds[0]), dataSeed });
+  } catch (e) {
+    for (const o of others) o.stop();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const members: LoadedRun[] = [first.predictor];
+  const kept: string[] = [];
+  try {
+    if (parallel) {
+      const replies = await Promise.all(others.map((o) => o.reply));
+      for (const [i, r] of replies.entries()) {
+        if (!r.ok) {
+          log(
+            `ensemble member ${i + 2} (seed ${seeds[i + 1]}) failed and is left out: ${r.message}${r.hint ? ` (${r.hint})` : ''}`,
+          );
+          continue;
+        }
+        members.push(await loadRun(join(runDir ?? (tmp as string), memberDirs[i])));
+        kept.push(memberDirs[i]);
+      }
+    } else {
+      for (const [i, seed] of seeds.slice(1).entries()) {
+        const out = runDir ? join(runDir, memberDirs[i]) : undefined;
+        const r = await trainOne({
+          ...opts,
+          out,
+          log: undefined,
+          onEpoch: undefined,
+          train: member(seed),
+          dataSeed,
+        });
+        members.push(r.predictor);
+        if (out) kept.push(memberDirs[i]);
+      }
+    }
+  } catch (e) {
+    for (const m of members) m.dispose();
+    throw e;
+  } finally {
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+  const predictor = ensemblePredictor(members);
+  if (runDir && kept.length) {
+    // the first member's config.json, now listing the others (written whole, then renamed)
+    predictor.config.members = kept;
+    predictor.config.train = { ...predictor.config.train, ensemble: K };
+    const file = join(runDir, 'config.json');
+    writeFileSync(`${file}.tmp`, `${JSON.stringify(predictor.config, null, 2)}\n`);
+    renameSync(`${file}.tmp`, file);
+  }
+  log(
+    `ensemble: ${members.length} of ${K} models trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+  );
+  return { ...first, predictor, trainSeconds: (performance.now() - t0) / 1000 - first.loadSeconds };
 }
 
 /**

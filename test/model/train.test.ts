@@ -17,7 +17,7 @@ test('overfits a tiny training set to 100 %', async () => {
     features: syn.source,
     dataset: syn.dataset,
     model: { variant: 'dual', dropout: 0 },
-    train: { epochs: 150, batchSize: 12, lr: 1e-2, valFraction: 0, weightDecay: 0 },
+    train: { epochs: 150, batchSize: 12, lr: 1e-2, valFraction: 0, weightDecay: 0, ensemble: 1 },
   });
   const last = r.curve[r.curve.length - 1];
   assert.equal(last.trainAccuracy, 1, `train accuracy ${last.trainAccuracy}`);
@@ -94,7 +94,7 @@ test('focus dataset (features): dual beats mean, temporal hit rate and spatial p
       features: syn.source,
       dataset: syn.dataset,
       model: { variant },
-      train: { epochs: 30, batchSize: 16, lr: 3e-3, patience: 30 },
+      train: { epochs: 30, batchSize: 16, lr: 3e-3, patience: 30, ensemble: 1 },
     });
     const ev = await evaluateRun(r.predictor, { dataset: syn.dataset, features: syn.source });
     let hit = 0;

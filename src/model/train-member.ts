@@ -1,0 +1,47 @@
+/**
+ * Worker-thread entry that trains one ensemble member (trainRun with ensemble 1) into its own run
+ * folder, so members train side by side on separate cores (tfjs-wasm trains on one thread).
+ * Message back: { ok: true, seconds } or { ok: false, message, hint }.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import type { Dataset } from '../data/types.js';
+import { DfanError } from '../errors.js';
+import type { ModelConfig, TrainConfig } from './config.js';
+
+export interface MemberJob {
+  features: string;
+  dataset: Dataset;
+  out: string;
+  model: Partial<ModelConfig>;
+  train: Partial<TrainConfig>;
+  dataSeed: number;
+}
+
+export type MemberReply = { ok: true; seconds: number } | { ok: false; message: string; hint?: string };
+
+async function main(job: MemberJob): Promise<MemberReply> {
+  const { trainRun } = await import('./train.js');
+  try {
+    const r = await trainRun({
+      features: job.features,
+      dataset: job.dataset,
+      out: job.out,
+      model: job.model,
+      train: { ...job.train, ensemble: 1 },
+      dataSeed: job.dataSeed,
+    });
+    r.predictor.dispose();
+    return { ok: true, seconds: r.loadSeconds + r.trainSeconds };
+  } catch (e) {
+    return {
+      ok: false,
+      message: e instanceof Error ? e.message : String(e),
+      hint: e instanceof DfanError ? e.hint : undefined,
+    };
+  }
+}
+
+if (parentPort && workerData) {
+  const port = parentPort;
+  main(workerData as MemberJob).then((reply) => port.postMessage(reply));
+}
