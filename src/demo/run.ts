@@ -350,11 +350,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       },
       train: { seed: opts.seed ?? 0 },
       log: (line) => {
-        if (line.startsWith('ensemble: ')) {
-          log(`      ${line}`);
-          const m = /^ensemble: (\d+ models \(seeds [^)]*\))/.exec(line);
-          if (m) ensemble = `; an ensemble of ${m[1]}, probabilities and focus averaged`;
-        }
+        if (line.startsWith('ensemble: ')) log(`      ${line}`);
         if (line.startsWith('schedule:')) {
           log(`      ${line}`);
           schedule = line.slice('schedule: '.length);
@@ -373,6 +369,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     log(
       `      ${variant}: ${r.curve.length} epochs (best ${r.bestEpoch}) in ${((performance.now() - t1) / 1000).toFixed(1)} s`,
     );
+    const { members, train: trained } = r.predictor.config;
+    if (members?.length) {
+      const seeds = Array.from({ length: members.length + 1 }, (_, i) => trained.seed + i);
+      ensemble = `; an ensemble of ${seeds.length} models (seeds ${seeds.join(', ')}), probabilities and focus averaged`;
+    }
     const ev = await evaluateRun(r.predictor, { dataset, split: 'test', features: featuresDir });
     const grid = r.predictor.prep.streams.object;
     scores[variant] = focusScores(

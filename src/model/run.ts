@@ -10,7 +10,7 @@
  * one video's features, or for a whole FeatureSet (eval).
  */
 
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DfanError } from '../errors.js';
 import {
@@ -76,6 +76,13 @@ export interface RunConfig {
   };
 }
 
+/** RUN/config.json, written whole and then renamed (a reader never sees half a file). */
+export function writeRunConfig(dir: string, cfg: RunConfig): void {
+  const file = join(dir, 'config.json');
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(cfg, null, 2)}\n`);
+  renameSync(`${file}.tmp`, file);
+}
+
 export function writeRun(dir: string, cfg: RunConfig, model: Dfan, prep: Prep, curve: EpochLog[]): void {
   mkdirSync(dir, { recursive: true });
   const tensors: Record<string, TensorInput> = {};
@@ -91,7 +98,7 @@ export function writeRun(dir: string, cfg: RunConfig, model: Dfan, prep: Prep, c
     join(dir, 'weights.safetensors'),
     encodeSafetensors(tensors, { format: RUN_FORMAT, dfan: DFAN_VERSION }),
   );
-  writeFileSync(join(dir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
+  writeRunConfig(dir, cfg);
   writeFileSync(join(dir, 'labels.json'), `${JSON.stringify(cfg.classes, null, 2)}\n`);
   writeFileSync(join(dir, 'curve.json'), `${JSON.stringify(curve, null, 2)}\n`);
   const csv = ['epoch,loss,train_accuracy,val_accuracy,val_loss,seconds'];
@@ -316,11 +323,7 @@ export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {})
   // an ensemble: this folder is its first member, the others are sub-folders (src/model/ensemble.ts)
   const members = [self];
   try {
-    for (const m of config.members) {
-      const sub = await loadRun(join(dir, m), opts);
-      if (sub.config.members?.length) sub.dispose();
-      else members.push(sub);
-    }
+    for (const m of config.members) members.push(await loadRun(join(dir, m), opts));
     return ensemblePredictor(members);
   } catch (e) {
     for (const m of members) m.dispose();

@@ -1,7 +1,7 @@
 /**
  * Worker-thread entry that trains one ensemble member (trainRun with ensemble 1) into its own run
  * folder, so members train side by side on separate cores (tfjs-wasm trains on one thread).
- * Message back: { ok: true, seconds } or { ok: false, message, hint }.
+ * Message back: { ok: true } or { ok: false, message, hint }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Dataset } from '../data/types.js';
@@ -17,7 +17,7 @@ export interface MemberJob {
   dataSeed: number;
 }
 
-export type MemberReply = { ok: true; seconds: number } | { ok: false; message: string; hint?: string };
+export type MemberReply = { ok: true } | { ok: false; message: string; hint?: string };
 
 async function main(job: MemberJob): Promise<MemberReply> {
   const { trainRun } = await import('./train.js');
@@ -31,7 +31,7 @@ async function main(job: MemberJob): Promise<MemberReply> {
       dataSeed: job.dataSeed,
     });
     r.predictor.dispose();
-    return { ok: true, seconds: r.loadSeconds + r.trainSeconds };
+    return { ok: true };
   } catch (e) {
     return {
       ok: false,

@@ -7,7 +7,7 @@
  * → same seed + same data = identical weights and metrics.
  */
 
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -39,6 +39,7 @@ import {
   prepSummary,
   type RunConfig,
   writeRun,
+  writeRunConfig,
 } from './run.js';
 import { planSchedule, type TrainSchedule, trailingMean } from './schedule.js';
 import { checkVectorStreams, describeChecks, type StreamCheck } from './stream-check.js';
@@ -190,9 +191,8 @@ async function loadPrepSamples(
   return { cache, failed };
 }
 
-/** Train one model. The library entry point of `dfan train` and of the protocol runner. */
 /**
- * Train a model (or, with `train.ensemble` K > 1, K models with seeds seed … seed + K − 1: the
+ * The library entry point of `dfan train`, `dfan demo` and the protocol runner. Train a model (or, with `train.ensemble` K > 1, K models with seeds seed … seed + K − 1: the
  * first in this thread, the others in worker threads beside it; src/model/ensemble.ts) and write
  * the run folder.
  */
@@ -401,8 +401,10 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
     `ensemble: ${K} models (seeds ${seeds.join(', ')}) on the same data, ${parallel ? 'the others in worker threads beside the first' : 'one after another'}; predictions average their probabilities and focus (--ensemble 1: one model)`,
   );
   const t0 = performance.now();
-  const tmp = opts.out ? null : mkdtempSync(join(tmpdir(), 'dfan-ensemble-'));
   const runDir = opts.out ? resolve(opts.out) : null;
+  // workers write their run folders: under the run, or in a temporary folder for an in-memory run
+  const tmp = parallel && !runDir ? mkdtempSync(join(tmpdir(), 'dfan-ensemble-')) : null;
+  const base = runDir ?? tmp;
   const memberDirs = seeds.slice(1).map((_, i) => join('members', String(i + 1)));
   if (runDir) rmSync(join(runDir, 'members'), { recursive: true, force: true });
   const others = parallel
@@ -410,7 +412,7 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
         trainMemberInWorker({
           features: resolve(opts.features as string),
           dataset: opts.dataset,
-          out: join(runDir ?? (tmp as string), d),
+          out: join(base as string, d),
           model: opts.model ?? {},
           train: member(seeds[i + 1]),
           dataSeed,
@@ -437,7 +439,7 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
           );
           continue;
         }
-        members.push(await loadRun(join(runDir ?? (tmp as string), memberDirs[i])));
+        members.push(await loadRun(join(base as string, memberDirs[i])));
         kept.push(memberDirs[i]);
       }
     } else {
@@ -463,12 +465,10 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
   }
   const predictor = ensemblePredictor(members);
   if (runDir && kept.length) {
-    // the first member's config.json, now listing the others (written whole, then renamed)
+    // the first member's config.json, now listing the others
     predictor.config.members = kept;
     predictor.config.train = { ...predictor.config.train, ensemble: K };
-    const file = join(runDir, 'config.json');
-    writeFileSync(`${file}.tmp`, `${JSON.stringify(predictor.config, null, 2)}\n`);
-    renameSync(`${file}.tmp`, file);
+    writeRunConfig(runDir, predictor.config);
   }
   log(
     `ensemble: ${members.length} of ${K} models trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
@@ -476,10 +476,6 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
   return { ...first, predictor, trainSeconds: (performance.now() - t0) / 1000 - first.loadSeconds };
 }
 
-/**
- * The training loop proper, on sets already in memory (trainRun loads them; the benchmark loads
- * once and fits every variant). Returns the model restored to its best epoch.
- */
 /**
  * Whole-stream keep masks for a batch, [B, S·d] row-major: each stream is dropped for a video
  * with probability p, at least one is kept, and the kept streams are scaled by S / kept so that
@@ -509,6 +505,10 @@ export function streamKeepMask(
   return out;
 }
 
+/**
+ * The training loop proper, on sets already in memory (trainRun loads them; the benchmark loads
+ * once and fits every variant). Returns the model restored to its best epoch.
+ */
 export function fitModel(
   tf: Tf,
   o: {
