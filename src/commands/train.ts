@@ -120,13 +120,13 @@ export function register(program: Command): void {
     .option('--spatial-hidden <n>', 'width h of the spatial scoring layer', num('spatial-hidden'), 64)
     .option(
       '--score-dim <n>',
-      'leading principal components of a reduced map that the spatial scorer reads (0 = all; fewer is faster but can miss small cues)',
+      'leading principal components of a reduced map that the spatial scorer reads (0 = all, -1 = auto: 128 of a map reduced to more; fewer is faster but can miss small cues)',
       num('score-dim'),
-      0,
+      -1,
     )
     .option(
       '--map-dim <n>',
-      'reduce map streams to this many channels (0 = never, -1 = auto)',
+      'reduce map streams to this many channels by PCA (0 = never; -1 = auto: all when the training maps fit 1 GB, else 384, 256 or 128, the most that fit)',
       num('map-dim'),
       -1,
     )

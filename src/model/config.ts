@@ -22,10 +22,12 @@ export interface ModelConfig {
   spatialHidden: number;
   /**
    * channels C the spatial scorer reads from a PCA-reduced map: its leading principal components
-   * (the pooling x̂ = Σ α_i x_i and the projection still use all of them). 0 = all channels
-   * (default). Halving C halves the scorer's cost, but a small cue carries little variance and
-   * lives partly in the minor components: on the focus demo, 64 of 128 dropped dual accuracy from
-   * 57.5 % to 42.5 % and the temporal hit rate from 57.5 % to 25 % (one seed, 40 test videos).
+   * (the pooling x̂ = Σ α_i x_i and the projection still use all of them). 0 = all channels;
+   * -1 = auto (default): the leading 128 when a map is reduced to more than 128, else all. Fewer
+   * channels make the scorer cheaper, but a small cue carries little variance and lives partly in
+   * the minor components: on the focus demo, 64 of 128 dropped dual accuracy from 57.5 % to 42.5 %
+   * and the temporal hit rate from 57.5 % to 25 % (one seed, 40 test videos). 128 of 384 is what
+   * the automatic mapDim uses (docs/model.md, "Map reduction").
    */
   spatialScoreDim: number;
   /** width d of each stream's projection P (after pooling) → u_t has d × streams dims */
@@ -73,8 +75,9 @@ export interface ModelConfig {
   /**
    * map streams are reduced once, at load time, to this many channels by a PCA fitted on the
    * training split (no labels used): this is what makes a 1280-channel map cheap to attend over.
-   * 0 = never reduce; 'auto' (-1) = reduce to 128 only when the maps would not fit comfortably
-   * in memory (> 1 GB as float32).
+   * 0 = never reduce; 'auto' (-1) = keep every channel when the training maps fit in 1 GB as
+   * float32, else the most of 384, 256, 128 channels whose reduced maps fit (128 at least; see
+   * autoMapDim in src/model/features.ts).
    */
   mapDim: number;
   /** optional polarity-aware loss: weight λ of a binary cross-entropy on p(positive) */
@@ -129,13 +132,16 @@ export interface TrainConfig {
 }
 
 export const MAP_DIM_AUTO = -1;
+/** spatialScoreDim -1: the scorer reads the leading AUTO_SCORE_DIM components of a map reduced to more */
+export const SCORE_DIM_AUTO = -1;
+export const AUTO_SCORE_DIM = 128;
 
 export const DEFAULT_MODEL: ModelConfig = {
   variant: 'dual',
   streams: [],
   spatialContext: 'action',
   spatialHidden: 64,
-  spatialScoreDim: 0,
+  spatialScoreDim: SCORE_DIM_AUTO,
   projDim: 128,
   activation: 'relu',
   temporalHidden: 64,
@@ -180,8 +186,8 @@ export function resolveModelConfig(partial: Partial<ModelConfig>): ModelConfig {
   if (!VARIANTS.includes(c.variant))
     throw bad(`unknown variant "${c.variant}" (use one of ${VARIANTS.join(', ')})`);
   positiveInt('spatialHidden', c.spatialHidden);
-  if (!Number.isInteger(c.spatialScoreDim) || c.spatialScoreDim < 0)
-    throw bad(`spatialScoreDim must be an integer ≥ 0 (got ${c.spatialScoreDim})`);
+  if (!Number.isInteger(c.spatialScoreDim) || c.spatialScoreDim < -1)
+    throw bad(`spatialScoreDim must be -1 (auto), 0 (all) or a positive integer (got ${c.spatialScoreDim})`);
   positiveInt('projDim', c.projDim);
   positiveInt('temporalHidden', c.temporalHidden);
   positiveInt('heads', c.heads);

@@ -65,6 +65,25 @@ function maskOf(vf: VideoFeatures, T: number): Float32Array {
   return vf.mask ?? new Float32Array(T).fill(1);
 }
 
+/** Memory the automatic map reduction allows the training maps, as float32 bytes. */
+export const MAP_BYTES_BUDGET = 1e9;
+/** Channel counts the automatic map reduction tries, most first. */
+export const AUTO_MAP_DIMS = [384, 256, 128] as const;
+
+/**
+ * mapDim for `mapDim: -1` (auto): 0 (every channel) when the training maps fit the budget, else the
+ * most channels of AUTO_MAP_DIMS whose reduced maps fit, else the fewest of them. `maps` gives each
+ * map stream's channels and its bytes per channel over the training videos (videos × T·H·W × 4).
+ * A 1280-channel 14×14 map of 96 videos of 16 snippets (1.5 GB) keeps 384 channels; an Ekman-6-sized
+ * set (6.6 GB) keeps 128. On three research-pack demo sets 384 rather than 128 channels raised
+ * dual from 52.1 to 63.2 % (docs/model.md, "Map reduction").
+ */
+export function autoMapDim(maps: Array<{ C: number; bytesPerChannel: number }>): number {
+  const bytes = (D: number) => maps.reduce((a, m) => a + m.bytesPerChannel * Math.min(D, m.C), 0);
+  if (bytes(Infinity) <= MAP_BYTES_BUDGET) return 0;
+  return AUTO_MAP_DIMS.find((D) => bytes(D) <= MAP_BYTES_BUDGET) ?? AUTO_MAP_DIMS[AUTO_MAP_DIMS.length - 1];
+}
+
 /**
  * Fit the preprocessing on a sample of training videos. `mapDim` 0 = keep all channels.
  * Map cells are sampled (~6k in total) for the mean and the principal subspace.

@@ -29,7 +29,7 @@ import {
 } from './config.js';
 import { Dfan, initParams, paramSpecs } from './dfan.js';
 import { ensemblePredictor } from './ensemble.js';
-import { dimsOf, disposeBatch, FeatureSet, type FeatureSource, fitPrep, type Prep } from './features.js';
+import { autoMapDim, dimsOf, disposeBatch, FeatureSet, type FeatureSource, fitPrep, type Prep } from './features.js';
 import { mixMatrix } from './mixup.js';
 import {
   type EpochLog,
@@ -272,11 +272,8 @@ async function trainOne(opts: TrainRunOptions): Promise<TrainResult> {
   let mapDim = mcfgIn.mapDim;
   if (mapDim === MAP_DIM_AUTO) {
     const n = trainItems.length + valItems.length;
-    const bytes = streams.reduce((a, s) => {
-      const sh = sampleList[0].streams[s].shape;
-      return sh.length === 4 ? a + n * sh[0] * sh[1] * sh[2] * sh[3] * 4 : a;
-    }, 0);
-    mapDim = bytes > 1e9 ? 128 : 0;
+    const shapes = streams.map((s) => sampleList[0].streams[s].shape).filter((sh) => sh.length === 4);
+    mapDim = autoMapDim(shapes.map((sh) => ({ C: sh[3], bytesPerChannel: n * sh[0] * sh[1] * sh[2] * 4 })));
   }
   const mcfg: ModelConfig = { ...mcfgIn, mapDim };
   const prep = await fitPrep(tf, sampleList, streams, mapDim, dataSeed);

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { VARIANTS } from '../../src/model/config.js';
-import { disposeBatch } from '../../src/model/features.js';
+import { scoreDimOf } from '../../src/model/dfan.js';
+import { autoMapDim, disposeBatch } from '../../src/model/features.js';
 import { makeModel, tinySet } from './helpers.js';
 
 test('β sums to 1 over real snippets, padded snippets get β = 0; α sums to 1 over cells', async () => {
@@ -96,6 +97,29 @@ test('the spatial scorer reads the leading principal components: batch-provided 
   disposeBatch(without);
   model.dispose();
   all.dispose();
+});
+
+test('automatic map reduction: every channel while the maps fit 1 GB, else the most of 384/256/128 that fit', () => {
+  const map = (videos: number, cells: number, C: number) => ({ C, bytesPerChannel: videos * 16 * cells * 4 });
+  assert.equal(autoMapDim([map(96, 256, 120)]), 0); // the default pack's CenterNet map on the demo: 189 MB
+  assert.equal(autoMapDim([map(96, 196, 1280)]), 384); // research pack on the demo: 1.5 GB → 0.46 GB
+  assert.equal(autoMapDim([map(300, 196, 1280)]), 256); // 4.8 GB → 0.96 GB
+  assert.equal(autoMapDim([map(1100, 49, 1280)]), 256); // 4.4 GB → 0.88 GB
+  assert.equal(autoMapDim([map(1637, 49, 1280)]), 128); // Ekman-6-sized, 7×7 maps: 6.6 GB → 0.66 GB
+  assert.equal(autoMapDim([map(5000, 196, 1280)]), 128); // nothing fits: the fewest
+  // two map streams share the budget; a narrow one counts only its own channels
+  assert.equal(autoMapDim([map(96, 196, 1280), map(96, 196, 64)]), 384);
+  assert.equal(autoMapDim([map(96, 196, 1280), map(96, 196, 1280)]), 384); // 2 × 0.46 GB
+  assert.equal(autoMapDim([map(150, 196, 1280), map(150, 196, 1280)]), 256); // 2 × 0.72 GB at 384
+});
+
+test('automatic score width: the leading 128 components of a map reduced to more, else all', () => {
+  const auto = { spatialScoreDim: -1 } as Parameters<typeof scoreDimOf>[0];
+  assert.equal(scoreDimOf(auto, { D: 384, ordered: true }), 128);
+  assert.equal(scoreDimOf(auto, { D: 128, ordered: true }), 128);
+  assert.equal(scoreDimOf(auto, { D: 1280, ordered: false }), 1280); // unreduced: no order to cut
+  assert.equal(scoreDimOf({ ...auto, spatialScoreDim: 0 }, { D: 384, ordered: true }), 384);
+  assert.equal(scoreDimOf({ ...auto, spatialScoreDim: 64 }, { D: 384, ordered: true }), 64);
 });
 
 test('focus contrast: a cell that is the same in every snippet gets no attention from it; padding changes nothing', async () => {
