@@ -334,6 +334,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   let tTrain = 0;
   let schedule = '';
   let ensemble = '';
+  let reduction = '';
   for (const [i, variant] of (['mean', 'dual'] as const).entries()) {
     log(`[3/4] training ${variant} (${i + 1}/2) with dfan train's defaults`);
     const t1 = performance.now();
@@ -373,6 +374,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     if (members?.length) {
       const seeds = Array.from({ length: members.length + 1 }, (_, i) => trained.seed + i);
       ensemble = `; an ensemble of ${seeds.length} models (seeds ${seeds.join(', ')}), probabilities and focus averaged`;
+    }
+    const om = r.predictor.prep.streams.object;
+    if (om?.kind === 'map' && om.basis && variant === 'dual') {
+      const k = r.predictor.model.scoreDims().object ?? om.D;
+      reduction = `; object map PCA-reduced from ${om.C} to ${om.D} channels (the most that fit 1 GB), its spatial scorer reading the leading ${k}`;
     }
     const ev = await evaluateRun(r.predictor, { dataset, split: 'test', features: featuresDir });
     const grid = r.predictor.prep.streams.object;
@@ -430,7 +436,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     '',
     `**Not an emotion dataset.** These figures are on a focus dataset dfan builds on the spot from real material on this machine: ${total} videos of ${spec.duration} s (${ds.classes.join(', ')}) whose class is visible only as a real photo in a box of 1/4 × 1/4 of the frame sides (1/16 of the area), at a random position, during 2 of ${spec.T} snippets, over real footage (frames ${shapes}; half the photos are cut-outs over the footage, half a card on a plain backdrop). ` +
       `Features: ${packName} pack (${plan.streams.join(' + ')}; object = ${regions.stream}). ` +
-      `Trained here on ${nTrain} videos with dfan train's defaults (${schedule}${ensemble}), evaluated on ${scores.dual.n} test videos whose photos were never used in training${m.footage.test.length && m.footage.test.join() !== m.footage.train.join() ? ' and whose footage is held out too' : ''}.`,
+      `Trained here on ${nTrain} videos with dfan train's defaults (${schedule}${ensemble}${reduction}), evaluated on ${scores.dual.n} test videos whose photos were never used in training${m.footage.test.length && m.footage.test.join() !== m.footage.train.join() ? ' and whose footage is held out too' : ''}.`,
     '',
     ...table,
     '',

@@ -27,7 +27,7 @@ import {
   type TrainConfig,
   usesSpatial,
 } from './config.js';
-import { Dfan, initParams, paramSpecs } from './dfan.js';
+import { Dfan, initParams, paramSpecs, scoreDimOf } from './dfan.js';
 import { ensemblePredictor } from './ensemble.js';
 import { autoMapDim, dimsOf, disposeBatch, FeatureSet, type FeatureSource, fitPrep, type Prep } from './features.js';
 import { mixMatrix } from './mixup.js';
@@ -191,6 +191,17 @@ async function loadPrepSamples(
   return { cache, failed };
 }
 
+/** The log's note on reduced maps: " (maps PCA-reduced …: object 1280→384, scorer reads 128)", or "". */
+function describeReduction(prep: Prep, cfg: ModelConfig, auto: boolean): string {
+  const reduced = Object.entries(prep.streams).filter(([, s]) => s.basis);
+  if (!reduced.length) return '';
+  const parts = reduced.map(([name, s]) => {
+    const k = usesSpatial(cfg.variant) ? scoreDimOf(cfg, { D: s.D, ordered: true }) : s.D;
+    return `${name} ${s.C}→${s.D}${k < s.D ? `, scorer reads ${k}` : ''}`;
+  });
+  return ` (maps PCA-reduced${auto ? ' to the most channels that fit 1 GB' : ''}: ${parts.join('; ')})`;
+}
+
 /**
  * The library entry point of `dfan train`, `dfan demo` and the protocol runner. Train a model (or, with `train.ensemble` K > 1, K models with seeds seed … seed + K − 1: the
  * first in this thread, the others in worker threads beside it; src/model/ensemble.ts) and write
@@ -277,10 +288,7 @@ async function trainOne(opts: TrainRunOptions): Promise<TrainResult> {
   }
   const mcfg: ModelConfig = { ...mcfgIn, mapDim };
   const prep = await fitPrep(tf, sampleList, streams, mapDim, dataSeed);
-  const reduced = Object.entries(prep.streams).filter(([, s]) => s.basis);
-  log(
-    `streams: ${streams.join(', ')}${reduced.length ? ` (maps reduced: ${reduced.map(([n, s]) => `${n} ${s.C}→${s.D}`).join(', ')})` : ''}`,
-  );
+  log(`streams: ${streams.join(', ')}${describeReduction(prep, mcfg, mcfgIn.mapDim === MAP_DIM_AUTO)}`);
 
   const keepMaps = usesSpatial(mcfg.variant);
   const train = await loadItems(tf, source, trainItems, classes, prep, keepMaps, {
