@@ -17,6 +17,7 @@ import { DfanError } from '../errors.js';
 import { mapRegion } from '../features/region.js';
 import type { Region, StreamInfo } from '../features/types.js';
 import type { VideoResult } from '../model/evaluate.js';
+import { MAP_BYTES_BUDGET } from '../model/features.js';
 import { type CueProbe, cueCellWeights, cueProbe, storeMapLoader } from './cue-probe.js';
 import {
   buildFocusDataset,
@@ -375,13 +376,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       const seeds = Array.from({ length: members.length + 1 }, (_, i) => trained.seed + i);
       ensemble = `; an ensemble of ${seeds.length} models (seeds ${seeds.join(', ')}), probabilities and focus averaged`;
     }
-    const om = r.predictor.prep.streams.object;
-    if (om?.kind === 'map' && om.basis && variant === 'dual') {
-      const k = r.predictor.model.scoreDims().object ?? om.D;
-      reduction = `; object map PCA-reduced from ${om.C} to ${om.D} channels (the most that fit 1 GB), its spatial scorer reading the leading ${k}`;
+    const grid = r.predictor.prep.streams.object;
+    if (grid.basis && variant === 'dual') {
+      const k = r.predictor.model.scoreDims().object ?? grid.D;
+      reduction = `; object map PCA-reduced from ${grid.C} to ${grid.D} channels (the most that fit ${MAP_BYTES_BUDGET / 1e9} GB), its spatial scorer reading the leading ${k}`;
     }
     const ev = await evaluateRun(r.predictor, { dataset, split: 'test', features: featuresDir });
-    const grid = r.predictor.prep.streams.object;
     scores[variant] = focusScores(
       ev.videos,
       truth,

@@ -143,8 +143,6 @@ export interface RidgeClassifier {
   looAccuracy: number;
   /** the class of a row (standardised like the training rows) */
   predict(row: ArrayLike<number>): number;
-  /** the regression score of each class for a row (one-hot targets: they sum to about 1) */
-  scores(row: ArrayLike<number>): Float64Array;
 }
 
 /**
@@ -183,22 +181,20 @@ export function fitRidgeClassifier(
       for (let d = 0; d < D; d++) W[d * classes + c] += X[i][d] * a;
     }
   }
-  const scores = (row: ArrayLike<number>): Float64Array => {
-    const s = Float64Array.from(prior);
-    for (let d = 0; d < D; d++) {
-      const x = row[d];
-      if (x !== 0) for (let c = 0; c < classes; c++) s[c] += x * W[d * classes + c];
-    }
-    return s;
-  };
   return {
     lambda,
     looAccuracy,
-    scores,
     predict(row) {
-      const s = scores(row);
       let arg = 0;
-      for (let c = 1; c < classes; c++) if (s[c] > s[arg]) arg = c;
+      let top = -Infinity;
+      for (let c = 0; c < classes; c++) {
+        let s = prior[c];
+        for (let d = 0; d < D; d++) s += row[d] * W[d * classes + c];
+        if (s > top) {
+          top = s;
+          arg = c;
+        }
+      }
       return arg;
     },
   };

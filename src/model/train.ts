@@ -29,7 +29,16 @@ import {
 } from './config.js';
 import { Dfan, initParams, paramSpecs, scoreDimOf } from './dfan.js';
 import { ensemblePredictor } from './ensemble.js';
-import { autoMapDim, dimsOf, disposeBatch, FeatureSet, type FeatureSource, fitPrep, type Prep } from './features.js';
+import {
+  autoMapDim,
+  dimsOf,
+  disposeBatch,
+  FeatureSet,
+  type FeatureSource,
+  fitPrep,
+  MAP_BYTES_BUDGET,
+  type Prep,
+} from './features.js';
 import { mixMatrix } from './mixup.js';
 import {
   type EpochLog,
@@ -193,13 +202,14 @@ async function loadPrepSamples(
 
 /** The log's note on reduced maps: " (maps PCA-reduced …: object 1280→384, scorer reads 128)", or "". */
 function describeReduction(prep: Prep, cfg: ModelConfig, auto: boolean): string {
+  const dims = dimsOf(prep).maps;
   const reduced = Object.entries(prep.streams).filter(([, s]) => s.basis);
   if (!reduced.length) return '';
   const parts = reduced.map(([name, s]) => {
-    const k = usesSpatial(cfg.variant) ? scoreDimOf(cfg, { D: s.D, ordered: true }) : s.D;
+    const k = usesSpatial(cfg.variant) ? scoreDimOf(cfg, dims[name]) : s.D;
     return `${name} ${s.C}→${s.D}${k < s.D ? `, scorer reads ${k}` : ''}`;
   });
-  return ` (maps PCA-reduced${auto ? ' to the most channels that fit 1 GB' : ''}: ${parts.join('; ')})`;
+  return ` (maps PCA-reduced${auto ? ` to the most channels that fit ${MAP_BYTES_BUDGET / 1e9} GB` : ''}: ${parts.join('; ')})`;
 }
 
 /**
