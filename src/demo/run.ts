@@ -17,7 +17,6 @@ import { DfanError } from '../errors.js';
 import { mapRegion } from '../features/region.js';
 import type { Region, StreamInfo } from '../features/types.js';
 import type { VideoResult } from '../model/evaluate.js';
-import { MAP_BYTES_BUDGET } from '../model/features.js';
 import { type CueProbe, cueCellWeights, cueProbe, storeMapLoader } from './cue-probe.js';
 import {
   buildFocusDataset,
@@ -318,7 +317,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const tExtract = performance.now();
 
   // 3. train mean and dual; 4. evaluate on the test split
-  const { trainRun } = await import('../model/train.js');
+  const { reductionNote, trainRun } = await import('../model/train.js');
   const { evaluateRun } = await import('../model/evaluate.js');
   const truth = new Map(ds.videos.map((v) => [v.key, v]));
   const regions = await objectRegions(featuresDir, ds.videos);
@@ -377,9 +376,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       ensemble = `; an ensemble of ${seeds.length} models (seeds ${seeds.join(', ')}), probabilities and focus averaged`;
     }
     const grid = r.predictor.prep.streams.object;
-    if (grid.basis && variant === 'dual') {
-      const k = r.predictor.model.scoreDims().object ?? grid.D;
-      reduction = `; object map PCA-reduced from ${grid.C} to ${grid.D} channels (the most that fit ${MAP_BYTES_BUDGET / 1e9} GB), its spatial scorer reading the leading ${k}`;
+    if (variant === 'dual') {
+      // the demo trains with the defaults, so mapDim was automatic
+      const note = reductionNote(r.predictor.prep, r.predictor.config.model, true);
+      reduction = note ? `; ${note}` : '';
     }
     const ev = await evaluateRun(r.predictor, { dataset, split: 'test', features: featuresDir });
     scores[variant] = focusScores(

@@ -200,8 +200,12 @@ async function loadPrepSamples(
   return { cache, failed };
 }
 
-/** The log's note on reduced maps: " (maps PCA-reduced …: object 1280→384, scorer reads 128)", or "". */
-function describeReduction(prep: Prep, cfg: ModelConfig, auto: boolean): string {
+/**
+ * How the map streams were reduced, for the training log and the demo summary: "maps PCA-reduced
+ * to the most channels that fit 1 GB: object 1280→384, scorer reads 128", or "" when none was.
+ * `auto`: mapDim was chosen by autoMapDim.
+ */
+export function reductionNote(prep: Prep, cfg: ModelConfig, auto: boolean): string {
   const dims = dimsOf(prep).maps;
   const reduced = Object.entries(prep.streams).filter(([, s]) => s.basis);
   if (!reduced.length) return '';
@@ -209,7 +213,7 @@ function describeReduction(prep: Prep, cfg: ModelConfig, auto: boolean): string 
     const k = usesSpatial(cfg.variant) ? scoreDimOf(cfg, dims[name]) : s.D;
     return `${name} ${s.C}→${s.D}${k < s.D ? `, scorer reads ${k}` : ''}`;
   });
-  return ` (maps PCA-reduced${auto ? ` to the most channels that fit ${MAP_BYTES_BUDGET / 1e9} GB` : ''}: ${parts.join('; ')})`;
+  return `maps PCA-reduced${auto ? ` to the most channels that fit ${MAP_BYTES_BUDGET / 1e9} GB` : ''}: ${parts.join('; ')}`;
 }
 
 /**
@@ -298,7 +302,8 @@ async function trainOne(opts: TrainRunOptions): Promise<TrainResult> {
   }
   const mcfg: ModelConfig = { ...mcfgIn, mapDim };
   const prep = await fitPrep(tf, sampleList, streams, mapDim, dataSeed);
-  log(`streams: ${streams.join(', ')}${describeReduction(prep, mcfg, mcfgIn.mapDim === MAP_DIM_AUTO)}`);
+  const reduction = reductionNote(prep, mcfg, mcfgIn.mapDim === MAP_DIM_AUTO);
+  log(`streams: ${streams.join(', ')}${reduction ? ` (${reduction})` : ''}`);
 
   const keepMaps = usesSpatial(mcfg.variant);
   const train = await loadItems(tf, source, trainItems, classes, prep, keepMaps, {
