@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { DEFAULT_MODEL } from '../model/config.js';
 
 const EXAMPLES = `
 Trains a Dual Focus Attention Network on extracted features (dfan extract); the test split is
@@ -117,7 +118,12 @@ export function register(program: Command): void {
       "pool what the attended cells hold beyond their video's average (brief cues over steady footage; drops what is there all along)",
     )
     .option('--heads <n>', 'temporal focus heads', num('heads'), 1)
-    .option('--spatial-hidden <n>', 'width h of the spatial scoring layer', num('spatial-hidden'), 64)
+    .option(
+      '--spatial-hidden <n>',
+      'width h of the spatial scoring layer (its cost grows with h × cells × snippets)',
+      num('spatial-hidden'),
+      DEFAULT_MODEL.spatialHidden,
+    )
     .option(
       '--score-dim <n>',
       'leading principal components of a reduced map that the spatial scorer reads (0 = all, -1 = auto: 128 of a map reduced to more; fewer is faster but can miss small cues)',

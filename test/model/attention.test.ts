@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { VARIANTS } from '../../src/model/config.js';
+import { DEFAULT_MODEL, VARIANTS } from '../../src/model/config.js';
 import { scoreDimOf } from '../../src/model/dfan.js';
 import { autoMapDim, disposeBatch } from '../../src/model/features.js';
 import { makeModel, tinySet } from './helpers.js';
@@ -80,7 +80,7 @@ test('the spatial scorer reads the leading principal components: batch-provided 
   const { tf, syn, set } = await tinySet({ C: 12 }, 6);
   const model = makeModel(tf, set, syn.dataset.classes, { variant: 'dual', spatialScoreDim: 3 });
   assert.deepEqual(model.scoreDims(), { object: 3 });
-  assert.deepEqual(model.params['spatial.object.W'].shape, [3, 64]);
+  assert.deepEqual(model.params['spatial.object.W'].shape, [3, DEFAULT_MODEL.spatialHidden]);
   const idx = [...Array(set.size).keys()];
   const withLead = set.batch(tf, idx, true, undefined, 0, model.scoreDims());
   const without = set.batch(tf, idx, true);
@@ -92,7 +92,7 @@ test('the spatial scorer reads the leading principal components: batch-provided 
   const raw = await tinySet({ C: 12 }, 0);
   const all = makeModel(tf, raw.set, raw.syn.dataset.classes, { variant: 'dual', spatialScoreDim: 3 });
   assert.deepEqual(all.scoreDims(), {});
-  assert.deepEqual(all.params['spatial.object.W'].shape, [12, 64]);
+  assert.deepEqual(all.params['spatial.object.W'].shape, [12, DEFAULT_MODEL.spatialHidden]);
   disposeBatch(withLead);
   disposeBatch(without);
   model.dispose();
