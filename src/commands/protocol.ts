@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
+import { DEFAULT_TRAIN } from '../model/config.js';
 
 const EXAMPLES = `
 What it does:
@@ -63,9 +64,15 @@ export function register(program: Command): void {
     .option('--variant <name>', 'mean | temporal | spatial | dual', 'dual')
     .option('--ablation', 'run mean, temporal, spatial and dual, and print the ablation table')
     .option('--out <dir>', 'output folder', 'protocol-out')
-    .option('--epochs <n>', 'training epochs per split (default: auto, the rule of dfan train: ≥ 600 steps)')
+    .option(
+      '--epochs <n>',
+      `training epochs per split (default: auto, the rule of dfan train: ≥ ${DEFAULT_TRAIN.minSteps} steps)`,
+    )
     .option('--seed <n>', 'training seed')
-    .option('--ensemble <k>', 'models per split, averaged (default 2, as dfan train; 1 = a single model)')
+    .option(
+      '--ensemble <k>',
+      `models per split, averaged (default ${DEFAULT_TRAIN.ensemble}, as dfan train; 1 = a single model)`,
+    )
     .option('--pack <spec>', 'feature pack for extraction: default | research | pack.json', 'default')
     .option('--streams <list>', 'streams to extract and use, comma-separated (default: all of the pack)')
     .option('--snippets <T>', 'snippets per video for extraction (default: 16)')

@@ -1,12 +1,24 @@
 import type { Command } from 'commander';
-import { DEFAULT_MODEL } from '../model/config.js';
+import {
+  AUTO_SCORE_DIM,
+  DEFAULT_MODEL,
+  DEFAULT_TRAIN,
+  type ModelConfig,
+  type TrainConfig,
+} from '../model/config.js';
+import { MIN_AUTO_EPOCHS, planSchedule } from '../model/schedule.js';
+
+/** Every default below is read from the config objects, so a default is changed in one place. */
+const M = DEFAULT_MODEL;
+const T = DEFAULT_TRAIN;
+const small = planSchedule(T, 96);
 
 const EXAMPLES = `
 Trains a Dual Focus Attention Network on extracted features (dfan extract); the test split is
 never read. The defaults adapt to the dataset's size (docs/model.md, "Training defaults"):
-  - at least 600 optimiser steps (and 30 epochs): a 96-video set trains 200 epochs of 3 batches;
+  - at least ${T.minSteps} optimiser steps (and ${MIN_AUTO_EPOCHS} epochs): a 96-video set trains ${small.epochs} epochs of ${Math.ceil(96 / T.batchSize)} batches;
   - a validation slice (--val-fraction of the TRAIN split) is carved only when it would hold
-    ≥ 50 videos; epochs are then compared on validation accuracy averaged over 3 epochs;
+    ≥ ${T.minValidation} videos; epochs are then compared on validation accuracy averaged over ${T.smoothing} epochs;
   - smaller sets train on every training video and keep the weights averaged over the last
     epochs (no early stopping on a slice too small to mean anything; the log says so);
   - and, without a validation set, a vector stream (context, action, face, …) whose video means
@@ -35,6 +47,54 @@ function num(name: string) {
   };
 }
 
+type CliOptions = Record<string, string | number | boolean | undefined>;
+
+const list = (v: unknown): string[] =>
+  String(v)
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+const flag = (v: unknown): boolean => v === true || v === 'true';
+
+/** The parsed options of `dfan train` as the model and training configs they ask for. */
+export function trainConfigFromOptions(o: CliOptions): {
+  model: Partial<ModelConfig>;
+  train: Partial<TrainConfig>;
+} {
+  const positive = o.polarity ? list(o.polarity) : [];
+  return {
+    model: {
+      variant: o.variant as ModelConfig['variant'],
+      streams: o.streams ? list(o.streams) : undefined,
+      heads: Number(o.heads),
+      streamDropout: Number(o.streamDropout),
+      temporalEvidence: flag(o.temporalEvidence),
+      focusContrast: o.focusContrast !== false,
+      valueContrast: flag(o.valueContrast),
+      spatialHidden: Number(o.spatialHidden),
+      spatialScoreDim: Number(o.scoreDim),
+      mapDim: Number(o.mapDim),
+      spatialContext: String(o.context),
+      positiveClasses: positive,
+      polarityWeight: positive.length ? Number(o.polarityWeight) : M.polarityWeight,
+    },
+    train: {
+      epochs: Number(o.epochs),
+      batchSize: Number(o.batch),
+      lr: Number(o.lr),
+      weightDecay: Number(o.weightDecay),
+      mixup: Number(o.mixup),
+      ensemble: Number(o.ensemble),
+      seed: Number(o.seed),
+      valFraction: Number(o.valFraction),
+      patience: Number(o.patience),
+      minSteps: Number(o.minSteps),
+      minValidation: Number(o.minValidation),
+      streamCheck: o.streamCheck !== false && o.streamCheck !== 'false',
+    },
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('train')
@@ -45,58 +105,58 @@ export function register(program: Command): void {
       'dataset: CSV video,label,split, a folder per class, or a list folder',
     )
     .requiredOption('--out <dir>', 'run folder to write')
-    .option('--variant <name>', 'mean | temporal | spatial | dual', 'dual')
+    .option('--variant <name>', 'mean | temporal | spatial | dual', M.variant)
     .option('--streams <list>', 'comma-separated streams to use (default: all in the features)')
     .option(
       '--epochs <n>',
-      'maximum epochs (0 = auto: enough for --min-steps, at least 30)',
+      `maximum epochs (0 = auto: enough for --min-steps, at least ${MIN_AUTO_EPOCHS})`,
       num('epochs'),
-      0,
+      T.epochs,
     )
-    .option('--min-steps <n>', 'least optimiser steps when --epochs is auto', num('min-steps'), 600)
+    .option('--min-steps <n>', 'least optimiser steps when --epochs is auto', num('min-steps'), T.minSteps)
     .option(
       '--min-validation <n>',
       'smallest validation set used to choose the epoch (smaller: none is carved)',
       num('min-validation'),
-      50,
+      T.minValidation,
     )
-    .option('--batch <n>', 'batch size', num('batch'), 32)
-    .option('--lr <x>', 'Adam learning rate', num('lr'), 1e-3)
+    .option('--batch <n>', 'batch size', num('batch'), T.batchSize)
+    .option('--lr <x>', 'Adam learning rate', num('lr'), T.lr)
     .option(
       '--weight-decay <x>',
-      'L2 penalty on weight matrices (default -1 = auto: 2/n_train clamped to [2e-4, 2e-2])',
+      `L2 penalty on weight matrices (-1 = auto: ${T.weightDecayScale}/n_train clamped to [${T.weightDecayScale}e-4, ${T.weightDecayScale}e-2])`,
       num('weight-decay'),
-      -1,
+      T.weightDecay,
     )
     .option(
       '--mixup <s>',
       "mixup strength: mix each training video's focused vector and label with a batch partner's, own weight ≥ 1 − s/2 (0 = off; docs/model.md, Training defaults)",
       num('mixup'),
-      0,
+      T.mixup,
     )
     .option(
       '--ensemble <k>',
       'train k models (seeds seed … seed+k−1, side by side in worker threads) and average their probabilities and focus; 1 = a single model (docs/model.md, Training defaults)',
       num('ensemble'),
-      2,
+      T.ensemble,
     )
     .option(
       '--seed <n>',
       'seed of initialisation, shuffling, dropout and the validation slice',
       num('seed'),
-      0,
+      T.seed,
     )
     .option(
       '--val-fraction <x>',
       'share of the train split held out for early stopping',
       num('val-fraction'),
-      0.1,
+      T.valFraction,
     )
     .option(
       '--patience <n>',
-      'early-stopping patience in epochs (0 = never stop early; default -1 = auto: max(8, 20 % of the epochs))',
+      'early-stopping patience in epochs (0 = never stop early; -1 = auto: max(8, 20 % of the epochs))',
       num('patience'),
-      -1,
+      T.patience,
     )
     .option(
       '--no-stream-check',
@@ -106,7 +166,7 @@ export function register(program: Command): void {
       '--stream-dropout <p>',
       'leave each stream out of a training video with this probability (0 = off)',
       num('stream-dropout'),
-      0,
+      M.streamDropout,
     )
     .option('--temporal-evidence', "let the temporal focus also read the spatial focus's cell scores (dual)")
     .option(
@@ -117,44 +177,39 @@ export function register(program: Command): void {
       '--value-contrast',
       "pool what the attended cells hold beyond their video's average (brief cues over steady footage; drops what is there all along)",
     )
-    .option('--heads <n>', 'temporal focus heads', num('heads'), 1)
+    .option('--heads <n>', 'temporal focus heads', num('heads'), M.heads)
     .option(
       '--spatial-hidden <n>',
       'width h of the spatial scoring layer (its cost grows with h × cells × snippets)',
       num('spatial-hidden'),
-      DEFAULT_MODEL.spatialHidden,
+      M.spatialHidden,
     )
     .option(
       '--score-dim <n>',
-      'leading principal components of a reduced map that the spatial scorer reads (0 = all, -1 = auto: 128 of a map reduced to more; fewer is faster but can miss small cues)',
+      `leading principal components of a reduced map that the spatial scorer reads (0 = all, -1 = auto: ${AUTO_SCORE_DIM} of a map reduced to more; fewer is faster but can miss small cues)`,
       num('score-dim'),
-      -1,
+      M.spatialScoreDim,
     )
     .option(
       '--map-dim <n>',
       'reduce map streams to this many channels by PCA (0 = never; -1 = auto: all when the training maps fit 1 GB, else 384, 256 or 128, the most that fit)',
       num('map-dim'),
-      -1,
+      M.mapDim,
     )
     .option(
       '--context <stream>',
       "context g_t of the spatial focus: a vector stream, 'mean' or 'none'",
-      'action',
+      M.spatialContext,
     )
     .option('--split <n>', 'split number for datasets with several splits', num('split'), 1)
     .option('--polarity <classes>', 'polarity-aware loss: comma-separated positive classes')
     .option('--polarity-weight <x>', 'weight of the polarity loss', num('polarity-weight'), 0.5)
     .addHelpText('after', EXAMPLES)
-    .action(async (o: Record<string, string | number | boolean | undefined>) => {
+    .action(async (o: CliOptions) => {
       const { openDataset } = await import('../data/open.js');
       const { trainRun } = await import('../model/train.js');
       const src = await openDataset(String(o.dataset));
       const dataset = src.load(Number(o.split));
-      const positive = o.polarity
-        ? String(o.polarity)
-            .split(',')
-            .map((s) => s.trim())
-        : [];
       const log = (l: string) => process.stderr.write(`${l}\n`);
       log(
         `dataset ${dataset.name}: ${dataset.items.length + dataset.missing.length} items, ${dataset.classes.length} classes`,
@@ -163,39 +218,7 @@ export function register(program: Command): void {
         features: String(o.features),
         dataset,
         out: String(o.out),
-        model: {
-          variant: o.variant as never,
-          streams: o.streams
-            ? String(o.streams)
-                .split(',')
-                .map((s) => s.trim())
-            : undefined,
-          heads: Number(o.heads),
-          streamDropout: Number(o.streamDropout),
-          temporalEvidence: o.temporalEvidence === true || o.temporalEvidence === 'true',
-          focusContrast: o.focusContrast !== false,
-          valueContrast: o.valueContrast === true || o.valueContrast === 'true',
-          spatialHidden: Number(o.spatialHidden),
-          spatialScoreDim: Number(o.scoreDim),
-          mapDim: Number(o.mapDim),
-          spatialContext: String(o.context),
-          positiveClasses: positive,
-          polarityWeight: positive.length ? Number(o.polarityWeight) : 0,
-        },
-        train: {
-          epochs: Number(o.epochs),
-          batchSize: Number(o.batch),
-          lr: Number(o.lr),
-          weightDecay: Number(o.weightDecay),
-          mixup: Number(o.mixup),
-          ensemble: Number(o.ensemble),
-          seed: Number(o.seed),
-          valFraction: Number(o.valFraction),
-          patience: Number(o.patience),
-          minSteps: Number(o.minSteps),
-          minValidation: Number(o.minValidation),
-          streamCheck: o.streamCheck !== false && o.streamCheck !== 'false',
-        },
+        ...trainConfigFromOptions(o),
         log,
       });
       r.predictor.dispose();

@@ -2,7 +2,10 @@
  * The demo's cue probe: how well the object map names a photo when it is told where and when the
  * photo is. Each video's feature is the object map's cells under the cue box (weighted by the share
  * of each cell the box covers), averaged over the snippets whose key frame shows the cue; a ridge
- * classifier fitted on the training videos (λ by exact leave-one-out) names the test videos.
+ * classifier fitted on the training videos names the test videos. Its λ is chosen by leaving one
+ * photo out at a time (all the training videos that show it), as the test videos show photos never
+ * seen in training: leaving one video out let a second video of the same photo vote for a λ that
+ * fits photos, not classes, and understated the ceiling (docs/probe.md).
  *
  * It is the ceiling of what a linear classifier on the backbone's cells can do with perfect focus:
  * the gap between it and `dual` is what the focus loses; the gap between it and 100 % is what the
@@ -10,7 +13,7 @@
  */
 import { join } from 'node:path';
 import type { Region, SnippetTimes, StreamTensor } from '../features/types.js';
-import { fitRidgeClassifier, fitStandardiser } from '../model/ridge.js';
+import { fitRidgeClassifier, fitStandardiser, groupIndices } from '../model/ridge.js';
 import type { FocusVideo } from './focus.js';
 
 export interface CueProbe {
@@ -20,7 +23,7 @@ export interface CueProbe {
   n: number;
   /** training videos it was fitted on */
   trainN: number;
-  /** chosen λ (multiple of the mean squared norm) and the leave-one-out accuracy that chose it */
+  /** chosen λ (multiple of the mean squared norm) and the leave-one-photo-out accuracy that chose it */
   lambda: number;
   looAccuracy: number;
 }
@@ -97,13 +100,14 @@ export async function cueProbe(
   load: MapLoader,
   regionOf: (v: FocusVideo) => Region,
 ): Promise<CueProbe | null> {
-  const rows: { split: string; label: number; x: Float64Array }[] = [];
+  const rows: { split: string; label: number; photo: string; x: Float64Array }[] = [];
   for (const v of videos) {
     const f = await load(v);
     if (f?.map.shape.length !== 4) continue;
     rows.push({
       split: v.split,
       label: classes.indexOf(v.label),
+      photo: v.photo.path,
       x: cueFeature(f.map, f.snippets, v, regionOf(v)),
     });
   }
@@ -115,6 +119,8 @@ export async function cueProbe(
     train.map((r) => st.apply(r.x)),
     train.map((r) => r.label),
     classes.length,
+    undefined,
+    groupIndices(train.map((r) => r.photo)),
   );
   const ok = test.filter((r) => ridge.predict(st.apply(r.x)) === r.label).length;
   return {

@@ -326,7 +326,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const probe = await cueProbe(ds.videos, ds.classes, storeMapLoader(featuresDir), regionOf);
   if (probe)
     log(
-      `      cue probe (the features' ceiling): a linear classifier told where and when each photo is names ${pct(probe.accuracy)} of the test videos (λ ${probe.lambda} by leave-one-out, ${pct(probe.looAccuracy)} on ${probe.trainN} training videos)`,
+      `      cue probe (the features' ceiling): a linear classifier told where and when each photo is names ${pct(probe.accuracy)} of the test videos (λ ${probe.lambda} by leaving one photo out, ${pct(probe.looAccuracy)} on ${probe.trainN} training videos)`,
     );
   const scores = {} as DemoResult['scores'];
   const metrics = {} as DemoResult['metrics'];
@@ -442,7 +442,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     '',
     ...(probe
       ? [
-          `- cue probe: each video's object cells under the photo's box (weighted by the share covered), at the snippets showing it, into a ridge classifier fitted on the ${probe.trainN} training videos (λ ${probe.lambda}, chosen by exact leave-one-out: ${pct(probe.looAccuracy)}). It is what perfect focus would give a linear classifier on these features: dual − mean is what the focus finds, cue probe − dual what it still loses, 100 % − cue probe what the backbone and ${probe.trainN} training photos do not give.`,
+          `- cue probe: each video's object cells under the photo's box (weighted by the share covered), at the snippets showing it, into a ridge classifier fitted on the ${probe.trainN} training videos (λ ${probe.lambda}, chosen by leaving one photo out at a time: ${pct(probe.looAccuracy)}). It is what perfect focus would give a linear classifier on these features: dual − mean is what the focus finds, cue probe − dual what it still loses, 100 % − cue probe what the backbone and ${probe.trainN} training photos do not give.`,
         ]
       : []),
     '- temporal hit rate: share of test videos whose top-weighted snippet (β) overlaps the cue interval.',

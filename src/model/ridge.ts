@@ -85,38 +85,84 @@ export function ridgeLooAccuracies(
   const best = labellings.map(() => 0);
   if (n < 3) return best;
   const { K, scale } = gram(X);
-  const r = new Float64Array(classes);
+  const singles = Array.from({ length: n }, (_, i) => [i]);
   for (const l of lambdas) {
-    const A = Float64Array.from(K);
-    for (let i = 0; i < n; i++) A[i * n + i] += l * scale;
-    const inv = spdInverse(A, n);
+    const inv = ridgeInverse(K, n, l * scale);
     labellings.forEach((labels, li) => {
-      const prior = new Float64Array(classes);
-      for (const y of labels) prior[y] += 1 / n;
-      let ok = 0;
-      for (let i = 0; i < n; i++) {
-        // (A⁻¹ Y)_i with Y centred by the class rates
-        r.fill(0);
-        for (let j = 0; j < n; j++) r[labels[j]] += inv[i * n + j];
-        let rowSum = 0;
-        for (let j = 0; j < n; j++) rowSum += inv[i * n + j];
-        let arg = 0;
-        let top = -Infinity;
-        for (let c = 0; c < classes; c++) {
-          const resid = r[c] - prior[c] * rowSum;
-          const y = (labels[i] === c ? 1 : 0) - prior[c];
-          const held = y - resid / inv[i * n + i] + prior[c];
-          if (held > top) {
-            top = held;
-            arg = c;
-          }
-        }
-        if (arg === labels[i]) ok++;
-      }
-      best[li] = Math.max(best[li], ok / n);
+      best[li] = Math.max(best[li], heldOutAccuracy(inv, n, labels, classes, singles));
     });
   }
   return best;
+}
+
+/**
+ * Rows grouped by a key (e.g. the photo a video shows): the indices of each group, in first-seen
+ * order. Leaving a group out keeps a held-out score from leaning on a near copy of the row.
+ */
+export function groupIndices(keys: readonly string[]): number[][] {
+  const at = new Map<string, number[]>();
+  keys.forEach((k, i) => {
+    const g = at.get(k);
+    if (g) g.push(i);
+    else at.set(k, [i]);
+  });
+  return [...at.values()];
+}
+
+/** (K + ridge·I)⁻¹ for a row-major n×n Gram matrix K (K is not changed). */
+function ridgeInverse(K: Float64Array, n: number, ridge: number): Float64Array {
+  const A = Float64Array.from(K);
+  for (let i = 0; i < n; i++) A[i * n + i] += ridge;
+  return spdInverse(A, n);
+}
+
+/**
+ * Held-out accuracy, each group of rows left out in turn, exact for kernel ridge with
+ * inv = (XXᵀ + λI)⁻¹ and targets Y centred by the class rates: the held-out residuals of group G
+ * are (A⁻¹_GG)⁻¹ (A⁻¹Y)_G, which for a single row i is (A⁻¹Y)_i / (A⁻¹)_ii.
+ */
+function heldOutAccuracy(
+  inv: Float64Array,
+  n: number,
+  labels: number[],
+  classes: number,
+  groups: number[][],
+): number {
+  const prior = new Float64Array(classes);
+  for (const y of labels) prior[y] += 1 / n;
+  // R = A⁻¹ (Y − prior), n × classes
+  const R = new Float64Array(n * classes);
+  for (let i = 0; i < n; i++) {
+    let rowSum = 0;
+    for (let j = 0; j < n; j++) {
+      R[i * classes + labels[j]] += inv[i * n + j];
+      rowSum += inv[i * n + j];
+    }
+    for (let c = 0; c < classes; c++) R[i * classes + c] -= prior[c] * rowSum;
+  }
+  let ok = 0;
+  for (const g of groups) {
+    const m = g.length;
+    const B = new Float64Array(m * m);
+    for (let p = 0; p < m; p++) for (let q = 0; q < m; q++) B[p * m + q] = inv[g[p] * n + g[q]];
+    const Binv = m === 1 ? Float64Array.of(1 / B[0]) : spdInverse(B, m);
+    for (let p = 0; p < m; p++) {
+      const i = g[p];
+      let arg = 0;
+      let top = -Infinity;
+      for (let c = 0; c < classes; c++) {
+        let resid = 0;
+        for (let q = 0; q < m; q++) resid += Binv[p * m + q] * R[g[q] * classes + c];
+        const held = (labels[i] === c ? 1 : 0) - resid;
+        if (held > top) {
+          top = held;
+          arg = c;
+        }
+      }
+      if (arg === labels[i]) ok++;
+    }
+  }
+  return ok / n;
 }
 
 /** Gram matrix XXᵀ (row-major n×n) and its mean diagonal (the scale of λ). */
@@ -139,7 +185,7 @@ function gram(X: Float64Array[]): { K: Float64Array; scale: number } {
 export interface RidgeClassifier {
   /** λ as a multiple of the mean squared norm of the training rows */
   lambda: number;
-  /** exact leave-one-out accuracy on the training rows at that λ */
+  /** exact held-out accuracy on the training rows at that λ (leave one row, or one group, out) */
   looAccuracy: number;
   /** the class of a row (standardised like the training rows) */
   predict(row: ArrayLike<number>): number;
@@ -147,28 +193,30 @@ export interface RidgeClassifier {
 
 /**
  * Ridge classifier on centred rows X (one-hot targets centred by the class rates, kernel form),
- * λ chosen among `lambdas` by exact leave-one-out accuracy (ties: the larger λ, the smoother fit).
+ * λ chosen among `lambdas` by exact held-out accuracy (ties: the larger λ, the smoother fit): each
+ * row left out in turn, or each group of `groups` (indices into X) when given.
  */
 export function fitRidgeClassifier(
   X: Float64Array[],
   labels: number[],
   classes: number,
   lambdas = [0.3, 1, 3, 10],
+  groups?: number[][],
 ): RidgeClassifier {
   const n = X.length;
   if (n < 3) throw new Error(`a ridge classifier needs at least 3 rows (got ${n})`);
+  const held = groups ?? Array.from({ length: n }, (_, i) => [i]);
+  const { K, scale } = gram(X);
   let lambda = lambdas[0];
   let looAccuracy = -1;
   for (const l of lambdas) {
-    const acc = ridgeLooAccuracies(X, [labels], classes, [l])[0];
+    const acc = heldOutAccuracy(ridgeInverse(K, n, l * scale), n, labels, classes, held);
     if (acc >= looAccuracy) {
       looAccuracy = acc;
       lambda = l;
     }
   }
-  const { K, scale } = gram(X);
-  for (let i = 0; i < n; i++) K[i * n + i] += lambda * scale;
-  const inv = spdInverse(K, n);
+  const inv = ridgeInverse(K, n, lambda * scale);
   const prior = new Float64Array(classes);
   for (const y of labels) prior[y] += 1 / n;
   // dual coefficients a = A⁻¹ (Y − prior), then the primal weights W = Xᵀ a  [D × classes]

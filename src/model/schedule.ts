@@ -18,6 +18,9 @@
  */
 import type { TrainConfig } from './config.js';
 
+/** the fewest epochs an automatic schedule trains, however few steps `minSteps` asks for */
+export const MIN_AUTO_EPOCHS = 30;
+
 export interface TrainSchedule {
   epochs: number;
   /** choose the epoch on the validation set (else: average the last epochs' weights) */
@@ -60,7 +63,8 @@ export function planSchedule(
   const carve = own === 0 && useVal;
   const trainN = Math.max(1, carve ? nTrain - slice : nTrain);
   const perEpoch = Math.max(1, Math.ceil(trainN / tcfg.batchSize));
-  const epochs = tcfg.epochs > 0 ? tcfg.epochs : Math.max(30, Math.ceil(tcfg.minSteps / perEpoch));
+  const epochs =
+    tcfg.epochs > 0 ? tcfg.epochs : Math.max(MIN_AUTO_EPOCHS, Math.ceil(tcfg.minSteps / perEpoch));
   const patience = !useVal ? 0 : tcfg.patience >= 0 ? tcfg.patience : Math.max(8, Math.round(0.2 * epochs));
   const c = tcfg.weightDecayScale;
   const weightDecay =

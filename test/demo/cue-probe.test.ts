@@ -5,7 +5,7 @@ import { rng } from '../../src/data/splits.js';
 import { cueCellWeights, cueFeature, cueProbe, cueSnippets } from '../../src/demo/cue-probe.js';
 import type { FocusVideo } from '../../src/demo/focus.js';
 import type { Region, SnippetTimes } from '../../src/features/types.js';
-import { fitRidgeClassifier, fitStandardiser } from '../../src/model/ridge.js';
+import { fitRidgeClassifier, fitStandardiser, groupIndices, spdInverse } from '../../src/model/ridge.js';
 
 const whole: Region = [0, 0, 1, 1];
 const box = (x: number, y: number, w: number, h: number, width: number, height: number) => ({
@@ -72,6 +72,70 @@ test('fitRidgeClassifier names held-out rows of separable classes and picks λ b
   assert.ok(ok >= 27, `${ok}/30`);
 });
 
+/** Rows of `photos` random vectors shown `copies` times each (small noise), labels unrelated to them. */
+function copiedPhotos(photos: number, copies: number, seed: number) {
+  const random = rng(seed);
+  const D = 30;
+  const X: Float64Array[] = [];
+  const labels: number[] = [];
+  const keys: string[] = [];
+  for (let p = 0; p < photos; p++) {
+    const base = Array.from({ length: D }, () => random() * 2 - 1);
+    const label = Math.floor(random() * 4);
+    for (let k = 0; k < copies; k++) {
+      X.push(Float64Array.from(base, (b) => b + 0.05 * (random() - 0.5)));
+      labels.push(label);
+      keys.push(`photo${p}`);
+    }
+  }
+  const st = fitStandardiser(X);
+  return { X: X.map((r) => st.apply(r)), labels, groups: groupIndices(keys) };
+}
+
+test('leaving a group out, in closed form, equals refitting without the group', () => {
+  const { X, labels, groups } = copiedPhotos(15, 3, 5);
+  // groups of 1 to 3 rows: split some photos' copies apart
+  const mixed = groups.flatMap((g, i) => (i % 3 === 0 ? g.map((r) => [r]) : [g]));
+  const n = X.length;
+  const lambda = 1;
+  const fast = fitRidgeClassifier(X, labels, 4, [lambda], mixed).looAccuracy;
+  let trace = 0;
+  for (const r of X) for (const v of r) trace += v * v;
+  const scale = trace / n;
+  const prior = [0, 1, 2, 3].map((c) => labels.filter((y) => y === c).length / n);
+  const dot = (a: Float64Array, b: Float64Array) => a.reduce((s, v, c) => s + v * b[c], 0);
+  let ok = 0;
+  for (const g of mixed) {
+    const rest = [...Array(n).keys()].filter((j) => !g.includes(j));
+    const m = rest.length;
+    const K = new Float64Array(m * m);
+    for (const [p, a] of rest.entries())
+      for (const [q, b] of rest.entries()) K[p * m + q] = dot(X[a], X[b]) + (p === q ? lambda * scale : 0);
+    const inv = spdInverse(K, m);
+    for (const i of g) {
+      const k = rest.map((j) => dot(X[i], X[j]));
+      const scores = [0, 1, 2, 3].map((c) => {
+        let s = 0;
+        for (let p = 0; p < m; p++)
+          for (let q = 0; q < m; q++)
+            s += k[p] * inv[p * m + q] * ((labels[rest[q]] === c ? 1 : 0) - prior[c]);
+        return s + prior[c];
+      });
+      if (scores.indexOf(Math.max(...scores)) === labels[i]) ok++;
+    }
+  }
+  assert.ok(Math.abs(fast - ok / n) < 1e-12, `closed form ${fast}, refitted ${ok / n}`);
+});
+
+test('copies of one photo make leave-one-out optimistic; leaving the photo out does not', () => {
+  const { X, labels, groups } = copiedPhotos(40, 2, 11);
+  const perRow = fitRidgeClassifier(X, labels, 4, [0.3]);
+  const perPhoto = fitRidgeClassifier(X, labels, 4, [0.3], groups);
+  // the labels carry nothing a new photo could show: only a copy of the same photo gives it away
+  assert.ok(perRow.looAccuracy >= 0.6, `leave one row out: ${perRow.looAccuracy}`);
+  assert.ok(perPhoto.looAccuracy <= 0.4, `leave one photo out: ${perPhoto.looAccuracy}`);
+});
+
 /** Videos whose class is a prototype vector under the cue box at the cue snippets, over noise. */
 function cueVideos(n: number, seed: number) {
   const random = rng(seed);
@@ -92,7 +156,7 @@ function cueVideos(n: number, seed: number) {
       file: `v${i}.mp4`,
       cue: { start: t0, end: t0 + 2, x, y, w: width / 4, h: height / 4 },
       frame: { width, height },
-      photo: { path: 'p.png', x, y, w: width / 4, h: height / 4, card: true },
+      photo: { path: `p${i % 48}.png`, x, y, w: width / 4, h: height / 4, card: true },
       footage: { path: 'f.mp4', start: 0, hflip: false },
     };
     const w = cueCellWeights(v, H, W, whole);

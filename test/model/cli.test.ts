@@ -50,3 +50,40 @@ test('dfan train → dfan eval on a feature store and a CSV manifest (videos abs
   assert.notEqual(noStream.status, 0);
   assert.match(noStream.stderr, /audio/);
 });
+
+test('dfan train without options asks for exactly the library defaults (DEFAULT_MODEL, DEFAULT_TRAIN)', async () => {
+  const { buildProgram } = await import('../../src/program.js');
+  const { trainConfigFromOptions } = await import('../../src/commands/train.js');
+  const { DEFAULT_MODEL, DEFAULT_TRAIN, resolveModelConfig, resolveTrainConfig } = await import(
+    '../../src/model/config.js'
+  );
+  const parsed = (...extra: string[]) => {
+    const program = buildProgram();
+    const cmd = program.commands.find((c) => c.name() === 'train');
+    assert.ok(cmd);
+    let opts: Record<string, string | number | boolean | undefined> = {};
+    cmd.action((o) => {
+      opts = o;
+    });
+    program.parse(['train', '--features', 'f', '--dataset', 'd', '--out', 'o', ...extra], { from: 'user' });
+    return trainConfigFromOptions(opts);
+  };
+  const d = parsed();
+  assert.deepEqual(resolveModelConfig(d.model), DEFAULT_MODEL);
+  assert.deepEqual(resolveTrainConfig(d.train), DEFAULT_TRAIN);
+  // and the options do reach the configs
+  const c = parsed(
+    '--spatial-hidden',
+    '64',
+    '--batch',
+    '16',
+    '--no-focus-contrast',
+    '--polarity',
+    'joy, trust',
+  );
+  assert.equal(c.model.spatialHidden, 64);
+  assert.equal(c.train.batchSize, 16);
+  assert.equal(c.model.focusContrast, false);
+  assert.deepEqual(c.model.positiveClasses, ['joy', 'trust']);
+  assert.equal(c.model.polarityWeight, 0.5);
+});
