@@ -223,12 +223,12 @@ export function reductionNote(prep: Prep, cfg: ModelConfig, auto: boolean): stri
  */
 export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
   const tcfg = resolveTrainConfig(opts.train ?? {});
-  return tcfg.ensemble > 1 ? trainEnsemble(opts, tcfg) : trainOne(opts);
+  return tcfg.ensemble > 1 ? trainEnsemble(opts, tcfg) : trainOne(opts, tcfg);
 }
 
-async function trainOne(opts: TrainRunOptions): Promise<TrainResult> {
+/** One model, with the training config trainRun resolved (an ensemble member: its own seed). */
+async function trainOne(opts: TrainRunOptions, tcfg: TrainConfig): Promise<TrainResult> {
   const log = opts.log ?? (() => {});
-  const tcfg = resolveTrainConfig(opts.train ?? {});
   const dataSeed = opts.dataSeed ?? tcfg.seed;
   const tf = await loadTf({ fastKernels: opts.fastKernels ?? true });
   const t0 = performance.now();
@@ -415,7 +415,9 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
   const K = tcfg.ensemble;
   const dataSeed = opts.dataSeed ?? tcfg.seed;
   const seeds = Array.from({ length: K }, (_, i) => tcfg.seed + i);
+  // a member: the same settings, its own seed, one model (workers get them as options)
   const member = (seed: number) => ({ ...opts.train, seed, ensemble: 1 });
+  const resolvedMember = (seed: number): TrainConfig => ({ ...tcfg, seed, ensemble: 1 });
   const parallel = typeof opts.features === 'string';
   log(
     `ensemble: ${K} models (seeds ${seeds.join(', ')}) on the same data, ${parallel ? 'the others in worker threads beside the first' : 'one after another'}; predictions average their probabilities and focus (--ensemble 1: one model)`,
@@ -441,7 +443,7 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
     : [];
   let first: TrainResult;
   try {
-    first = await trainOne({ ...opts, train: member(seeds[0]), dataSeed });
+    first = await trainOne({ ...opts, dataSeed }, resolvedMember(seeds[0]));
   } catch (e) {
     for (const o of others) o.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -465,14 +467,16 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
     } else {
       for (const [i, seed] of seeds.slice(1).entries()) {
         const out = runDir ? join(runDir, memberDirs[i]) : undefined;
-        const r = await trainOne({
-          ...opts,
-          out,
-          log: undefined,
-          onEpoch: undefined,
-          train: member(seed),
-          dataSeed,
-        });
+        const r = await trainOne(
+          {
+            ...opts,
+            out,
+            log: undefined,
+            onEpoch: undefined,
+            dataSeed,
+          },
+          resolvedMember(seed),
+        );
         members.push(r.predictor);
         if (out) kept.push(memberDirs[i]);
       }
