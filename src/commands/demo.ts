@@ -85,7 +85,7 @@ export function register(program: Command): void {
         `  chance              ${pct(chance)}    ${pct(d.temporalChance)}        ${pct(d.pointingChance)}`,
         ...(r.cueProbe
           ? [
-              `  cue probe           ${pct(r.cueProbe.accuracy)}    (a linear classifier told where and when the photo is: the features' ceiling)`,
+              `  cue probe           ${pct(r.cueProbe.accuracy)}    (a linear classifier told where and when the photo is: perfect focus)`,
             ]
           : []),
         '',

@@ -5,9 +5,10 @@
  * classifier fitted on the training videos names the test videos. Its λ is chosen by leaving one
  * photo out at a time (all the training videos that show it), as the test videos show photos never
  * seen in training: leaving one video out let a second video of the same photo vote for a λ that
- * fits photos, not classes, and understated the ceiling (docs/probe.md).
+ * fits photos, not classes (docs/probe.md, "The cue probe's λ").
  *
- * It is the ceiling of what a linear classifier on the backbone's cells can do with perfect focus:
+ * It is what a linear classifier on the backbone's cells does with perfect focus (a reference, not a
+ * bound: a trained head pools and classifies differently and can beat it):
  * the gap between it and `dual` is what the focus loses; the gap between it and 100 % is what the
  * backbone (and the number of training photos) does not give.
  */

@@ -65,7 +65,7 @@ export interface DemoResult {
   material: FocusMaterial;
   /** the region the object grid spans, as read from the feature files (or the default) */
   region: string;
-  /** the features' ceiling: a linear classifier on the true cue cells (null: too few videos) */
+  /** what perfect focus gives: a linear classifier on the true cue cells (null: too few videos) */
   cueProbe: CueProbe | null;
   /** the pack the features came from */
   pack: string;
@@ -326,7 +326,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const probe = await cueProbe(ds.videos, ds.classes, storeMapLoader(featuresDir), regionOf);
   if (probe)
     log(
-      `      cue probe (the features' ceiling): a linear classifier told where and when each photo is names ${pct(probe.accuracy)} of the test videos (λ ${probe.lambda} by leaving one photo out, ${pct(probe.looAccuracy)} on ${probe.trainN} training videos)`,
+      `      cue probe (perfect focus, linear): a classifier told where and when each photo is names ${pct(probe.accuracy)} of the test videos (λ ${probe.lambda} by leaving one photo out, ${pct(probe.looAccuracy)} on ${probe.trainN} training videos)`,
     );
   const scores = {} as DemoResult['scores'];
   const metrics = {} as DemoResult['metrics'];
@@ -422,7 +422,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     ),
     ...(probe
       ? [
-          `| cue probe: linear classifier told where and when the photo is (not a model: the features' ceiling) | ${pct(probe.accuracy)} | (given) | (given) |`,
+          `| cue probe: linear classifier told where and when the photo is (not a model: what perfect focus gives a linear classifier on these features) | ${pct(probe.accuracy)} | (given) | (given) |`,
         ]
       : []),
     `| chance | ${pct(chanceAcc)} | ${pct(scores.dual.temporalChance)} | ${pct(scores.dual.pointingChance)} |`,
