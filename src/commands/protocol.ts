@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
-import { DEFAULT_TRAIN } from '../model/config.js';
+import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../model/config.js';
 
 const EXAMPLES = `
 What it does:
@@ -61,7 +61,7 @@ export function register(program: Command): void {
     .option('--xlsx <file>', 'VE-8 10-split workbook (VideoEmotionDataset-TrainTestSplits.xlsx)')
     .option('--features <dir>', 'feature store to use / fill (default OUT/features)')
     .option('--splits <range>', 'which splits, e.g. 1-10 or 1,3 (default: all the dataset has)')
-    .option('--variant <name>', 'mean | temporal | spatial | dual', 'dual')
+    .option('--variant <name>', 'mean | temporal | spatial | dual', DEFAULT_MODEL.variant)
     .option('--ablation', 'run mean, temporal, spatial and dual, and print the ablation table')
     .option('--out <dir>', 'output folder', 'protocol-out')
     .option(
