@@ -79,7 +79,7 @@ export async function run(args: string[]): Promise<void> {
   for (const name of variants) {
     const plain = name.endsWith('-plain');
     const variant = name.replace(/-plain$/, '') as Variant;
-    const contrast = plain ? { focusContrast: false, valueContrast: false } : {};
+    const contrast = plain ? { focusContrast: false, valueContrast: 'off' as const } : {};
     const model = resolveModelConfig({ variant, streams, mapDim: 128, spatialHidden, ...contrast });
     const c0 = process.cpuUsage();
     const fit = fitModel(tf, {

@@ -70,7 +70,10 @@ export function trainConfigFromOptions(o: CliOptions): {
       streamDropout: Number(o.streamDropout),
       temporalEvidence: flag(o.temporalEvidence),
       focusContrast: o.focusContrast !== false,
-      valueContrast: flag(o.valueContrast),
+      // a bare --value-contrast (its meaning before the modes) is 'on'
+      valueContrast: (o.valueContrast === true
+        ? 'on'
+        : String(o.valueContrast)) as ModelConfig['valueContrast'],
       spatialHidden: Number(o.spatialHidden),
       spatialScoreDim: Number(o.scoreDim),
       mapDim: Number(o.mapDim),
@@ -174,8 +177,9 @@ export function register(program: Command): void {
       "focus scorers read the raw cells / snippets only, not how they depart from the video's average",
     )
     .option(
-      '--value-contrast',
-      "pool what the attended cells hold beyond their video's average (brief cues over steady footage; drops what is there all along)",
+      '--value-contrast [mode]',
+      "what the classifier reads of the attended cells: off = the cells; on = what they hold beyond their video's average (a brief cue without the footage behind it, but steady content pools to nothing); both = the two side by side (docs/model.md, Value contrast)",
+      M.valueContrast,
     )
     .option('--heads <n>', 'temporal focus heads', num('heads'), M.heads)
     .option(

@@ -8,6 +8,10 @@ import { DfanError } from '../errors.js';
 export type Variant = 'mean' | 'temporal' | 'spatial' | 'dual';
 export const VARIANTS: readonly Variant[] = ['mean', 'temporal', 'spatial', 'dual'];
 
+/** What the classifier reads of the attended cells: plain, contrasted with the video, or both. */
+export type ValueContrast = 'off' | 'on' | 'both';
+export const VALUE_CONTRASTS: readonly ValueContrast[] = ['off', 'on', 'both'];
+
 export interface ModelConfig {
   variant: Variant;
   /** streams the model reads, in this order in the snippet vector u_t (absent ones are an error) */
@@ -61,13 +65,18 @@ export interface ModelConfig {
    */
   focusContrast: boolean;
   /**
-   * the pooled map feature is contrasted too: x̂_t = Σ_i α_ti (x_ti − κ ⊙ x̄_i) with x̄_i the cell's
-   * mean over the video's real snippets and κ learned per channel, starting at 1 (spatial, dual).
-   * Off by default: it helped on the demo sets (accuracy 48 / 38 % → 52 / 50 %), but at κ = 1 what
-   * is the same all through a video pools to nothing, and classes carried by steady content
-   * (colour, scene) fell to chance (docs/model.md, "Focus contrast").
+   * what the classifier reads of the attended cells (spatial, dual). With x̄_i the cell's mean over
+   * the video's real snippets and κ learned per channel from 1, the contrasted value is
+   * x̂ᶜ_t = Σ_i α_ti (x_ti − κ ⊙ x̄_i): what the attended cells hold beyond their video's average.
+   * - 'off': x̂_t = Σ_i α_ti x_ti only (the plain DFAN pooling);
+   * - 'on': x̂ᶜ_t only. A brief cue is read without the footage behind it, but at κ = 1 what is
+   *   the same all through a video pools to nothing: classes carried by steady content (colour,
+   *   scene) fell to chance;
+   * - 'both': [x̂_t ; x̂ᶜ_t], the projection reads the two (2D inputs), so steady content stays.
+   * See docs/model.md, "Value contrast: both views". Saved runs from before 'both' load their
+   * boolean as 'on' / 'off'.
    */
-  valueContrast: boolean;
+  valueContrast: ValueContrast;
   /** temporal focus heads; z = [z_1 … z_K] */
   heads: number;
   /** dropout rate before the classifier */
@@ -154,7 +163,7 @@ export const DEFAULT_MODEL: ModelConfig = {
   temporalHidden: 64,
   temporalEvidence: false,
   focusContrast: true,
-  valueContrast: false,
+  valueContrast: 'both',
   heads: 1,
   dropout: 0.5,
   streamDropout: 0,
@@ -188,8 +197,20 @@ function positiveInt(name: string, v: number): void {
   if (!Number.isInteger(v) || v < 1) throw bad(`${name} must be a positive integer (got ${v})`);
 }
 
+/**
+ * `valueContrast` as saved before it had three modes (a boolean) or as given: true → 'on',
+ * false → 'off'; anything else is returned as it is, for the check below.
+ */
+export function valueContrastOf(v: unknown): unknown {
+  return v === true ? 'on' : v === false ? 'off' : v;
+}
+
 export function resolveModelConfig(partial: Partial<ModelConfig>): ModelConfig {
-  const c: ModelConfig = { ...DEFAULT_MODEL, ...stripUndefined(partial) };
+  const given = stripUndefined(partial);
+  const c: ModelConfig = { ...DEFAULT_MODEL, ...given };
+  if ('valueContrast' in given) c.valueContrast = valueContrastOf(given.valueContrast) as ValueContrast;
+  if (!VALUE_CONTRASTS.includes(c.valueContrast))
+    throw bad(`value contrast must be one of ${VALUE_CONTRASTS.join(', ')} (got ${String(c.valueContrast)})`);
   if (!VARIANTS.includes(c.variant))
     throw bad(`unknown variant "${c.variant}" (use one of ${VARIANTS.join(', ')})`);
   positiveInt('spatialHidden', c.spatialHidden);

@@ -76,12 +76,13 @@ export function paramSpecs(cfg: ModelConfig, dims: InputDims, nClasses: number):
           p[`spatial.${s}.U`] = mat([cd, cfg.spatialHidden]);
         }
         p[`spatial.${s}.b`] = vec(cfg.spatialHidden);
-        if (cfg.valueContrast) p[`spatial.${s}.kappa`] = { shape: [m.D], decay: false, init: 'one' };
+        if (cfg.valueContrast !== 'off')
+          p[`spatial.${s}.kappa`] = { shape: [m.D], decay: false, init: 'one' };
         if (cfg.focusContrast)
           p[`spatial.${s}.lambda`] = { shape: [cfg.spatialHidden], decay: false, init: 'one' };
         p[`spatial.${s}.w`] = { shape: [cfg.spatialHidden, 1], decay: false, init: 'small' };
       }
-      p[`proj.${s}.P`] = mat([m.D, cfg.projDim]);
+      p[`proj.${s}.P`] = mat([pooledWidth(cfg, m.D), cfg.projDim]);
       p[`proj.${s}.p`] = vec(cfg.projDim);
     } else {
       p[`proj.${s}.P`] = mat([dims.vectors[s].D, cfg.projDim]);
@@ -103,6 +104,11 @@ export function paramSpecs(cfg: ModelConfig, dims: InputDims, nClasses: number):
   p['classifier.W'] = mat([K * Du, nClasses]);
   p['classifier.b'] = vec(nClasses);
   return p;
+}
+
+/** Width of a map stream's pooled value: D, or 2D when the classifier reads both views. */
+function pooledWidth(cfg: ModelConfig, D: number): number {
+  return usesSpatial(cfg.variant) && cfg.valueContrast === 'both' ? 2 * D : D;
 }
 
 /**
@@ -235,7 +241,9 @@ export class Dfan {
     if (kappa && xbar) {
       // − κ ⊙ Σ_i α_ti x̄_i: what the attended cells hold beyond their video average
       const attendedBar = tf.matMul(alpha.reshape([B, T, N]), xbar).reshape([B * T, D]);
-      pooled = tf.sub(pooled, tf.mul(attendedBar, kappa));
+      const contrasted = tf.sub(pooled, tf.mul(attendedBar, kappa));
+      // 'both': the plain view keeps what is there all along, the contrasted one the brief cue
+      pooled = this.cfg.valueContrast === 'both' ? tf.concat([pooled, contrasted], 1) : contrasted;
     }
     // how strongly the snippet holds a cue: log-mean-exp of the cell scores  [B·T]
     const evidence = tf.sub(tf.logSumExp(scores, 1), Math.log(N));

@@ -129,7 +129,7 @@ test('focus contrast: a cell that is the same in every snippet gets no attention
     variant: 'dual',
     spatialContext: 'none',
     focusContrast: true,
-    valueContrast: true,
+    valueContrast: 'on',
   });
   const batch = set.batch(tf, idx, true);
   const [B, T, N, D] = batch.maps.object.shape as number[];
@@ -176,7 +176,7 @@ test('focus contrast: a cell that is the same in every snippet gets no attention
     variant: 'dual',
     spatialContext: 'none',
     focusContrast: false,
-    valueContrast: false,
+    valueContrast: 'off',
   });
   const moved = tf.tidy(() => {
     const offset = tf.randomNormal([B, 1, N, D], 0, 3, 'float32', 7);
@@ -190,4 +190,49 @@ test('focus contrast: a cell that is the same in every snippet gets no attention
   disposeBatch(batch);
   model.dispose();
   plain.dispose();
+});
+
+test("value contrast 'both': the plain view keeps what is the same in every snippet, the contrasted view drops it", async () => {
+  const { tf, syn, set } = await tinySet();
+  const idx = [...Array(set.size).keys()];
+  const batch = set.batch(tf, idx, true);
+  const [B, T, N, D] = batch.maps.object.shape as number[];
+  const mask = tf.tensor(set.mask.slice(0, B * T), [B, T, 1, 1]);
+  const cfg = { variant: 'dual', spatialContext: 'none', focusContrast: true } as const;
+  const both = makeModel(tf, set, syn.dataset.classes, { ...cfg, valueContrast: 'both' });
+  const on = makeModel(tf, set, syn.dataset.classes, { ...cfg, valueContrast: 'on' });
+  // the same offset per cell in every real snippet of a video: steady content
+  const offset = tf.randomNormal([B, 1, N, D], 0, 3, 'float32', 11);
+  const shiftedMaps = tf.add(batch.maps.object, tf.mul(offset, mask));
+  const pooledOf = (m: typeof both, maps: typeof shiftedMaps) =>
+    tf.tidy(
+      () =>
+        m
+          .spatialFocus('object', { ...batch, cellMeans: undefined, maps: { ...batch.maps, object: maps } })
+          .pooled.arraySync() as number[][],
+    );
+  const maxDiff = (a: number[][], b: number[][], from: number, to: number) => {
+    let m = 0;
+    a.forEach((row, r) => {
+      for (let c = from; c < to; c++) m = Math.max(m, Math.abs(row[c] - b[r][c]));
+    });
+    return m;
+  };
+  const b0 = pooledOf(both, batch.maps.object);
+  const b1 = pooledOf(both, shiftedMaps);
+  assert.equal(b0[0].length, 2 * D, "'both' pools [x̂ ; x̂ᶜ]: twice the channels");
+  // real snippets only: padded ones pool zeros either way
+  const real = (rows: number[][]) => rows.filter((_, r) => set.mask[r] > 0);
+  assert.ok(maxDiff(real(b0), real(b1), 0, D) > 0.1, 'the plain view sees the steady offset');
+  assert.ok(maxDiff(real(b0), real(b1), D, 2 * D) < 1e-3, 'the contrasted view does not (κ = 1)');
+  const o0 = pooledOf(on, batch.maps.object);
+  const o1 = pooledOf(on, shiftedMaps);
+  assert.equal(o0[0].length, D);
+  assert.ok(maxDiff(real(o0), real(o1), 0, D) < 1e-3, "'on' loses the steady content altogether");
+  offset.dispose();
+  shiftedMaps.dispose();
+  mask.dispose();
+  disposeBatch(batch);
+  both.dispose();
+  on.dispose();
 });

@@ -86,4 +86,13 @@ test('dfan train without options asks for exactly the library defaults (DEFAULT_
   assert.equal(c.model.focusContrast, false);
   assert.deepEqual(c.model.positiveClasses, ['joy', 'trust']);
   assert.equal(c.model.polarityWeight, 0.5);
+  // --value-contrast: a mode, or bare (its meaning before the modes: 'on'); saved booleans load alike
+  assert.equal(parsed('--value-contrast', 'off').model.valueContrast, 'off');
+  assert.equal(parsed('--value-contrast', '--heads', '2').model.valueContrast, 'on');
+  assert.equal(resolveModelConfig({ valueContrast: true as never }).valueContrast, 'on');
+  assert.equal(resolveModelConfig({ valueContrast: false as never }).valueContrast, 'off');
+  assert.throws(
+    () => resolveModelConfig(parsed('--value-contrast', 'sideways').model),
+    /value contrast must be one of/,
+  );
 });

@@ -99,7 +99,7 @@ test('gradients of the whole model match finite differences (dual, 2 heads, mask
     temporalHidden: 4,
     activation: 'tanh',
     focusContrast: true,
-    valueContrast: true,
+    valueContrast: 'both',
     temporalEvidence: true,
   });
   const idx = [...Array(set.size).keys()];
