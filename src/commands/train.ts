@@ -5,6 +5,7 @@ import {
   DEFAULT_TRAIN,
   type ModelConfig,
   type TrainConfig,
+  valueContrastOf,
 } from '../model/config.js';
 import { MIN_AUTO_EPOCHS, planSchedule } from '../model/schedule.js';
 
@@ -70,10 +71,8 @@ export function trainConfigFromOptions(o: CliOptions): {
       streamDropout: Number(o.streamDropout),
       temporalEvidence: flag(o.temporalEvidence),
       focusContrast: o.focusContrast !== false,
-      // a bare --value-contrast (its meaning before the modes) is 'on'
-      valueContrast: (o.valueContrast === true
-        ? 'on'
-        : String(o.valueContrast)) as ModelConfig['valueContrast'],
+      // a bare --value-contrast (true: its meaning before the modes) is 'on', as a saved boolean is
+      valueContrast: valueContrastOf(o.valueContrast) as ModelConfig['valueContrast'],
       spatialHidden: Number(o.spatialHidden),
       spatialScoreDim: Number(o.scoreDim),
       mapDim: Number(o.mapDim),

@@ -209,14 +209,16 @@ export function fitRidgeClassifier(
   const { K, scale } = gram(X);
   let lambda = lambdas[0];
   let looAccuracy = -1;
+  let inv: Float64Array = new Float64Array(0);
   for (const l of lambdas) {
-    const acc = heldOutAccuracy(ridgeInverse(K, n, l * scale), n, labels, classes, held);
+    const invL = ridgeInverse(K, n, l * scale);
+    const acc = heldOutAccuracy(invL, n, labels, classes, held);
     if (acc >= looAccuracy) {
       looAccuracy = acc;
       lambda = l;
+      inv = invL;
     }
   }
-  const inv = ridgeInverse(K, n, lambda * scale);
   const prior = new Float64Array(classes);
   for (const y of labels) prior[y] += 1 / n;
   // dual coefficients a = A⁻¹ (Y − prior), then the primal weights W = Xᵀ a  [D × classes]

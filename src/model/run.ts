@@ -22,14 +22,7 @@ import {
 import type { VideoFeatures } from '../features/types.js';
 import { DFAN_VERSION } from '../version.js';
 import { loadTf, type Tf, tidyValue } from './backend.js';
-import {
-  type ModelConfig,
-  resolveModelConfig,
-  type TrainConfig,
-  usesSpatial,
-  type ValueContrast,
-  valueContrastOf,
-} from './config.js';
+import { type ModelConfig, resolveModelConfig, type TrainConfig, usesSpatial } from './config.js';
 import { Dfan, paramSpecs } from './dfan.js';
 import { ensemblePredictor } from './ensemble.js';
 import { applyPrep, dimsOf, disposeBatch, type FeatureSet, type Prep, type StreamPrep } from './features.js';
@@ -310,7 +303,7 @@ export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {})
     spatialScoreDim: saved.spatialScoreDim ?? 0,
     temporalEvidence: saved.temporalEvidence ?? false,
     focusContrast: saved.focusContrast ?? false,
-    valueContrast: (valueContrastOf(saved.valueContrast) ?? 'off') as ValueContrast,
+    valueContrast: saved.valueContrast ?? 'off',
   });
   const dims = dimsOf(prep);
   const values: Record<string, Float32Array> = {};

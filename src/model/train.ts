@@ -415,9 +415,8 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
   const K = tcfg.ensemble;
   const dataSeed = opts.dataSeed ?? tcfg.seed;
   const seeds = Array.from({ length: K }, (_, i) => tcfg.seed + i);
-  // a member: the same settings, its own seed, one model (workers get them as options)
-  const member = (seed: number) => ({ ...opts.train, seed, ensemble: 1 });
-  const resolvedMember = (seed: number): TrainConfig => ({ ...tcfg, seed, ensemble: 1 });
+  // a member: the same settings, its own seed, one model
+  const member = (seed: number): TrainConfig => ({ ...tcfg, seed, ensemble: 1 });
   const parallel = typeof opts.features === 'string';
   log(
     `ensemble: ${K} models (seeds ${seeds.join(', ')}) on the same data, ${parallel ? 'the others in worker threads beside the first' : 'one after another'}; predictions average their probabilities and focus (--ensemble 1: one model)`,
@@ -443,7 +442,7 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
     : [];
   let first: TrainResult;
   try {
-    first = await trainOne({ ...opts, dataSeed }, resolvedMember(seeds[0]));
+    first = await trainOne({ ...opts, dataSeed }, member(seeds[0]));
   } catch (e) {
     for (const o of others) o.stop();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
@@ -475,7 +474,7 @@ async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<
             onEpoch: undefined,
             dataSeed,
           },
-          resolvedMember(seed),
+          member(seed),
         );
         members.push(r.predictor);
         if (out) kept.push(memberDirs[i]);
