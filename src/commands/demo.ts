@@ -88,6 +88,8 @@ export function register(program: Command): void {
               `  cue probe           ${pct(r.cueProbe.accuracy)}    (a linear classifier told where and when the photo is: perfect focus)`,
             ]
           : []),
+        `  dual on its ${r.trainFocus.n} training videos: accuracy ${pct(r.trainFocus.accuracy).trim()}, temporal hit ${pct(r.trainFocus.temporalHit).trim()}, pointing ${pct(r.trainFocus.pointing).trim()}`,
+        `  (${r.trainFocus.fittedWithoutCue} classified right although their top snippet misses the photo: fitted on their footage)`,
         '',
         '  temporal hit: top-β snippet overlaps the photo interval; pointing: peak α cell at the top-β',
         `  snippet inside the photo box ± one cell (at the cue snippet, no tolerance: ${pct(d.pointingAtCue).trim()}, chance ${pct(d.pointingAtCueChance).trim()})`,

@@ -19,7 +19,14 @@ import {
   splitPhotos,
   TUXPAINT_STAMPS,
 } from '../../src/demo/photos.js';
-import { centreSquareRegion, cueCells, dilateCells, focusScores, runDemo } from '../../src/demo/run.js';
+import {
+  centreSquareRegion,
+  cueCells,
+  dilateCells,
+  fittedWithoutCue,
+  focusScores,
+  runDemo,
+} from '../../src/demo/run.js';
 import { isDfanError } from '../../src/errors.js';
 import { findFfmpeg, runCollect } from '../../src/video/ffmpeg.js';
 import { sampleSnippets } from '../../src/video/snippets.js';
@@ -165,6 +172,16 @@ test('focusScores: hit, pointing at the top-β snippet with one cell of toleranc
   assert.equal(result(5, 24).pointing, 0, 'two cells off does not');
   assert.equal(result(10, 8).temporalHit, 0);
   assert.equal(result(10, 8, 4).pointing, 0, 'the peak is read at the top-β snippet');
+  // fitted without the cue: classified right while the top-β snippet misses it
+  const out = (top: number, predicted: string) => {
+    const beta = new Array(16).fill(0.01);
+    beta[top] = 0.85;
+    return { key: 'a.mp4', label: 'x', predicted, probs: [1], beta, alpha: {}, snippets };
+  };
+  const truth = new Map([['a.mp4', v]]);
+  assert.equal(fittedWithoutCue([out(10, 'x')], truth), 1);
+  assert.equal(fittedWithoutCue([out(4, 'x')], truth), 0, 'on the cue');
+  assert.equal(fittedWithoutCue([out(10, 'y')], truth), 0, 'wrong: not fitted');
 });
 
 async function makeClip(path: string, seconds: number, source: string): Promise<void> {
@@ -350,6 +367,10 @@ test('dfan demo --quick end to end: material, scores and chance levels in the su
       assert.ok(x >= 0 && x <= 1, JSON.stringify(s));
   }
   assert.equal(r.scores.dual.temporalChance, 2 / 16);
+  // dual's focus on its own training videos is reported too (30 of the quick set's 45)
+  assert.equal(r.trainFocus.n, 30);
+  for (const x of [r.trainFocus.accuracy, r.trainFocus.temporalHit, r.trainFocus.pointing])
+    assert.ok(x >= 0 && x <= 1, JSON.stringify(r.trainFocus));
   assert.ok(existsSync(r.summaryHtml) && existsSync(r.summaryMd));
   const md = readFileSync(r.summaryMd, 'utf8');
   assert.match(md, /not an emotion dataset/i);
@@ -358,6 +379,7 @@ test('dfan demo --quick end to end: material, scores and chance levels in the su
   // the cue probe: the features' ceiling, fitted on the training videos, scored on the test ones
   assert.ok(r.cueProbe && r.cueProbe.n === 15 && r.cueProbe.accuracy >= 0 && r.cueProbe.accuracy <= 1);
   assert.match(md, /cue probe/);
+  assert.match(md, /dual on its own 30 training videos: accuracy [\d.]+ %, temporal hit [\d.]+ %/);
   assert.equal(r.pack, 'default');
 });
 
