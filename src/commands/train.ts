@@ -74,6 +74,7 @@ export function trainConfigFromOptions(o: CliOptions): {
       // a bare --value-contrast (true: its meaning before the modes) is 'on', as a saved boolean is
       valueContrast: valueContrastOf(o.valueContrast) as ModelConfig['valueContrast'],
       spatialHidden: Number(o.spatialHidden),
+      temporalHidden: Number(o.temporalHidden),
       spatialScoreDim: Number(o.scoreDim),
       mapDim: Number(o.mapDim),
       spatialContext: String(o.context),
@@ -186,6 +187,12 @@ export function register(program: Command): void {
       'width h of the spatial scoring layer (its cost grows with h × cells × snippets)',
       num('spatial-hidden'),
       M.spatialHidden,
+    )
+    .option(
+      '--temporal-hidden <n>',
+      'width of the temporal scoring layer (narrower memorises less of a small training set\'s footage but finds a weak cue later: docs/model.md, "What dual still loses")',
+      num('temporal-hidden'),
+      M.temporalHidden,
     )
     .option(
       '--score-dim <n>',

@@ -75,6 +75,8 @@ test('dfan train without options asks for exactly the library defaults (DEFAULT_
   const c = parsed(
     '--spatial-hidden',
     '64',
+    '--temporal-hidden',
+    '16',
     '--batch',
     '16',
     '--no-focus-contrast',
@@ -82,6 +84,7 @@ test('dfan train without options asks for exactly the library defaults (DEFAULT_
     'joy, trust',
   );
   assert.equal(c.model.spatialHidden, 64);
+  assert.equal(c.model.temporalHidden, 16);
   assert.equal(c.train.batchSize, 16);
   assert.equal(c.model.focusContrast, false);
   assert.deepEqual(c.model.positiveClasses, ['joy', 'trust']);
