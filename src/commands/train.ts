@@ -190,7 +190,7 @@ export function register(program: Command): void {
     )
     .option(
       '--temporal-hidden <n>',
-      'width of the temporal scoring layer (narrower memorises less of a small training set\'s footage but finds a weak cue later: docs/model.md, "What dual still loses")',
+      'width of the temporal scoring layer (narrower memorises less of a small training set\'s footage but can miss a weak cue: docs/model.md, "What dual still loses")',
       num('temporal-hidden'),
       M.temporalHidden,
     )
