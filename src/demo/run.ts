@@ -77,15 +77,27 @@ export interface DemoResult {
   trainFocus: FocusScores & { fittedWithoutCue: number };
 }
 
+/** Whether a snippet's span overlaps the cue interval (what the temporal hit counts). */
+function onCue(s: { start: number; end: number }, cue: { start: number; end: number }): boolean {
+  return s.start < cue.end && s.end > cue.start;
+}
+
+/** The snippet with the largest β. */
+function topSnippet(v: Pick<VideoResult, 'beta'>): number {
+  return v.beta.indexOf(Math.max(...v.beta));
+}
+
+function truthOf(truth: Map<string, FocusVideo>, key: string): FocusVideo {
+  const t = truth.get(key);
+  if (!t) throw new DfanError('INTERNAL', `no ground truth for ${key}`);
+  return t;
+}
+
 /** Videos classified right although their top-β snippet does not overlap the cue: fitted on something else. */
 export function fittedWithoutCue(videos: VideoResult[], truth: Map<string, FocusVideo>): number {
-  return videos.filter((v) => {
-    const t = truth.get(v.key);
-    if (!t) throw new DfanError('INTERNAL', `no ground truth for ${v.key}`);
-    const top = v.beta.indexOf(Math.max(...v.beta));
-    const s = v.snippets[top];
-    return v.predicted === v.label && !(s.start < t.cue.end && s.end > t.cue.start);
-  }).length;
+  return videos.filter(
+    (v) => v.predicted === v.label && !onCue(v.snippets[topSnippet(v)], truthOf(truth, v.key).cue),
+  ).length;
 }
 
 /**
@@ -179,10 +191,9 @@ export function focusScores(
     return alpha.indexOf(max);
   };
   for (const v of videos) {
-    const t = truth.get(v.key);
-    if (!t) throw new DfanError('INTERNAL', `no ground truth for ${v.key}`);
-    const overlaps = v.snippets.map((s) => s.start < t.cue.end && s.end > t.cue.start);
-    const top = v.beta.indexOf(Math.max(...v.beta));
+    const t = truthOf(truth, v.key);
+    const overlaps = v.snippets.map((s) => onCue(s, t.cue));
+    const top = topSnippet(v);
     if (overlaps[top]) hit++;
     hitChance += overlaps.filter(Boolean).length / v.snippets.length;
     const cells = cueCells(t, grid.H, grid.W, regionOf(v.key, t));
@@ -456,7 +467,6 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   ];
   const nTrain = dataset.items.filter((i) => i.split === 'train').length;
   if (!trainFocus) throw new DfanError('INTERNAL', 'dual was not trained');
-  const seen = trainFocus;
   const photoLines = Object.entries(m.photos.perClass).map(
     ([c, n]) => `| ${c} | ${n.kept} | ${n.train} | ${n.test} | ${n.rejected} | ${n.skipped} |`,
   );
@@ -476,7 +486,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       : []),
     '- temporal hit rate: share of test videos whose top-weighted snippet (β) overlaps the cue interval.',
     '- spatial pointing: share whose peak cell of α (object map) at the top-β snippet lies in the cue box, with one cell of tolerance; chance = the share of cells within one cell of the box.',
-    `- dual on its own ${seen.n} training videos: accuracy ${pct(seen.accuracy)}, temporal hit ${pct(seen.temporalHit)}, pointing ${pct(seen.pointing)}; ${seen.fittedWithoutCue} of them are classified right although their top snippet misses the photo: the head fitted those on their footage, and its classifier learned from that footage (docs/model.md, "What dual still loses").`,
+    `- dual on its own ${trainFocus.n} training videos: accuracy ${pct(trainFocus.accuracy)}, temporal hit ${pct(trainFocus.temporalHit)}, pointing ${pct(trainFocus.pointing)}; ${trainFocus.fittedWithoutCue} of them are classified right although their top snippet misses the photo: the head fitted those on their footage, and its classifier learned from that footage (docs/model.md, "What dual still loses").`,
     `- stricter pointing (peak α cell at the cue snippet, inside the box, no tolerance): dual ${pct(scores.dual.pointingAtCue)} (chance ${pct(scores.dual.pointingAtCueChance)}).`,
     `- object grid geometry: ${regions.description}.`,
     `- time: dataset ${seconds.dataset.toFixed(0)} s, features ${seconds.extract.toFixed(0)} s, training ${seconds.train.toFixed(0)} s, total ${seconds.total.toFixed(0)} s (CPU of the dfan process ${seconds.cpu.toFixed(0)} s).`,
@@ -498,8 +508,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     '|---|---|---|---|---|',
     ...examples.dual.slice(0, 40).map((v) => {
       const t = truth.get(v.key)!;
-      const cue = v.snippets.flatMap((s, i) => (s.start < t.cue.end && s.end > t.cue.start ? [i] : []));
-      return `| ${v.key} | ${v.label} | ${v.predicted} | ${cue.join(', ')} | ${v.beta.indexOf(Math.max(...v.beta))} |`;
+      const cue = v.snippets.flatMap((s, i) => (onCue(s, t.cue) ? [i] : []));
+      return `| ${v.key} | ${v.label} | ${v.predicted} | ${cue.join(', ')} | ${topSnippet(v)} |`;
     }),
     '',
   ].join('\n');
@@ -519,7 +529,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     region: regions.description,
     cueProbe: probe,
     pack: packName,
-    trainFocus: seen,
+    trainFocus,
   };
 }
 
@@ -562,7 +572,7 @@ function summaryToHtml(md: string, videos: VideoResult[], truth: Map<string, Foc
     const bars = v.beta
       .map((b, i) => {
         const s = v.snippets[i];
-        const cue = s.start < t.cue.end && s.end > t.cue.start;
+        const cue = onCue(s, t.cue);
         const h = Math.round((b / max) * 40);
         return `<rect x="${i * w}" y="${40 - h}" width="${w - 2}" height="${h}" fill="${cue ? '#f08000' : '#4060c0'}"/>`;
       })
