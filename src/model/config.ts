@@ -152,6 +152,14 @@ export const MAP_DIM_AUTO = -1;
 export const SCORE_DIM_AUTO = -1;
 export const AUTO_SCORE_DIM = 128;
 
+/**
+ * spatialScoreDim as a run saves it: auto written as the number it stands for, so that a later
+ * change of AUTO_SCORE_DIM never rereads an old run with another scorer.
+ */
+export function fixedScoreDim(k: number): number {
+  return k === SCORE_DIM_AUTO ? AUTO_SCORE_DIM : k;
+}
+
 export const DEFAULT_MODEL: ModelConfig = {
   variant: 'dual',
   streams: [],

@@ -13,7 +13,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { rng } from '../data/splits.js';
 import type { Tf } from './backend.js';
-import { AUTO_SCORE_DIM, type ModelConfig, SCORE_DIM_AUTO, usesSpatial, usesTemporal } from './config.js';
+import { fixedScoreDim, type ModelConfig, usesSpatial, usesTemporal } from './config.js';
 
 /** What the model needs to know about its inputs (after preprocessing). */
 export interface InputDims {
@@ -116,7 +116,7 @@ function pooledWidth(cfg: ModelConfig, D: number): number {
  * components when the map is PCA-reduced (auto: AUTO_SCORE_DIM), else all of them.
  */
 export function scoreDimOf(cfg: ModelConfig, m: { D: number; ordered?: boolean }): number {
-  const k = cfg.spatialScoreDim === SCORE_DIM_AUTO ? AUTO_SCORE_DIM : cfg.spatialScoreDim;
+  const k = fixedScoreDim(cfg.spatialScoreDim);
   return m.ordered && k > 0 && k < m.D ? k : m.D;
 }
 

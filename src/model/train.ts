@@ -20,6 +20,7 @@ import { DFAN_VERSION } from '../version.js';
 import { Adam } from './adam.js';
 import { loadTf, type Tf } from './backend.js';
 import {
+  fixedScoreDim,
   MAP_DIM_AUTO,
   type ModelConfig,
   resolveModelConfig,
@@ -300,7 +301,8 @@ async function trainOne(opts: TrainRunOptions, tcfg: TrainConfig): Promise<Train
     const shapes = streams.map((s) => sampleList[0].streams[s].shape).filter((sh) => sh.length === 4);
     mapDim = autoMapDim(shapes.map((sh) => ({ C: sh[3], bytesPerChannel: n * sh[0] * sh[1] * sh[2] * 4 })));
   }
-  const mcfg: ModelConfig = { ...mcfgIn, mapDim };
+  // the run saves what auto chose (mapDim, spatialScoreDim), not 'auto'
+  const mcfg: ModelConfig = { ...mcfgIn, mapDim, spatialScoreDim: fixedScoreDim(mcfgIn.spatialScoreDim) };
   const prep = await fitPrep(tf, sampleList, streams, mapDim, dataSeed);
   const reduction = reductionNote(prep, mcfg, mcfgIn.mapDim === MAP_DIM_AUTO);
   log(`streams: ${streams.join(', ')}${reduction ? ` (${reduction})` : ''}`);

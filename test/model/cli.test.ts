@@ -35,6 +35,8 @@ test('dfan train → dfan eval on a feature store and a CSV manifest (videos abs
   const cfg = JSON.parse(readFileSync(join(run, 'config.json'), 'utf8'));
   assert.equal(cfg.packId, 'synthetic@1');
   assert.equal(cfg.model.variant, 'dual');
+  // what auto chose is saved, never 'auto' (-1): a later default must not reread this run
+  assert.ok(cfg.model.mapDim >= 0 && cfg.model.spatialScoreDim >= 0, JSON.stringify(cfg.model));
   const e = dfan('eval', '--run', run, '--dataset', manifest, '--json');
   assert.equal(e.status, 0, e.stderr);
   const m = JSON.parse(e.stdout);
