@@ -69,6 +69,7 @@ export function trainConfigFromOptions(o: CliOptions): {
       streams: o.streams ? list(o.streams) : undefined,
       heads: Number(o.heads),
       streamDropout: Number(o.streamDropout),
+      mapDropout: Number(o.mapDropout),
       temporalEvidence: flag(o.temporalEvidence),
       focusContrast: o.focusContrast !== false,
       // a bare --value-contrast (true: its meaning before the modes) is 'on', as a saved boolean is
@@ -170,6 +171,12 @@ export function register(program: Command): void {
       'leave each stream out of a training video with this probability (0 = off)',
       num('stream-dropout'),
       M.streamDropout,
+    )
+    .option(
+      '--map-dropout <p>',
+      'zero each value of the map cells in training with this probability (0 = off; 0.5 made single models on small sets with shared footage fit the cue, not the background; docs/model.md "Map dropout")',
+      num('map-dropout'),
+      M.mapDropout,
     )
     .option('--temporal-evidence', "let the temporal focus also read the spatial focus's cell scores (dual)")
     .option(

@@ -89,6 +89,14 @@ export interface ModelConfig {
    */
   streamDropout: number;
   /**
+   * map dropout: during training, each channel of each cell of a map stream is zeroed with this
+   * probability (the rest scaled by 1 / (1 − p)) in the cells the focus scores and pools; each
+   * cell's video mean x̄ stays whole. Footage that a few training videos share then stops telling
+   * them apart, so the head fits them on their cue, not on their background (docs/model.md,
+   * "Map dropout": single models gain, the default ensemble of two does not). 0 = off (default).
+   */
+  mapDropout: number;
+  /**
    * map streams are reduced once, at load time, to this many channels by a PCA fitted on the
    * training split (no labels used): this is what makes a 1280-channel map cheap to attend over.
    * 0 = never reduce; 'auto' (-1) = keep every channel when the training maps fit in 1 GB as
@@ -175,6 +183,7 @@ export const DEFAULT_MODEL: ModelConfig = {
   heads: 1,
   dropout: 0.5,
   streamDropout: 0,
+  mapDropout: 0,
   mapDim: MAP_DIM_AUTO,
   polarityWeight: 0,
   positiveClasses: [],
@@ -231,6 +240,8 @@ export function resolveModelConfig(partial: Partial<ModelConfig>): ModelConfig {
   if (!(c.dropout >= 0 && c.dropout < 1)) throw bad(`dropout must be in [0, 1) (got ${c.dropout})`);
   if (!(c.streamDropout >= 0 && c.streamDropout < 1))
     throw bad(`stream dropout must be in [0, 1) (got ${c.streamDropout})`);
+  if (!(c.mapDropout >= 0 && c.mapDropout < 1))
+    throw bad(`map dropout must be in [0, 1) (got ${c.mapDropout})`);
   if (!Number.isInteger(c.mapDim) || c.mapDim < -1)
     throw bad(`mapDim must be -1 (auto), 0 or a positive integer`);
   if (!(c.polarityWeight >= 0)) throw bad('polarityWeight must be ≥ 0');

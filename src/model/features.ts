@@ -16,6 +16,7 @@ import { DfanError } from '../errors.js';
 import type { SnippetTimes, VideoFeatures } from '../features/types.js';
 import { type Tf, tidyValue } from './backend.js';
 import type { BatchTensors, InputDims } from './dfan.js';
+import { dropInPlace } from './map-dropout.js';
 
 export interface StreamPrep {
   kind: 'map' | 'vector';
@@ -473,6 +474,7 @@ export class FeatureSet {
     dropMask?: Float32Array,
     dropWidth = 0,
     scoreDims: Record<string, number> = {},
+    mapDrop?: { p: number; seed: number },
   ): BatchTensors {
     const B = idx.length;
     const T = this.T;
@@ -491,28 +493,32 @@ export class FeatureSet {
       vectors: {},
       mask: take('mask', this.mask, T, [B, T]),
     };
+    let stream = 0;
     for (const [name, sp] of Object.entries(this.prep.streams)) {
       if (sp.kind === 'map') {
         const N = sp.H * sp.W;
         bt.pooled[name] = take(`${name}:pooled`, this.pooled[name], T * sp.D, [B, T, sp.D]);
         if (withMaps) {
           if (!this.keepMaps) throw new Error('FeatureSet was loaded without maps');
-          bt.maps[name] = take(`${name}:maps`, this.maps[name], T * N * sp.D, [B, T, N, sp.D]);
+          const per = T * N * sp.D;
+          const maps = this.scratch(`${name}:maps`, B * per);
+          idx.forEach((v, j) => {
+            maps.set(this.maps[name].subarray(v * per, (v + 1) * per), j * per);
+          });
+          // training: map dropout on this batch's copy (the cell means x̄ stay whole)
+          if (mapDrop) dropInPlace(maps, B * per, mapDrop.p, (mapDrop.seed + stream++) >>> 0);
           bt.cellMeans ??= {};
           bt.cellMeans[name] = take(`${name}:cellMeans`, this.cellMeans[name], N * sp.D, [B, N, sp.D]);
           const k = scoreDims[name];
           if (k !== undefined && k < sp.D) {
             // the leading k channels of every cell, contiguous (cheaper here than a Slice kernel)
-            const src = this.maps[name];
             const out = this.scratch(`${name}:scored`, B * T * N * k);
-            let o = 0;
-            for (const v of idx) {
-              for (let cell = v * T * N; cell < (v + 1) * T * N; cell++, o += k)
-                out.set(src.subarray(cell * sp.D, cell * sp.D + k), o);
-            }
+            for (let cell = 0, o = 0; cell < B * T * N; cell++, o += k)
+              out.set(maps.subarray(cell * sp.D, cell * sp.D + k), o);
             bt.scored ??= {};
             bt.scored[name] = tf.tensor(out, [B, T, N, k]);
           }
+          bt.maps[name] = tf.tensor(maps, [B, T, N, sp.D]); // copies: the scratch is free again
         }
       } else {
         bt.vectors[name] = take(`${name}:vectors`, this.vectors[name], T * sp.D, [B, T, sp.D]);

@@ -304,6 +304,7 @@ export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {})
     temporalEvidence: saved.temporalEvidence ?? false,
     focusContrast: saved.focusContrast ?? false,
     valueContrast: saved.valueContrast ?? 'off',
+    mapDropout: saved.mapDropout ?? 0,
   });
   const dims = dimsOf(prep);
   const values: Record<string, Float32Array> = {};

@@ -40,6 +40,7 @@ import {
   MAP_BYTES_BUDGET,
   type Prep,
 } from './features.js';
+import { maskSeed } from './map-dropout.js';
 import { mixMatrix } from './mixup.js';
 import {
   type EpochLog,
@@ -306,6 +307,10 @@ async function trainOne(opts: TrainRunOptions, tcfg: TrainConfig): Promise<Train
   const prep = await fitPrep(tf, sampleList, streams, mapDim, dataSeed);
   const reduction = reductionNote(prep, mcfg, mcfgIn.mapDim === MAP_DIM_AUTO);
   log(`streams: ${streams.join(', ')}${reduction ? ` (${reduction})` : ''}`);
+  if (usesSpatial(mcfg.variant) && mcfg.mapDropout > 0)
+    log(
+      `map dropout ${mcfg.mapDropout}: in training each map value is zeroed with this probability (--map-dropout 0: off)`,
+    );
 
   const keepMaps = usesSpatial(mcfg.variant);
   const train = await loadItems(tf, source, trainItems, classes, prep, keepMaps, {
@@ -599,7 +604,8 @@ export function fitModel(
         const keep = 1 / (1 - mcfg.dropout);
         for (let j = 0; j < drop.length; j++) drop[j] = random() >= mcfg.dropout ? keep : 0;
       }
-      const batch = trainSet.batch(tf, idx, keepMaps, drop, Du, scoreDims);
+      const mapDrop = mcfg.mapDropout > 0 ? { p: mcfg.mapDropout, seed: maskSeed(random) } : undefined;
+      const batch = trainSet.batch(tf, idx, keepMaps, drop, Du, scoreDims, mapDrop);
       if (mcfg.streamDropout > 0 && streams.length > 1) {
         batch.streamMask = tf.tensor(
           streamKeepMask(idx.length, streams.length, mcfg.projDim, mcfg.streamDropout, random),

@@ -82,6 +82,8 @@ test('dfan train without options asks for exactly the library defaults (DEFAULT_
     '--batch',
     '16',
     '--no-focus-contrast',
+    '--map-dropout',
+    '0.5',
     '--polarity',
     'joy, trust',
   );
@@ -89,6 +91,11 @@ test('dfan train without options asks for exactly the library defaults (DEFAULT_
   assert.equal(c.model.temporalHidden, 16);
   assert.equal(c.train.batchSize, 16);
   assert.equal(c.model.focusContrast, false);
+  assert.equal(c.model.mapDropout, 0.5);
+  assert.throws(
+    () => resolveModelConfig(parsed('--map-dropout', '1').model),
+    /map dropout must be in \[0, 1\)/,
+  );
   assert.deepEqual(c.model.positiveClasses, ['joy', 'trust']);
   assert.equal(c.model.polarityWeight, 0.5);
   // --value-contrast: a mode, or bare (its meaning before the modes: 'on'); saved booleans load alike
