@@ -507,7 +507,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     '| video | true | predicted | cue snippets | top-β snippet |',
     '|---|---|---|---|---|',
     ...examples.dual.slice(0, 40).map((v) => {
-      const t = truth.get(v.key)!;
+      const t = truthOf(truth, v.key);
       const cue = v.snippets.flatMap((s, i) => (onCue(s, t.cue) ? [i] : []));
       return `| ${v.key} | ${v.label} | ${v.predicted} | ${cue.join(', ')} | ${topSnippet(v)} |`;
     }),
@@ -566,7 +566,7 @@ function summaryToHtml(md: string, videos: VideoResult[], truth: Map<string, Foc
   if (inTable) body.push('</table>');
   body.push('<h2>Temporal focus β per test video (dual; cue snippets in orange)</h2>');
   for (const v of videos) {
-    const t = truth.get(v.key)!;
+    const t = truthOf(truth, v.key);
     const max = Math.max(...v.beta, 1e-9);
     const w = 12;
     const bars = v.beta

@@ -478,13 +478,17 @@ export class FeatureSet {
   ): BatchTensors {
     const B = idx.length;
     const T = this.T;
-    const take = (key: string, src: Float32Array, per: number, shape: number[]) => {
+    // the rows of the videos at idx, in that order, in a reused scratch array
+    const gather = (key: string, src: Float32Array, per: number) => {
       const out = this.scratch(key, B * per);
       idx.forEach((v, j) => {
         out.set(src.subarray(v * per, (v + 1) * per), j * per);
       });
-      return tf.tensor(out, shape); // copies into the backend: the scratch array is free again
+      return out;
     };
+    // copies into the backend: the scratch array is free again
+    const take = (key: string, src: Float32Array, per: number, shape: number[]) =>
+      tf.tensor(gather(key, src, per), shape);
     const bt: BatchTensors = {
       B,
       T,
@@ -501,10 +505,7 @@ export class FeatureSet {
         if (withMaps) {
           if (!this.keepMaps) throw new Error('FeatureSet was loaded without maps');
           const per = T * N * sp.D;
-          const maps = this.scratch(`${name}:maps`, B * per);
-          idx.forEach((v, j) => {
-            maps.set(this.maps[name].subarray(v * per, (v + 1) * per), j * per);
-          });
+          const maps = gather(`${name}:maps`, this.maps[name], per);
           // training: map dropout on this batch's copy (the cell means x̄ stay whole)
           if (mapDrop) dropInPlace(maps, B * per, mapDrop.p, (mapDrop.seed + stream++) >>> 0);
           bt.cellMeans ??= {};
