@@ -4,14 +4,14 @@
  * `dfan serve` with the pack loaded and the result cache off), and server throughput with 4
  * concurrent uploads. Prints medians; never fails on time. Targets: cold ≤ 5 s, warm ≤ 3 s.
  */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { startServer } from '../src/app/serve.js';
 import { projectRoot } from '../src/version.js';
-import { findFfmpeg } from '../src/video/ffmpeg.js';
+import { lavfiClip, X264_VERYFAST } from '../test/helpers/ffmpeg.js';
 import { fmt, median, peakRssMB } from './util.js';
 
 const GNU_TIME = '/usr/bin/time';
@@ -59,21 +59,7 @@ export async function run(args: string[]): Promise<void> {
       : resolve(projectRoot(), '..', 'shared', 'media', 'WolfgangLanger_Pexels.mp4');
     if (!existsSync(video)) {
       video = join(tmp, 'generated-20s.mp4');
-      execFileSync(findFfmpeg().ffmpeg, [
-        '-v',
-        'error',
-        '-f',
-        'lavfi',
-        '-i',
-        'testsrc2=s=640x360:d=20:r=25',
-        '-c:v',
-        'libx264',
-        '-preset',
-        'veryfast',
-        '-pix_fmt',
-        'yuv420p',
-        video,
-      ]);
+      lavfiClip(video, 'testsrc2=s=640x360:d=20:r=25', [...X264_VERYFAST, '-pix_fmt', 'yuv420p']);
     }
     const cli = join(projectRoot(), 'dist', 'src', 'cli.js');
     console.log(

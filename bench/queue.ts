@@ -10,7 +10,7 @@
  * redis-server on a free loopback port unless --queue is given. Prints medians and ratios;
  * never fails on time. On a 2-core machine more workers cannot be faster: the ratio shows the cost.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +20,8 @@ import { resolveInput } from '../src/features/inputs.js';
 import { EXTRACT_QUEUE, QUEUE_PREFIX } from '../src/queue/connection.js';
 import { extractViaQueue } from '../src/queue/enqueue.js';
 import { projectRoot } from '../src/version.js';
-import { clearProbeCaches, findFfmpeg } from '../src/video/index.js';
+import { clearProbeCaches } from '../src/video/index.js';
+import { lavfiClip, X264_VERYFAST } from '../test/helpers/ffmpeg.js';
 import { TestRedis } from '../test/queue/redis.js';
 import { arg, fmt, median } from './util.js';
 
@@ -40,25 +41,7 @@ export function createPack() {
 `;
 
 function lavfi(path: string, source: string, extra: string[] = []): void {
-  execFileSync(
-    findFfmpeg().ffmpeg,
-    [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      source,
-      ...extra,
-      '-c:v',
-      'libx264',
-      '-preset',
-      'veryfast',
-      path,
-    ],
-    { stdio: 'ignore' },
-  );
+  lavfiClip(path, source, [...extra, ...X264_VERYFAST]);
 }
 
 async function startWorkers(

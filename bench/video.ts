@@ -20,6 +20,7 @@ import {
   resizeFilter,
   sampleSnippets,
 } from '../src/video/index.js';
+import { lavfiClip, X264_VERYFAST } from '../test/helpers/ffmpeg.js';
 import { arg, fmt, median, peakRssMB } from './util.js';
 
 function run(bin: string, args: string[]): Promise<number> {
@@ -81,25 +82,9 @@ async function makeClip(): Promise<string> {
   mkdirSync(dir, { recursive: true });
   const out = join(dir, 'clip-720p-20s-h264.mp4');
   if (existsSync(out)) return out;
-  const { ffmpeg } = findFfmpeg();
   console.log(`generating ${out} (20 s, 1280×720, 30 fps, H.264) …`);
   const tmp = `${out}.part.mp4`;
-  await run(ffmpeg, [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=s=1280x720:r=30:d=20,format=yuv420p',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'veryfast',
-    '-g',
-    '60',
-    tmp,
-  ]);
+  lavfiClip(tmp, 'testsrc2=s=1280x720:r=30:d=20,format=yuv420p', [...X264_VERYFAST, '-g', '60']);
   renameSync(tmp, out);
   return out;
 }

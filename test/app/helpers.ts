@@ -1,36 +1,18 @@
 /** Test helpers for the app area: tiny generated videos, multipart bodies, fake predictions. */
-import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { toPrediction } from '../../src/app/explain.js';
 import type { Prediction } from '../../src/app/types.js';
 import { zeroShotPredict, zeroShotPredictor } from '../../src/app/zero-shot.js';
 import { FACE_LAYOUT, type VideoFeatures } from '../../src/features/types.js';
-import { findFfmpeg } from '../../src/video/ffmpeg.js';
+import { lavfiClip, X264_FAST } from '../helpers/ffmpeg.js';
 
 /** A small H.264 mp4 of one colour (distinct colours → distinct content hashes). */
 export function makeClip(dir: string, name: string, color = 'red', seconds = 1, size = '160x120'): string {
-  const out = join(dir, name);
-  execFileSync(
-    findFfmpeg().ffmpeg,
-    [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `color=c=${color}:s=${size}:d=${seconds}:r=10,format=yuv420p`,
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-movflags',
-      '+faststart',
-      out,
-    ],
-    { stdio: 'ignore' },
-  );
-  return out;
+  return lavfiClip(join(dir, name), `color=c=${color}:s=${size}:d=${seconds}:r=10,format=yuv420p`, [
+    ...X264_FAST,
+    '-movflags',
+    '+faststart',
+  ]);
 }
 
 /** multipart/form-data body with one file field. */

@@ -3,7 +3,7 @@
  * through a fake pack on generated clips (fast), and the real default pack on ../shared/media.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { PNG } from 'pngjs';
 import { checkPrediction, describeGrid } from '../../src/app/explain.js';
 import type { Prediction } from '../../src/app/types.js';
 import { projectRoot } from '../../src/version.js';
-import { findFfmpeg } from '../../src/video/ffmpeg.js';
+import { lavfiClip } from '../helpers/ffmpeg.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { writeFakePack } from './fake-pack.js';
 
@@ -34,20 +34,10 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dfan-app-predict-'));
   clip = join(dir, 'bright box.mp4');
   // a white square in the upper-right on black: the fake pack's "face" sits there
-  execFileSync(findFfmpeg().ffmpeg, [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=black:s=320x240:d=4:r=10,drawbox=x=230:y=20:w=50:h=50:color=white:t=fill,format=yuv420p',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
+  lavfiClip(
     clip,
-  ]);
+    'color=c=black:s=320x240:d=4:r=10,drawbox=x=230:y=20:w=50:h=50:color=white:t=fill,format=yuv420p',
+  );
   fakePack = await writeFakePack(dir);
 });
 after(async () => {

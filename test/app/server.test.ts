@@ -15,6 +15,7 @@ import { checkVideoFile } from '../../src/app/serve.js';
 import { buildServer } from '../../src/app/server.js';
 import type { Prediction } from '../../src/app/types.js';
 import { ZERO_SHOT_DESCRIPTOR } from '../../src/app/zero-shot.js';
+import { lavfiClip } from '../helpers/ffmpeg.js';
 import { fakePrediction, makeClip, multipartBody } from './helpers.js';
 
 let dir = '';
@@ -133,20 +134,7 @@ test('a text file named .mp4 → 415; no file → 400; not multipart → 415', a
     const json = await app.inject({ method: 'POST', url: '/api/jobs', payload: { video: 'x' } });
     assert.equal(json.statusCode, 415);
     const png = join(dir, 'one.png');
-    const { execFileSync } = await import('node:child_process');
-    const { findFfmpeg } = await import('../../src/video/ffmpeg.js');
-    execFileSync(findFfmpeg().ffmpeg, [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      'color=c=red:s=32x32:d=0.1',
-      '-frames:v',
-      '1',
-      png,
-    ]);
+    lavfiClip(png, 'color=c=red:s=32x32:d=0.1', ['-frames:v', '1']);
     const img = await upload(app, png, 'still.mp4');
     assert.equal(img.statusCode, 415, img.body);
     assert.deepEqual(readdirSync(join(workDir, 'uploads')), [], 'rejected uploads are deleted');

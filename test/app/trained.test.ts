@@ -4,7 +4,7 @@
  * temporal and spatial focus in the contract.
  */
 import assert from 'node:assert/strict';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +13,7 @@ import { checkPrediction } from '../../src/app/explain.js';
 import { packSpecOf } from '../../src/app/run-model.js';
 import type { Prediction } from '../../src/app/types.js';
 import { projectRoot } from '../../src/version.js';
-import { findFfmpeg } from '../../src/video/ffmpeg.js';
+import { lavfiClip } from '../helpers/ffmpeg.js';
 import { writeFakePack } from './fake-pack.js';
 
 let dir = '';
@@ -36,20 +36,7 @@ before(async () => {
   });
   res.predictor.dispose();
   clip = join(dir, 'clip.mp4');
-  execFileSync(findFfmpeg().ffmpeg, [
-    '-v',
-    'error',
-    '-y',
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc2=s=160x120:d=2:r=10,format=yuv420p',
-    '-c:v',
-    'libx264',
-    '-preset',
-    'ultrafast',
-    clip,
-  ]);
+  lavfiClip(clip, 'testsrc2=s=160x120:d=2:r=10,format=yuv420p');
   fakePack = await writeFakePack(dir);
 });
 after(async () => {

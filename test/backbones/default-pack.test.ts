@@ -3,8 +3,6 @@
  * shapes, stream subsets).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { ACTION_DIM, CONTEXT_DIM, decodeSize, loadDefaultPack } from '../../src/backbones/default-pack.js';
@@ -12,6 +10,7 @@ import { loadPack, videoPackInput } from '../../src/backbones/index.js';
 import { DfanError } from '../../src/errors.js';
 import { FACE_LAYOUT } from '../../src/features/types.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 import { makeMovingVideo } from './helpers.js';
 
 const HAPPY = FACE_LAYOUT.expressions[3];
@@ -84,7 +83,7 @@ test('expressions: WolfgangLanger (worried, then smiling) shifts toward happy', 
 });
 
 test('every stream on a generated clip: shapes, finite values, labelled descriptions', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-default-'));
+  const dir = testDir('dfan-default-');
   const video = makeMovingVideo(join(dir, 'v.mp4'), 2, '160x90');
   const pack = await loadPack('default');
   try {
@@ -117,7 +116,7 @@ test('every stream on a generated clip: shapes, finite values, labelled descript
 });
 
 test('concurrent extractions on one pack give the same numbers as sequential ones', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-default-'));
+  const dir = testDir('dfan-default-');
   const a = makeMovingVideo(join(dir, 'a.mp4'), 2, '160x90');
   const b = makeMovingVideo(join(dir, 'b.mp4'), 1, '96x96');
   const pack = await loadDefaultPack();
@@ -133,7 +132,7 @@ test('concurrent extractions on one pack give the same numbers as sequential one
 });
 
 test('objectLayer block_13_expand_relu (MobileNetV2) gives a 14×14×576 map, labelled fine-tuned, under its own pack id', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-default-'));
+  const dir = testDir('dfan-default-');
   const video = makeMovingVideo(join(dir, 'v.mp4'), 1, '160x90');
   const pack = await loadDefaultPack({ streams: ['object'], objectLayer: 'block_13_expand_relu' });
   try {
@@ -149,7 +148,7 @@ test('objectLayer block_13_expand_relu (MobileNetV2) gives a 14×14×576 map, la
 });
 
 test('frames streamed to the pack while decoding (onFrame, any group size) give the same numbers as a whole decode', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-default-'));
+  const dir = testDir('dfan-default-');
   const video = makeMovingVideo(join(dir, 'v.mp4'), 2, '160x90');
   const streamed = await loadDefaultPack({ streamGroup: 1 });
   const grouped = await loadDefaultPack({ streamGroup: 100 });

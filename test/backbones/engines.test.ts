@@ -4,8 +4,7 @@
  * sizes; a user pack (manifests) with an image map backbone and a clip backbone.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { loadPack, videoPackInput } from '../../src/backbones/index.js';
@@ -16,6 +15,7 @@ import { framesToTensor } from '../../src/backbones/preprocess.js';
 import { decodeFrames } from '../../src/video/index.js';
 import type { Frame } from '../../src/video/types.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 import { makeMovingVideo } from './helpers.js';
 
 const FACE = sharedPath('media', 'single_face.mp4');
@@ -37,7 +37,7 @@ function synthetic(n: number): Frame[] {
 }
 
 test('MobileNetV2: ONNX conversion (fresh cache) = tfjs-wasm; batch 1 = batch 3', async () => {
-  const cacheDir = mkdtempSync(join(tmpdir(), 'dfan-cache-'));
+  const cacheDir = testDir('dfan-cache-');
   const frames = synthetic(3);
   const onnx = await loadMobilenet({ engine: 'onnx', cacheDir, batchSize: 3 });
   const tfjs = await loadMobilenet({ engine: 'tfjs' });
@@ -129,7 +129,7 @@ test('object map separates content: frames of one video are closer to each other
 test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and clip-vector (random 3-D CNN) backbones fill their streams; batch 1 = batch 3', {
   skip: needShared('models', 'tiny_darknet_imagenet.onnx') || needShared('models', 'test_clip3d_random.onnx'),
 }, async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-userpack-'));
+  const dir = testDir('dfan-userpack-');
   const video = makeMovingVideo(join(dir, 'v.mp4'), 2, '160x120');
   const pack = {
     id: 'test-pack@1',
@@ -195,7 +195,7 @@ test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and c
 
 test('MoveNet: ONNX conversion (heads + JS decode) = tfjs-wasm graph, batched', async () => {
   const { loadMovenetOnnx, loadMovenetTfjs } = await import('../../src/backbones/movenet.js');
-  const cacheDir = mkdtempSync(join(tmpdir(), 'dfan-cache-'));
+  const cacheDir = testDir('dfan-cache-');
   // deterministic textured frames (no person): both engines must still decode the same keypoints
   const frames = synthetic(2);
   const onnx = await loadMovenetOnnx({ cacheDir, batchSize: 2 });
@@ -247,7 +247,7 @@ test('tfjs engine through a manifest: MoveNet graph model as a frame-vector back
 
 test('user pack on a generated ONNX model (no ../shared needed): map and pooled vector agree', async () => {
   const { writeOnnx } = await import('../../src/backbones/onnx-writer.js');
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-genpack-'));
+  const dir = testDir('dfan-genpack-');
   // 1×1 conv: channels 0..2 copy R, G, B; channel 3 is the constant 1 (bias only)
   const W = new Float32Array(4 * 3);
   W[0] = 1;

@@ -4,9 +4,6 @@
  * frames, and the JS samplers against tfjs's image ops.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { decodeSize } from '../../src/backbones/default-pack.js';
 import { cropAndResize, loadFacesOnnx, loadFacesTfjs, resizeBilinear } from '../../src/backbones/faces.js';
@@ -15,6 +12,7 @@ import { initTfjs } from '../../src/backbones/tfjs.js';
 import { decodeFrames, probe, sampleSnippets } from '../../src/video/index.js';
 import type { Frame } from '../../src/video/types.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 
 function noise(w: number, h: number, seed: number): Frame {
   const d = new Uint8Array(w * h * 3);
@@ -94,7 +92,7 @@ function agree(a: FaceDetection[][], b: FaceDetection[][]): number {
 test('faces: ONNX conversion (fresh cache) = human on tfjs-wasm, on real frames with and without faces; batch 2 = batch 16', {
   skip: needShared('media', 'single_face.mp4') || needShared('media', 'no_face.mp4'),
 }, async () => {
-  const cacheDir = mkdtempSync(join(tmpdir(), 'dfan-cache-'));
+  const cacheDir = testDir('dfan-cache-');
   const onnx = await loadFacesOnnx({ threads: 1, cacheDir });
   const small = await loadFacesOnnx({ threads: 1, cacheDir, batchSize: 2 }); // from the cache
   const tfjs = await loadFacesTfjs();

@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import {
@@ -11,6 +10,7 @@ import {
   verifyWeights,
 } from '../../src/backbones/manifest.js';
 import { DfanError } from '../../src/errors.js';
+import { testDir } from '../helpers/temp.js';
 
 const good = () => ({
   id: 'resnet50-imagenet',
@@ -66,7 +66,7 @@ test('each invalid field is named in a BAD_MANIFEST error', () => {
 });
 
 test('missing weights, bad JSON and sha256 mismatches are reported with the file', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-manifest-'));
+  const dir = testDir('dfan-manifest-');
   const mf = join(dir, 'm.json');
   writeFileSync(mf, JSON.stringify(good()));
   await assert.rejects(
@@ -88,7 +88,7 @@ test('missing weights, bad JSON and sha256 mismatches are reported with the file
 });
 
 test('pack files: inline and referenced manifests, duplicate streams refused, missing weights named', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-pack-'));
+  const dir = testDir('dfan-pack-');
   writeFileSync(join(dir, 'w.onnx'), 'x');
   const ref = {
     ...good(),

@@ -4,16 +4,15 @@
  * separate decodes give.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { type StreamedFrame, sharedDecode, streamSquareFrames } from '../../src/backbones/research/media.js';
 import { decodeFrames, probe, sampleSnippets } from '../../src/video/index.js';
 import { lavfiClip } from '../helpers/ffmpeg.js';
+import { testDir } from '../helpers/temp.js';
 
 test('sharedDecode = streamSquareFrames + decodeFrames, frame for frame', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-shared-decode-'));
+  const dir = testDir('dfan-shared-decode-');
   // 25 fps with B-frames, a size that needs both the square crop and the key-frame crop
   const video = lavfiClip(join(dir, 'v.mp4'), 'testsrc2=s=200x120:r=25:d=3,format=yuv420p', [
     '-c:v',

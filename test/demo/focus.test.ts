@@ -28,8 +28,8 @@ import {
   runDemo,
 } from '../../src/demo/run.js';
 import { isDfanError } from '../../src/errors.js';
-import { findFfmpeg, runCollect } from '../../src/video/ffmpeg.js';
 import { sampleSnippets } from '../../src/video/snippets.js';
+import { lavfiClip, X264_FAST } from '../helpers/ffmpeg.js';
 import { needSlow } from '../helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dfan-demo-'));
@@ -184,36 +184,15 @@ test('focusScores: hit, pointing at the top-β snippet with one cell of toleranc
   assert.equal(fittedWithoutCue([out(10, 'y')], truth), 0, 'wrong: not fitted');
 });
 
-async function makeClip(path: string, seconds: number, source: string): Promise<void> {
-  const { ffmpeg } = findFfmpeg();
-  const r = await runCollect(
-    ffmpeg,
-    [
-      '-v',
-      'error',
-      '-y',
-      '-f',
-      'lavfi',
-      '-i',
-      `${source}:d=${seconds}`,
-      '-c:v',
-      'libx264',
-      '-preset',
-      'ultrafast',
-      '-pix_fmt',
-      'yuv420p',
-      path,
-    ],
-    60_000,
-  );
-  assert.equal(r.code, 0, r.stderr);
+function makeClip(path: string, seconds: number, source: string): void {
+  lavfiClip(path, `${source}:d=${seconds}`, [...X264_FAST, '-pix_fmt', 'yuv420p']);
 }
 
 /** Still footage, two clips (so one is held out): any change inside the box is the photo. */
 async function stillFootage(dir: string): Promise<string> {
   mkdirSync(dir, { recursive: true });
-  await makeClip(join(dir, 'a.mp4'), 6, 'smptebars=s=640x360:r=10');
-  await makeClip(join(dir, 'b.mp4'), 4, 'color=c=0x406080:s=480x360:r=10');
+  makeClip(join(dir, 'a.mp4'), 6, 'smptebars=s=640x360:r=10');
+  makeClip(join(dir, 'b.mp4'), 4, 'color=c=0x406080:s=480x360:r=10');
   return dir;
 }
 

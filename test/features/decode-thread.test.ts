@@ -3,15 +3,15 @@
  * each frame over as it arrives, so extraction can run inference on early frames meanwhile.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
 import { decodeFrames, probe } from '../../src/video/index.js';
 import { lavfiClip } from '../helpers/ffmpeg.js';
+import { testDir } from '../helpers/temp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'dfan-decode-thread-'));
+const dir = testDir('dfan-decode-thread-');
 
 test('onFrame: every frame once, in time order, before the promise resolves; same pixels as without', async () => {
   const video = lavfiClip(join(dir, 'a.mp4'), 'testsrc2=s=96x64:r=10:d=2,format=yuv420p');

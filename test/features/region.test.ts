@@ -4,8 +4,6 @@
  * a Prediction states its region for 4:3, 16:9 and portrait video.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { toPrediction } from '../../src/app/explain.js';
@@ -15,6 +13,7 @@ import { gridRegion } from '../../src/backbones/preprocess.js';
 import { extractVideo } from '../../src/features/extract.js';
 import { mapRegion } from '../../src/features/region.js';
 import { ffmpeg, X264_FAST } from '../helpers/ffmpeg.js';
+import { testDir } from '../helpers/temp.js';
 
 const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
 
@@ -94,7 +93,7 @@ function peakChange(
 }
 
 test('default pack: the object grid spans the whole frame; a cue at the far side lands in the cells there; Predictions state the region', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-region-'));
+  const dir = testDir('dfan-region-');
   const pack = await loadDefaultPack({ streams: ['object'] });
   try {
     for (const [size, fx, fy] of [
@@ -146,7 +145,7 @@ test('default pack: the object grid spans the whole frame; a cue at the far side
 });
 
 test('a centre-crop pack states the narrower region, and words follow the frame, not the grid', async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'dfan-region-'));
+  const dir = testDir('dfan-region-');
   const pack = await loadDefaultPack({ streams: ['object'], objectFit: 'crop' });
   try {
     assert.match(pack.id, /\+crop$/);
