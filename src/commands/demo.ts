@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseNumber } from './numbers.js';
 
 const EXAMPLES = `
 Runs the whole pipeline on real imagery that is on the machine, nothing to download:
@@ -41,10 +42,7 @@ export function register(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (o: { out: string; quick?: boolean; seed: string; footage?: string; pack: string }) => {
       const { runDemo } = await import('../demo/run.js');
-      const { DfanError } = await import('../errors.js');
-      const seed = Number(o.seed);
-      if (!Number.isInteger(seed))
-        throw new DfanError('BAD_ARGUMENT', `--seed must be an integer (got "${o.seed}")`);
+      const seed = parseNumber('--seed', o.seed);
       const tty = process.stdout.isTTY;
       let live = false;
       const r = await runDemo({

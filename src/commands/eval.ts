@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseNumber } from './numbers.js';
 
 const EXAMPLES = `
 Evaluates a trained run on one split (default: test) and writes
@@ -43,13 +44,14 @@ export function register(program: Command): void {
       const split = String(o.split);
       if (!['train', 'val', 'test'].includes(split))
         throw new DfanError('BAD_ARGUMENT', `--split must be train, val or test (got "${split}")`);
+      const splitNumber = parseNumber('--split-number', String(o.splitNumber), { min: 1 });
       const { openDataset } = await import('../data/open.js');
       const { loadRun } = await import('../model/run.js');
       const { evaluateRun } = await import('../model/evaluate.js');
       const { metricsMarkdown } = await import('../data/metrics.js');
       const run = await loadRun(String(o.run));
       const src = await openDataset(String(o.dataset));
-      const dataset = src.load(Number(o.splitNumber));
+      const dataset = src.load(splitNumber);
       const r = await evaluateRun(run, {
         dataset,
         split: split as 'train' | 'val' | 'test',

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
+import { numberOption } from './numbers.js';
 
 const EXAMPLES = `
 INPUT is one video, a folder (searched recursively for .mp4 .wmv .flv .avi .mkv .webm .mov .3gp;
@@ -25,15 +26,7 @@ Examples:
         enqueue and return; \`dfan queue status --queue redis://10.0.0.5:6379\` shows the run
   $ dfan features inspect feats/clip-1a2b3c4d5e6f.safetensors`;
 
-function positiveInt(name: string, min = 1) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min) {
-      throw new DfanError('BAD_ARGUMENT', `${name} must be an integer ≥ ${min} (got "${v}")`);
-    }
-    return n;
-  };
-}
+const positiveInt = (name: string, min = 1) => numberOption(name, { min });
 
 interface ExtractCliOptions {
   out: string;

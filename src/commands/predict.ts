@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
+import { parseNumber } from './numbers.js';
 
 interface PredictOpts {
   model: string;
@@ -48,13 +49,9 @@ Several videos give one result each; a broken one is reported and the rest go on
 at the end). JSON contract: docs/predict.md.`,
     )
     .action(async (videos: string[], opts: PredictOpts) => {
-      const top = Number(opts.top);
-      if (!Number.isInteger(top) || top < 1)
-        throw new DfanError('BAD_ARGUMENT', `--top must be a positive integer, got "${opts.top}"`);
-      const T = opts.snippets !== undefined ? Number(opts.snippets) : undefined;
-      if (T !== undefined && (!Number.isInteger(T) || T < 1 || T > 256)) {
-        throw new DfanError('BAD_ARGUMENT', `-T must be an integer in 1..256, got "${opts.snippets}"`);
-      }
+      const top = parseNumber('--top', opts.top, { min: 1 });
+      const T =
+        opts.snippets !== undefined ? parseNumber('-T', opts.snippets, { min: 1, max: 256 }) : undefined;
       const { runPredict } = await import('../app/cli-predict.js');
       const failed = await runPredict(videos, {
         model: opts.model,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../model/config.js';
+import { parseNumber } from './numbers.js';
 
 const EXAMPLES = `
 What it does:
@@ -41,13 +42,8 @@ interface ProtocolCliOpts {
   json?: boolean;
 }
 
-function int(name: string, v: string | undefined, min = 0): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min)
-    throw new DfanError('BAD_ARGUMENT', `${name} must be an integer ≥ ${min} (got "${v}")`);
-  return n;
-}
+const int = (name: string, v: string | undefined, min = 0): number | undefined =>
+  v === undefined ? undefined : parseNumber(name, v, { min });
 
 export function register(program: Command): void {
   program

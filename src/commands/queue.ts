@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseNumber } from './numbers.js';
 
 const HELP = `
 Shows the job counts of the extract and predict queues, the connected workers and, for each
@@ -24,7 +25,7 @@ export function register(program: Command): void {
       const { queueStatus, formatStatus } = await import('../queue/status.js');
       const s = await queueStatus(parseQueueUrl(o.queue), {
         run,
-        recent: Math.max(1, Number(o.recent) || 5),
+        recent: parseNumber('--recent', o.recent, { min: 1 }),
       });
       process.stdout.write(o.json ? `${JSON.stringify(s, null, 1)}\n` : formatStatus(s));
     });

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
+import { parseNumber } from './numbers.js';
 
 interface ServeOpts {
   port: string;
@@ -16,16 +17,8 @@ interface ServeOpts {
   queue?: string;
 }
 
-function num(name: string, v: string, min: number, max: number, integer = true): number {
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min || n > max || (integer && !Number.isInteger(n))) {
-    throw new DfanError(
-      'BAD_ARGUMENT',
-      `${name} must be ${integer ? 'an integer' : 'a number'} in ${min}..${max}, got "${v}"`,
-    );
-  }
-  return n;
-}
+const num = (name: string, v: string, min: number, max: number, integer = true) =>
+  parseNumber(name, v, { min, max, integer });
 
 export function register(program: Command): void {
   program

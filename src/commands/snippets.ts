@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
+import { parseNumber } from './numbers.js';
 
 const EXAMPLES = `
 The video is cut into T uniform segments (TSN style, deterministic). Each snippet has a key
@@ -27,13 +28,7 @@ interface Opts {
   columns?: string;
 }
 
-function intOpt(name: string, v: string, min: number, max: number): number {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) {
-    throw new DfanError('BAD_ARGUMENT', `${name} must be an integer from ${min} to ${max}, got "${v}"`);
-  }
-  return n;
-}
+const intOpt = (name: string, v: string, min: number, max: number) => parseNumber(name, v, { min, max });
 
 export function register(program: Command): void {
   program

@@ -8,6 +8,7 @@ import {
   valueContrastOf,
 } from '../model/config.js';
 import { MIN_AUTO_EPOCHS, planSchedule } from '../model/schedule.js';
+import { numberOption } from './numbers.js';
 
 /** Every default below is read from the config objects, so a default is changed in one place. */
 const M = DEFAULT_MODEL;
@@ -40,13 +41,8 @@ Examples:
   $ dfan train --features feats --dataset manifest.csv --out runs/mean --variant mean --seed 1
   $ dfan train --features feats --dataset manifest.csv --out runs/oa --streams object,action --epochs 50`;
 
-function num(name: string) {
-  return (v: string) => {
-    const n = Number(v);
-    if (!Number.isFinite(n)) throw new Error(`--${name} must be a number (got "${v}")`);
-    return n;
-  };
-}
+/** a number option; its range is checked with the config it sets (src/model/config.ts) */
+const num = (name: string) => numberOption(`--${name}`, { integer: false });
 
 type CliOptions = Record<string, string | number | boolean | undefined>;
 
@@ -218,7 +214,12 @@ export function register(program: Command): void {
       "context g_t of the spatial focus: a vector stream, 'mean' or 'none'",
       M.spatialContext,
     )
-    .option('--split <n>', 'split number for datasets with several splits', num('split'), 1)
+    .option(
+      '--split <n>',
+      'split number for datasets with several splits',
+      numberOption('--split', { min: 1 }),
+      1,
+    )
     .option('--polarity <classes>', 'polarity-aware loss: comma-separated positive classes')
     .option('--polarity-weight <x>', 'weight of the polarity loss', num('polarity-weight'), 0.5)
     .addHelpText('after', EXAMPLES)

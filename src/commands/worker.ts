@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
+import { numberOption } from './numbers.js';
 
 const HELP = `
 A worker takes jobs from the Redis queue and runs them with the same code as the local path:
@@ -24,14 +25,7 @@ Examples:
   $ dfan worker --queue redis://10.0.0.5:6379 --concurrency 2 --pack research
   $ dfan worker --queue redis://127.0.0.1:6379 --only extract --pack my-pack.json`;
 
-function int(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new DfanError('BAD_ARGUMENT', `${name} must be an integer ≥ ${min} (got "${v}")`);
-    return n;
-  };
-}
+const int = (name: string, min: number) => numberOption(name, { min });
 
 export function register(program: Command): void {
   program
