@@ -55,7 +55,7 @@ export async function runPredict(videos: string[], o: RunPredictOptions): Promis
       } catch (e) {
         const message = describeError(e);
         failures.push({ video, message });
-        err(`dfan: ${video}: failed: ${message}\n`);
+        err(`dfan: ${naming(video, message)}\n`);
         if (o.html) items.push({ error: { video, message } });
       }
     }
@@ -78,7 +78,12 @@ export async function runPredict(videos: string[], o: RunPredictOptions): Promis
     err(`report: ${resolve(o.html)}\n`);
   }
   if (failures.length > 0 && videos.length > 1) {
-    err(`failed (${failures.length}):\n${failures.map((f) => `  ${f.video}: ${f.message}`).join('\n')}\n`);
+    err(`failed (${failures.length}):\n${failures.map((f) => `  ${naming(f.video, f.message)}`).join('\n')}\n`);
   }
   return failures.length;
+}
+
+/** `video: message`, without naming the file twice (most errors start with its name already). */
+function naming(video: string, message: string): string {
+  return message.startsWith(`${video}:`) ? message : `${video}: ${message}`;
 }
