@@ -78,7 +78,9 @@ export async function runPredict(videos: string[], o: RunPredictOptions): Promis
     err(`report: ${resolve(o.html)}\n`);
   }
   if (failures.length > 0 && videos.length > 1) {
-    err(`failed (${failures.length}):\n${failures.map((f) => `  ${naming(f.video, f.message)}`).join('\n')}\n`);
+    err(
+      `failed (${failures.length}):\n${failures.map((f) => `  ${naming(f.video, f.message)}`).join('\n')}\n`,
+    );
   }
   return failures.length;
 }

@@ -7,7 +7,7 @@ Runs the whole pipeline on real imagery that is on the machine, nothing to downl
      tuxpaint-stamps-default) shown small (1/4 × 1/4 of the frame sides) at a random position
      for 2 of 16 snippets over real footage (clips in ../shared/media or --footage DIR, else a
      slow pan over the photographs of plasma-workspace-wallpapers); test videos use photos
-     (and footage, when there are ≥ 2 clips) never seen in training;
+     (and footage, when there are ≥ 2 clips and no --shared-footage) never seen in training;
   2. extracts features with the default pack or --pack (the object map: the stream check would leave the
      pack's vector streams out on this set anyway);
   3. trains the \`mean\` (no attention) and \`dual\` models;
@@ -21,8 +21,18 @@ Examples:
   $ dfan demo                         full demo, 144 videos of 16 s (≤ 10 min on 2 cores)
   $ dfan demo --quick                 CI-sized (45 videos, 3 classes, object stream only)
   $ dfan demo --footage ~/clips       your own clips as the footage
+  $ dfan demo --shared-footage        test videos over the training clips (new photos only)
   $ dfan demo --out /tmp/demo --seed 3
   $ dfan demo --pack research         the research pack's object map (features-research/, runs-research/)`;
+
+interface DemoCliOptions {
+  out: string;
+  quick?: boolean;
+  seed: string;
+  footage?: string;
+  sharedFootage?: boolean;
+  pack: string;
+}
 
 export function register(program: Command): void {
   program
@@ -35,12 +45,16 @@ export function register(program: Command): void {
     .option('--seed <n>', 'seed of the dataset and the training', '0')
     .option('--footage <dir>', 'folder of real video clips for the backgrounds (default ../shared/media)')
     .option(
+      '--shared-footage',
+      'test videos over the same footage clips as the training videos (photos stay held out), as benchmarks cut from a few clips are; default: test clips held out too',
+    )
+    .option(
       '--pack <spec>',
       'feature pack: default, research (after `dfan pack install`), or a pack JSON with an `object` map stream',
       'default',
     )
     .addHelpText('after', EXAMPLES)
-    .action(async (o: { out: string; quick?: boolean; seed: string; footage?: string; pack: string }) => {
+    .action(async (o: DemoCliOptions) => {
       const { runDemo } = await import('../demo/run.js');
       const seed = parseNumber('--seed', o.seed);
       const tty = process.stdout.isTTY;
@@ -50,6 +64,7 @@ export function register(program: Command): void {
         quick: !!o.quick,
         seed,
         footage: o.footage,
+        sharedFootage: !!o.sharedFootage,
         pack: o.pack,
         log: (l) => {
           process.stdout.write(`${live ? '\n' : ''}${l}\n`);

@@ -170,7 +170,7 @@ export function register(program: Command): void {
     )
     .option(
       '--map-dropout <p>',
-      'zero each value of the map cells in training with this probability (0 = off; 0.5 made single models on small sets with shared footage fit the cue, not the background; docs/model.md "Map dropout")',
+      'zero each value of the map cells in training with this probability, so footage the training videos share stops telling them apart and the focus finds the cue (0 = off; docs/model.md "Map dropout")',
       num('map-dropout'),
       M.mapDropout,
     )

@@ -302,6 +302,8 @@ export interface BuildOptions {
   footage?: string;
   /** where to look without `footage` (default ../shared/media) */
   defaultFootage?: string;
+  /** test videos over the training videos' footage (default: footage held out like the photos) */
+  sharedFootage?: boolean;
   /** tuxpaint-style stamps root (default /usr/share/tuxpaint/stamps) */
   stamps?: string;
   /** ffmpeg processes at a time (default 2) */
@@ -355,7 +357,7 @@ export async function buildFocusDataset(
     spec.seed,
   );
   const found = await findFootage({ dir: opts.footage, defaultDir: opts.defaultFootage });
-  const split = splitFootage(found.sources);
+  const split = splitFootage(found.sources, opts.sharedFootage);
   const prepDir = join(dir, 'footage');
   const prepared = new Map<string, PreparedFootage>();
   for (const src of [...split.train, ...split.test]) {
@@ -420,7 +422,7 @@ export async function buildFocusDataset(
   const material: FocusMaterial = {
     photos: { source: `${search.root} (Debian ${TUXPAINT_PACKAGE})`, perClass },
     footage: {
-      description: found.description,
+      description: `${found.description}${opts.sharedFootage && found.sources.length > 1 ? ' (shared: test videos over the training clips)' : ''}`,
       train: footage.train.map((f) => f.source.path),
       test: footage.test.map((f) => f.source.path),
     },

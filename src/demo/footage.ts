@@ -165,10 +165,14 @@ export async function findFootage(opts: FootageOptions = {}): Promise<FootageSea
 
 /**
  * Hold out footage: when there are ≥ 2 sources, every third (by decreasing duration, so that
- * both splits get long and short clips) goes to the test split; else both splits share it.
+ * both splits get long and short clips) goes to the test split; else, or when `shared` (test
+ * videos over the training clips, as benchmarks cut from a few clips are), both splits share it.
  */
-export function splitFootage(sources: FootageSource[]): { train: FootageSource[]; test: FootageSource[] } {
-  if (sources.length < 2) return { train: sources, test: sources };
+export function splitFootage(
+  sources: FootageSource[],
+  shared = false,
+): { train: FootageSource[]; test: FootageSource[] } {
+  if (sources.length < 2 || shared) return { train: sources, test: sources };
   const sorted = [...sources].sort((a, b) => b.duration - a.duration || a.path.localeCompare(b.path));
   const test = sorted.filter((_, i) => i % 3 === 1);
   const train = sorted.filter((_, i) => i % 3 !== 1);

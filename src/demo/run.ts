@@ -32,6 +32,8 @@ export interface DemoOptions {
   seed?: number;
   /** folder of real clips (default ../shared/media; wallpaper photographs when it has none) */
   footage?: string;
+  /** test videos over the training videos' footage clips (default: test clips held out) */
+  sharedFootage?: boolean;
   /** feature pack (default: 'default'); it must have a map stream named `object` */
   pack?: string;
   log?: (line: string) => void;
@@ -295,6 +297,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   );
   const ds = await buildFocusDataset(join(out, 'dataset'), spec, {
     footage: opts.footage,
+    sharedFootage: opts.sharedFootage,
     onProgress: (done, n) => {
       if (show(done, n)) progress(`      videos ${done}/${n}`);
     },

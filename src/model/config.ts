@@ -93,7 +93,7 @@ export interface ModelConfig {
    * probability (the rest scaled by 1 / (1 − p)) in the cells the focus scores and pools; each
    * cell's video mean x̄ stays whole. Footage that a few training videos share then stops telling
    * them apart, so the head fits them on their cue, not on their background (docs/model.md,
-   * "Map dropout": single models gain, the default ensemble of two does not). 0 = off (default).
+   * "Map dropout"). Default 0.5 (since 2026-12-05; runs saved before it load as 0); 0 = off.
    */
   mapDropout: number;
   /**
@@ -183,7 +183,7 @@ export const DEFAULT_MODEL: ModelConfig = {
   heads: 1,
   dropout: 0.5,
   streamDropout: 0,
-  mapDropout: 0,
+  mapDropout: 0.5,
   mapDim: MAP_DIM_AUTO,
   polarityWeight: 0,
   positiveClasses: [],

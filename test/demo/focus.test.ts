@@ -331,6 +331,25 @@ test('clear errors when no material is found', async () => {
   // footage hold-out needs ≥ 2 sources
   const one = [{ kind: 'clip' as const, path: 'a', width: 1, height: 1, duration: 3 }];
   assert.deepEqual(splitFootage(one), { train: one, test: one });
+  // five clips: a third held out by default, all in both splits when shared
+  const five = [3, 9, 5, 7, 4].map((duration, i) => ({
+    kind: 'clip' as const,
+    path: `c${i}`,
+    width: 1,
+    height: 1,
+    duration,
+  }));
+  const held = splitFootage(five);
+  assert.deepEqual(
+    held.test.map((c) => c.duration),
+    [7, 3],
+  );
+  assert.equal(held.train.length, 3);
+  assert.ok(
+    held.train.every((c) => !held.test.includes(c)),
+    'held-out clips are not trained on',
+  );
+  assert.deepEqual(splitFootage(five, true), { train: five, test: five });
 });
 
 // End to end: the pipeline runs and reports honestly. It does not assert that dual beats mean:
