@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- train [--videos 1637] [--epochs 2] [--variants mean,temporal,spatial,dual,dual-plain] [--spatial-hidden h] [--grid 7] [--full]`
+ * `npm run bench -- train [--videos 1637] [--epochs 2] [--variants mean,temporal,spatial,dual,dual-plain,dual-nodrop] [--spatial-hidden h] [--grid 7] [--full]`
  *
  * DFAN training speed on Ekman-6-sized synthetic features: 1,637 videos × T=16 with an object map
  * 7×7×1280, context [404], action [111], face [12] (the default pack's shapes). Prints, per variant,
@@ -77,10 +77,18 @@ export async function run(args: string[]): Promise<void> {
   const tcfg = resolveTrainConfig({ epochs, batchSize: 32, valFraction: 0, patience: 0 });
   const stepsPerEpoch = Math.ceil(set.size / tcfg.batchSize);
   for (const name of variants) {
-    const plain = name.endsWith('-plain');
-    const variant = name.replace(/-plain$/, '') as Variant;
-    const contrast = plain ? { focusContrast: false, valueContrast: 'off' as const } : {};
-    const model = resolveModelConfig({ variant, streams, mapDim: 128, spatialHidden, ...contrast });
+    // suffixes: -plain = both contrasts off, -nodrop = map dropout off (the defaults before 2026-12-05)
+    const variant = name.replace(/-(plain|nodrop)$/, '') as Variant;
+    const contrast = name.endsWith('-plain') ? { focusContrast: false, valueContrast: 'off' as const } : {};
+    const dropout = name.endsWith('-nodrop') ? { mapDropout: 0 } : {};
+    const model = resolveModelConfig({
+      variant,
+      streams,
+      mapDim: 128,
+      spatialHidden,
+      ...contrast,
+      ...dropout,
+    });
     const c0 = process.cpuUsage();
     const fit = fitModel(tf, {
       trainSet: set,
@@ -94,7 +102,11 @@ export async function run(args: string[]): Promise<void> {
     const secs = fit.curve.map((e) => e.seconds);
     const perEpoch = median(secs);
     rows.push([
-      plain ? `${variant} (no contrast)` : variant,
+      name.endsWith('-plain')
+        ? `${variant} (no contrast)`
+        : name.endsWith('-nodrop')
+          ? `${variant} (no map dropout)`
+          : variant,
       fmt(stepsPerEpoch / perEpoch, 1),
       fmt(perEpoch, 2),
       fmt(cpuPerEpoch, 2),
