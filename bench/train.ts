@@ -16,11 +16,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FeatureStore } from '../src/features/store.js';
 import { loadTf, setFastKernels } from '../src/model/backend.js';
-import { resolveModelConfig, resolveTrainConfig, type Variant } from '../src/model/config.js';
+import {
+  type ModelConfig,
+  resolveModelConfig,
+  resolveTrainConfig,
+  type Variant,
+} from '../src/model/config.js';
 import { fitPrep } from '../src/model/features.js';
 import { syntheticSet } from '../src/model/synthetic.js';
 import { fitModel, loadItems, trainRun } from '../src/model/train.js';
 import { arg, fmt, median, peakRssMB } from './util.js';
+
+/** Variant suffixes: what they turn off (the defaults before 2026-12-05), for ablations in one run. */
+const SUFFIXES: Record<string, { label: string; config: Partial<ModelConfig> }> = {
+  plain: { label: 'no contrast', config: { focusContrast: false, valueContrast: 'off' } },
+  nodrop: { label: 'no map dropout', config: { mapDropout: 0 } },
+};
 
 export async function run(args: string[]): Promise<void> {
   const videos = Number(arg(args, 'videos', '1637'));
@@ -77,18 +88,10 @@ export async function run(args: string[]): Promise<void> {
   const tcfg = resolveTrainConfig({ epochs, batchSize: 32, valFraction: 0, patience: 0 });
   const stepsPerEpoch = Math.ceil(set.size / tcfg.batchSize);
   for (const name of variants) {
-    // suffixes: -plain = both contrasts off, -nodrop = map dropout off (the defaults before 2026-12-05)
-    const variant = name.replace(/-(plain|nodrop)$/, '') as Variant;
-    const contrast = name.endsWith('-plain') ? { focusContrast: false, valueContrast: 'off' as const } : {};
-    const dropout = name.endsWith('-nodrop') ? { mapDropout: 0 } : {};
-    const model = resolveModelConfig({
-      variant,
-      streams,
-      mapDim: 128,
-      spatialHidden,
-      ...contrast,
-      ...dropout,
-    });
+    const [variant, suffix] = name.split('-') as [Variant, string | undefined];
+    const off = suffix === undefined ? undefined : SUFFIXES[suffix];
+    if (suffix !== undefined && !off) throw new Error(`--variants: unknown suffix "-${suffix}" in ${name}`);
+    const model = resolveModelConfig({ variant, streams, mapDim: 128, spatialHidden, ...off?.config });
     const c0 = process.cpuUsage();
     const fit = fitModel(tf, {
       trainSet: set,
@@ -102,11 +105,7 @@ export async function run(args: string[]): Promise<void> {
     const secs = fit.curve.map((e) => e.seconds);
     const perEpoch = median(secs);
     rows.push([
-      name.endsWith('-plain')
-        ? `${variant} (no contrast)`
-        : name.endsWith('-nodrop')
-          ? `${variant} (no map dropout)`
-          : variant,
+      off ? `${variant} (${off.label})` : variant,
       fmt(stepsPerEpoch / perEpoch, 1),
       fmt(perEpoch, 2),
       fmt(cpuPerEpoch, 2),

@@ -77,7 +77,7 @@ async function measured<T>(fn: () => Promise<T>): Promise<{ value: T; childPeakM
   }
 }
 
-async function makeClip(): Promise<string> {
+function makeClip(): string {
   const dir = join(tmpdir(), 'dfan-bench');
   mkdirSync(dir, { recursive: true });
   const out = join(dir, 'clip-720p-20s-h264.mp4');
@@ -92,7 +92,7 @@ async function makeClip(): Promise<string> {
 export async function runBench(args: string[]): Promise<void> {
   const runs = Math.max(1, Number(arg(args, 'runs', '3')));
   const threads = Number(arg(args, 'threads', '0')) || undefined;
-  const clip = args.includes('--clip') ? arg(args, 'clip', '') : await makeClip();
+  const clip = args.includes('--clip') ? arg(args, 'clip', '') : makeClip();
   const { ffmpeg, source } = findFfmpeg();
   const info = await probe(clip);
   const snippets = sampleSnippets(info.duration, 16, 8, info.fps);

@@ -26,8 +26,6 @@ Examples:
         enqueue and return; \`dfan queue status --queue redis://10.0.0.5:6379\` shows the run
   $ dfan features inspect feats/clip-1a2b3c4d5e6f.safetensors`;
 
-const positiveInt = (name: string, min = 1) => numberOption(name, { min });
-
 interface ExtractCliOptions {
   out: string;
   pack: string;
@@ -54,18 +52,23 @@ export function register(program: Command): void {
       'backbone pack: default | research | a pack JSON file | a pack JS module',
       'default',
     )
-    .option('-T, --snippets <T>', 'snippets per video', positiveInt('-T'), 16)
-    .option('-K, --clip <K>', 'clip frames per snippet (for motion / clip backbones)', positiveInt('-K'), 8)
+    .option('-T, --snippets <T>', 'snippets per video', numberOption('-T', { min: 1 }), 16)
+    .option(
+      '-K, --clip <K>',
+      'clip frames per snippet (for motion / clip backbones)',
+      numberOption('-K', { min: 1 }),
+      8,
+    )
     .option(
       '-w, --workers <n>',
       'worker processes, each loading the pack once (0 = in this process)',
-      positiveInt('--workers', 0),
+      numberOption('--workers', { min: 0 }),
       0,
     )
     .option(
       '--inflight <n>',
       'videos in flight per worker (or in this process), so decoding overlaps inference',
-      positiveInt('--inflight'),
+      numberOption('--inflight', { min: 1 }),
       2,
     )
     .option('-f, --force', 'recompute videos whose feature file is already valid')

@@ -35,6 +35,15 @@ export function parseNumber(name: string, v: string, range: NumberRange = {}): n
   return n;
 }
 
+/** `parseNumber` for an option that may be absent: undefined stays undefined. */
+export function parseOptionalNumber(
+  name: string,
+  v: string | undefined,
+  range: NumberRange = {},
+): number | undefined {
+  return v === undefined ? undefined : parseNumber(name, v, range);
+}
+
 /** The same as a commander argument parser: `.option('--epochs <n>', '…', numberOption('--epochs', { min: 0 }))`. */
 export function numberOption(name: string, range: NumberRange = {}): (v: string) => number {
   return (v) => parseNumber(name, v, range);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
-import { parseNumber } from './numbers.js';
+import { parseNumber, parseOptionalNumber } from './numbers.js';
 
 interface PredictOpts {
   model: string;
@@ -50,8 +50,7 @@ at the end). JSON contract: docs/predict.md.`,
     )
     .action(async (videos: string[], opts: PredictOpts) => {
       const top = parseNumber('--top', opts.top, { min: 1 });
-      const T =
-        opts.snippets !== undefined ? parseNumber('-T', opts.snippets, { min: 1, max: 256 }) : undefined;
+      const T = parseOptionalNumber('-T', opts.snippets, { min: 1, max: 256 });
       const { runPredict } = await import('../app/cli-predict.js');
       const failed = await runPredict(videos, {
         model: opts.model,

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../model/config.js';
-import { parseNumber } from './numbers.js';
+import { parseOptionalNumber } from './numbers.js';
 
 const EXAMPLES = `
 What it does:
@@ -41,9 +41,6 @@ interface ProtocolCliOpts {
   verbose?: boolean;
   json?: boolean;
 }
-
-const int = (name: string, v: string | undefined, min = 0): number | undefined =>
-  v === undefined ? undefined : parseNumber(name, v, { min });
 
 export function register(program: Command): void {
   program
@@ -109,12 +106,12 @@ export function register(program: Command): void {
               .map((s) => s.trim())
               .filter(Boolean)
           : undefined,
-        T: int('--snippets', o.snippets, 1),
-        workers: int('--workers', o.workers, 0),
+        T: parseOptionalNumber('--snippets', o.snippets, { min: 1 }),
+        workers: parseOptionalNumber('--workers', o.workers, { min: 0 }),
         train: {
-          epochs: int('--epochs', o.epochs, 1),
-          seed: int('--seed', o.seed, 0),
-          ensemble: int('--ensemble', o.ensemble, 1),
+          epochs: parseOptionalNumber('--epochs', o.epochs, { min: 1 }),
+          seed: parseOptionalNumber('--seed', o.seed, { min: 0 }),
+          ensemble: parseOptionalNumber('--ensemble', o.ensemble, { min: 1 }),
         },
         force: o.force,
         verbose: o.verbose,

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
-import { parseNumber } from './numbers.js';
+import { parseNumber, parseOptionalNumber } from './numbers.js';
 
 interface ServeOpts {
   port: string;
@@ -16,9 +16,6 @@ interface ServeOpts {
   workDir?: string;
   queue?: string;
 }
-
-const num = (name: string, v: string, min: number, max: number, integer = true) =>
-  parseNumber(name, v, { min, max, integer });
 
 export function register(program: Command): void {
   program
@@ -79,12 +76,20 @@ Examples:
         several servers may share the queue (docs/deploy.md)`,
     )
     .action(async (opts: ServeOpts) => {
-      const port = num('--port', opts.port, 0, 65535);
-      const maxUploadMB = num('--max-upload-mb', opts.maxUploadMb, 0.001, 100_000, false);
-      const ttlMinutes = num('--ttl-minutes', opts.ttlMinutes, 0.01, 100_000, false);
-      const concurrency = opts.concurrency ? num('--concurrency', opts.concurrency, 1, 64) : undefined;
-      const maxQueued = opts.maxQueued ? num('--max-queued', opts.maxQueued, 0, 10_000) : undefined;
-      const workers = opts.workers !== undefined ? num('--workers', opts.workers, 0, 64) : undefined;
+      const port = parseNumber('--port', opts.port, { min: 0, max: 65535 });
+      const maxUploadMB = parseNumber('--max-upload-mb', opts.maxUploadMb, {
+        min: 0.001,
+        max: 100_000,
+        integer: false,
+      });
+      const ttlMinutes = parseNumber('--ttl-minutes', opts.ttlMinutes, {
+        min: 0.01,
+        max: 100_000,
+        integer: false,
+      });
+      const concurrency = parseOptionalNumber('--concurrency', opts.concurrency, { min: 1, max: 64 });
+      const maxQueued = parseOptionalNumber('--max-queued', opts.maxQueued, { min: 0, max: 10_000 });
+      const workers = parseOptionalNumber('--workers', opts.workers, { min: 0, max: 64 });
       if (opts.queue && workers !== undefined) {
         throw new DfanError(
           'BAD_ARGUMENT',

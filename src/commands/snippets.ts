@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
-import { parseNumber } from './numbers.js';
+import { parseNumber, parseOptionalNumber } from './numbers.js';
 
 const EXAMPLES = `
 The video is cut into T uniform segments (TSN style, deterministic). Each snippet has a key
@@ -28,8 +28,6 @@ interface Opts {
   columns?: string;
 }
 
-const intOpt = (name: string, v: string, min: number, max: number) => parseNumber(name, v, { min, max });
-
 export function register(program: Command): void {
   program
     .command('snippets')
@@ -55,10 +53,10 @@ export function register(program: Command): void {
         mode: String(raw.mode),
         columns: raw.columns as string | undefined,
       };
-      const T = intOpt('-T', opts.T, 1, 1000);
-      const K = intOpt('-K', opts.K, 1, 256);
-      const size = intOpt('--size', opts.size, 16, 1024);
-      const columns = opts.columns ? intOpt('--columns', opts.columns, 1, 100) : undefined;
+      const T = parseNumber('-T', opts.T, { min: 1, max: 1000 });
+      const K = parseNumber('-K', opts.K, { min: 1, max: 256 });
+      const size = parseNumber('--size', opts.size, { min: 16, max: 1024 });
+      const columns = parseOptionalNumber('--columns', opts.columns, { min: 1, max: 100 });
       if (!['crop', 'letterbox', 'stretch'].includes(opts.mode)) {
         throw new DfanError('BAD_ARGUMENT', `--mode must be crop, letterbox or stretch, got "${opts.mode}"`);
       }

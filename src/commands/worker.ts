@@ -25,8 +25,6 @@ Examples:
   $ dfan worker --queue redis://10.0.0.5:6379 --concurrency 2 --pack research
   $ dfan worker --queue redis://127.0.0.1:6379 --only extract --pack my-pack.json`;
 
-const int = (name: string, min: number) => numberOption(name, { min });
-
 export function register(program: Command): void {
   program
     .command('worker')
@@ -35,7 +33,7 @@ export function register(program: Command): void {
     .option(
       '-c, --concurrency <n>',
       'extraction jobs in flight in this process (decode of one overlaps inference of another)',
-      int('--concurrency', 1),
+      numberOption('--concurrency', { min: 1 }),
       2,
     )
     .option(
@@ -46,19 +44,19 @@ export function register(program: Command): void {
     .option(
       '--lock-duration <ms>',
       "job lock; a killed worker's job is taken back after this long",
-      int('--lock-duration', 100),
+      numberOption('--lock-duration', { min: 100 }),
       30_000,
     )
     .option(
       '--stalled-interval <ms>',
       'how often to look for jobs whose worker died',
-      int('--stalled-interval', 100),
+      numberOption('--stalled-interval', { min: 100 }),
       30_000,
     )
     .option(
       '--grace <s>',
       'on SIGTERM, wait this long for running jobs before leaving them to other workers',
-      int('--grace', 0),
+      numberOption('--grace', { min: 0 }),
       120,
     )
     .addHelpText('after', HELP)
