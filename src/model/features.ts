@@ -467,15 +467,8 @@ export class FeatureSet {
   }
 
   /** Tensors for the videos at `idx` (in that order). */
-  batch(
-    tf: Tf,
-    idx: number[],
-    withMaps: boolean,
-    dropMask?: Float32Array,
-    dropWidth = 0,
-    scoreDims: Record<string, number> = {},
-    mapDrop?: { p: number; seed: number },
-  ): BatchTensors {
+  batch(tf: Tf, idx: number[], opts: BatchOptions = {}): BatchTensors {
+    const { maps: withMaps = false, dropout, scoreDims = {}, mapDrop } = opts;
     const B = idx.length;
     const T = this.T;
     // the rows of the videos at idx, in that order, in a reused scratch array
@@ -525,7 +518,7 @@ export class FeatureSet {
         bt.vectors[name] = take(`${name}:vectors`, this.vectors[name], T * sp.D, [B, T, sp.D]);
       }
     }
-    if (dropMask) bt.dropMask = tf.tensor(dropMask, [B, dropWidth]);
+    if (dropout) bt.dropMask = tf.tensor(dropout.mask, [B, dropout.width]);
     return bt;
   }
 }
@@ -542,6 +535,18 @@ function cellMeanInto(out: Float32Array, x: Float32Array, mask: Float32Array): v
     for (let j = 0; j < per; j++) acc[j] += mask[t] * row[j];
   }
   for (let j = 0; j < per; j++) out[j] = real > 0 ? acc[j] / real : 0;
+}
+
+/** What `FeatureSet.batch` puts beside the pooled maps, vectors and mask. */
+export interface BatchOptions {
+  /** the full maps (and cell means) for the spatial scorer; needs a set loaded with maps */
+  maps?: boolean;
+  /** training: inverted-dropout keep mask for z, [B × width] */
+  dropout?: { mask: Float32Array; width: number };
+  /** per map stream: the leading k channels its spatial scorer reads (Dfan.scoreDims) */
+  scoreDims?: Record<string, number>;
+  /** training: map dropout on this batch's copy of the maps */
+  mapDrop?: { p: number; seed: number };
 }
 
 export function disposeBatch(b: BatchTensors): void {

@@ -227,7 +227,7 @@ export function makePredictor(
       let lossSum = 0;
       for (let i = 0; i < n; i += bs) {
         const idx = [...Array(Math.min(bs, n - i)).keys()].map((j) => i + j);
-        const batch = set.batch(tf, idx, spatial, undefined, 0, model.scoreDims());
+        const batch = set.batch(tf, idx, { maps: spatial, scoreDims: model.scoreDims() });
         const labels = tf.tensor1d(
           idx.map((j) => set.labels[j]),
           'int32',

@@ -605,7 +605,12 @@ export function fitModel(
         for (let j = 0; j < drop.length; j++) drop[j] = random() >= mcfg.dropout ? keep : 0;
       }
       const mapDrop = mcfg.mapDropout > 0 ? { p: mcfg.mapDropout, seed: maskSeed(random) } : undefined;
-      const batch = trainSet.batch(tf, idx, keepMaps, drop, Du, scoreDims, mapDrop);
+      const batch = trainSet.batch(tf, idx, {
+        maps: keepMaps,
+        dropout: drop && { mask: drop, width: Du },
+        scoreDims,
+        mapDrop,
+      });
       if (mcfg.streamDropout > 0 && streams.length > 1) {
         batch.streamMask = tf.tensor(
           streamKeepMask(idx.length, streams.length, mcfg.projDim, mcfg.streamDropout, random),

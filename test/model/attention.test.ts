@@ -15,7 +15,7 @@ test('β sums to 1 over real snippets, padded snippets get β = 0; α sums to 1 
   );
   for (const variant of VARIANTS) {
     const model = makeModel(tf, set, syn.dataset.classes, { variant, heads: 2 });
-    const batch = set.batch(tf, idx, true);
+    const batch = set.batch(tf, idx, { maps: true });
     tf.tidy(() => {
       const out = model.forward(batch);
       const beta = out.betaHeads.arraySync() as number[][][];
@@ -82,8 +82,8 @@ test('the spatial scorer reads the leading principal components: batch-provided 
   assert.deepEqual(model.scoreDims(), { object: 3 });
   assert.deepEqual(model.params['spatial.object.W'].shape, [3, DEFAULT_MODEL.spatialHidden]);
   const idx = [...Array(set.size).keys()];
-  const withLead = set.batch(tf, idx, true, undefined, 0, model.scoreDims());
-  const without = set.batch(tf, idx, true);
+  const withLead = set.batch(tf, idx, { maps: true, scoreDims: model.scoreDims() });
+  const without = set.batch(tf, idx, { maps: true });
   assert.deepEqual(withLead.scored?.object.shape, [set.size, set.T, 9, 3]);
   const a = tf.tidy(() => model.forward(withLead).logits.dataSync());
   const b = tf.tidy(() => model.forward(without).logits.dataSync());
@@ -131,7 +131,7 @@ test('focus contrast: a cell that is the same in every snippet gets no attention
     focusContrast: true,
     valueContrast: 'on',
   });
-  const batch = set.batch(tf, idx, true);
+  const batch = set.batch(tf, idx, { maps: true });
   const [B, T, N, D] = batch.maps.object.shape as number[];
   const mask = tf.tensor(set.mask.slice(0, B * T), [B, T, 1, 1]);
   // the cell means are recomputed from the maps and the mask (the batch's precomputed ones are of the unshifted maps)
@@ -195,7 +195,7 @@ test('focus contrast: a cell that is the same in every snippet gets no attention
 test("value contrast 'both': the plain view keeps what is the same in every snippet, the contrasted view drops it", async () => {
   const { tf, syn, set } = await tinySet();
   const idx = [...Array(set.size).keys()];
-  const batch = set.batch(tf, idx, true);
+  const batch = set.batch(tf, idx, { maps: true });
   const [B, T, N, D] = batch.maps.object.shape as number[];
   const mask = tf.tensor(set.mask.slice(0, B * T), [B, T, 1, 1]);
   const cfg = { variant: 'dual', spatialContext: 'none', focusContrast: true } as const;

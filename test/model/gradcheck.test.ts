@@ -103,7 +103,7 @@ test('gradients of the whole model match finite differences (dual, 2 heads, mask
     temporalEvidence: true,
   });
   const idx = [...Array(set.size).keys()];
-  const batch = set.batch(tf, idx, true, undefined, 0, model.scoreDims());
+  const batch = set.batch(tf, idx, { maps: true, scoreDims: model.scoreDims() });
   const labels = tf.tensor1d(
     idx.map((i) => set.labels[i]),
     'int32',

@@ -43,8 +43,12 @@ test('a batch with map dropout: its maps and scored channels dropped alike, cell
   const { tf, syn, set } = await tinySet({ C: 12 }, 6);
   const model = makeModel(tf, set, syn.dataset.classes, { variant: 'dual', spatialScoreDim: 3 });
   const idx = [...Array(set.size).keys()];
-  const plain = set.batch(tf, idx, true, undefined, 0, model.scoreDims());
-  const dropped = set.batch(tf, idx, true, undefined, 0, model.scoreDims(), { p: 0.5, seed: 99 });
+  const plain = set.batch(tf, idx, { maps: true, scoreDims: model.scoreDims() });
+  const dropped = set.batch(tf, idx, {
+    maps: true,
+    scoreDims: model.scoreDims(),
+    mapDrop: { p: 0.5, seed: 99 },
+  });
   const m0 = plain.maps.object.dataSync();
   const m1 = dropped.maps.object.dataSync();
   const zeroed = m1.filter((x, i) => x === 0 && m0[i] !== 0).length / m1.length;
