@@ -148,10 +148,12 @@ export class JobQueue extends EventEmitter {
     let last = 0;
     try {
       const result = await this.opts.runner(job, (stage, fraction) => {
+        // a new stage is always sent; progress within a stage at most every 100 ms
+        const moved = stage !== job.stage;
         job.stage = stage;
         job.progress = Math.max(job.progress, Math.min(0.99, fraction));
         const now = Date.now();
-        if (now - last > 100) {
+        if (moved || now - last > 100) {
           last = now;
           this.emit('update', job);
         }
