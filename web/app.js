@@ -155,7 +155,8 @@ function showResult(job) {
   const warns = $('warnings');
   warns.replaceChildren(...(p.warnings || []).map((w) => Object.assign(document.createElement('li'), { textContent: w })));
 
-  // emotion bars
+  // emotion bars ("Class" when the run was trained on other classes: the server says which)
+  $('bars-title').textContent = job.labelsAre === 'class' ? 'Class' : 'Emotion';
   $('bars').replaceChildren(
     ...p.labels.map((l) => {
       const row = document.createElement('div');

@@ -1,5 +1,5 @@
 /** Terminal rendering of a Prediction: bars, key moments, where the spatial focus sat. */
-import { describeGrid, mmss, pooledGrid, timeRange } from './explain.js';
+import { describeGrid, labelsHeading, mmss, pooledGrid, timeRange } from './explain.js';
 import type { Prediction } from './types.js';
 
 export function bar(fraction: number, width = 24): string {
@@ -24,7 +24,7 @@ export function formatPrediction(p: Prediction, opts: { top?: number; color?: bo
   const lines: string[] = [];
   lines.push(`${p.video}  (${mmss(p.duration)}, ${p.snippets.length} snippets)`);
   lines.push(`  ${modelBanner(p)}`);
-  lines.push('  emotion');
+  lines.push(`  ${labelsHeading(p.labels)}`);
   const w = Math.max(...p.labels.slice(0, top).map((l) => l.label.length), 6);
   for (const l of p.labels.slice(0, top)) {
     lines.push(`    ${l.label.padEnd(w)}  ${bar(l.prob)} ${(l.prob * 100).toFixed(1).padStart(5)} %`);

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
+import { labelsHeading } from './explain.js';
 import type { Prediction } from './types.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'error';
@@ -66,7 +67,7 @@ export function publicJob(job: Job): Record<string, unknown> {
     ...(job.startedAt ? { startedAt: new Date(job.startedAt).toISOString() } : {}),
     ...(job.finishedAt ? { finishedAt: new Date(job.finishedAt).toISOString() } : {}),
     ...(job.error ? { error: job.error } : {}),
-    ...(job.result ? { result: job.result } : {}),
+    ...(job.result ? { result: job.result, labelsAre: labelsHeading(job.result.labels) } : {}),
     videoUrl: `/api/jobs/${job.id}/video`,
   };
 }

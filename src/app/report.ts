@@ -2,7 +2,7 @@
  * The self-contained HTML report of `dfan predict --html OUT`: inline CSS and SVG, images as
  * data: URIs, no script and no network. One section per video (failed videos listed too).
  */
-import { mmss, timeRange } from './explain.js';
+import { labelsHeading, mmss, timeRange } from './explain.js';
 import type { Prediction } from './types.js';
 
 export interface ReportFrame {
@@ -109,7 +109,9 @@ function section(item: ReportItem): string {
   );
   out.push(`<div class="banner ${esc(p.model.kind)}">${bannerText(p)}</div>`);
   for (const w of p.warnings ?? []) out.push(`<div class="warn">warning: ${esc(w)}</div>`);
-  out.push('<h3>Emotion probabilities</h3><table class="probs">');
+  out.push(
+    `<h3>${labelsHeading(p.labels) === 'emotion' ? 'Emotion' : 'Class'} probabilities</h3><table class="probs">`,
+  );
   for (const l of p.labels) {
     out.push(
       `<tr><td class="l">${esc(l.label)}</td><td><div class="bar" style="width:${(l.prob * 100).toFixed(1)}%"></div></td><td class="v">${(l.prob * 100).toFixed(1)} %</td></tr>`,

@@ -87,6 +87,7 @@ test('web page: upload → progress → player, emotion bars, temporal strip, ov
     assert.match(page.url(), /#job=[A-Za-z0-9_-]{22}$/);
     assert.match(String(await page.textContent('#model-banner')), /not trained on video emotion/);
     assert.equal(await page.locator('#bars .bar-row').count(), 6);
+    assert.equal(await page.textContent('#bars-title'), 'Emotion');
     // the temporal strip: one cell per snippet, laid out under the timeline
     const cells = page.locator('#strip .cell');
     assert.equal(await cells.count(), 16);

@@ -82,6 +82,7 @@ test('valid upload → job → result; video with ranges; identical upload → c
     assert.deepEqual(checkPrediction(result), []);
     assert.equal(result.video, 'my clip.mp4');
     assert.equal(result.model.kind, 'zero-shot');
+    assert.equal(done.labelsAre, 'emotion'); // the page heads the bars "Emotion"
 
     const size = (await readFile(clips[0])).length;
     const v = await app.inject({ method: 'GET', url: `/api/jobs/${job.id}/video` });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkPrediction, describeGrid, keyMoments, mmss, toPrediction } from '../../src/app/explain.js';
 import { formatPrediction } from '../../src/app/format.js';
+import { renderReport } from '../../src/app/report.js';
 import {
   boxGaussianGrid,
   EKMAN6,
@@ -150,6 +151,13 @@ test('Prediction contract: labels sorted, weights and grids sum to 1; terminal t
   assert.match(text, /key moments/);
   assert.match(text, /face: (upper|middle|lower|centre)/);
   assert.equal(text.split('\n').filter((l) => / %$/.test(l)).length, 2);
+  assert.match(text, /^ {2}emotion$/m);
+  assert.match(renderReport([{ prediction: p }]), /<h3>Emotion probabilities<\/h3>/);
+  // a run trained on other classes (the demo's) is not called an emotion
+  const other = { ...p, labels: p.labels.map((l, i) => ({ ...l, label: ['animal', 'food'][i % 2] })) };
+  assert.match(formatPrediction(other), /^ {2}class$/m);
+  assert.doesNotMatch(formatPrediction(other), /^ {2}emotion$/m);
+  assert.match(renderReport([{ prediction: other }]), /<h3>Class probabilities<\/h3>/);
 });
 
 test('key moments merge adjacent strong snippets; mm:ss', () => {
