@@ -73,43 +73,6 @@ export function keyMoments(snippets: Prediction['snippets'], indices: number[], 
     .sort((a, b) => b.weight - a.weight);
 }
 
-/**
- * Emotion words of common taxonomies, lower case: Ekman-6, VideoEmotion-8 (Plutchik), Mikels' 8,
- * face expressions, polarity.
- */
-const EMOTION_WORDS = new Set([
-  'amusement',
-  'anger',
-  'angry',
-  'anticipation',
-  'awe',
-  'contempt',
-  'contentment',
-  'disgust',
-  'excitement',
-  'fear',
-  'happiness',
-  'happy',
-  'joy',
-  'negative',
-  'neutral',
-  'positive',
-  'sad',
-  'sadness',
-  'surprise',
-  'trust',
-]);
-
-/**
- * What the labels are, for a heading: "emotion" when every label is an emotion word, else "class"
- * (a run trained on other classes, e.g. the demo's animal / food / plant / vehicle).
- */
-export function labelsHeading(labels: Array<{ label: string }>): 'emotion' | 'class' {
-  return labels.length > 0 && labels.every((l) => EMOTION_WORDS.has(l.label.trim().toLowerCase()))
-    ? 'emotion'
-    : 'class';
-}
-
 /** A region in words: "the whole frame", or the share of the frame it spans. */
 export function regionInWords(r: Region): string {
   const pct = (v: number) => `${Math.round(v * 100)} %`;

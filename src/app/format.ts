@@ -1,5 +1,6 @@
 /** Terminal rendering of a Prediction: bars, key moments, where the spatial focus sat. */
-import { describeGrid, labelsHeading, mmss, pooledGrid, timeRange } from './explain.js';
+import { describeGrid, mmss, pooledGrid, timeRange } from './explain.js';
+import { labelsHeading } from './labels.js';
 import type { Prediction } from './types.js';
 
 export function bar(fraction: number, width = 24): string {

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
-import { labelsHeading } from './explain.js';
+import { labelsHeading } from './labels.js';
 import type { Prediction } from './types.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'error';

@@ -2,7 +2,8 @@
  * The self-contained HTML report of `dfan predict --html OUT`: inline CSS and SVG, images as
  * data: URIs, no script and no network. One section per video (failed videos listed too).
  */
-import { labelsHeading, mmss, timeRange } from './explain.js';
+import { mmss, timeRange } from './explain.js';
+import { labelsHeading } from './labels.js';
 import type { Prediction } from './types.js';
 
 export interface ReportFrame {
