@@ -7,7 +7,8 @@ Runs the whole pipeline on real imagery that is on the machine, nothing to downl
      tuxpaint-stamps-default) shown small (1/4 × 1/4 of the frame sides) at a random position
      for 2 of 16 snippets over real footage (clips in ../shared/media or --footage DIR, else a
      slow pan over the photographs of plasma-workspace-wallpapers); test videos use photos
-     (and footage, when there are ≥ 2 clips and no --shared-footage) never seen in training;
+     (unless --shared-photos) and footage (when there are ≥ 2 clips and no --shared-footage)
+     never seen in training;
   2. extracts features with the default pack or --pack (the object map: the stream check would leave the
      pack's vector streams out on this set anyway);
   3. trains the \`mean\` (no attention) and \`dual\` models;
@@ -22,6 +23,7 @@ Examples:
   $ dfan demo --quick                 CI-sized (45 videos, 3 classes, object stream only)
   $ dfan demo --footage ~/clips       your own clips as the footage
   $ dfan demo --shared-footage        test videos over the training clips (new photos only)
+  $ dfan demo --shared-photos 4       test videos show the training photos (4 per class)
   $ dfan demo --out /tmp/demo --seed 3
   $ dfan demo --pack research         the research pack's object map (features-research/, runs-research/)`;
 
@@ -31,6 +33,7 @@ interface DemoCliOptions {
   seed: string;
   footage?: string;
   sharedFootage?: boolean;
+  sharedPhotos?: string;
   pack: string;
 }
 
@@ -49,6 +52,10 @@ export function register(program: Command): void {
       'test videos over the same footage clips as the training videos (photos stay held out), as benchmarks cut from a few clips are; default: test clips held out too',
     )
     .option(
+      '--shared-photos <k>',
+      'test videos show the same k photos per class as the training videos (known photos: a closed-set test, as benchmarks built from a few photos per class are); default: test photos never seen in training',
+    )
+    .option(
       '--pack <spec>',
       'feature pack: default, research (after `dfan pack install`), or a pack JSON with an `object` map stream',
       'default',
@@ -57,6 +64,8 @@ export function register(program: Command): void {
     .action(async (o: DemoCliOptions) => {
       const { runDemo } = await import('../demo/run.js');
       const seed = parseNumber('--seed', o.seed);
+      const sharedPhotos =
+        o.sharedPhotos === undefined ? undefined : parseNumber('--shared-photos', o.sharedPhotos, { min: 1 });
       const tty = process.stdout.isTTY;
       let live = false;
       const r = await runDemo({
@@ -65,6 +74,7 @@ export function register(program: Command): void {
         seed,
         footage: o.footage,
         sharedFootage: !!o.sharedFootage,
+        sharedPhotos,
         pack: o.pack,
         log: (l) => {
           process.stdout.write(`${live ? '\n' : ''}${l}\n`);
@@ -89,7 +99,7 @@ export function register(program: Command): void {
       const lines = [
         '',
         `  on dfan's own real-imagery focus dataset (not an emotion dataset), ${r.pack} pack:`,
-        `  photos (train/test, disjoint): ${photos}, from ${r.material.photos.source}`,
+        `  photos (train/test, ${r.material.photos.shared ? 'shared: the test videos show the training photos' : 'disjoint'}): ${photos}, from ${r.material.photos.source}`,
         `  footage: ${r.material.footage.description}`,
         '',
         `                      accuracy   temporal hit   spatial pointing`,

@@ -4,7 +4,8 @@
  * 1/4 × 1/4 of the frame sides = 1/16 of the area) at a random position for 2 of the 16 snippets.
  *
  * Material (photos.ts, footage.ts): tuxpaint's photo stamps, split per class so that test videos
- * show photos never used in training; clips of ../shared/media (or --footage DIR), held out
+ * show photos never used in training (or, with `sharedPhotos` k, the same k photos per class as
+ * the training videos); clips of ../shared/media (or --footage DIR), held out
  * between train and test, else a Ken Burns pan over real wallpaper photographs. Half the cues
  * are the cut-out over the footage, half a rectangular "card" (the cut-out on a plain backdrop
  * filling the box), so that both kinds of pasted photo are seen. Frames are 16:9, 4:3 and
@@ -23,6 +24,7 @@ import {
   PHOTO_CLASSES,
   type Photo,
   type PhotoSearch,
+  sharePhotos,
   splitPhotos,
   TUXPAINT_PACKAGE,
   TUXPAINT_STAMPS,
@@ -90,6 +92,8 @@ export interface FocusMaterial {
       string,
       { kept: number; train: number; test: number; rejected: number; skipped: number }
     >;
+    /** k when test videos show the training photos (k per class); absent when photos are held out */
+    shared?: number;
   };
   footage: { description: string; train: string[]; test: string[] };
 }
@@ -304,6 +308,8 @@ export interface BuildOptions {
   defaultFootage?: string;
   /** test videos over the training videos' footage (default: footage held out like the photos) */
   sharedFootage?: boolean;
+  /** k: test videos show the same k photos per class as the training videos (default: photos held out) */
+  sharedPhotos?: number;
   /** tuxpaint-style stamps root (default /usr/share/tuxpaint/stamps) */
   stamps?: string;
   /** ffmpeg processes at a time (default 2) */
@@ -351,11 +357,12 @@ export async function buildFocusDataset(
 ): Promise<FocusDataset> {
   const { ffmpeg } = findFfmpeg();
   const { search, classes } = demoPhotos(spec.classes, opts.stamps);
-  const photos = splitPhotos(
+  const heldOut = splitPhotos(
     search.photos.filter((p) => classes.includes(p.label)),
     spec.testFraction,
     spec.seed,
   );
+  const photos = opts.sharedPhotos ? sharePhotos(heldOut, opts.sharedPhotos) : heldOut;
   const found = await findFootage({ dir: opts.footage, defaultDir: opts.defaultFootage });
   const split = splitFootage(found.sources, opts.sharedFootage);
   const prepDir = join(dir, 'footage');
@@ -420,7 +427,11 @@ export async function buildFocusDataset(
     };
   }
   const material: FocusMaterial = {
-    photos: { source: `${search.root} (Debian ${TUXPAINT_PACKAGE})`, perClass },
+    photos: {
+      source: `${search.root} (Debian ${TUXPAINT_PACKAGE})`,
+      perClass,
+      ...(opts.sharedPhotos ? { shared: opts.sharedPhotos } : {}),
+    },
     footage: {
       description: `${found.description}${opts.sharedFootage && found.sources.length > 1 ? ' (shared: test videos over the training clips)' : ''}`,
       train: footage.train.map((f) => f.source.path),

@@ -190,3 +190,20 @@ export function splitPhotos(
   }
   return { train, test };
 }
+
+/**
+ * A closed-set split: the first `k` training photos of each class (all of them when a class has
+ * fewer), shown by the training and the test videos alike. Test videos then ask which class a
+ * photo seen in training belongs to, as benchmarks built from a few photos per class do, not
+ * which class an unseen photo belongs to.
+ */
+export function sharePhotos(
+  split: { train: Map<string, Photo[]>; test: Map<string, Photo[]> },
+  k: number,
+): { train: Map<string, Photo[]>; test: Map<string, Photo[]> } {
+  if (!Number.isInteger(k) || k < 1)
+    throw new RangeError(`shared photos per class must be an integer ≥ 1 (got ${k})`);
+  const train = new Map<string, Photo[]>();
+  for (const [label, list] of split.train) train.set(label, list.slice(0, k));
+  return { train, test: new Map(train) };
+}

@@ -34,6 +34,8 @@ export interface DemoOptions {
   footage?: string;
   /** test videos over the training videos' footage clips (default: test clips held out) */
   sharedFootage?: boolean;
+  /** k: test videos show the same k photos per class as the training videos (default: held out) */
+  sharedPhotos?: number;
   /** feature pack (default: 'default'); it must have a map stream named `object` */
   pack?: string;
   log?: (line: string) => void;
@@ -298,15 +300,17 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const ds = await buildFocusDataset(join(out, 'dataset'), spec, {
     footage: opts.footage,
     sharedFootage: opts.sharedFootage,
+    sharedPhotos: opts.sharedPhotos,
     onProgress: (done, n) => {
       if (show(done, n)) progress(`      videos ${done}/${n}`);
     },
   });
   const m = ds.material;
+  const photoSplit = m.photos.shared ? 'shared: test videos show the training photos' : 'held out';
   log(
     `      photos: ${Object.entries(m.photos.perClass)
       .map(([c, n]) => `${c} ${n.train}+${n.test}`)
-      .join(', ')} (train+test, held out) from ${m.photos.source}`,
+      .join(', ')} (train+test, ${photoSplit}) from ${m.photos.source}`,
   );
   log(
     `      footage: ${m.footage.description}; ${m.footage.train.length} train / ${m.footage.test.length} test sources`,
@@ -478,7 +482,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     '',
     `**Not an emotion dataset.** These figures are on a focus dataset dfan builds on the spot from real material on this machine: ${total} videos of ${spec.duration} s (${ds.classes.join(', ')}) whose class is visible only as a real photo in a box of 1/4 × 1/4 of the frame sides (1/16 of the area), at a random position, during 2 of ${spec.T} snippets, over real footage (frames ${shapes}; half the photos are cut-outs over the footage, half a card on a plain backdrop). ` +
       `Features: ${packName} pack (${plan.streams.join(' + ')}; object = ${regions.stream}). ` +
-      `Trained here on ${nTrain} videos with dfan train's defaults (${schedule}${ensemble}${reduction}), evaluated on ${scores.dual.n} test videos whose photos were never used in training${m.footage.test.length && m.footage.test.join() !== m.footage.train.join() ? ' and whose footage is held out too' : ''}.`,
+      `Trained here on ${nTrain} videos with dfan train's defaults (${schedule}${ensemble}${reduction}), evaluated on ${scores.dual.n} test videos ${m.photos.shared ? `that show the training photos again (${m.photos.shared} per class: known photos, a closed-set test; without --shared-photos the test photos are new)` : 'whose photos were never used in training'}${m.footage.test.length && m.footage.test.join() !== m.footage.train.join() ? ' and whose footage is held out too' : ''}.`,
     '',
     ...table,
     '',
@@ -497,7 +501,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     '',
     '## Material',
     '',
-    `Photos: ${m.photos.source}; drawings rejected by their flat share (src/demo/photos.ts), cartoons, symbols and mirrored copies skipped by path. Train and test photos are disjoint.`,
+    `Photos: ${m.photos.source}; drawings rejected by their flat share (src/demo/photos.ts), cartoons, symbols and mirrored copies skipped by path. ${m.photos.shared ? `Test videos show the training photos (${m.photos.shared} per class, --shared-photos).` : 'Train and test photos are disjoint.'}`,
     '',
     '| class | photos kept | train | test | rejected | skipped |',
     '|---|---:|---:|---:|---:|---:|',

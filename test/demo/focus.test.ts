@@ -13,9 +13,11 @@ import {
 import { findFootage, splitFootage } from '../../src/demo/footage.js';
 import {
   findPhotos,
+  type Photo,
   photoStats,
   readPhotoStats,
   rejectReason,
+  sharePhotos,
   splitPhotos,
   TUXPAINT_STAMPS,
 } from '../../src/demo/photos.js';
@@ -103,6 +105,37 @@ test('photos: every class has train and test photos, and they are disjoint', { s
     again.test.get('food')?.map((p) => p.path),
     split.test.get('food')?.map((p) => p.path),
   );
+});
+
+test('sharePhotos: the first k training photos of each class, for train and test alike', () => {
+  const photo = (label: string, i: number): Photo => ({
+    path: `/stamps/${label}/${i}.png`,
+    label,
+    stats: { width: 60, height: 60, opaque: 3600, coverage: 1, flat: 0 },
+  });
+  const split = {
+    train: new Map([
+      ['animal', [0, 1, 2, 3, 4].map((i) => photo('animal', i))],
+      ['food', [0, 1].map((i) => photo('food', i))],
+    ]),
+    test: new Map([
+      ['animal', [5, 6].map((i) => photo('animal', i))],
+      ['food', [2].map((i) => photo('food', i))],
+    ]),
+  };
+  const shared = sharePhotos(split, 3);
+  const paths = (m: Map<string, Photo[]>, c: string) => (m.get(c) ?? []).map((p) => p.path);
+  assert.deepEqual(paths(shared.train, 'animal'), [
+    '/stamps/animal/0.png',
+    '/stamps/animal/1.png',
+    '/stamps/animal/2.png',
+  ]);
+  assert.deepEqual(paths(shared.test, 'animal'), paths(shared.train, 'animal'));
+  // a class with fewer training photos than k keeps them all; the held-out test photos are never used
+  assert.deepEqual(paths(shared.test, 'food'), ['/stamps/food/0.png', '/stamps/food/1.png']);
+  assert.equal(paths(split.train, 'animal').length, 5, 'the held-out split is left as it was');
+  assert.throws(() => sharePhotos(split, 0), /integer ≥ 1/);
+  assert.throws(() => sharePhotos(split, 1.5), /integer ≥ 1/);
 });
 
 const box = (x: number, y: number, w: number, h: number, width: number, height: number) => ({
@@ -235,6 +268,40 @@ test('generator: the photo is where truth.json says, only in its interval; photo
   }
   assert.ok(kinds.size >= 2, `several frame shapes: ${[...kinds].join(', ')}`);
   for (const v of truth.videos.slice(0, 4)) await assertPhotoWhereTruthSays(ds.dir, v, 4);
+});
+
+test('generator with sharedPhotos: test videos show the training photos, k per class; held out again, they are re-rendered', {
+  skip: noStamps,
+}, async () => {
+  const footage = await stillFootage(join(tmp, 'clips-shared'));
+  const dir = join(tmp, 'shared-photos');
+  const spec = { ...DEFAULT_FOCUS, classes: 2, perClass: 6, duration: 4, T: 4, testFraction: 1 / 3, seed: 5 };
+  const ds = await buildFocusDataset(dir, spec, { footage, sharedPhotos: 2 });
+  const truth = readFocusTruth(dir);
+  assert.equal(truth.material.photos.shared, 2);
+  for (const c of ds.classes) {
+    const of = (split: string) =>
+      new Set(truth.videos.filter((v) => v.label === c && v.split === split).map((v) => v.photo.path));
+    const train = of('train');
+    const testP = of('test');
+    assert.equal(train.size, 2, `${c}: the training videos show 2 photos`);
+    assert.ok(
+      [...testP].every((p) => train.has(p)),
+      `${c}: every test photo is a training photo`,
+    );
+    assert.deepEqual(truth.material.photos.perClass[c].train, 2);
+    assert.deepEqual(truth.material.photos.perClass[c].test, 2);
+  }
+  for (const v of truth.videos.filter((x) => x.split === 'test').slice(0, 2))
+    await assertPhotoWhereTruthSays(dir, v, 4);
+  // the same folder without sharedPhotos: the test videos get new photos, so new files
+  const held = await buildFocusDataset(dir, spec, { footage });
+  assert.equal(readFocusTruth(dir).material.photos.shared, undefined);
+  const sharedTest = new Set(ds.videos.filter((v) => v.split === 'test').map((v) => v.file));
+  const heldTest = held.videos.filter((v) => v.split === 'test');
+  assert.ok(heldTest.every((v) => !sharedTest.has(v.file) && existsSync(join(dir, v.file))));
+  const trainPhotos = new Set(held.videos.filter((v) => v.split === 'train').map((v) => v.photo.path));
+  assert.ok(heldTest.every((v) => !trainPhotos.has(v.photo.path)));
 });
 
 /** Decode a frame inside the cue interval and one after it: the photo's box changes, the rest not. */
