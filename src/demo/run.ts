@@ -488,7 +488,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     '',
     ...(probe
       ? [
-          `- cue probe: each video's object cells under the photo's box (weighted by the share covered), at the snippets showing it, into a ridge classifier fitted on the ${probe.trainN} training videos (λ ${probe.lambda}, chosen by leaving one photo out at a time: ${pct(probe.looAccuracy)}). It is what perfect focus would give a linear classifier on these features: dual − mean is what the focus finds, cue probe − dual what it still loses, 100 % − cue probe what the backbone and ${probe.trainN} training photos do not give.`,
+          `- cue probe: each video's object cells under the photo's box (weighted by the share covered), at the snippets showing it, into a ridge classifier fitted on the ${probe.trainN} training videos (λ ${probe.lambda}, chosen by leaving one photo out at a time: ${pct(probe.looAccuracy)}). It is what perfect focus would give a linear classifier on these features: dual − mean is what the focus finds, cue probe − dual what it still loses, 100 % − cue probe what the backbone and ${probe.trainN} training videos do not give.`,
         ]
       : []),
     '- temporal hit rate: share of test videos whose top-weighted snippet (β) overlaps the cue interval.',
