@@ -63,6 +63,7 @@ export function register(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (o: DemoCliOptions) => {
       const { runDemo } = await import('../demo/run.js');
+      const { sharedPhotosNote } = await import('../demo/focus.js');
       const seed = parseNumber('--seed', o.seed);
       const sharedPhotos =
         o.sharedPhotos === undefined ? undefined : parseNumber('--shared-photos', o.sharedPhotos, { min: 1 });
@@ -99,7 +100,7 @@ export function register(program: Command): void {
       const lines = [
         '',
         `  on dfan's own real-imagery focus dataset (not an emotion dataset), ${r.pack} pack:`,
-        `  photos (train/test, ${r.material.photos.shared ? 'shared: the test videos show the training photos' : 'disjoint'}): ${photos}, from ${r.material.photos.source}`,
+        `  photos (train/test, ${sharedPhotosNote(r.material.photos) ?? 'disjoint'}): ${photos}, from ${r.material.photos.source}`,
         `  footage: ${r.material.footage.description}`,
         '',
         `                      accuracy   temporal hit   spatial pointing`,

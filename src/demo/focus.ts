@@ -98,6 +98,13 @@ export interface FocusMaterial {
   footage: { description: string; train: string[]; test: string[] };
 }
 
+/** How the photos were split, for log lines and tables: undefined when they are held out. */
+export function sharedPhotosNote(photos: FocusMaterial['photos']): string | undefined {
+  return photos.shared
+    ? `shared: test videos show the training photos, ${photos.shared} per class`
+    : undefined;
+}
+
 export interface FocusDataset {
   dir: string;
   manifest: string;

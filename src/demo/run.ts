@@ -24,6 +24,7 @@ import {
   type FocusMaterial,
   type FocusSpec,
   type FocusVideo,
+  sharedPhotosNote,
 } from './focus.js';
 
 export interface DemoOptions {
@@ -306,11 +307,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     },
   });
   const m = ds.material;
-  const photoSplit = m.photos.shared ? 'shared: test videos show the training photos' : 'held out';
   log(
     `      photos: ${Object.entries(m.photos.perClass)
       .map(([c, n]) => `${c} ${n.train}+${n.test}`)
-      .join(', ')} (train+test, ${photoSplit}) from ${m.photos.source}`,
+      .join(', ')} (train+test, ${sharedPhotosNote(m.photos) ?? 'held out'}) from ${m.photos.source}`,
   );
   log(
     `      footage: ${m.footage.description}; ${m.footage.train.length} train / ${m.footage.test.length} test sources`,
