@@ -80,7 +80,7 @@ async function bareInference(packName: string, pack: FeaturePack, clip: string):
       { backbone: 'yamnet (audio, windows)', framesPerVideo: t.audioWindows, msPerVideo: t.audioMs, fps: 0 },
     ].map((b) => ({ ...b, fps: b.framesPerVideo / Math.max(b.msPerVideo / 1000, 1e-9) }));
   }
-  const { benchBackbones } = await import('../src/backbones/index.js');
+  const { benchBackbones } = await import('./lib/backbones.js');
   const { decodeSize } = await import('../src/backbones/default-pack.js');
   const { decodeFrames, sampleSnippets } = await import('../src/video/index.js');
   const info = await probe(clip);

@@ -13,14 +13,7 @@
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import type { LoadedModel } from '../src/backbones/engine.js';
-import { humanModelsDir, readHumanGraph } from '../src/backbones/human.js';
-import { kerasSourceFromTfjs, kerasToOnnx } from '../src/backbones/keras2onnx.js';
-import { nsfwMobilenetPath } from '../src/backbones/mobilenet.js';
-import { loadOnnx } from '../src/backbones/onnx.js';
-import { writeOnnx } from '../src/backbones/onnx-writer.js';
-import { packageDir } from '../src/backbones/pkg.js';
-import { chwToHwc, framesToTensor, type InputSpec } from '../src/backbones/preprocess.js';
+import { trainAttentionHead } from '../research/probe/head.js';
 import {
   type CueBox,
   crossValidate,
@@ -31,8 +24,7 @@ import {
   meanPool,
   meanStd,
   type ProbeResult,
-} from '../src/backbones/probe.js';
-import { trainAttentionHead } from '../src/backbones/probe-head.js';
+} from '../research/probe/linear.js';
 import {
   backgroundFrames,
   isPhotograph,
@@ -40,10 +32,18 @@ import {
   STAMPS_DIR,
   smallCueFrame,
   wholePhotoFrame,
-} from '../src/backbones/probe-photos.js';
+} from '../research/probe/photos.js';
+import type { LoadedModel } from '../src/backbones/engine.js';
+import { humanModelsDir, readHumanGraph } from '../src/backbones/human.js';
+import { kerasSourceFromTfjs, kerasToOnnx } from '../src/backbones/keras2onnx.js';
+import { nsfwMobilenetPath } from '../src/backbones/mobilenet.js';
+import { loadOnnx } from '../src/backbones/onnx.js';
+import { writeOnnx } from '../src/backbones/onnx-writer.js';
+import { packageDir } from '../src/backbones/pkg.js';
+import { chwToHwc, framesToTensor, type InputSpec } from '../src/backbones/preprocess.js';
 import { tfGraphToOnnx } from '../src/backbones/tfgraph2onnx.js';
 import { loadTfjs } from '../src/backbones/tfjs.js';
-import { rng } from '../src/data/splits.js';
+import { rng } from '../src/util/random.js';
 import { projectRoot } from '../src/version.js';
 import type { Frame } from '../src/video/types.js';
 import { arg, fmt } from './util.js';

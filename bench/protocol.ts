@@ -13,13 +13,13 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { syntheticSet } from '../research/synthetic.js';
 import type { SplitSource } from '../src/data/open.js';
-import { runProtocol } from '../src/data/protocol.js';
 import { randomSplit } from '../src/data/splits.js';
 import type { VideoFeatures } from '../src/features/types.js';
 import type { Variant } from '../src/model/config.js';
 import type { FeatureSource } from '../src/model/features.js';
-import { syntheticSet } from '../src/model/synthetic.js';
+import { runProtocol } from '../src/protocol/run.js';
 import { arg, fmt, median, peakRssMB } from './util.js';
 
 export async function run(args: string[]): Promise<void> {

@@ -14,12 +14,13 @@
  *   --features DIR --dataset CSV   a real feature store and its manifest instead (e.g. the demo's:
  *                           dfan-demo/features, dfan-demo/dataset/manifest.csv)
  */
+
+import { syntheticSet, weakCueSpec } from '../research/synthetic.js';
 import { readManifest } from '../src/data/manifest.js';
 import type { Dataset } from '../src/data/types.js';
 import type { TrainConfig, Variant } from '../src/model/config.js';
 import { evaluateRun } from '../src/model/evaluate.js';
 import type { FeatureSource } from '../src/model/features.js';
-import { syntheticSet, weakCueSpec } from '../src/model/synthetic.js';
 import { trainRun } from '../src/model/train.js';
 import { arg, fmt } from './util.js';
 

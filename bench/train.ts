@@ -14,6 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { syntheticSet } from '../research/synthetic.js';
 import { FeatureStore } from '../src/features/store.js';
 import { loadTf, setFastKernels } from '../src/model/backend.js';
 import {
@@ -23,7 +24,6 @@ import {
   type Variant,
 } from '../src/model/config.js';
 import { fitPrep } from '../src/model/features.js';
-import { syntheticSet } from '../src/model/synthetic.js';
 import { fitModel, loadItems, trainRun } from '../src/model/train.js';
 import { arg, fmt, median, peakRssMB } from './util.js';
 

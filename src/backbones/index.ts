@@ -67,5 +67,3 @@ export async function videoPackInput(
   const snippets = sampleSnippets(info.duration, opts.T ?? 16, opts.K ?? 8);
   return { info, snippets, decode: (times, o) => decodeFrames(path, times, o, info) };
 }
-
-export { benchBackbones } from './bench.js';

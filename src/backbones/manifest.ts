@@ -1,15 +1,8 @@
-/**
- * Backbone manifests and user pack files: parse, validate (one DfanError BAD_MANIFEST naming the
- * field), resolve weights relative to the manifest, optional sha256 check.
- *
- * A user pack file is JSON: `{ "id": "...", "backbones": [ <manifest> | "path/to/manifest.json", ... ] }`
- * (docs/backbones.md has a complete example).
- */
-import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { DfanError } from '../errors.js';
+import { sha256File } from '../util/hash.js';
 import type { BackboneKind, BackboneManifest, EngineName } from './types.js';
 
 const KINDS: BackboneKind[] = ['frame-map', 'frame-vector', 'clip-vector'];
@@ -219,12 +212,6 @@ export function assertWeights(m: ResolvedManifest): void {
       hint: '"weights" is resolved relative to the manifest file',
     });
   }
-}
-
-export async function sha256File(file: string): Promise<string> {
-  const h = createHash('sha256');
-  for await (const chunk of createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
 }
 
 /** When the manifest has a sha256, the weights must match it (DfanError CHECKSUM otherwise). */

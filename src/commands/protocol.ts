@@ -77,8 +77,8 @@ export function register(program: Command): void {
     .action(async (target: string, o: ProtocolCliOpts) => {
       const { VARIANTS } = await import('../model/config.js');
       const { parseSplitRange } = await import('../data/splits.js');
-      const { runProtocol } = await import('../data/protocol.js');
-      const { ablationTable } = await import('../data/report.js');
+      const { runProtocol } = await import('../protocol/run.js');
+      const { ablationTable } = await import('../protocol/report.js');
       if (!(VARIANTS as readonly string[]).includes(o.variant)) {
         throw new DfanError('BAD_ARGUMENT', `--variant "${o.variant}" is not one of ${VARIANTS.join(', ')}`);
       }

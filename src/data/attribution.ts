@@ -11,8 +11,9 @@
  * hit@1 chance = share of key snippets; AUC chance = 0.5; tIoU@k chance = tIoU of k random snippets
  * (its expected value, estimated from 400 random k-subsets with a fixed seed).
  */
+
+import { rng, shuffle } from '../util/random.js';
 import type { KeyClip, KeyClipSet, KeyClipVideo } from './keyclips.js';
-import { rng, shuffle } from './splits.js';
 
 export interface Interval {
   start: number;

@@ -4,28 +4,8 @@
  * always carved from the TRAINING split (the public VAANet/CTEN code selects epochs on the test
  * split; we do not).
  */
+import { rng, shuffle } from '../util/random.js';
 import type { Dataset, DatasetItem } from './types.js';
-
-/** mulberry32: small, fast, good enough for shuffling; same sequence on every platform. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-export function shuffle<T>(xs: readonly T[], random: () => number): T[] {
-  const a = xs.slice();
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
 
 /** Group by label, keeping the first-seen order of labels and the input order inside a group. */
 function byLabel<T extends { label: string }>(items: readonly T[]): Map<string, T[]> {

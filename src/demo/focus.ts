@@ -15,8 +15,8 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { rng } from '../data/splits.js';
 import { DfanError } from '../errors.js';
+import { rng } from '../util/random.js';
 import { findFfmpeg, lastErrorLine, runCollect } from '../video/ffmpeg.js';
 import { findFootage, type PreparedFootage, prepareFootage, splitFootage } from './footage.js';
 import {

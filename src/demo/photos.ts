@@ -15,7 +15,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { PNG } from 'pngjs';
-import { rng } from '../data/splits.js';
+import { rng } from '../util/random.js';
 
 export const TUXPAINT_STAMPS = '/usr/share/tuxpaint/stamps';
 export const TUXPAINT_PACKAGE = 'tuxpaint-stamps-default';

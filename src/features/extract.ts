@@ -1,16 +1,6 @@
-/**
- * The extraction runner: video → snippets → frozen backbones (a FeaturePack) → feature file.
- *
- * `extractVideo` does one video in this process (also used by `dfan predict`). `extractAll`
- * does a batch into a FeatureStore: finished videos are skipped (never recomputed), broken ones
- * are reported and skipped, the rest finish. Work runs in this process or in N worker processes
- * (src/features/worker.ts), each loading the pack once and keeping `inflight` videos in flight
- * so that ffmpeg decoding of one video overlaps inference of another.
- */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import type { FeaturePack } from '../backbones/types.js';
 import { DfanError, describeError } from '../errors.js';
+import { jsonTag, sha256File } from '../util/hash.js';
 import { DFAN_VERSION } from '../version.js';
 import { withRegions } from './region.js';
 import type { VideoFeatures } from './types.js';
@@ -57,18 +47,7 @@ export function configHash(packId: string, opts: { T: number; K: number; streams
     clip: 'consecutive-frames',
     streams: opts.streams ? [...opts.streams].sort() : null,
   };
-  return createHash('sha256').update(JSON.stringify(cfg)).digest('hex').slice(0, 16);
-}
-
-/** sha256 of a file's content (hex), streamed. */
-export function sha256File(path: string): Promise<string> {
-  return new Promise((resolvePromise, reject) => {
-    const h = createHash('sha256');
-    createReadStream(path)
-      .on('data', (c) => h.update(c))
-      .on('error', reject)
-      .on('end', () => resolvePromise(h.digest('hex')));
-  });
+  return jsonTag(cfg);
 }
 
 /** Check a --streams selection against what the pack makes. */

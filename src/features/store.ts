@@ -13,11 +13,13 @@
  * The files are the truth; index.json is a summary for speed and for humans. A file is trusted
  * only when its header, sizes, format marker, key and config hash check out.
  */
+
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DfanError } from '../errors.js';
+import { hashFile, sha256Hex } from '../util/hash.js';
 import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
 import {
   decodeSafetensors,
@@ -238,16 +240,9 @@ export async function readFeatureHeader(path: string, opts: { verify?: boolean }
       path,
     );
     if (opts.verify) {
-      const hash = createHash('sha256');
-      const chunk = Buffer.alloc(1 << 20);
-      let pos = 8 + headerLength;
-      while (pos < size) {
-        const { bytesRead } = await fh.read(chunk, 0, Math.min(chunk.length, size - pos), pos);
-        if (bytesRead <= 0) throw badFeatures(path, 'file shrank while reading');
-        hash.update(chunk.subarray(0, bytesRead));
-        pos += bytesRead;
-      }
-      if (hash.digest('hex') !== metadata.data_sha256)
+      const data = await hashFile(path, { start: 8 + headerLength, end: size });
+      if (data.size !== size - 8 - headerLength) throw badFeatures(path, 'file shrank while reading');
+      if (data.sha256 !== metadata.data_sha256)
         throw badFeatures(path, 'data does not match its sha256 (corrupt file)');
     }
     return { meta, metadata, tensors, size };
@@ -264,7 +259,7 @@ export async function readFeatureHeader(path: string, opts: { verify?: boolean }
  * names inside the store folder (no separators, no leading dot, ≤ 100 chars).
  */
 export function fileNameForKey(key: string): string {
-  const hash = createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 12);
+  const hash = sha256Hex(key).slice(0, 12);
   let safe = key
     .normalize('NFKD')
     .replace(/[/\\]+/g, '__')

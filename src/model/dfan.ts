@@ -11,7 +11,7 @@
  * reduction (see features.ts); d = projDim; K = heads.
  */
 import type * as TF from '@tensorflow/tfjs';
-import { rng } from '../data/splits.js';
+import { rng } from '../util/random.js';
 import type { Tf } from './backend.js';
 import { fixedScoreDim, type ModelConfig, usesSpatial, usesTemporal } from './config.js';
 

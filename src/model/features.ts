@@ -11,9 +11,10 @@
  * (its scoring layer then costs B·T·N·D·h instead of B·T·N·1280·h per step) and what lets an
  * Ekman-6-sized set (1,637 × 16 × 49 cells) sit in ~0.7 GB instead of 6.6 GB.
  */
-import { rng } from '../data/splits.js';
+
 import { DfanError } from '../errors.js';
 import type { SnippetTimes, VideoFeatures } from '../features/types.js';
+import { rng } from '../util/random.js';
 import { type Tf, tidyValue } from './backend.js';
 import type { BatchTensors, InputDims } from './dfan.js';
 import { dropInPlace } from './map-dropout.js';

@@ -8,7 +8,7 @@
  *
  * As a matrix: M [B, B] with M[b][b] = λ_b, M[b][partner] = 1 − λ_b; z' = M z, targets' = M y.
  */
-import { shuffle } from '../data/splits.js';
+import { shuffle } from '../util/random.js';
 
 /** The mixing matrix for a batch of B videos (row-major [B, B]); `random` is a seeded U(0, 1). */
 export function mixMatrix(B: number, strength: number, random: () => number): Float32Array {

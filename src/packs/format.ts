@@ -1,10 +1,3 @@
-/**
- * The pack format: a folder holding `pack.json` + weight files. pack.json lists every file with
- * its size, sha256 and licence, the streams the pack produces (each labelled for what it really
- * is) and the backbone manifests. Documented in docs/packs.md.
- */
-import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { BackboneManifest } from '../backbones/types.js';
 import { DfanError } from '../errors.js';
@@ -102,15 +95,4 @@ export async function readPackJson(file: string): Promise<PackJson> {
     });
   }
   return validatePackJson(raw, file);
-}
-
-/** sha256 (hex) and size of a file, streamed. */
-export async function hashFile(path: string): Promise<{ sha256: string; size: number }> {
-  const h = createHash('sha256');
-  let size = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20 })) {
-    h.update(chunk as Buffer);
-    size += (chunk as Buffer).length;
-  }
-  return { sha256: h.digest('hex'), size };
 }

@@ -8,6 +8,7 @@
  * any size or hash mismatch throws DfanError CHECKSUM and removes the temp folder, so nothing is
  * installed. Only a complete, verified folder is renamed into place.
  */
+
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream, existsSync, statSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -15,6 +16,7 @@ import { join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DfanError } from '../errors.js';
+import { hashFile } from '../util/hash.js';
 import {
   INSTALL_RECORD,
   type InstalledPack,
@@ -24,7 +26,7 @@ import {
   packsRoot,
   requireInstalled,
 } from './cache.js';
-import { hashFile, type PackFile, type PackJson, readPackJson, validatePackJson } from './format.js';
+import { type PackFile, type PackJson, readPackJson, validatePackJson } from './format.js';
 
 export interface InstallProgress {
   file: string;

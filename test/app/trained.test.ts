@@ -23,7 +23,7 @@ let fakePack = '';
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'dfan-app-trained-'));
-  const { syntheticSet } = await import('../../src/model/synthetic.js');
+  const { syntheticSet } = await import('../../research/synthetic.js');
   const { trainRun } = await import('../../src/model/train.js');
   const set = syntheticSet({ videos: 24, classes: 2, T: 16, H: 3, W: 3, C: 4, vectors: {}, seed: 3 });
   runDir = join(dir, 'run-synthetic');

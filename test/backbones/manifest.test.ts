@@ -2,14 +2,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  loadManifest,
-  loadPackFile,
-  sha256File,
-  validateManifest,
-  verifyWeights,
-} from '../../src/backbones/manifest.js';
+import { loadManifest, loadPackFile, validateManifest, verifyWeights } from '../../src/backbones/manifest.js';
 import { DfanError } from '../../src/errors.js';
+import { sha256File } from '../../src/util/hash.js';
 import { testDir } from '../helpers/temp.js';
 
 const good = () => ({

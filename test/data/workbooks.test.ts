@@ -12,9 +12,9 @@ import {
   readKeyClips,
 } from '../../src/data/keyclips.js';
 import { openDataset } from '../../src/data/open.js';
-import { rng, shuffle } from '../../src/data/splits.js';
 import { datasetStats } from '../../src/data/stats.js';
 import { readSplitWorkbook, VE8_CLASSES, workbookSplit } from '../../src/data/ve8-splits.js';
+import { rng, shuffle } from '../../src/util/random.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dfan-xlsx-'));

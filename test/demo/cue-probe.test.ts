@@ -1,11 +1,11 @@
 /** The demo's cue probe: cue geometry, pooling, and a ridge classifier that is told where the cue is. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rng } from '../../src/data/splits.js';
 import { cueCellWeights, cueFeature, cueProbe, cueSnippets } from '../../src/demo/cue-probe.js';
 import type { FocusVideo } from '../../src/demo/focus.js';
 import type { Region, SnippetTimes } from '../../src/features/types.js';
 import { fitRidgeClassifier, fitStandardiser, groupIndices, spdInverse } from '../../src/model/ridge.js';
+import { rng } from '../../src/util/random.js';
 
 const whole: Region = [0, 0, 1, 1];
 const box = (x: number, y: number, w: number, h: number, width: number, height: number) => ({

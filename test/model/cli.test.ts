@@ -4,8 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { syntheticSet } from '../../research/synthetic.js';
 import { FeatureStore } from '../../src/features/store.js';
-import { syntheticSet } from '../../src/model/synthetic.js';
 import { projectRoot } from '../../src/version.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dfan-cli-'));

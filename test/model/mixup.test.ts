@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rng } from '../../src/data/splits.js';
 import { DEFAULT_TRAIN, resolveTrainConfig } from '../../src/model/config.js';
 import { mixMatrix } from '../../src/model/mixup.js';
+import { rng } from '../../src/util/random.js';
 
 test('mixMatrix: each row mixes a video with at most one partner, its own weight ≥ 1 − s/2, rows sum to 1', () => {
   for (const s of [0.4, 1]) {

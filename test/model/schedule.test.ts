@@ -1,10 +1,10 @@
 /** The training schedule rule: steps whatever the size, validation only when it can mean something. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { syntheticSet, weakCueSpec } from '../../research/synthetic.js';
 import { DEFAULT_TRAIN } from '../../src/model/config.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
 import { planSchedule, trailingMean } from '../../src/model/schedule.js';
-import { syntheticSet, weakCueSpec } from '../../src/model/synthetic.js';
 import { trainRun } from '../../src/model/train.js';
 
 test('a 96-video set: no validation slice, ≥ 600 steps, weights averaged, and the note says why', () => {

@@ -1,12 +1,12 @@
 /** The stream check: a vector stream that only noise would be memorised is left out of small-set training. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { rng } from '../../src/data/splits.js';
+import { syntheticSet } from '../../research/synthetic.js';
 import type { VideoFeatures } from '../../src/features/types.js';
 import { ridgeLooAccuracies, spdInverse, standardisedMeans } from '../../src/model/ridge.js';
 import { checkVectorStreams, permutations } from '../../src/model/stream-check.js';
-import { syntheticSet } from '../../src/model/synthetic.js';
 import { trainRun } from '../../src/model/train.js';
+import { rng } from '../../src/util/random.js';
 
 /** n videos, k balanced classes; `signal` adds to one channel per class. */
 function means(n: number, k: number, D: number, signal: number, seed: number) {

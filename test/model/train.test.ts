@@ -3,9 +3,9 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
+import { syntheticSet } from '../../research/synthetic.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
 import { loadRun } from '../../src/model/run.js';
-import { syntheticSet } from '../../src/model/synthetic.js';
 import { trainRun } from '../../src/model/train.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dfan-model-'));

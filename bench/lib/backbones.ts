@@ -2,7 +2,7 @@
  * Bare-inference timing of the default pack's backbones on given frames (no decode, no store):
  * bench/extract.ts divides the pipeline time by these to report overhead as a ratio.
  */
-import type { Frame } from '../video/types.js';
+import type { Frame } from '../../src/video/types.js';
 
 export interface BackboneTiming {
   /** e.g. "mobilenet_v2 (onnx)" */
@@ -56,11 +56,11 @@ export async function timePerItem(
 export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): Promise<BackboneTiming[]> {
   const repeats = opts.repeats ?? 3;
   const n = frames.length;
-  const { loadMobilenet, MID_LAYER } = await import('./mobilenet.js');
-  const { loadCenternet } = await import('./centernet.js');
-  const { loadFaceRunner } = await import('./faces.js');
-  const { loadPoseRunner } = await import('./movenet.js');
-  const { colourStats, motionStats } = await import('./stats.js');
+  const { loadMobilenet, MID_LAYER } = await import('../../src/backbones/mobilenet.js');
+  const { loadCenternet } = await import('../../src/backbones/centernet.js');
+  const { loadFaceRunner } = await import('../../src/backbones/faces.js');
+  const { loadPoseRunner } = await import('../../src/backbones/movenet.js');
+  const { colourStats, motionStats } = await import('../../src/backbones/stats.js');
   const out: BackboneTiming[] = [];
   const runnerOpts = { engine: opts.engine ?? 'auto', threads: opts.threads, batchSize: opts.batchSize };
   const engineName = (e: string) => (e === 'tfjs' ? 'tfjs-wasm' : e);

@@ -16,10 +16,10 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PNG } from 'pngjs';
-import { decodeFrames } from '../video/decode.js';
-import { probe } from '../video/probe.js';
-import type { Frame } from '../video/types.js';
-import type { CueBox } from './probe.js';
+import { decodeFrames } from '../../src/video/decode.js';
+import { probe } from '../../src/video/probe.js';
+import type { Frame } from '../../src/video/types.js';
+import type { CueBox } from './linear.js';
 
 export const STAMPS_DIR = '/usr/share/tuxpaint/stamps';
 

@@ -2,7 +2,7 @@
  * The protocol report: per-split results → mean ± std per variant, per-class recall, the
  * ablation table, and the honest notes. Pure: `buildReport` and `reportMarkdown` take plain data.
  */
-import type { Metrics } from './metrics-types.js';
+import type { Metrics } from '../data/metrics-types.js';
 
 export const SPLIT_RESULT_FORMAT = 'dfan-protocol-split';
 export const REPORT_FORMAT = 'dfan-protocol-report';

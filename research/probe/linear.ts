@@ -9,7 +9,7 @@
  * Evaluation = k-fold over groups, stratified by class, repeated for several seeds:
  * accuracy per seed (every row tested once), then mean ± std over seeds.
  */
-import { rng } from '../data/splits.js';
+import { rng } from '../../src/util/random.js';
 
 export interface FeatureSet {
   /** row-major [n, d] */

@@ -2,10 +2,11 @@
  * Synthetic feature sets for tests and benchmarks: videos whose class is carried by a cue that
  * sits in a few cells of a few snippets of the object map, over noise. Everything is seeded.
  */
-import { rng } from '../data/splits.js';
-import type { Dataset, DatasetItem, SplitName } from '../data/types.js';
-import type { VideoFeatures } from '../features/types.js';
-import type { FeatureSource } from './features.js';
+
+import type { Dataset, DatasetItem, SplitName } from '../src/data/types.js';
+import type { VideoFeatures } from '../src/features/types.js';
+import type { FeatureSource } from '../src/model/features.js';
+import { rng } from '../src/util/random.js';
 
 export interface SyntheticSpec {
   videos: number;

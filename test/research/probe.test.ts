@@ -5,10 +5,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { test } from 'node:test';
-import { humanModelsDir, readHumanGraph } from '../../src/backbones/human.js';
-import { loadMobilenet } from '../../src/backbones/mobilenet.js';
-import { loadOnnx } from '../../src/backbones/onnx.js';
-import { writeOnnx } from '../../src/backbones/onnx-writer.js';
 import {
   cuePool,
   cueWeights,
@@ -17,7 +13,7 @@ import {
   linearProbe,
   meanPool,
   shuffledLabels,
-} from '../../src/backbones/probe.js';
+} from '../../research/probe/linear.js';
 import {
   backgroundFrames,
   isPhotograph,
@@ -26,10 +22,14 @@ import {
   STAMPS_DIR,
   smallCueFrame,
   wholePhotoFrame,
-} from '../../src/backbones/probe-photos.js';
+} from '../../research/probe/photos.js';
+import { humanModelsDir, readHumanGraph } from '../../src/backbones/human.js';
+import { loadMobilenet } from '../../src/backbones/mobilenet.js';
+import { loadOnnx } from '../../src/backbones/onnx.js';
+import { writeOnnx } from '../../src/backbones/onnx-writer.js';
 import { tfGraphToOnnx } from '../../src/backbones/tfgraph2onnx.js';
 import { loadTfjs } from '../../src/backbones/tfjs.js';
-import { rng } from '../../src/data/splits.js';
+import { rng } from '../../src/util/random.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 
 function needStamps(): string | false {

@@ -8,8 +8,9 @@
  * That is DFAN's spatial focus (without the snippet context g_t) and its linear classifier, on
  * one frame (T = 1). Trained with Adam on tfjs-wasm, seeded (init and batch order).
  */
-import { rng } from '../data/splits.js';
-import { loadTf } from '../model/backend.js';
+
+import { loadTf } from '../../src/model/backend.js';
+import { rng } from '../../src/util/random.js';
 
 export interface HeadOptions {
   hidden?: number;

@@ -16,12 +16,13 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { writeConfusionPng } from '../data/confusion-png.js';
+import { openDataset, type SplitSource } from '../data/open.js';
+import type { Dataset, DatasetItem } from '../data/types.js';
 import { DfanError, describeError } from '../errors.js';
 import type { ModelConfig, TrainConfig, Variant } from '../model/config.js';
 import type { FeatureSource } from '../model/features.js';
 import { DFAN_VERSION } from '../version.js';
-import { writeConfusionPng } from './confusion-png.js';
-import { openDataset, type SplitSource } from './open.js';
 import {
   isSplitResult,
   type ProtocolReport,
@@ -31,7 +32,6 @@ import {
   type SplitResult,
   summariseVariant,
 } from './report.js';
-import type { Dataset, DatasetItem } from './types.js';
 
 export const ABLATION_VARIANTS: Variant[] = ['mean', 'temporal', 'spatial', 'dual'];
 
