@@ -161,6 +161,22 @@ export function gridRegionOf(
   return mapRegion(info, size.width ?? 16, size.height ?? 9);
 }
 
+/**
+ * A clip map kept at T'·H·W cells (StreamInfo.timeSteps) has its T' grids stacked in the rows;
+ * where in the frame the focus sat is their sum, one H×W grid. Other grids pass unchanged.
+ */
+export function foldTimeSteps(grid: number[][], steps: number): number[][] {
+  if (!(steps > 1) || grid.length % steps !== 0) return grid;
+  const h = grid.length / steps;
+  const out = grid.slice(0, h).map((row) => row.map(() => 0));
+  grid.forEach((row, k) => {
+    row.forEach((v, j) => {
+      out[k % h][j] += v;
+    });
+  });
+  return out;
+}
+
 /** FocusOutput + features → the Prediction contract (real snippets only, sums renormalised). */
 export function toPrediction(
   video: string,
@@ -187,11 +203,12 @@ export function toPrediction(
   const spatialStreams: NonNullable<Prediction['spatialStreams']> = [];
   for (const [stream, grids] of Object.entries(out.spatialFocus)) {
     const region = gridRegionOf(stream, features, out, extra);
+    const steps = features.meta.streams.find((s) => s.name === stream)?.timeSteps ?? 1;
     spatial[stream] = indices.map((t) => {
-      const grid = normaliseGrid(grids[t]);
+      const grid = normaliseGrid(foldTimeSteps(grids[t], steps));
       return { snippet: t, grid, region, where: whereInWords(grid, region) };
     });
-    const g = grids[indices[0]];
+    const g = spatial[stream][0]?.grid ?? grids[indices[0]];
     spatialStreams.push({
       name: stream,
       description: predictor.streamDescriptions[stream] ?? stream,

@@ -1,7 +1,9 @@
 /**
  * A pack built from user manifests (`--pack FILE`): each backbone fills its stream.
- *   frame-map    key frame of each snippet → [T, H, W, C]
+ *   frame-map    key frame of each snippet → [T, H, W, C] (conv map or patch tokens)
  *   frame-vector key frame of each snippet → [T, C]
+ *   clip-map     `input.frames` frames spread over the snippet's clip → [T, H, W, C] (mean over
+ *                T'), or [T, T'·H, W, C] with output.time "cells" (StreamInfo.timeSteps = T')
  *   clip-vector  `input.frames` frames spread over the snippet's clip → [T, C]
  * Frames are decoded straight at each backbone's input size and resize mode (one decode per
  * distinct size), so no resizing happens in JS.
@@ -9,6 +11,7 @@
 import type { StreamInfo, StreamTensor } from '../features/types.js';
 import type { Frame } from '../video/types.js';
 import { loadPackFile, type PackFile } from './manifest.js';
+import { isClipKind, isMapKind, storedTimeSteps } from './output.js';
 import { type BackboneRunner, clipSampleTimes, loadBackbone, type RunnerOptions } from './runner.js';
 import type { FeaturePack, PackInput } from './types.js';
 
@@ -33,13 +36,19 @@ export async function loadManifestPack(file: string, opts: ManifestPackOptions =
   const streams: StreamInfo[] = runners.map((r) => {
     const info: StreamInfo = {
       name: r.manifest.stream,
-      kind: r.manifest.kind === 'frame-map' ? 'map' : 'vector',
+      kind: isMapKind(r.manifest.kind) ? 'map' : 'vector',
       backbone: r.manifest.id,
       description: r.manifest.description,
     };
     if (info.kind !== 'map') return info;
     const [h, w] = r.manifest.input.size;
-    return { ...info, fit: r.manifest.input.crop, inputAspect: w / h };
+    const steps = storedTimeSteps(r.manifest);
+    return {
+      ...info,
+      fit: r.manifest.input.crop,
+      inputAspect: w / h,
+      ...(steps > 1 ? { timeSteps: steps } : {}),
+    };
   });
   return {
     id: pack.id,
@@ -65,7 +74,7 @@ export async function loadManifestPack(file: string, opts: ManifestPackOptions =
       for (const r of runners) {
         const m = r.manifest;
         const [h, w] = m.input.size;
-        if (m.kind === 'clip-vector') {
+        if (isClipKind(m.kind)) {
           const k = m.input.frames ?? 1;
           const times = input.snippets.flatMap((s) => clipSampleTimes(s.clipTimes, k));
           const frames = await decodeAt(times, h, w, m.input.crop);

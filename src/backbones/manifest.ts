@@ -3,9 +3,11 @@ import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, resolve } from 'node:path';
 import { DfanError } from '../errors.js';
 import { sha256File } from '../util/hash.js';
+import { fail, type Json, numbers, object, oneOf, positiveInts, str } from './manifest-fields.js';
+import { isClipKind, validateOutput } from './output.js';
 import type { BackboneKind, BackboneManifest, EngineName } from './types.js';
 
-const KINDS: BackboneKind[] = ['frame-map', 'frame-vector', 'clip-vector'];
+const KINDS: BackboneKind[] = ['frame-map', 'frame-vector', 'clip-vector', 'clip-map'];
 const ENGINES: EngineName[] = ['onnx', 'tfjs', 'tflite'];
 const CROPS = ['crop', 'letterbox', 'stretch'] as const;
 const LAYOUTS = ['NCHW', 'NHWC', 'NCTHW', 'NTHWC'] as const;
@@ -23,67 +25,6 @@ export interface PackFile {
   id: string;
   source: string;
   backbones: ResolvedManifest[];
-}
-
-type Json = Record<string, unknown>;
-
-function fail(file: string, field: string, what: string): never {
-  throw new DfanError('BAD_MANIFEST', `backbone manifest field "${field}" ${what}`, {
-    file,
-    hint: 'see docs/backbones.md for the manifest format and a complete example',
-  });
-}
-
-function str(o: Json, key: string, file: string, prefix: string, optional = false): string | undefined {
-  const v = o[key];
-  if (v === undefined && optional) return undefined;
-  if (typeof v !== 'string' || v.length === 0)
-    fail(file, prefix + key, v === undefined ? 'is missing' : 'must be a non-empty string');
-  return v;
-}
-
-function oneOf<T extends string>(
-  o: Json,
-  key: string,
-  allowed: readonly T[],
-  file: string,
-  prefix: string,
-  dflt?: T,
-): T {
-  const v = o[key];
-  if (v === undefined && dflt !== undefined) return dflt;
-  if (typeof v !== 'string' || !(allowed as readonly string[]).includes(v)) {
-    fail(
-      file,
-      prefix + key,
-      `${v === undefined ? 'is missing' : `is ${JSON.stringify(v)}`}: expected one of ${allowed.join(', ')}`,
-    );
-  }
-  return v as T;
-}
-
-function numbers(
-  o: Json,
-  key: string,
-  len: number | null,
-  file: string,
-  prefix: string,
-  positive: boolean,
-): number[] {
-  const v = o[key];
-  const ok =
-    Array.isArray(v) &&
-    (len === null ? v.length > 0 : v.length === len) &&
-    v.every((x) => typeof x === 'number' && Number.isFinite(x) && (!positive || x > 0));
-  if (!ok) {
-    const n = len === null ? 'a non-empty array' : `an array of ${len}`;
-    fail(
-      file,
-      prefix + key,
-      `${v === undefined ? 'is missing' : 'is invalid'}: expected ${n} ${positive ? 'positive ' : ''}numbers`,
-    );
-  }
-  return v as number[];
 }
 
 /**
@@ -105,59 +46,8 @@ export function validateManifest(raw: unknown, file: string, baseDir: string): R
     fail(file, `${p}sha256`, 'must be 64 hex digits');
   const licence = str(o, 'licence', file, p) as string;
   const description = str(o, 'description', file, p) as string;
-
-  const inp = o.input;
-  if (inp === null || typeof inp !== 'object' || Array.isArray(inp))
-    fail(file, `${p}input`, 'is missing or not an object');
-  const i = inp as Json;
-  const ip = `${p}input.`;
-  const name = str(i, 'name', file, ip) as string;
-  const size = numbers(i, 'size', 2, file, ip, true) as [number, number];
-  if (!size.every(Number.isInteger)) fail(file, `${ip}size`, 'must be integers [height, width]');
-  const crop = oneOf(i, 'crop', CROPS, file, ip, 'crop');
-  const layout = oneOf(i, 'layout', LAYOUTS, file, ip);
-  const colorOrder = oneOf(i, 'colorOrder', ORDERS, file, ip, 'RGB');
-  const scale = i.scale === undefined ? 1 / 255 : i.scale;
-  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0)
-    fail(file, `${ip}scale`, 'must be a non-zero number');
-  const mean = (i.mean === undefined ? [0, 0, 0] : numbers(i, 'mean', 3, file, ip, false)) as [
-    number,
-    number,
-    number,
-  ];
-  const std = (i.std === undefined ? [1, 1, 1] : numbers(i, 'std', 3, file, ip, true)) as [
-    number,
-    number,
-    number,
-  ];
-  let frames: number | undefined;
-  const clipLayout = layout === 'NCTHW' || layout === 'NTHWC';
-  if (kind === 'clip-vector') {
-    if (!clipLayout)
-      fail(file, `${ip}layout`, `is ${layout}, but a clip-vector backbone needs NCTHW or NTHWC`);
-    const f = i.frames;
-    if (typeof f !== 'number' || !Number.isInteger(f) || f < 1)
-      fail(file, `${ip}frames`, 'must be a positive integer for a clip-vector backbone');
-    frames = f;
-  } else if (clipLayout) {
-    fail(file, `${ip}layout`, `is ${layout}, a clip layout, but kind is ${kind} (use NCHW or NHWC)`);
-  }
-
-  const out = o.output;
-  if (out === null || typeof out !== 'object' || Array.isArray(out))
-    fail(file, `${p}output`, 'is missing or not an object');
-  const ou = out as Json;
-  const op = `${p}output.`;
-  const oname = str(ou, 'name', file, op) as string;
-  const shape = numbers(ou, 'shape', null, file, op, true);
-  if (!shape.every(Number.isInteger)) fail(file, `${op}shape`, 'must be positive integers');
-  if (kind === 'frame-map' && shape.length !== 3)
-    fail(file, `${op}shape`, `must have 3 dims (C,H,W or H,W,C) for a frame-map, got ${shape.length}`);
-  if (kind !== 'frame-map' && shape.length !== 1)
-    fail(file, `${op}shape`, `must have 1 dim for a ${kind}, got ${shape.length}`);
-  const olayout =
-    ou.layout === undefined ? undefined : oneOf(ou, 'layout', ['CHW', 'HWC'] as const, file, op);
-
+  const input = validateInput(o.input, kind, file, p);
+  const output = validateOutput(o.output, kind, file, p);
   const weightsPath = isAbsolute(weights) ? weights : resolve(baseDir, weights);
   return {
     id,
@@ -166,17 +56,46 @@ export function validateManifest(raw: unknown, file: string, baseDir: string): R
     engine,
     weights,
     ...(sha256 ? { sha256: sha256.toLowerCase() } : {}),
-    input: { name, size, crop, layout, colorOrder, scale, mean, std, ...(frames ? { frames } : {}) },
-    output: {
-      name: oname,
-      shape,
-      ...(olayout ? { layout: olayout } : kind === 'frame-map' ? { layout: 'CHW' as const } : {}),
-    },
+    input,
+    output,
     licence,
     description,
     weightsPath,
     source: file,
   };
+}
+
+/** The `input` section: size, fit, layout (frame or clip, as the kind needs) and normalisation. */
+function validateInput(raw: unknown, kind: BackboneKind, file: string, p: string): BackboneManifest['input'] {
+  const i = object(raw, file, `${p}input`);
+  const ip = `${p}input.`;
+  const name = str(i, 'name', file, ip) as string;
+  const size = positiveInts(i, 'size', 2, file, ip, '[height, width], positive integers') as [number, number];
+  const crop = oneOf(i, 'crop', CROPS, file, ip, 'crop');
+  const layout = oneOf(i, 'layout', LAYOUTS, file, ip);
+  const colorOrder = oneOf(i, 'colorOrder', ORDERS, file, ip, 'RGB');
+  const scale = i.scale === undefined ? 1 / 255 : i.scale;
+  if (typeof scale !== 'number' || !Number.isFinite(scale) || scale === 0)
+    fail(file, `${ip}scale`, 'must be a non-zero number');
+  const rgb = (key: string, dflt: number, positive: boolean) =>
+    (i[key] === undefined ? [dflt, dflt, dflt] : numbers(i, key, 3, file, ip, positive)) as [
+      number,
+      number,
+      number,
+    ];
+  const mean = rgb('mean', 0, false);
+  const std = rgb('std', 1, true);
+  const clipLayout = layout === 'NCTHW' || layout === 'NTHWC';
+  if (!isClipKind(kind)) {
+    if (clipLayout)
+      fail(file, `${ip}layout`, `is ${layout}, a clip layout, but kind is ${kind} (use NCHW or NHWC)`);
+    return { name, size, crop, layout, colorOrder, scale, mean, std };
+  }
+  if (!clipLayout) fail(file, `${ip}layout`, `is ${layout}, but a ${kind} backbone needs NCTHW or NTHWC`);
+  const f = i.frames;
+  if (typeof f !== 'number' || !Number.isInteger(f) || f < 1)
+    fail(file, `${ip}frames`, `must be a positive integer for a ${kind} backbone`);
+  return { name, size, crop, layout, colorOrder, scale, mean, std, frames: f };
 }
 
 async function readJson(file: string, what: string): Promise<unknown> {

@@ -1,14 +1,17 @@
 /**
  * Manifest-driven backbone runner: frames (or clips) in, one output row per item out, batched.
- *   frame-map     [N, H, W, C]  (channels-last, whatever the model's output layout)
+ *   frame-map     [N, H, W, C]  (channels-last, whatever the model's output layout: conv map or tokens)
  *   frame-vector  [N, C]
- *   clip-vector   [N, C]        (input NCTHW / NTHWC over `input.frames` frames)
+ *   clip-map      [N, H, W, C]  (mean over T'), or [N, T'·H, W, C] with output.time "cells"
+ *   clip-vector   [N, C]        (clip input NCTHW / NTHWC over `input.frames` frames)
+ * The reshaping of map outputs lives in ./output.ts.
  */
 import { DfanError } from '../errors.js';
 import type { Frame } from '../video/types.js';
 import { type EngineOptions, getEngine, type LoadedModel, ONNX_BATCH } from './engine.js';
 import type { ResolvedManifest } from './manifest.js';
-import { chwToHwc, clipsToTensor, framesToTensor } from './preprocess.js';
+import { isClipKind, isMapKind, mapGeometry, storedItemShape, writeStoredMap } from './output.js';
+import { clipsToTensor, framesToTensor } from './preprocess.js';
 import type { BackboneManifest } from './types.js';
 
 export interface RunnerOptions extends EngineOptions {
@@ -18,20 +21,13 @@ export interface RunnerOptions extends EngineOptions {
 
 export interface BackboneRunner {
   readonly manifest: BackboneManifest;
-  /** per-item output shape as stored: [H, W, C] for maps, [C] for vectors */
+  /** per-item output shape as stored: [H, W, C] (clip maps with time "cells": [T'·H, W, C]) for maps, [C] for vectors */
   readonly itemShape: number[];
   /** 2-D backbones: N frames → [N, ...itemShape] */
   runFrames(frames: Frame[]): Promise<{ data: Float32Array; shape: number[] }>;
-  /** clip backbones: N clips of input.frames frames → [N, C] */
+  /** clip backbones: N clips of input.frames frames → [N, ...itemShape] */
   runClips(clips: Frame[][]): Promise<{ data: Float32Array; shape: number[] }>;
   dispose(): Promise<void>;
-}
-
-/** Shape of one item as stored (maps channels-last). */
-export function storedItemShape(m: BackboneManifest): number[] {
-  const s = m.output.shape;
-  if (m.kind !== 'frame-map') return [s[0]];
-  return m.output.layout === 'HWC' ? [s[0], s[1], s[2]] : [s[1], s[2], s[0]];
 }
 
 export async function loadBackbone(m: ResolvedManifest, opts: RunnerOptions = {}): Promise<BackboneRunner> {
@@ -45,6 +41,7 @@ export function makeRunner(m: BackboneManifest, model: LoadedModel, batchSize = 
   const itemShape = storedItemShape(m);
   const itemSize = itemShape.reduce((a, b) => a * b, 1);
   const expected = m.output.shape.reduce((a, b) => a * b, 1);
+  const geometry = isMapKind(m.kind) ? mapGeometry(m) : null;
 
   async function infer(
     data: Float32Array,
@@ -55,18 +52,26 @@ export function makeRunner(m: BackboneManifest, model: LoadedModel, batchSize = 
   ): Promise<void> {
     const r = await model.run({ [m.input.name]: { data, shape } }, [m.output.name]);
     const y = r[m.output.name];
-    if (y.data.length !== n * expected) {
+    // a map's dims must match too: [768,197] tokens or HWC read as CHW have the right size but scramble the cells
+    const dimsDiffer =
+      geometry !== null &&
+      y.shape.length === m.output.shape.length + 1 &&
+      y.shape.slice(1).some((d, k) => d !== m.output.shape[k]);
+    if (y.data.length !== n * expected || dimsDiffer) {
       throw new DfanError(
         'BAD_MANIFEST',
         `backbone "${m.id}": output "${m.output.name}" has shape [${y.shape.join(',')}], manifest says [${m.output.shape.join(',')}] per item`,
-        { hint: 'fix output.shape in the manifest' },
+        { hint: 'fix output.shape (and output.layout) in the manifest: see docs/backbones.md' },
       );
     }
-    if (m.kind === 'frame-map' && m.output.layout !== 'HWC') {
-      const [c, h, w] = m.output.shape;
-      for (let i = 0; i < n; i++) {
-        chwToHwc(y.data.subarray(i * expected, (i + 1) * expected), c, h, w, out, offset + i * itemSize);
-      }
+    if (geometry) {
+      for (let i = 0; i < n; i++)
+        writeStoredMap(
+          y.data.subarray(i * expected, (i + 1) * expected),
+          geometry,
+          out,
+          offset + i * itemSize,
+        );
     } else {
       out.set(y.data.subarray(0, n * itemSize), offset);
     }
@@ -76,7 +81,7 @@ export function makeRunner(m: BackboneManifest, model: LoadedModel, batchSize = 
     manifest: m,
     itemShape,
     async runFrames(frames) {
-      if (m.kind === 'clip-vector') throw new Error(`backbone ${m.id} is a clip backbone: use runClips`);
+      if (isClipKind(m.kind)) throw new Error(`backbone ${m.id} is a clip backbone: use runClips`);
       const out = new Float32Array(frames.length * itemSize);
       for (let i = 0; i < frames.length; i += batchSize) {
         const part = frames.slice(i, i + batchSize);
@@ -86,8 +91,7 @@ export function makeRunner(m: BackboneManifest, model: LoadedModel, batchSize = 
       return { data: out, shape: [frames.length, ...itemShape] };
     },
     async runClips(clips) {
-      if (m.kind !== 'clip-vector')
-        throw new Error(`backbone ${m.id} is a ${m.kind} backbone: use runFrames`);
+      if (!isClipKind(m.kind)) throw new Error(`backbone ${m.id} is a ${m.kind} backbone: use runFrames`);
       const out = new Float32Array(clips.length * itemSize);
       for (let i = 0; i < clips.length; i += batchSize) {
         const part = clips.slice(i, i + batchSize);

@@ -6,7 +6,16 @@
 import type { StreamInfo, StreamTensor } from '../features/types.js';
 import type { DecodeOptions, Frame, Snippet, VideoInfo } from '../video/types.js';
 
-export type BackboneKind = 'frame-map' | 'frame-vector' | 'clip-vector';
+export type BackboneKind = 'frame-map' | 'frame-vector' | 'clip-vector' | 'clip-map';
+
+/**
+ * How a map backbone lays out one item's output (without the batch axis):
+ *   CHW / HWC     frame-map conv map [C,H,W] / [H,W,C]
+ *   CTHW / THWC   clip-map conv map [C,T',H,W] / [T',H,W,C]
+ *   tokens        a token sequence [skipTokens + (T'·)H·W, C]: leading tokens (class, registers)
+ *                 first, then the patch tokens in row-major grid order ((t,) h, w)
+ */
+export type MapLayout = 'CHW' | 'HWC' | 'CTHW' | 'THWC' | 'tokens';
 export type EngineName = 'onnx' | 'tfjs' | 'tflite';
 
 /** The JSON manifest of one backbone (documented in docs/backbones.md with a complete example). */
@@ -27,14 +36,21 @@ export interface BackboneManifest {
     scale: number; // pixel (0..255) × scale, then (x - mean) / std
     mean: [number, number, number];
     std: [number, number, number];
-    /** clip-vector only: frames per clip */
+    /** clip-vector and clip-map: frames per clip */
     frames?: number;
   };
   output: {
     name: string;
-    /** shape per item without batch, e.g. [1280, 7, 7] (C,H,W) or [1280] */
+    /** shape per item without batch, e.g. [1280, 7, 7] (C,H,W), [197, 768] (tokens) or [1280] */
     shape: number[];
-    layout?: 'CHW' | 'HWC';
+    /** maps: CHW (frame-map default), HWC, CTHW (clip-map default), THWC or tokens */
+    layout?: MapLayout;
+    /** tokens: leading tokens dropped before the patch grid (class token, registers); default 0 */
+    skipTokens?: number;
+    /** tokens: the patch grid the other tokens fill, [H, W] (frame-map) or [T', H, W] (clip-map) */
+    grid?: number[];
+    /** clip-map: `mean` over T' → H×W cells (default), or `cells` → T'·H·W cells per snippet */
+    time?: 'mean' | 'cells';
   };
   licence: string;
   /** one honest line: what the weights were trained on */

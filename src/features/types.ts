@@ -3,7 +3,8 @@
  * the protocol runner and `dfan predict` read. One safetensors file per video.
  *
  * Stream names (a pack may provide any subset; users' packs may add more):
- *   object   [T, H, W, C]  spatial map of an image backbone (key frame of each snippet)
+ *   object   [T, H, W, C]  spatial map of an image backbone (key frame of each snippet): conv
+ *                          map or ViT patch tokens; clip backbones' maps too (see timeSteps)
  *   context  [T, C] or [T, H, W, C]  global context descriptor ("scene" only if a Places model made it)
  *   action   [T, C]        motion / action vector per snippet
  *   face     [T, C]        most prominent face: see FACE_LAYOUT
@@ -43,6 +44,11 @@ export interface StreamInfo {
   inputAspect?: number;
   /** map streams, per video: the frame region the grid spans (written by the extraction) */
   region?: Region;
+  /**
+   * map streams of a clip backbone kept at T'·H·W cells (manifest output.time "cells"): the map is
+   * [T, T'·H, W, C], its T' grids of H×W stacked in the rows, each spanning `region`. Absent = 1.
+   */
+  timeSteps?: number;
 }
 
 export interface SnippetTimes {
