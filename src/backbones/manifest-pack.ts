@@ -13,12 +13,26 @@ import type { Frame } from '../video/types.js';
 import { loadPackFile, type PackFile } from './manifest.js';
 import { isClipKind, isMapKind, storedTimeSteps } from './output.js';
 import { type BackboneRunner, clipSampleTimes, loadBackbone, type RunnerOptions } from './runner.js';
-import type { FeaturePack, PackInput } from './types.js';
+import type { BackboneManifest, FeaturePack, PackInput } from './types.js';
 
 export interface ManifestPackOptions extends RunnerOptions {
   /** check sha256 of weights that declare one (default true) */
   verify?: boolean;
   streams?: string[];
+}
+
+/** What feature files say about the stream a backbone fills (maps: how the frame was fitted). */
+function streamInfoOf(m: BackboneManifest): StreamInfo {
+  const info: StreamInfo = {
+    name: m.stream,
+    kind: isMapKind(m.kind) ? 'map' : 'vector',
+    backbone: m.id,
+    description: m.description,
+  };
+  if (info.kind !== 'map') return info;
+  const [h, w] = m.input.size;
+  const steps = storedTimeSteps(m);
+  return { ...info, fit: m.input.crop, inputAspect: w / h, ...(steps > 1 ? { timeSteps: steps } : {}) };
 }
 
 export async function loadManifestPack(file: string, opts: ManifestPackOptions = {}): Promise<FeaturePack> {
@@ -33,23 +47,7 @@ export async function loadManifestPack(file: string, opts: ManifestPackOptions =
     for (const r of runners) await r.dispose();
     throw e;
   }
-  const streams: StreamInfo[] = runners.map((r) => {
-    const info: StreamInfo = {
-      name: r.manifest.stream,
-      kind: isMapKind(r.manifest.kind) ? 'map' : 'vector',
-      backbone: r.manifest.id,
-      description: r.manifest.description,
-    };
-    if (info.kind !== 'map') return info;
-    const [h, w] = r.manifest.input.size;
-    const steps = storedTimeSteps(r.manifest);
-    return {
-      ...info,
-      fit: r.manifest.input.crop,
-      inputAspect: w / h,
-      ...(steps > 1 ? { timeSteps: steps } : {}),
-    };
-  });
+  const streams = runners.map((r) => streamInfoOf(r.manifest));
   return {
     id: pack.id,
     streams,
