@@ -8,6 +8,7 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { foldTimeSteps } from '../../src/app/explain.js';
 import { loadPack } from '../../src/backbones/index.js';
 import { validateManifest } from '../../src/backbones/manifest.js';
 import { clipsToTensor, framesToTensor, gridRegion } from '../../src/backbones/preprocess.js';
@@ -289,4 +290,19 @@ test('decoded video: each token / clip cell covers its part of the stream region
   } finally {
     await p.dispose();
   }
+});
+
+test("a prediction shows a T'·H·W cell grid as one H×W grid of the frame: the sum over its T' grids", () => {
+  const cells = [
+    [1, 2],
+    [3, 4],
+    [5, 6],
+    [7, 8],
+  ]; // T' = 2 grids of 2×2, stacked
+  assert.deepEqual(foldTimeSteps(cells, 2), [
+    [6, 8],
+    [10, 12],
+  ]);
+  assert.deepEqual(foldTimeSteps(cells, 1), cells, 'one time step: unchanged');
+  assert.deepEqual(foldTimeSteps(cells, 3), cells, 'rows not a multiple of the steps: unchanged');
 });
