@@ -152,6 +152,12 @@ export function writeStoredMap(src: Float32Array, g: MapGeometry, out: Float32Ar
   const hw = H * W;
   const steps = g.cells ? T : 1;
   const dst = out.subarray(offset, offset + steps * hw * C);
+  if (T === 1) {
+    // a frame map: a plain transpose (CHW) or copy, without the accumulation below
+    if (!g.channelsFirst) dst.set(src.subarray(g.offset, g.offset + hw * C));
+    else for (let c = 0; c < C; c++) for (let p = 0; p < hw; p++) dst[p * C + c] = src[g.offset + c * hw + p];
+    return;
+  }
   dst.fill(0);
   const w = g.cells ? 1 : 1 / T;
   for (let t = 0; t < T; t++) {
