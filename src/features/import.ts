@@ -312,6 +312,7 @@ export async function importFeatures(
     interrupted: false,
   };
   const seen = new Map<string, string>();
+  Object.assign(store.index, { packId, configHash, T: snippets === 'keep' ? undefined : snippets, K: undefined });
   opts.onReady?.({ todo: videos.length, total: videos.length, configHash });
   const report = (key: string, status: 'done' | 'skipped' | 'failed') =>
     opts.onProgress?.({
