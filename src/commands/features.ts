@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { registerImport } from './features-import.js';
 
 const EXAMPLES = `
 Examples:
@@ -19,7 +20,7 @@ function mb(n: number): string {
 export function register(program: Command): void {
   const features = program
     .command('features')
-    .description('look inside feature files written by `dfan extract`')
+    .description('look inside feature files written by `dfan extract`, or import published NumPy features')
     .addHelpText('after', EXAMPLES);
 
   features
@@ -114,4 +115,6 @@ export function register(program: Command): void {
         );
       }
     });
+
+  registerImport(features);
 }

@@ -26,7 +26,7 @@ export class ProgressReporter {
 
   constructor(
     private out: NodeJS.WriteStream,
-    private opts: { bar?: boolean } = {},
+    private opts: { bar?: boolean; verb?: string } = {},
   ) {}
 
   private get tty(): boolean {
@@ -40,7 +40,7 @@ export class ProgressReporter {
     this.bar = new cp.SingleBar(
       {
         stream: this.out,
-        format: 'extract |{bar}| {value}/{total} videos | {rate} | ETA {eta2} | failed {failed}',
+        format: `${this.opts.verb ?? 'extract'} |{bar}| {value}/{total} videos | {rate} | ETA {eta2} | failed {failed}`,
         hideCursor: true,
         clearOnComplete: false,
         etaBuffer: 20,
@@ -54,7 +54,7 @@ export class ProgressReporter {
     this.todo = todo;
     this.t0 = performance.now();
     this.started = true;
-    this.out.write(`${title}\n${todo} to extract, ${skipped} already done\n`);
+    this.out.write(`${title}\n${todo} to ${this.opts.verb ?? 'extract'}, ${skipped} already done\n`);
     this.bar?.start(total, total - todo, { rate: '-', eta2: '--', failed: 0 });
   }
 
