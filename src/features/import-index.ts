@@ -23,7 +23,8 @@ import { DfanError } from '../errors.js';
  *   TCHW  map [T, C, H, W] (a 2-D CNN's maps, one per time step)
  *   CTHW  map [C, T, H, W] (a 3-D CNN's spatio-temporal map: its T axis is the time steps)
  *   TLC   tokens [T, L, C]: the last H·W tokens form the grid (needs `grid`), leading ones
- *         (class, register tokens) are dropped
+ *         (class, register tokens) are dropped; a grid T′×H×W (a video transformer's tokens
+ *         per snippet) takes the last T′·H·W and averages them over T′
  */
 export const LAYOUTS = ['TC', 'THWC', 'TCHW', 'CTHW', 'TLC'] as const;
 export type Layout = (typeof LAYOUTS)[number];
@@ -40,8 +41,8 @@ export interface ImportRow {
   /** array name inside an .npz (absent: the only array, or the one named like the stream) */
   array?: string;
   layout: Layout;
-  /** TLC: the patch grid [H, W] */
-  grid?: [number, number];
+  /** TLC: the patch grid [H, W], or [T′, H, W] for a video transformer's tokens */
+  grid?: number[];
   /** seconds (absent: snippet times count time steps) */
   duration?: number;
   backbone?: string;
@@ -82,9 +83,10 @@ function parseRow(get: (col: string) => string, line: number, base: string): Imp
   if (m) row.array = m[2];
   const grid = get('grid');
   if (grid) {
-    const g = /^(\d+)\s*[x×,]\s*(\d+)$/i.exec(grid);
-    if (!g || +g[1] < 1 || +g[2] < 1) return `line ${line}: grid "${grid}" must be HxW, e.g. 14x14`;
-    row.grid = [+g[1], +g[2]];
+    const g = grid.split(/\s*[x×]\s*/i).map(Number);
+    if (!(g.length === 2 || g.length === 3) || g.some((d) => !Number.isInteger(d) || d < 1))
+      return `line ${line}: grid "${grid}" must be HxW or T'xHxW, e.g. 14x14 or 8x14x14`;
+    row.grid = g;
   }
   if (layout === 'TLC' && !row.grid) return `line ${line}: layout TLC needs a grid (e.g. 14x14)`;
   const duration = get('duration');

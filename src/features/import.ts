@@ -92,6 +92,28 @@ function permute(data: Float32Array, shape: number[], perm: number[]): Float32Ar
   return out;
 }
 
+/**
+ * Tokens [T, L, C] → map [T, H, W, C]: the last (T′·)H·W tokens are the patches in row-major
+ * order (t′,) h, w; the leading ones (class, registers) are dropped; T′ is averaged.
+ */
+function tokenGrid(a: NpyArray, row: ImportRow): StreamTensor {
+  const [T, L, C] = a.shape;
+  const grid = row.grid as number[];
+  const [Tp, H, W] = grid.length === 3 ? grid : [1, ...grid];
+  const drop = L - Tp * H * W;
+  if (drop < 0) throw badArray(row, `${L} tokens cannot hold a ${grid.join('x')} grid`);
+  const HWC = H * W * C;
+  const out = new Float32Array(T * HWC);
+  for (let t = 0; t < T; t++) {
+    const dst = out.subarray(t * HWC, (t + 1) * HWC);
+    for (let tp = 0; tp < Tp; tp++) {
+      const src = a.data.subarray((t * L + drop + tp * H * W) * C, (t * L + drop + (tp + 1) * H * W) * C);
+      for (let i = 0; i < HWC; i++) dst[i] += src[i] / Tp;
+    }
+  }
+  return { shape: [T, H, W, C], data: out };
+}
+
 /** The array as a stream over its own time steps: vectors [T0, C], maps [T0, H, W, C]. */
 export function toStream(a: NpyArray, row: ImportRow): StreamTensor {
   const rank = { TC: 2, THWC: 4, TCHW: 4, CTHW: 4, TLC: 3 }[row.layout];
@@ -111,16 +133,8 @@ export function toStream(a: NpyArray, row: ImportRow): StreamTensor {
       return { shape: [d0, d2, d3, d1], data: permute(a.data, a.shape, [0, 2, 3, 1]) };
     case 'CTHW':
       return { shape: [d1, d2, d3, d0], data: permute(a.data, a.shape, [1, 2, 3, 0]) };
-    case 'TLC': {
-      const [H, W] = row.grid as [number, number];
-      const drop = d1 - H * W;
-      if (drop < 0) throw badArray(row, `${d1} tokens cannot hold a ${H}x${W} grid`);
-      // the patch tokens are the last H·W (class and register tokens lead)
-      const out = new Float32Array(d0 * H * W * d2);
-      for (let t = 0; t < d0; t++)
-        out.set(a.data.subarray((t * d1 + drop) * d2, (t * d1 + d1) * d2), t * H * W * d2);
-      return { shape: [d0, H, W, d2], data: out };
-    }
+    case 'TLC':
+      return tokenGrid(a, row);
   }
 }
 
@@ -312,7 +326,12 @@ export async function importFeatures(
     interrupted: false,
   };
   const seen = new Map<string, string>();
-  Object.assign(store.index, { packId, configHash, T: snippets === 'keep' ? undefined : snippets, K: undefined });
+  Object.assign(store.index, {
+    packId,
+    configHash,
+    T: snippets === 'keep' ? undefined : snippets,
+    K: undefined,
+  });
   opts.onReady?.({ todo: videos.length, total: videos.length, configHash });
   const report = (key: string, status: 'done' | 'skipped' | 'failed') =>
     opts.onProgress?.({

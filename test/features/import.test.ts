@@ -40,6 +40,8 @@ np.save('cthw_fortran.npy', np.asfortranarray(thwc.transpose(3, 0, 1, 2)))  # [C
 tokens = np.full((T, 5 + H * W, C), -1.0, dtype=np.float16)             # class + 4 registers first
 tokens[:, 5:, :] = thwc.reshape(T, H * W, C)
 np.save('tokens_f16.npy', tokens)
+video = np.concatenate([np.full((T, 1, C), -9.0), thwc.reshape(T, H * W, C), thwc.reshape(T, H * W, C) + 2], 1)
+np.save('video_tokens.npy', video.astype(np.float32))                  # [T, 1 + 2·H·W, C]: T' = 2
 vec = (np.arange(8)[:, None] * 10 + np.arange(3)[None, :]).astype('>f4')   # [8 steps, 3], big-endian
 np.savez('both.npz', action=vec, other=np.zeros((8, 2), np.int16))
 np.savez_compressed('audio.npz', vec.astype(np.int64))
@@ -58,6 +60,7 @@ test('every layout lands in [T,H,W,C]; .npz by name, compressed, Fortran order, 
       'a/v1.mp4,m2,tchw_f8.npy,TCHW,,8',
       'a/v1.mp4,m3,cthw_fortran.npy,CTHW,,8',
       'a/v1.mp4,m4,tokens_f16.npy,TLC,2x3,8',
+      'a/v1.mp4,m5,video_tokens.npy,TLC,2x2x3,8',
     ].join('\n'),
   );
   const s = await importFeatures(readImportIndex(join(dir, 'index.csv')), join(dir, 'feats'), {
@@ -65,7 +68,7 @@ test('every layout lands in [T,H,W,C]; .npz by name, compressed, Fortran order, 
   });
   assert.deepEqual([s.done, s.failed.length], [1, 0], JSON.stringify(s.failed));
   const vf = await (await FeatureStore.open(join(dir, 'feats'))).load('a/v1.mp4');
-  for (const name of ['m1', 'm2', 'm3', 'm4']) {
+  for (const name of ['m1', 'm2', 'm3', 'm4', 'm5']) {
     const m = vf.streams[name];
     assert.deepEqual(m.shape, [4, 2, 3, 5], name);
     for (const [t, h, w, c] of [
@@ -73,11 +76,9 @@ test('every layout lands in [T,H,W,C]; .npz by name, compressed, Fortran order, 
       [3, 1, 2, 4],
       [2, 0, 1, 3],
     ]) {
-      assert.equal(
-        m.data[((t * 2 + h) * 3 + w) * 5 + c],
-        t * 1000 + h * 100 + w * 10 + c,
-        `${name} ${[t, h, w, c]}`,
-      );
+      // m5 averages its two T' grids: value and value + 2
+      const want = t * 1000 + h * 100 + w * 10 + c + (name === 'm5' ? 1 : 0);
+      assert.equal(m.data[((t * 2 + h) * 3 + w) * 5 + c], want, `${name} ${[t, h, w, c]}`);
     }
     assert.equal(vf.meta.streams.find((x) => x.name === name)?.kind, 'map');
   }
