@@ -40,7 +40,7 @@ np.save('cthw_fortran.npy', np.asfortranarray(thwc.transpose(3, 0, 1, 2)))  # [C
 tokens = np.full((T, 5 + H * W, C), -1.0, dtype=np.float16)             # class + 4 registers first
 tokens[:, 5:, :] = thwc.reshape(T, H * W, C)
 np.save('tokens_f16.npy', tokens)
-video = np.concatenate([np.full((T, 1, C), -9.0), thwc.reshape(T, H * W, C), thwc.reshape(T, H * W, C) + 2], 1)
+video = np.concatenate([np.full((T, 1, C), -9.0), thwc.reshape(T, H * W, C), thwc.reshape(T, H * W, C) + 4], 1)
 np.save('video_tokens.npy', video.astype(np.float32))                  # [T, 1 + 2·H·W, C]: T' = 2
 vec = (np.arange(8)[:, None] * 10 + np.arange(3)[None, :]).astype('>f4')   # [8 steps, 3], big-endian
 np.savez('both.npz', action=vec, other=np.zeros((8, 2), np.int16))
@@ -76,8 +76,8 @@ test('every layout lands in [T,H,W,C]; .npz by name, compressed, Fortran order, 
       [3, 1, 2, 4],
       [2, 0, 1, 3],
     ]) {
-      // m5 averages its two T' grids: value and value + 2
-      const want = t * 1000 + h * 100 + w * 10 + c + (name === 'm5' ? 1 : 0);
+      // m5 averages its two T' grids, value and value + 4 (maps are float16: keep them exact)
+      const want = t * 1000 + h * 100 + w * 10 + c + (name === 'm5' ? 2 : 0);
       assert.equal(m.data[((t * 2 + h) * 3 + w) * 5 + c], want, `${name} ${[t, h, w, c]}`);
     }
     assert.equal(vf.meta.streams.find((x) => x.name === name)?.kind, 'map');
