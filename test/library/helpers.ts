@@ -1,4 +1,4 @@
-/** Running the built CLI beside the library, so a test can hold their answers side by side. */
+/** Running the built CLI (or npm, or an installed bin) beside the library, to hold their answers side by side. */
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { projectRoot } from '../../src/version.js';
@@ -11,22 +11,28 @@ export interface Ran {
   stderr: string;
 }
 
-/** `node <bin> ...args` (the repository's dfan unless `bin` says otherwise); never rejects. */
-export function run(
+/** Run `file` with `args`; never rejects (a failure is a non-zero `code`). */
+export function execute(
+  file: string,
   args: string[],
-  opts: { bin?: string; cwd?: string; timeout?: number } = {},
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeout?: number } = {},
 ): Promise<Ran> {
   return new Promise((resolve) => {
     execFile(
-      process.execPath,
-      [opts.bin ?? CLI, ...args],
-      { cwd: opts.cwd, timeout: opts.timeout ?? 180_000, maxBuffer: 64 << 20 },
+      file,
+      args,
+      { cwd: opts.cwd, env: opts.env, timeout: opts.timeout ?? 180_000, maxBuffer: 64 << 20 },
       (err, stdout, stderr) => {
         const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
         resolve({ code, stdout, stderr });
       },
     );
   });
+}
+
+/** `dfan ...args` from this repository's build. */
+export function run(args: string[]): Promise<Ran> {
+  return execute(process.execPath, [CLI, ...args]);
 }
 
 /** A Prediction as JSON without `elapsed`, the one field that differs between two runs of one clip. */
