@@ -27,6 +27,7 @@ export type { Metrics } from './data/metrics-types.js';
 export type { Dataset, DatasetItem, SplitName } from './data/types.js';
 export { DfanError, type DfanErrorCode, isDfanError } from './errors.js';
 export type { ExtractFailure, ExtractProgress, ExtractSummary } from './features/extract.js';
+export { FeatureStore, readFeatures } from './features/store.js';
 export type { FeatureMeta, SnippetTimes, StreamInfo, VideoFeatures } from './features/types.js';
 export {
   createRecognizer,

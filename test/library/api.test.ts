@@ -35,11 +35,13 @@ async function rejects(
 test('the public surface: the factory, the workflow, the error type and the version', () => {
   assert.deepEqual(Object.keys(dfan).sort(), [
     'DfanError',
+    'FeatureStore',
     'createRecognizer',
     'evaluate',
     'extract',
     'isDfanError',
     'loadRun',
+    'readFeatures',
     'train',
     'version',
   ]);

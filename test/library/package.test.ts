@@ -72,15 +72,17 @@ test('installed: TypeScript resolves the types of "dfan" (a wrong option is a co
   writeFileSync(
     join(app, 'check.ts'),
     `import { createRecognizer, type Metrics, type Prediction, type RecognizerConfig } from 'dfan';
+import { sampleSnippets } from 'dfan/dist/src/video/index.js'; // the deep imports docs/ shows still resolve
 const config: RecognizerConfig = { model: 'default', snippets: 16 };
 const recognizer = await createRecognizer(config);
 const p: Prediction = await recognizer.predict('clip.mp4');
 const top: string = p.labels[0].label;
 const weights: number[] = p.snippets.map((s) => s.weight);
 const accuracy = (m: Metrics): number => m.accuracy;
+const keyTimes: number[] = sampleSnippets(10, 16, 8).map((s) => s.keyTime);
 // @ts-expect-error: "modle" is not an option
 await createRecognizer({ modle: 'default' });
-export { accuracy, top, weights };
+export { accuracy, keyTimes, top, weights };
 `,
   );
   const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc');

@@ -1,9 +1,10 @@
 /**
  * The research workflow through the library, held against the CLI on the same files: `extract`
  * (resumes), `train` (from a manifest path or a Dataset built in code: the same seeded curve),
- * `evaluate` (the metrics `dfan eval --json` prints, from a run folder or a loaded run) and a
- * recognizer on the trained run (what `dfan predict --model RUN --json` prints). Generated clips,
- * two classes told apart by colour, through the fake pack: no ../shared needed.
+ * `evaluate` (the metrics `dfan eval --json` prints, from a run folder or a loaded run, whose
+ * `predict` on a stored feature file agrees) and a recognizer on the trained run (what
+ * `dfan predict --model RUN --json` prints). Generated clips, two classes told apart by colour,
+ * through the fake pack: no ../shared needed.
  */
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
@@ -91,6 +92,13 @@ test('extract → train → evaluate → predict: the CLI answers, through typed
     assert.deepEqual(loaded.classes, trained.classes);
     const fromLoaded = await dfan.evaluate(loaded, { dataset: manifest, split: 'test' });
     assert.deepEqual(fromLoaded.metrics, fromFolder.metrics);
+    // from the feature store to one video's answer, with the public API alone
+    const store = await dfan.FeatureStore.open(feats);
+    const video = fromLoaded.videos[0];
+    const one = loaded.predict(await store.load(video.key));
+    assert.equal(one.probs.length, 2);
+    for (const [c, p] of one.probs.entries())
+      assert.ok(Math.abs(p - video.probs[c]) < 1e-5, `${p} vs ${video.probs[c]}`);
   } finally {
     loaded.dispose();
   }
