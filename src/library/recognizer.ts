@@ -84,6 +84,15 @@ export async function createRecognizer(config: RecognizerConfig = {}): Promise<R
   const engine = await PredictEngine.create({ model: c.model ?? 'default', pack: c.pack, T: c.snippets });
   const underway = new Set<Promise<unknown>>();
   let disposed: Promise<void> | null = null;
+  // dispose waits for these: a pack is never freed under a video that is using it
+  const track = async <T>(p: Promise<T>): Promise<T> => {
+    underway.add(p);
+    try {
+      return await p;
+    } finally {
+      underway.delete(p);
+    }
+  };
   const alive = (what: string): void => {
     if (disposed)
       throw new DfanError('BAD_ARGUMENT', `recognizer.${what}: this recognizer was disposed`, {
@@ -97,17 +106,11 @@ export async function createRecognizer(config: RecognizerConfig = {}): Promise<R
       const o = checkOptions<RecognizerPredictOptions>('recognizer.predict', options, PREDICT_RULES);
       if (typeof video !== 'string' || video.trim() === '')
         throw new DfanError('BAD_ARGUMENT', 'recognizer.predict: give the path of a video file');
-      const p = engine.predictFile(video, { name: o.name, onProgress: o.onProgress });
-      underway.add(p);
-      try {
-        return await p;
-      } finally {
-        underway.delete(p);
-      }
+      return track(engine.predictFile(video, { name: o.name, onProgress: o.onProgress }));
     },
     async warm() {
       alive('warm');
-      await engine.warm();
+      await track(engine.warm());
     },
     dispose() {
       disposed ??= Promise.allSettled([...underway]).then(() => engine.dispose());

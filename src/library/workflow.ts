@@ -100,7 +100,10 @@ async function datasetOf(where: string, d: unknown, splitNumber = 1): Promise<Da
   checkOptions(`${where}: dataset`, rest, DATASET_RULES);
   const rows = [...(Array.isArray(items) ? items : []), ...(Array.isArray(missing) ? missing : [])];
   const splits: SplitName[] = ['train', 'val', 'test'];
-  if (!Array.isArray(items) || rows.some((i) => typeof i?.key !== 'string' || !splits.includes(i.split)))
+  if (
+    !Array.isArray(items) ||
+    rows.some((i) => typeof i?.key !== 'string' || typeof i.label !== 'string' || !splits.includes(i.split))
+  )
     throw new DfanError(
       'BAD_ARGUMENT',
       `${where}: dataset.items must be an array of { key, video, label, split }`,

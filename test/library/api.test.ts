@@ -5,8 +5,10 @@
  * and through the real default model on a real clip from ../shared/media.
  */
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import * as dfan from '../../src/index.js';
 import { writeFakePack } from '../app/fake-pack.js';
 import { lavfiClip } from '../helpers/ffmpeg.js';
@@ -151,6 +153,47 @@ test('recognizer.predict = `dfan predict --json` on a generated clip (fake pack)
   await recognizer.dispose();
   await recognizer.dispose();
   await rejects(() => recognizer.predict(clip), 'BAD_ARGUMENT', /disposed/);
+});
+
+test('dispose waits for the predictions under way: the pack is neither freed under a video nor leaked', async () => {
+  const dir = testDir('dfan-library-dispose-');
+  const clip = lavfiClip(join(dir, 'clip.mp4'), 'testsrc2=s=160x120:d=2:r=10,format=yuv420p');
+  const fake = await writeFakePack(dir);
+  // the fake pack, slowed down, refusing to work once disposed (as freed onnxruntime sessions
+  // would), counting the packs made and freed
+  const pack = join(dir, 'slow-pack.mjs');
+  writeFileSync(
+    pack,
+    `import { createPack as fake } from ${JSON.stringify(pathToFileURL(fake).href)};
+const count = (globalThis.dfanSlowPacks ??= { made: 0, freed: 0 });
+export async function createPack(o) {
+  const inner = await fake(o);
+  count.made++;
+  let freed = false;
+  return {
+    id: inner.id,
+    streams: inner.streams,
+    async extract(input) {
+      await new Promise((r) => setTimeout(r, 300));
+      if (freed) throw new Error('the pack was used after dispose');
+      return inner.extract(input);
+    },
+    async dispose() {
+      freed = true;
+      count.freed++;
+    },
+  };
+}
+`,
+  );
+  const recognizer = await dfan.createRecognizer({ pack });
+  await recognizer.warm();
+  const pending = recognizer.predict(clip);
+  const disposing = recognizer.dispose();
+  assert.equal((await pending).snippets.length, 16);
+  await disposing;
+  assert.deepEqual((globalThis as { dfanSlowPacks?: object }).dfanSlowPacks, { made: 1, freed: 1 });
+  await rejects(() => recognizer.warm(), 'BAD_ARGUMENT', /disposed/);
 });
 
 const SINGLE_FACE = 'media/single_face.mp4';
