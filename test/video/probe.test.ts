@@ -81,15 +81,15 @@ test('probe reports audio; frameTimes lists every frame without decoding', async
   assert.ok(Math.abs(ts[99] - 3.96) < 1e-6);
 });
 
-test('probe is fast on a long file (headers only): a 10-min clip', async () => {
+// how long the probe takes beside a whole decode: `npm run bench -- headers`
+test('a 10-min clip: probe reads its length from the headers; snippets far into it decode at their times', async () => {
   const long = join(dir, 'long.mp4');
   // 600 s of a 32×32 still at 1 fps: cheap to make, long to decode at full rate
   ffmpeg(['-f', 'lavfi', '-i', 'color=c=gray:s=32x32:r=1:d=600', '-c:v', 'libx264', '-g', '300', long]);
-  const t0 = performance.now();
   const i = await probe(long);
   assert.ok(Math.abs(i.duration - 600) < 1.5, `duration ${i.duration}`);
-  assert.ok(performance.now() - t0 < 5000);
-  // snippet decode far into the file seeks instead of decoding from the start
+  assert.equal(i.frameCount, 600);
+  // snippets spread over the whole file, the last ones near its end
   const sn = sampleSnippets(i.duration, 4, 1, i.fps);
   const frames = await decodeFrames(
     long,
