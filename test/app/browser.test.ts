@@ -8,10 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import type { Page } from 'playwright-core';
 import { frameImage } from '../../src/app/predict.js';
 import { checkVideoFile, type RunningServer, startServer } from '../../src/app/serve.js';
@@ -20,6 +19,7 @@ import { ZERO_SHOT_DESCRIPTOR } from '../../src/app/zero-shot.js';
 import { probe } from '../../src/video/probe.js';
 import { ffmpeg } from '../helpers/ffmpeg.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 import { writeFakePack } from './fake-pack.js';
 import { fakePrediction, makeClip } from './helpers.js';
 
@@ -36,13 +36,7 @@ const ARGS = [
   '--disable-sync',
 ];
 
-let dir = '';
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dfan-app-browser-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = testDir('dfan-app-browser-');
 
 /** `dfan serve` on a loopback port: the real default model, or (no ../shared) the fake pack. */
 async function startPageServer(real: boolean): Promise<RunningServer> {
@@ -54,6 +48,49 @@ async function startPageServer(real: boolean): Promise<RunningServer> {
     workDir: join(dir, `work-${Math.random().toString(36).slice(2)}`),
     warm: false, // the page is under test, not the start-up; the first job loads the models
   });
+}
+
+/** The heatmap canvas: its size, whether it shows, and how many of its pixels are more opaque than `alpha`. */
+async function overlayPixels(page: Page, alpha: number) {
+  return page.evaluate((min) => {
+    const c = document.getElementById('overlay') as HTMLCanvasElement;
+    const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
+    let lit = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > min) lit++;
+    const r = c.getBoundingClientRect();
+    return { w: c.width, h: c.height, lit, visible: r.width > 0 && r.height > 0 };
+  }, alpha);
+}
+
+/** Upload a file through the page's form and wait for the result to show. */
+async function analyse(page: Page, file: string): Promise<void> {
+  await page.setInputFiles('#file', file);
+  await page.click('#go');
+  await page.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
+}
+
+/** Click snippet i's cell of the temporal strip; wait until the overlay shows that snippet. */
+async function seekToSnippet(page: Page, i: number): Promise<void> {
+  await page.locator('#strip .cell').nth(i).click();
+  await page.waitForFunction((n) => document.getElementById('overlay')?.dataset.snippet === n, String(i));
+}
+
+/** A page in a fresh Chromium profile for `fn`; then the browser closes, and `also` (a server) after it. */
+async function withPage(
+  profile: string,
+  fn: (page: Page) => Promise<void>,
+  also?: { close(): Promise<unknown> },
+) {
+  try {
+    const ctx = await launch(join(dir, profile));
+    try {
+      await fn(await ctx.newPage());
+    } finally {
+      await ctx.close();
+    }
+  } finally {
+    await also?.close();
+  }
 }
 
 async function launch(profile: string) {
@@ -75,78 +112,60 @@ test('web page: upload → progress → player, emotion bars, temporal strip, ov
   const clip = real ? sharedPath('media/single_face.mp4') : makeClip(dir, 'clip.mp4', 'white', 2, '320x240');
   // the default model comes with `npm ci`: when it cannot load, that is a failure, not a skip
   const server = await startPageServer(real);
-  const ctx = await launch(join(dir, 'profile'));
-  try {
-    const page = await ctx.newPage();
-    const external: string[] = [];
-    page.on('request', (r) => {
-      if (!r.url().startsWith(server.url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:'))
-        external.push(r.url());
-    });
-    await page.goto(server.url);
-    await page.waitForSelector('#banner:not([hidden])');
-    assert.match(String(await page.textContent('#banner')), /Zero-shot face-expression model/);
-    await page.setInputFiles('#file', clip);
-    await page.click('#go');
-    await page.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
-    assert.match(page.url(), /#job=[A-Za-z0-9_-]{22}$/);
-    assert.match(String(await page.textContent('#model-banner')), /not trained on video emotion/);
-    assert.equal(await page.locator('#bars .bar-row').count(), 6);
-    assert.equal(await page.textContent('#bars-title'), 'Emotion');
-    // the temporal strip: one cell per snippet, laid out under the timeline
-    const cells = page.locator('#strip .cell');
-    assert.equal(await cells.count(), 16);
-    const box = await page.locator('#strip-wrap').boundingBox();
-    assert.ok(box && box.width > 300 && box.height > 20, JSON.stringify(box));
-    // wait for the video's metadata, then seek through a strip click and check the overlay
-    await page.waitForFunction(
-      () => (document.getElementById('player') as HTMLVideoElement).readyState >= 1,
-      null,
-      {
-        timeout: 30_000,
-      },
-    );
-    await cells.nth(12).click();
-    await page.waitForFunction(
-      () => (document.getElementById('player') as HTMLVideoElement).currentTime > 0.5,
-    );
-    await page.waitForFunction(() => document.getElementById('overlay')?.dataset.snippet === '12');
-    const overlay = await page.evaluate(() => {
-      const c = document.getElementById('overlay') as HTMLCanvasElement;
-      const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
-      let lit = 0;
-      for (let i = 3; i < d.length; i += 4) if (d[i] > 20) lit++;
-      const r = c.getBoundingClientRect();
-      return { w: c.width, h: c.height, lit, visible: r.width > 0 && r.height > 0 };
-    });
-    assert.ok(overlay.visible && overlay.w > 100 && overlay.h > 50, JSON.stringify(overlay));
-    assert.ok(overlay.lit > overlay.w * overlay.h * 0.02, `overlay lit pixels: ${JSON.stringify(overlay)}`);
-    assert.ok(overlay.lit < overlay.w * overlay.h, 'the heatmap is a focus, not a flat fill');
-    assert.match(String(await page.textContent('#where-now')), /^face: (centre|upper|middle|lower)/);
-    // stream toggle hides the overlay
-    await page.uncheck('#toggles input[data-stream="face"]');
-    const hidden = await page.evaluate(() => {
-      const c = document.getElementById('overlay') as HTMLCanvasElement;
-      const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
-      let lit = 0;
-      for (let i = 3; i < d.length; i += 4) if (d[i] > 0) lit++;
-      return lit;
-    });
-    assert.equal(hidden, 0);
-    await page.check('#toggles input[data-stream="face"]');
-    const shot = join(tmpdir(), 'dfan-web-screenshot.png');
-    await page.screenshot({ path: shot, fullPage: true });
-    t.diagnostic(`screenshot: ${shot}`);
-    console.log(`# screenshot of the web page: ${shot}`);
-    // a refresh does not lose the job
-    await page.reload();
-    await page.waitForSelector('#result:not([hidden])', { timeout: 20_000 });
-    assert.equal(await page.locator('#strip .cell').count(), 16);
-    assert.deepEqual(external, [], 'the page made no request outside the server');
-  } finally {
-    await ctx.close();
-    await server.close();
-  }
+  await withPage(
+    'profile',
+    async (page) => {
+      const external: string[] = [];
+      page.on('request', (r) => {
+        if (!r.url().startsWith(server.url) && !r.url().startsWith('data:') && !r.url().startsWith('blob:'))
+          external.push(r.url());
+      });
+      await page.goto(server.url);
+      await page.waitForSelector('#banner:not([hidden])');
+      assert.match(String(await page.textContent('#banner')), /Zero-shot face-expression model/);
+      await analyse(page, clip);
+      assert.match(page.url(), /#job=[A-Za-z0-9_-]{22}$/);
+      assert.match(String(await page.textContent('#model-banner')), /not trained on video emotion/);
+      assert.equal(await page.locator('#bars .bar-row').count(), 6);
+      assert.equal(await page.textContent('#bars-title'), 'Emotion');
+      // the temporal strip: one cell per snippet, laid out under the timeline
+      const cells = page.locator('#strip .cell');
+      assert.equal(await cells.count(), 16);
+      const box = await page.locator('#strip-wrap').boundingBox();
+      assert.ok(box && box.width > 300 && box.height > 20, JSON.stringify(box));
+      // wait for the video's metadata, then seek through a strip click and check the overlay
+      await page.waitForFunction(
+        () => (document.getElementById('player') as HTMLVideoElement).readyState >= 1,
+        null,
+        {
+          timeout: 30_000,
+        },
+      );
+      await seekToSnippet(page, 12);
+      await page.waitForFunction(
+        () => (document.getElementById('player') as HTMLVideoElement).currentTime > 0.5,
+      );
+      const overlay = await overlayPixels(page, 20);
+      assert.ok(overlay.visible && overlay.w > 100 && overlay.h > 50, JSON.stringify(overlay));
+      assert.ok(overlay.lit > overlay.w * overlay.h * 0.02, `overlay lit pixels: ${JSON.stringify(overlay)}`);
+      assert.ok(overlay.lit < overlay.w * overlay.h, 'the heatmap is a focus, not a flat fill');
+      assert.match(String(await page.textContent('#where-now')), /^face: (centre|upper|middle|lower)/);
+      // stream toggle hides the overlay
+      await page.uncheck('#toggles input[data-stream="face"]');
+      assert.equal((await overlayPixels(page, 0)).lit, 0);
+      await page.check('#toggles input[data-stream="face"]');
+      const shot = join(tmpdir(), 'dfan-web-screenshot.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      t.diagnostic(`screenshot: ${shot}`);
+      console.log(`# screenshot of the web page: ${shot}`);
+      // a refresh does not lose the job
+      await page.reload();
+      await page.waitForSelector('#result:not([hidden])', { timeout: 20_000 });
+      assert.equal(await page.locator('#strip .cell').count(), 16);
+      assert.deepEqual(external, [], 'the page made no request outside the server');
+    },
+    server,
+  );
 });
 
 /** The player's picture now: mean brightness and spread of its pixels (0 = black). */
@@ -184,45 +203,42 @@ test('web page: an MPEG-4 Part 2 AVI upload is converted in the background and p
   ffmpeg(['-i', source, '-c:v', 'mpeg4', '-q:v', '5', '-c:a', 'libmp3lame', '-b:a', '96k', avi]);
   assert.equal((await probe(avi)).codec, 'mpeg4');
   const server = await startPageServer(real);
-  const ctx = await launch(join(dir, 'profile-avi'));
-  try {
-    const page = await ctx.newPage();
-    await page.goto(server.url);
-    await page.setInputFiles('#file', avi);
-    await page.click('#go');
-    await page.waitForSelector('#result:not([hidden])', { timeout: 120_000 });
-    const id = /#job=([A-Za-z0-9_-]{22})$/.exec(page.url())?.[1];
-    assert.ok(id, page.url());
-    // the player gets the converted copy once it is there (key frames until then)
-    await page.waitForFunction(
-      () => {
+  await withPage(
+    'profile-avi',
+    async (page) => {
+      await page.goto(server.url);
+      await analyse(page, avi);
+      const id = /#job=([A-Za-z0-9_-]{22})$/.exec(page.url())?.[1];
+      assert.ok(id, page.url());
+      // the player gets the converted copy once it is there (key frames until then)
+      await page.waitForFunction(
+        () => {
+          const v = document.getElementById('player') as HTMLVideoElement;
+          return !v.hidden && v.readyState >= 2 && v.videoWidth > 0;
+        },
+        null,
+        { timeout: 60_000 },
+      );
+      const job = await page.evaluate(async (jobId) => (await fetch(`/api/jobs/${jobId}`)).json(), id);
+      assert.equal(job.playback, 'converted');
+      const type = await page.evaluate(
+        async (jobId) =>
+          (await fetch(`/api/jobs/${jobId}/video`, { method: 'HEAD' })).headers.get('content-type'),
+        id,
+      );
+      assert.equal(type, 'video/mp4');
+      assert.equal(await page.isHidden('#still'), true);
+      // seek through the strip and look at the picture: decoded frames, not a black box
+      await seekToSnippet(page, 8);
+      await page.waitForFunction(() => {
         const v = document.getElementById('player') as HTMLVideoElement;
-        return !v.hidden && v.readyState >= 2 && v.videoWidth > 0;
-      },
-      null,
-      { timeout: 60_000 },
-    );
-    const job = await page.evaluate(async (jobId) => (await fetch(`/api/jobs/${jobId}`)).json(), id);
-    assert.equal(job.playback, 'converted');
-    const type = await page.evaluate(
-      async (jobId) =>
-        (await fetch(`/api/jobs/${jobId}/video`, { method: 'HEAD' })).headers.get('content-type'),
-      id,
-    );
-    assert.equal(type, 'video/mp4');
-    assert.equal(await page.isHidden('#still'), true);
-    // seek through the strip and look at the picture: decoded frames, not a black box
-    await page.locator('#strip .cell').nth(8).click();
-    await page.waitForFunction(
-      () => (document.getElementById('player') as HTMLVideoElement).currentTime > 0.5,
-    );
-    await page.waitForFunction(() => (document.getElementById('player') as HTMLVideoElement).readyState >= 2);
-    const px = await playerPixels(page);
-    assert.ok(px.width > 0 && px.mean > 20 && px.spread > 5, `player picture: ${JSON.stringify(px)}`);
-  } finally {
-    await ctx.close();
-    await server.close();
-  }
+        return v.currentTime > 0.5 && v.readyState >= 2;
+      });
+      const px = await playerPixels(page);
+      assert.ok(px.width > 0 && px.mean > 20 && px.spread > 5, `player picture: ${JSON.stringify(px)}`);
+    },
+    server,
+  );
 });
 
 test('web page: when no copy can be made, the player shows the key frames with the focus over them', {
@@ -242,43 +258,34 @@ test('web page: when no copy can be made, the player shows the key frames with t
     workDir: join(dir, 'work-stills'),
   });
   const url = await app.listen({ host: '127.0.0.1', port: 0 });
-  const ctx = await launch(join(dir, 'profile-stills'));
-  try {
-    const page = await ctx.newPage();
-    await page.goto(url);
-    await page.setInputFiles('#file', avi);
-    await page.click('#go');
-    await page.waitForSelector('#result:not([hidden])', { timeout: 60_000 });
-    await page.waitForSelector('#player-note:not([hidden])', { timeout: 30_000 });
-    assert.match(
-      String(await page.textContent('#player-note')),
-      /no H\.264 encoder.*key frames shown instead/,
-    );
-    assert.equal(await page.isHidden('#player'), true);
-    const still = async () =>
-      page.evaluate(() => {
-        const img = document.getElementById('still') as HTMLImageElement;
-        return { src: img.getAttribute('src'), w: img.naturalWidth, shown: !img.hidden };
-      });
-    await page.waitForFunction(() => (document.getElementById('still') as HTMLImageElement).naturalWidth > 0);
-    const first = await still();
-    assert.ok(first.shown && first.w === 320, JSON.stringify(first));
-    // the strip still seeks: another snippet's key frame, and its focus drawn over it
-    await page.locator('#strip .cell').nth(3).click();
-    await page.waitForFunction(() => document.getElementById('overlay')?.dataset.snippet === '3');
-    assert.match(String((await still()).src), /\/frames\/3\.jpg$/);
-    const lit = await page.evaluate(() => {
-      const c = document.getElementById('overlay') as HTMLCanvasElement;
-      const d = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
-      let n = 0;
-      for (let i = 3; i < d.length; i += 4) if (d[i] > 20) n++;
-      return n;
-    });
-    assert.ok(lit > 0, 'the spatial focus is drawn over the key frame');
-  } finally {
-    await ctx.close();
-    await app.close();
-  }
+  await withPage(
+    'profile-stills',
+    async (page) => {
+      await page.goto(url);
+      await analyse(page, avi);
+      await page.waitForSelector('#player-note:not([hidden])', { timeout: 30_000 });
+      assert.match(
+        String(await page.textContent('#player-note')),
+        /no H\.264 encoder.*key frames shown instead/,
+      );
+      assert.equal(await page.isHidden('#player'), true);
+      const still = async () =>
+        page.evaluate(() => {
+          const img = document.getElementById('still') as HTMLImageElement;
+          return { src: img.getAttribute('src'), w: img.naturalWidth, shown: !img.hidden };
+        });
+      await page.waitForFunction(
+        () => (document.getElementById('still') as HTMLImageElement).naturalWidth > 0,
+      );
+      const first = await still();
+      assert.ok(first.shown && first.w === 320, JSON.stringify(first));
+      // the strip still seeks: another snippet's key frame, and its focus drawn over it
+      await seekToSnippet(page, 3);
+      assert.match(String((await still()).src), /\/frames\/3\.jpg$/);
+      assert.ok((await overlayPixels(page, 20)).lit > 0, 'the spatial focus is drawn over the key frame');
+    },
+    app,
+  );
 });
 
 test('HTML report: opens in Chromium with no request beyond the file, every image decodes', {
@@ -298,9 +305,7 @@ test('HTML report: opens in Chromium with no request beyond the file, every imag
     err: () => {},
   });
   assert.equal(failed, 0);
-  const ctx = await launch(join(dir, 'profile-report'));
-  try {
-    const page = await ctx.newPage();
+  await withPage('profile-report', async (page) => {
     const requests: string[] = [];
     page.on('request', (r) => {
       if (!r.url().startsWith('data:')) requests.push(r.url());
@@ -317,7 +322,5 @@ test('HTML report: opens in Chromium with no request beyond the file, every imag
     assert.equal(await page.locator('svg rect.snippet').count(), 16);
     assert.equal(await page.locator('table.probs tr').count(), 6);
     assert.deepEqual(requests, [`file://${out}`]);
-  } finally {
-    await ctx.close();
-  }
+  });
 });

@@ -4,10 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { checkPrediction } from '../../src/app/explain.js';
 import type { JobRunner } from '../../src/app/jobs.js';
 import { checkVideoFile } from '../../src/app/serve.js';
@@ -15,18 +14,15 @@ import { buildServer } from '../../src/app/server.js';
 import type { Prediction } from '../../src/app/types.js';
 import { ZERO_SHOT_DESCRIPTOR } from '../../src/app/zero-shot.js';
 import { lavfiClip } from '../helpers/ffmpeg.js';
+import { testDir } from '../helpers/temp.js';
 import { fakePrediction, makeClip, multipartBody, uploadFile, waitDone } from './helpers.js';
 
-let dir = '';
+const dir = testDir('dfan-app-server-');
 const clips: string[] = [];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dfan-app-server-'));
   for (const [i, c] of ['red', 'green', 'blue', 'yellow', 'white'].entries())
     clips.push(makeClip(dir, `clip${i}.mp4`, c));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const quickRunner: JobRunner = async (job, progress) => {

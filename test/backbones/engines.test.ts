@@ -16,7 +16,7 @@ import { decodeFrames } from '../../src/video/index.js';
 import type { Frame } from '../../src/video/types.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { testDir } from '../helpers/temp.js';
-import { makeMovingVideo } from './helpers.js';
+import { IMAGENET, makeMovingVideo, rgbInput } from './helpers.js';
 
 const FACE = sharedPath('media', 'single_face.mp4');
 const CAROUSEL = sharedPath('media', 'nk_carousel1.mp4');
@@ -70,16 +70,7 @@ test('MobileNetV2: our conversion matches the independent ../shared conversion o
   const ref = await loadOnnx(sharedPath('models', 'nsfw_mobilenetv2.onnx'), { threads: 2 });
   try {
     const ours = await net.run(frames);
-    const x = framesToTensor(frames, {
-      name: 'input',
-      size: [224, 224],
-      crop: 'crop',
-      layout: 'NCHW',
-      colorOrder: 'RGB',
-      scale: 1 / 255,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-    });
+    const x = framesToTensor(frames, rgbInput());
     const r = (await ref.run({ input: x }, ['out_relu'])).out_relu;
     // reference is [N,1280,7,7]; ours is [N,7,7,1280]
     let m = 0;
@@ -134,7 +125,6 @@ test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and c
 }, async () => {
   const dir = testDir('dfan-userpack-');
   const video = makeMovingVideo(join(dir, 'v.mp4'), 2, '160x120');
-  const rgb01 = { crop: 'crop', colorOrder: 'RGB', scale: 1 / 255, mean: [0, 0, 0], std: [1, 1, 1] };
   const pack = {
     id: 'test-pack@1',
     backbones: [
@@ -144,7 +134,7 @@ test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and c
         kind: 'frame-map',
         engine: 'onnx',
         weights: sharedPath('models', 'tiny_darknet_imagenet.onnx'),
-        input: { ...rgb01, name: 'input_rgb01', size: [224, 224], layout: 'NCHW' },
+        input: rgbInput({ name: 'input_rgb01' }),
         output: { name: 'feat', shape: [512, 14, 14] },
         licence: 'public domain (darknet)',
         description: 'Tiny Darknet trained on ImageNet-1k',
@@ -155,14 +145,7 @@ test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and c
         kind: 'frame-vector',
         engine: 'onnx',
         weights: sharedPath('models', 'mobilenetv2-12-int8-feat.onnx'),
-        input: {
-          ...rgb01,
-          name: 'input',
-          size: [224, 224],
-          layout: 'NCHW',
-          mean: [0.485, 0.456, 0.406],
-          std: [0.229, 0.224, 0.225],
-        },
+        input: rgbInput(IMAGENET),
         output: { name: 'feat_pool_1280', shape: [1280] },
         licence: 'Apache-2.0 (ONNX Model Zoo)',
         description: 'MobileNetV2-1.0 int8 ImageNet, global average pool',
@@ -173,7 +156,7 @@ test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and c
         kind: 'clip-vector',
         engine: 'onnx',
         weights: sharedPath('models', 'test_clip3d_random.onnx'),
-        input: { ...rgb01, name: 'clip', size: [112, 112], layout: 'NCTHW', frames: 8 },
+        input: rgbInput({ name: 'clip', size: [112, 112], layout: 'NCTHW', frames: 8 }),
         output: { name: 'embedding', shape: [64] },
         licence: 'test only',
         description: 'RANDOM weights: exercises the clip path only',

@@ -8,9 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { syntheticSet } from '../../research/synthetic.js';
-import { FeatureStore } from '../../src/features/store.js';
 import { projectRoot } from '../../src/version.js';
+import { syntheticStore } from '../helpers/synthetic-store.js';
 import { testDir } from '../helpers/temp.js';
 
 const tmp = testDir('dfan-eval-');
@@ -18,27 +17,10 @@ const cli = join(projectRoot(), 'dist', 'src', 'cli.js');
 const dfan = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 
 test('dfan eval --run RUN finds the dataset the run was trained on; old and moved ones say what to do', async () => {
-  const syn = syntheticSet({ videos: 30, T: 4, H: 2, W: 2, C: 8, strength: 4, vectors: { action: 4 } });
-  const store = await FeatureStore.open(join(tmp, 'feats'), { create: true });
-  for (const it of syn.dataset.items) await store.save(await syn.source.load(it.key));
-  await store.flush();
-  const manifest = join(tmp, 'manifest.csv');
-  writeFileSync(
-    manifest,
-    `video,label,split\n${syn.dataset.items.map((i) => `${i.key},${i.label},${i.split}`).join('\n')}\n`,
-  );
+  const spec = { videos: 30, T: 4, H: 2, W: 2, C: 8, strength: 4, vectors: { action: 4 } };
+  const { syn, features, manifest } = await syntheticStore(tmp, spec);
   const run = join(tmp, 'run');
-  const t = dfan(
-    'train',
-    '--features',
-    join(tmp, 'feats'),
-    '--dataset',
-    manifest,
-    '--out',
-    run,
-    '--epochs',
-    '2',
-  );
+  const t = dfan('train', '--features', features, '--dataset', manifest, '--out', run, '--epochs', '2');
   assert.equal(t.status, 0, t.stderr);
   assert.match(t.stdout, new RegExp(`next: dfan eval --run ${run}\\n`));
   const cfgFile = join(run, 'config.json');

@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -12,9 +11,8 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { isDfanError } from '../../src/errors.js';
 import { isTempName, removeStaleTemps } from '../../src/features/atomic.js';
 import { encodeSafetensors } from '../../src/features/safetensors.js';
@@ -27,10 +25,10 @@ import {
   readFeatures,
 } from '../../src/features/store.js';
 import { projectRoot } from '../../src/version.js';
+import { testDir } from '../helpers/temp.js';
 import { sampleFeatures } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'dfan-store-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = testDir('dfan-store-');
 
 test('features round trip: maps in fp16 (bounded error), vectors and times exact, metadata kept', () => {
   const vf = sampleFeatures('Fear/clip');

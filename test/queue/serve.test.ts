@@ -4,8 +4,6 @@
  * progress reaches the server's job (the SSE stream's source) and the prediction comes back.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkPrediction } from '../../src/app/explain.js';
@@ -17,23 +15,22 @@ import { queuePredictRunner } from '../../src/queue/predict.js';
 import { writeFakePack } from '../app/fake-pack.js';
 import { makeClip, uploadFile, waitDone } from '../app/helpers.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 import { dfan, type Proc, stopWorker } from './helpers.js';
 import { needRedis, TestRedis } from './redis.js';
 
 const skip = needRedis();
-let dir = '';
+const dir = testDir('dfan-queue-serve-');
 let redis: TestRedis;
 let worker: Proc | null = null;
 
 describe('serve + worker through the queue', { skip }, () => {
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfan-queue-serve-'));
     redis = await TestRedis.start();
   });
   after(async () => {
     if (worker) await stopWorker(worker, 'SIGKILL');
     await redis?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test('uploads to two servers become jobs for one worker; progress and predictions come back', async () => {
