@@ -88,3 +88,13 @@ export async function convertForBrowser(src: string, dest: string, plan: Playbac
     await rm(tmp, { force: true });
   }
 }
+
+/** `fn` with one call running at a time: conversions wait their turn instead of sharing the CPU. */
+export function oneAtATime<A extends unknown[]>(fn: (...args: A) => Promise<void>) {
+  let last: Promise<unknown> = Promise.resolve();
+  return (...args: A): Promise<void> => {
+    const run = last.then(() => fn(...args));
+    last = run.catch(() => {});
+    return run;
+  };
+}

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { JobRunner } from './jobs.js';
-import { convertForBrowser, type PlaybackPlan, playbackPlan } from './playback.js';
+import { convertForBrowser, oneAtATime, type PlaybackPlan, playbackPlan } from './playback.js';
 import { frameImage, PredictEngine } from './predict.js';
 import { buildServer, type DfanServer, type ServerOptions } from './server.js';
 import type { ModelDescriptor } from './types.js';
@@ -174,7 +174,7 @@ export async function startServer(o: StartOptions): Promise<RunningServer> {
     runner: r.runner,
     model: r.model,
     checkVideo: checkVideoFile,
-    convert: convertForBrowser,
+    convert: oneAtATime(convertForBrowser),
     frame: frameImage,
     maxUploadMB: o.maxUploadMB,
     ttlMinutes: o.ttlMinutes,

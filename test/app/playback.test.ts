@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import { convertForBrowser, type PlaybackPlan, playbackPlan } from '../../src/app/playback.js';
+import { convertForBrowser, oneAtATime, type PlaybackPlan, playbackPlan } from '../../src/app/playback.js';
 import { checkVideoFile } from '../../src/app/serve.js';
 import { buildServer, type ServerOptions } from '../../src/app/server.js';
 import { ZERO_SHOT_DESCRIPTOR } from '../../src/app/zero-shot.js';
@@ -200,4 +200,21 @@ test('server: a copy that cannot be made leaves the player on key frames (415), 
   } finally {
     await bare.app.close();
   }
+});
+
+test('oneAtATime: conversions run one after another, and a failed one does not stop the next', async () => {
+  const log: string[] = [];
+  const step = oneAtATime(async (name: string, fail: boolean) => {
+    log.push(`start ${name}`);
+    await new Promise((r) => setTimeout(r, 5));
+    log.push(`end ${name}`);
+    if (fail) throw new Error(name);
+  });
+  const runs = [step('a', false), step('b', true), step('c', false)];
+  const settled = await Promise.allSettled(runs);
+  assert.deepEqual(log, ['start a', 'end a', 'start b', 'end b', 'start c', 'end c']);
+  assert.deepEqual(
+    settled.map((s) => s.status),
+    ['fulfilled', 'rejected', 'fulfilled'],
+  );
 });
