@@ -3,7 +3,8 @@
 'use strict';
 
 const $ = (id) => document.getElementById(id);
-const state = { job: null, result: null, enabled: {}, pos: -1, es: null };
+// still: the player shows key frames (the browser cannot play the upload, or not yet), at stillTime
+const state = { job: null, result: null, enabled: {}, pos: -1, es: null, still: false, stillTime: 0 };
 
 function mmss(s) {
   s = Math.max(0, Math.round(s));
@@ -207,10 +208,67 @@ function showResult(job) {
     .map((s) => `${s.name}: ${s.gridSize[0]}×${s.gridSize[1]} grid over ${s.spans || 'the whole frame'} · ${s.description}`)
     .join(' · ');
 
-  const video = $('player');
-  video.src = `/api/jobs/${job.id}/video`;
+  state.stillTime = p.keyMoments?.[0]?.start ?? 0;
+  setPlayer(job);
   buildStrip();
   draw(true);
+}
+
+/** The video when the browser plays it (as uploaded, or converted by the server), else key frames. */
+function setPlayer(job) {
+  const playback = job.playback || 'original';
+  if (playback === 'original' || playback === 'converted') {
+    state.still = false;
+    $('still').hidden = true;
+    $('player-note').hidden = true;
+    const video = $('player');
+    video.hidden = false;
+    video.src = `/api/jobs/${job.id}/video`;
+    return;
+  }
+  if (playback === 'converting') {
+    showStill('Your browser cannot play this video as uploaded: the server is converting it. Key frames meanwhile.');
+    setTimeout(() => watchPlayback(job.id), 1500);
+  } else {
+    showStill(`${job.playbackNote || 'Your browser cannot play this video'}: key frames shown instead.`);
+  }
+}
+
+/** Poll the job until the server's converted copy is ready (or the conversion failed). */
+async function watchPlayback(id) {
+  if (state.job?.id !== id || !state.still) return;
+  try {
+    const r = await fetch(`/api/jobs/${encodeURIComponent(id)}`);
+    if (r.ok) {
+      const job = await r.json();
+      if (job.playback !== 'converting') return setPlayer(job);
+    }
+  } catch {
+    /* try again */
+  }
+  setTimeout(() => watchPlayback(id), 1500);
+}
+
+function showStill(note) {
+  state.still = true;
+  const video = $('player');
+  video.removeAttribute('src');
+  video.load();
+  video.hidden = true;
+  $('still').hidden = false;
+  $('player-note').textContent = note;
+  $('player-note').hidden = false;
+  showFrame(state.stillTime);
+}
+
+/** The key frame of the snippet at time t (the server decodes it from the upload). */
+function showFrame(t) {
+  state.stillTime = t;
+  const pos = snippetAt(t);
+  const first = Object.values(state.result.spatial || {})[0];
+  const src = `/api/jobs/${state.job.id}/frames/${first ? first[pos].snippet : pos}.jpg`;
+  const img = $('still');
+  if (img.getAttribute('src') !== src) img.src = src;
 }
 
 function buildStrip() {
@@ -240,6 +298,11 @@ function buildStrip() {
 }
 
 function seek(t) {
+  if (state.still) {
+    showFrame(t);
+    draw(true);
+    return;
+  }
   const v = $('player');
   v.currentTime = Math.max(0, Math.min(t + 0.01, (v.duration || state.result.duration) - 0.05));
   draw(true);
@@ -270,11 +333,13 @@ function snippetAt(t) {
 /** Place the canvas exactly over the picture (the <video> letterboxes inside its box). */
 function fitOverlay() {
   const video = $('player');
+  const still = $('still');
   const canvas = $('overlay');
-  const bw = video.clientWidth;
-  const bh = video.clientHeight;
-  const vw = video.videoWidth || state.result.width || 16;
-  const vh = video.videoHeight || state.result.height || 9;
+  const shown = state.still ? still : video;
+  const bw = shown.clientWidth;
+  const bh = shown.clientHeight;
+  const vw = (state.still ? still.naturalWidth : video.videoWidth) || state.result.width || 16;
+  const vh = (state.still ? still.naturalHeight : video.videoHeight) || state.result.height || 9;
   const scale = Math.min(bw / vw, bh / vh);
   const w = Math.round(vw * scale);
   const h = Math.round(vh * scale);
@@ -292,8 +357,7 @@ function fitOverlay() {
 
 function draw(force) {
   if (!state.result) return;
-  const video = $('player');
-  const t = video.currentTime || 0;
+  const t = state.still ? state.stillTime : $('player').currentTime || 0;
   const pos = snippetAt(t);
   const d = state.result.duration || 1;
   $('playhead').style.left = `${(100 * t) / d}%`;
@@ -381,6 +445,11 @@ function init() {
   $('again').addEventListener('click', () => {
     $('result').hidden = true;
     $('player').removeAttribute('src');
+    $('player').hidden = false;
+    $('still').hidden = true;
+    $('still').removeAttribute('src');
+    $('player-note').hidden = true;
+    state.still = false;
     state.result = null;
     remember(null);
     window.scrollTo(0, 0);
@@ -393,6 +462,12 @@ function init() {
     seek(state.result.snippets[i].start);
   });
   $('player').addEventListener('loadedmetadata', () => draw(true));
+  $('still').addEventListener('load', () => draw(true));
+  // a video the server thought playable that this browser cannot decode: key frames instead
+  $('player').addEventListener('error', () => {
+    if (state.result && !state.still && $('player').getAttribute('src'))
+      showStill('Your browser could not play this video: key frames shown instead.');
+  });
   window.addEventListener('resize', () => draw(true));
   const fromHash = /^#job=([A-Za-z0-9_-]+)$/.exec(location.hash);
   const id = fromHash ? fromHash[1] : localStorage.getItem('dfan.job');

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { labelsHeading } from './labels.js';
+import type { Playback } from './playback.js';
 import type { Prediction } from './types.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'error';
@@ -32,6 +33,8 @@ export interface Job {
   finishedAt?: number;
   result?: Prediction;
   error?: string;
+  /** what the page's player gets (src/app/playback.ts); absent = the upload as it is */
+  playback?: Playback;
 }
 
 export type ProgressFn = (stage: string, fraction: number) => void;
@@ -69,6 +72,8 @@ export function publicJob(job: Job): Record<string, unknown> {
     ...(job.error ? { error: job.error } : {}),
     ...(job.result ? { result: job.result, labelsAre: labelsHeading(job.result.labels) } : {}),
     videoUrl: `/api/jobs/${job.id}/video`,
+    playback: job.playback?.state ?? 'original',
+    ...(job.playback?.note ? { playbackNote: job.playback.note } : {}),
   };
 }
 
@@ -189,6 +194,8 @@ export class JobQueue extends EventEmitter {
         removed++;
         const stillUsed = [...this.jobs.values()].some((j) => j.file === job.file);
         if (!stillUsed) await rm(job.file, { force: true });
+        // the converted copy for the player (one per upload; a conversion still running sees the job gone)
+        if (job.playback && job.playback.file !== job.file) await rm(job.playback.file, { force: true });
       }
     }
     for (const [hash, r] of this.results) if (now - r.at > this.opts.ttlMs) this.results.delete(hash);

@@ -1,28 +1,24 @@
 /**
  * `dfan serve`: Fastify 5 server with a JSON API, server-sent progress and the static web page
- * (web/). Uploads are streamed to disk under random names, checked with ffprobe (not by their
- * extension), hashed on the way in (cache key), and queued; a full queue answers 503 with
- * Retry-After. Jobs, uploads and results expire after the TTL.
+ * (web/). Uploads become jobs (src/app/upload.ts); the queue runs them a few at a time; jobs,
+ * uploads and results expire after the TTL. Each route is a named handler below.
  */
-import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
-import { extname, join } from 'node:path';
-import { Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import { join } from 'node:path';
 import multipart from '@fastify/multipart';
-import Fastify, { type FastifyReply } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { describeError } from '../errors.js';
 import { projectRoot } from '../version.js';
-import { type Job, JobQueue, type JobRunner, newJobId, publicJob } from './jobs.js';
+import { type Job, JobQueue, type JobRunner, publicJob } from './jobs.js';
+import type { Playback } from './playback.js';
 import type { ModelDescriptor } from './types.js';
+import { type UploadContext, uploadRoute } from './upload.js';
 
-export interface ServerOptions {
+export interface ServerOptions extends Pick<UploadContext, 'checkVideo' | 'convert'> {
   runner: JobRunner;
   model: ModelDescriptor;
-  /** check an upload is a real video; throws (message shown to the user) when not */
-  checkVideo: (file: string) => Promise<void>;
   /** a frame of the video at `time` as jpg/png, optionally with a spatial grid overlaid */
   frame?: (
     file: string,
@@ -43,43 +39,13 @@ export interface ServerOptions {
   logger?: boolean;
 }
 
-const CONTENT_TYPES: Record<string, string> = {
-  '.mp4': 'video/mp4',
-  '.m4v': 'video/mp4',
-  '.mov': 'video/quicktime',
-  '.webm': 'video/webm',
-  '.mkv': 'video/x-matroska',
-  '.avi': 'video/x-msvideo',
-  '.ogv': 'video/ogg',
-};
+type IdRequest = FastifyRequest<{ Params: { id: string } }>;
 
-/** Display name of an upload: the base name, printable ASCII-ish, bounded; never used as a path. */
-export function safeDisplayName(name: string | undefined): string {
-  const base = (name ?? 'upload').split(/[\\/]/).pop() ?? 'upload';
-  const clean = base.replace(/[^\w.\- ()[\]+,]/g, '_').slice(0, 120);
-  return clean.replace(/^\.+/, '') || 'upload';
-}
+const notFound = (reply: FastifyReply, id: string) =>
+  reply.code(404).send({ error: 'not found', message: `no job ${id.slice(0, 40)} (it may have expired)` });
 
-export async function buildServer(opts: ServerOptions) {
-  const maxBytes = Math.round((opts.maxUploadMB ?? 200) * 1024 * 1024);
-  const ttlMs = (opts.ttlMinutes ?? 60) * 60_000;
-  const concurrency = opts.concurrency ?? Math.max(1, cpus().length);
-  const ownWorkDir = !opts.workDir;
-  const workDir = opts.workDir ?? (await mkdtemp(join(tmpdir(), 'dfan-serve-')));
-  const uploadDir = join(workDir, 'uploads');
-  await mkdir(uploadDir, { recursive: true });
-  const retryAfter = String(opts.retryAfter ?? 15);
-  const queue = new JobQueue({
-    runner: opts.runner,
-    concurrency,
-    maxQueued: opts.maxQueued ?? concurrency * 2,
-    ttlMs,
-    cache: opts.cache ?? true,
-  });
-
-  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024 });
-  await app.register(multipart, { limits: { fileSize: maxBytes, files: 1, fields: 4, parts: 5 } });
-
+/** The page (web/): read once at start, served with the security headers of every answer. */
+async function registerPage(app: FastifyInstance): Promise<void> {
   const webDir = join(projectRoot(), 'web');
   const statics: Record<string, { type: string; body: Buffer }> = {};
   for (const [file, type] of [
@@ -89,7 +55,6 @@ export async function buildServer(opts: ServerOptions) {
   ] as const) {
     statics[file] = { type, body: await readFile(join(webDir, file)) };
   }
-
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('X-Content-Type-Options', 'nosniff');
     reply.header('Referrer-Policy', 'no-referrer');
@@ -99,124 +64,17 @@ export async function buildServer(opts: ServerOptions) {
     );
     return payload;
   });
-
   const sendStatic = (file: string) => async (_req: unknown, reply: FastifyReply) =>
     reply.type(statics[file].type).header('Cache-Control', 'no-cache').send(statics[file].body);
   app.get('/', sendStatic('index.html'));
   app.get('/index.html', sendStatic('index.html'));
   app.get('/app.js', sendStatic('app.js'));
   app.get('/style.css', sendStatic('style.css'));
+}
 
-  app.get('/api/info', async () => ({
-    model: opts.model,
-    limits: { maxUploadMB: maxBytes / 1024 / 1024, ttlMinutes: ttlMs / 60_000 },
-    queue: queue.stats(),
-  }));
-
-  const busy = (reply: FastifyReply) =>
-    reply
-      .code(503)
-      .header('Retry-After', retryAfter)
-      .send({
-        error: 'queue full',
-        message: `the server is busy; try again in ${retryAfter} s`,
-        queue: queue.stats(),
-      });
-
-  app.post('/api/jobs', async (req, reply) => {
-    if (!queue.canAccept()) return busy(reply);
-    const declared = Number(req.headers['content-length'] ?? 0);
-    if (declared > maxBytes + 64 * 1024) {
-      return reply
-        .code(413)
-        .send({ error: 'too large', message: `uploads are limited to ${opts.maxUploadMB ?? 200} MB` });
-    }
-    if (!req.isMultipart()) {
-      return reply
-        .code(415)
-        .send({ error: 'unsupported', message: 'send the video as multipart/form-data (field "video")' });
-    }
-    const part = await req.file();
-    if (!part)
-      return reply.code(400).send({ error: 'no file', message: 'no file in the upload (field "video")' });
-    const id = newJobId();
-    const name = safeDisplayName(part.filename);
-    const ext = extname(name).toLowerCase();
-    const dest = join(uploadDir, `${id}${CONTENT_TYPES[ext] ? ext : '.bin'}`);
-    const hash = createHash('sha256');
-    let size = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        size += chunk.length;
-        cb(null, chunk);
-      },
-    });
-    try {
-      await pipeline(part.file, tap, createWriteStream(dest, { flags: 'wx', mode: 0o600 }));
-    } catch (e) {
-      await rm(dest, { force: true });
-      const code = (e as { code?: string }).code;
-      if (code === 'FST_REQ_FILE_TOO_LARGE' || part.file.truncated) {
-        return reply
-          .code(413)
-          .send({ error: 'too large', message: `uploads are limited to ${opts.maxUploadMB ?? 200} MB` });
-      }
-      throw e;
-    }
-    if (part.file.truncated) {
-      await rm(dest, { force: true });
-      return reply
-        .code(413)
-        .send({ error: 'too large', message: `uploads are limited to ${opts.maxUploadMB ?? 200} MB` });
-    }
-    if (size === 0) {
-      await rm(dest, { force: true });
-      return reply.code(400).send({ error: 'empty', message: 'the uploaded file is empty' });
-    }
-    try {
-      await opts.checkVideo(dest);
-    } catch (e) {
-      await rm(dest, { force: true });
-      return reply.code(415).send({ error: 'not a video', message: describeError(e).replace(dest, name) });
-    }
-    const key = `${hash.digest('hex')}:${opts.model.name}`;
-    const { result, job: inflight } = queue.lookup(key);
-    if (inflight) {
-      await rm(dest, { force: true });
-      return reply.code(202).send(publicJob(inflight));
-    }
-    if (!result && !queue.canAccept()) {
-      await rm(dest, { force: true });
-      return busy(reply);
-    }
-    const job: Job = {
-      id,
-      status: 'queued',
-      stage: 'queued',
-      progress: 0,
-      name,
-      file: dest,
-      contentType: CONTENT_TYPES[ext] ?? 'video/mp4',
-      size,
-      hash: key,
-      cached: false,
-      createdAt: Date.now(),
-    };
-    queue.submit(job, result);
-    return reply.code(job.status === 'done' ? 200 : 202).send(publicJob(job));
-  });
-
-  const notFound = (reply: FastifyReply, id: string) =>
-    reply.code(404).send({ error: 'not found', message: `no job ${id.slice(0, 40)} (it may have expired)` });
-
-  app.get<{ Params: { id: string } }>('/api/jobs/:id', async (req, reply) => {
-    const job = queue.get(req.params.id);
-    if (!job) return notFound(reply, req.params.id);
-    return publicJob(job);
-  });
-
-  app.get<{ Params: { id: string } }>('/api/jobs/:id/events', async (req, reply) => {
+/** GET /api/jobs/:id/events: the job as server-sent events until it is done or failed. */
+function eventsRoute(queue: JobQueue) {
+  return async (req: IdRequest, reply: FastifyReply) => {
     const job = queue.get(req.params.id);
     if (!job) return notFound(reply, req.params.id);
     reply.hijack();
@@ -247,60 +105,129 @@ export async function buildServer(opts: ServerOptions) {
     queue.on('update', onUpdate);
     req.raw.on('close', finish);
     send(job);
-  });
+  };
+}
 
-  app.get<{ Params: { id: string } }>('/api/jobs/:id/video', async (req, reply) => {
+/** The bytes a `Range: bytes=a-b` header asks of a file of `size` bytes; null = the whole file (pure). */
+export function byteRange(header: string | undefined, size: number): { start: number; end: number } | null {
+  const range = /^bytes=(\d*)-(\d*)$/.exec(String(header ?? ''));
+  if (!range || !(range[1] || range[2])) return null;
+  const start = Math.max(0, range[1] ? Number(range[1]) : size - Number(range[2]));
+  const end = Math.min(size - 1, range[1] && range[2] ? Number(range[2]) : size - 1);
+  return { start, end };
+}
+
+/**
+ * GET /api/jobs/:id/video: what the player plays (src/app/playback.ts), with range requests.
+ * 409 while a copy the browser plays is being made, 415 when there is none (key frames instead).
+ */
+function videoRoute(queue: JobQueue) {
+  return async (req: IdRequest, reply: FastifyReply) => {
     const job = queue.get(req.params.id);
     if (!job) return notFound(reply, req.params.id);
-    const { size } = await stat(job.file);
-    reply.header('Accept-Ranges', 'bytes').type(job.contentType);
-    const range = /^bytes=(\d*)-(\d*)$/.exec(String(req.headers.range ?? ''));
-    if (range && (range[1] || range[2])) {
-      let start = range[1] ? Number(range[1]) : size - Number(range[2]);
-      let end = range[1] && range[2] ? Number(range[2]) : size - 1;
-      start = Math.max(0, start);
-      end = Math.min(size - 1, end);
-      if (start > end || start >= size) {
-        return reply.code(416).header('Content-Range', `bytes */${size}`).send();
-      }
-      reply
-        .code(206)
-        .header('Content-Range', `bytes ${start}-${end}/${size}`)
-        .header('Content-Length', end - start + 1);
-      return reply.send(createReadStream(job.file, { start, end }));
-    }
-    reply.header('Content-Length', size);
-    return reply.send(createReadStream(job.file));
-  });
-
-  app.get<{ Params: { id: string; frame: string }; Querystring: { overlay?: string } }>(
-    '/api/jobs/:id/frames/:frame',
-    async (req, reply) => {
-      const job = queue.get(req.params.id);
-      if (!job) return notFound(reply, req.params.id);
-      const m = /^(\d{1,4})\.(jpg|png)$/.exec(req.params.frame);
-      if (!m || !opts.frame)
-        return reply.code(404).send({ error: 'not found', message: 'frames are /frames/<snippet>.jpg|png' });
-      if (!job.result)
-        return reply.code(409).send({ error: 'not ready', message: 'the job has no result yet' });
-      const i = Number(m[1]);
-      const grids = Object.entries(job.result.spatial);
-      const index = grids[0]?.[1].findIndex((g) => g.snippet === i) ?? -1;
-      const pos = index >= 0 ? index : i;
-      const s = job.result.snippets[pos];
-      if (!s) return reply.code(404).send({ error: 'not found', message: `no snippet ${i}` });
-      const overlay = req.query.overlay ? job.result.spatial[req.query.overlay]?.[pos] : undefined;
-      if (req.query.overlay && !overlay)
-        return reply.code(404).send({ error: 'not found', message: `no stream ${req.query.overlay}` });
-      const format = overlay ? 'png' : (m[2] as 'jpg' | 'png');
-      const body = await opts.frame(job.file, (s.start + s.end) / 2, format, overlay?.grid, overlay?.region);
+    const play: Playback = job.playback ?? {
+      state: 'original',
+      file: job.file,
+      contentType: job.contentType,
+    };
+    if (play.state === 'converting')
+      return reply.code(409).header('Retry-After', '2').send({
+        error: 'converting',
+        message: 'the video is being converted for the browser; its key frames are shown meanwhile',
+      });
+    if (play.state === 'unplayable')
       return reply
-        .type(format === 'png' ? 'image/png' : 'image/jpeg')
-        .header('Cache-Control', 'max-age=3600')
-        .send(body);
-    },
-  );
+        .code(415)
+        .send({ error: 'unplayable', message: play.note ?? 'the browser cannot play this video' });
+    const { size } = await stat(play.file);
+    reply.header('Accept-Ranges', 'bytes').type(play.contentType);
+    const range = byteRange(req.headers.range, size);
+    if (!range) return reply.header('Content-Length', size).send(createReadStream(play.file));
+    if (range.start > range.end || range.start >= size)
+      return reply.code(416).header('Content-Range', `bytes */${size}`).send();
+    return reply
+      .code(206)
+      .header('Content-Range', `bytes ${range.start}-${range.end}/${size}`)
+      .header('Content-Length', range.end - range.start + 1)
+      .send(createReadStream(play.file, range));
+  };
+}
 
+type FrameRequest = FastifyRequest<{
+  Params: { id: string; frame: string };
+  Querystring: { overlay?: string };
+}>;
+
+/** GET /api/jobs/:id/frames/:i.jpg|png[?overlay=stream]: the key frame of snippet i. */
+function framesRoute(queue: JobQueue, frame: ServerOptions['frame']) {
+  return async (req: FrameRequest, reply: FastifyReply) => {
+    const job = queue.get(req.params.id);
+    if (!job) return notFound(reply, req.params.id);
+    const m = /^(\d{1,4})\.(jpg|png)$/.exec(req.params.frame);
+    if (!m || !frame)
+      return reply.code(404).send({ error: 'not found', message: 'frames are /frames/<snippet>.jpg|png' });
+    if (!job.result)
+      return reply.code(409).send({ error: 'not ready', message: 'the job has no result yet' });
+    const i = Number(m[1]);
+    const grids = Object.entries(job.result.spatial);
+    const index = grids[0]?.[1].findIndex((g) => g.snippet === i) ?? -1;
+    const pos = index >= 0 ? index : i;
+    const s = job.result.snippets[pos];
+    if (!s) return reply.code(404).send({ error: 'not found', message: `no snippet ${i}` });
+    const overlay = req.query.overlay ? job.result.spatial[req.query.overlay]?.[pos] : undefined;
+    if (req.query.overlay && !overlay)
+      return reply.code(404).send({ error: 'not found', message: `no stream ${req.query.overlay}` });
+    const format = overlay ? 'png' : (m[2] as 'jpg' | 'png');
+    const body = await frame(job.file, (s.start + s.end) / 2, format, overlay?.grid, overlay?.region);
+    return reply
+      .type(format === 'png' ? 'image/png' : 'image/jpeg')
+      .header('Cache-Control', 'max-age=3600')
+      .send(body);
+  };
+}
+
+export async function buildServer(opts: ServerOptions) {
+  const maxUploadMB = opts.maxUploadMB ?? 200;
+  const ttlMs = (opts.ttlMinutes ?? 60) * 60_000;
+  const concurrency = opts.concurrency ?? Math.max(1, cpus().length);
+  const ownWorkDir = !opts.workDir;
+  const workDir = opts.workDir ?? (await mkdtemp(join(tmpdir(), 'dfan-serve-')));
+  const uploadDir = join(workDir, 'uploads');
+  await mkdir(uploadDir, { recursive: true });
+  const queue = new JobQueue({
+    runner: opts.runner,
+    concurrency,
+    maxQueued: opts.maxQueued ?? concurrency * 2,
+    ttlMs,
+    cache: opts.cache ?? true,
+  });
+  const upload: UploadContext = {
+    queue,
+    model: opts.model,
+    uploadDir,
+    maxUploadMB,
+    maxBytes: Math.round(maxUploadMB * 1024 * 1024),
+    retryAfter: String(opts.retryAfter ?? 15),
+    checkVideo: opts.checkVideo,
+    convert: opts.convert,
+  };
+
+  const app = Fastify({ logger: opts.logger ?? false, bodyLimit: 1024 * 1024 });
+  await app.register(multipart, { limits: { fileSize: upload.maxBytes, files: 1, fields: 4, parts: 5 } });
+  await registerPage(app);
+  app.get('/api/info', async () => ({
+    model: opts.model,
+    limits: { maxUploadMB: upload.maxBytes / 1024 / 1024, ttlMinutes: ttlMs / 60_000 },
+    queue: queue.stats(),
+  }));
+  app.post('/api/jobs', uploadRoute(upload));
+  app.get('/api/jobs/:id', async (req: IdRequest, reply) => {
+    const job = queue.get(req.params.id);
+    return job ? publicJob(job) : notFound(reply, req.params.id);
+  });
+  app.get('/api/jobs/:id/events', eventsRoute(queue));
+  app.get('/api/jobs/:id/video', videoRoute(queue));
+  app.get('/api/jobs/:id/frames/:frame', framesRoute(queue, opts.frame));
   app.setNotFoundHandler((req, reply) => {
     reply.code(404).send({ error: 'not found', message: `no route ${req.method} ${req.url.slice(0, 80)}` });
   });

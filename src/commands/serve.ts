@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { RemoteRunner } from '../app/serve.js';
 import { DfanError } from '../errors.js';
 import { parseNumber, parseOptionalNumber } from './numbers.js';
 
@@ -15,6 +16,65 @@ interface ServeOpts {
   pack?: string;
   workDir?: string;
   queue?: string;
+}
+
+/** `--queue URL`: the jobs go to `dfan worker`s through Redis (src/queue/predict.ts). */
+async function queueRunner(queue: string, opts: ServeOpts, log: (s: string) => void): Promise<RemoteRunner> {
+  const url = (await import('../queue/connection.js')).parseQueueUrl(queue);
+  const { queuePredictRunner } = await import('../queue/predict.js');
+  const q = await queuePredictRunner({ url, model: opts.model, pack: opts.pack, log });
+  return { ...q, describe: `jobs go to the queue at ${url} (run \`dfan worker --queue ${url}\`)` };
+}
+
+async function serveAction(opts: ServeOpts): Promise<void> {
+  const port = parseNumber('--port', opts.port, { min: 0, max: 65535 });
+  const maxUploadMB = parseNumber('--max-upload-mb', opts.maxUploadMb, {
+    min: 0.001,
+    max: 100_000,
+    integer: false,
+  });
+  const ttlMinutes = parseNumber('--ttl-minutes', opts.ttlMinutes, {
+    min: 0.01,
+    max: 100_000,
+    integer: false,
+  });
+  const concurrency = parseOptionalNumber('--concurrency', opts.concurrency, { min: 1, max: 64 });
+  const maxQueued = parseOptionalNumber('--max-queued', opts.maxQueued, { min: 0, max: 10_000 });
+  const workers = parseOptionalNumber('--workers', opts.workers, { min: 0, max: 64 });
+  if (opts.queue && workers !== undefined) {
+    throw new DfanError(
+      'BAD_ARGUMENT',
+      '--workers is for local jobs; with --queue start `dfan worker`s instead',
+    );
+  }
+  const { startServer } = await import('../app/serve.js');
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const server = await startServer({
+    host: opts.host,
+    port,
+    model: opts.model,
+    pack: opts.pack,
+    maxUploadMB,
+    ttlMinutes,
+    concurrency,
+    maxQueued,
+    workers,
+    cache: opts.cache,
+    workDir: opts.workDir,
+    remote: opts.queue ? await queueRunner(opts.queue, opts, log) : undefined,
+    log,
+  });
+  process.stdout.write(
+    `dfan serve: ${server.url}  (model: ${server.model.name}, ${server.model.kind}; Ctrl-C to stop)\n`,
+  );
+  await new Promise<void>((resolveStop) => {
+    const stop = () => {
+      process.stderr.write('dfan serve: stopping…\n');
+      void server.close().finally(resolveStop);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
 }
 
 export function register(program: Command): void {
@@ -75,53 +135,5 @@ Examples:
         uploads become jobs for \`dfan worker\`s (any number, any machine that sees /shared/uploads);
         several servers may share the queue (docs/deploy.md)`,
     )
-    .action(async (opts: ServeOpts) => {
-      const port = parseNumber('--port', opts.port, { min: 0, max: 65535 });
-      const maxUploadMB = parseNumber('--max-upload-mb', opts.maxUploadMb, {
-        min: 0.001,
-        max: 100_000,
-        integer: false,
-      });
-      const ttlMinutes = parseNumber('--ttl-minutes', opts.ttlMinutes, {
-        min: 0.01,
-        max: 100_000,
-        integer: false,
-      });
-      const concurrency = parseOptionalNumber('--concurrency', opts.concurrency, { min: 1, max: 64 });
-      const maxQueued = parseOptionalNumber('--max-queued', opts.maxQueued, { min: 0, max: 10_000 });
-      const workers = parseOptionalNumber('--workers', opts.workers, { min: 0, max: 64 });
-      if (opts.queue && workers !== undefined) {
-        throw new DfanError(
-          'BAD_ARGUMENT',
-          '--workers is for local jobs; with --queue start `dfan worker`s instead',
-        );
-      }
-      const { startServer } = await import('../app/serve.js');
-      const server = await startServer({
-        host: opts.host,
-        port,
-        model: opts.model,
-        pack: opts.pack,
-        maxUploadMB,
-        ttlMinutes,
-        concurrency,
-        maxQueued,
-        workers,
-        cache: opts.cache,
-        workDir: opts.workDir,
-        queue: opts.queue ? (await import('../queue/connection.js')).parseQueueUrl(opts.queue) : undefined,
-        log: (s) => process.stderr.write(`${s}\n`),
-      });
-      process.stdout.write(
-        `dfan serve: ${server.url}  (model: ${server.model.name}, ${server.model.kind}; Ctrl-C to stop)\n`,
-      );
-      await new Promise<void>((resolveStop) => {
-        const stop = () => {
-          process.stderr.write('dfan serve: stopping…\n');
-          void server.close().finally(resolveStop);
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-      });
-    });
+    .action(serveAction);
 }

@@ -95,18 +95,9 @@ export function trainConfigFromOptions(o: CliOptions): {
   };
 }
 
-export function register(program: Command): void {
-  program
-    .command('train')
-    .description('train DFAN on extracted features: Adam, steps and validation sized to the dataset')
-    .requiredOption('--features <dir>', 'feature folder written by `dfan extract`')
-    .requiredOption(
-      '--dataset <manifest>',
-      'dataset: CSV video,label,split, a folder per class, or a list folder',
-    )
-    .requiredOption('--out <dir>', 'run folder to write')
-    .option('--variant <name>', 'mean | temporal | spatial | dual', M.variant)
-    .option('--streams <list>', 'comma-separated streams to use (default: all in the features)')
+/** How long and on what: epochs, steps, batches, Adam, the ensemble, the validation slice. */
+function addTrainingOptions(cmd: Command): Command {
+  return cmd
     .option(
       '--epochs <n>',
       `maximum epochs (0 = auto: enough for --min-steps, at least ${MIN_AUTO_EPOCHS})`,
@@ -161,7 +152,12 @@ export function register(program: Command): void {
     .option(
       '--no-stream-check',
       'keep every vector stream even without a validation set (default: leave out those no better than chance)',
-    )
+    );
+}
+
+/** The model: streams kept in training, the focus scorers and what the classifier reads. */
+function addModelOptions(cmd: Command): Command {
+  return cmd
     .option(
       '--stream-dropout <p>',
       'leave each stream out of a training video with this probability (0 = off)',
@@ -213,7 +209,52 @@ export function register(program: Command): void {
       '--context <stream>',
       "context g_t of the spatial focus: a vector stream, 'mean' or 'none'",
       M.spatialContext,
+    );
+}
+
+async function trainAction(o: CliOptions): Promise<void> {
+  const { resolve } = await import('node:path');
+  const { openDataset } = await import('../data/open.js');
+  const { trainRun } = await import('../model/train.js');
+  const split = Number(o.split);
+  const src = await openDataset(String(o.dataset));
+  const dataset = src.load(split);
+  const log = (l: string) => process.stderr.write(`${l}\n`);
+  log(
+    `dataset ${dataset.name}: ${dataset.items.length + dataset.missing.length} items, ${dataset.classes.length} classes`,
+  );
+  const r = await trainRun({
+    features: String(o.features),
+    dataset,
+    // recorded in the run, so that `dfan eval --run RUN` finds the dataset alone
+    datasetRef: { path: resolve(String(o.dataset)), split },
+    out: String(o.out),
+    ...trainConfigFromOptions(o),
+    log,
+  });
+  r.predictor.dispose();
+  const va = r.valAccuracy === null ? 'n/a' : `${(100 * r.valAccuracy).toFixed(1)} %`;
+  process.stdout.write(
+    `trained ${r.curve.length} epochs (best ${r.bestEpoch}, val acc ${va}) in ${(r.loadSeconds + r.trainSeconds).toFixed(1)} s → ${r.runDir}\n`,
+  );
+  if (r.skipped.length)
+    process.stdout.write(`${r.skipped.length} video(s) skipped: see ${r.runDir}/config.json\n`);
+  process.stdout.write(`next: dfan eval --run ${r.runDir}\n`);
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('train')
+    .description('train DFAN on extracted features: Adam, steps and validation sized to the dataset')
+    .requiredOption('--features <dir>', 'feature folder written by `dfan extract`')
+    .requiredOption(
+      '--dataset <manifest>',
+      'dataset: CSV video,label,split, a folder per class, or a list folder',
     )
+    .requiredOption('--out <dir>', 'run folder to write')
+    .option('--variant <name>', 'mean | temporal | spatial | dual', M.variant)
+    .option('--streams <list>', 'comma-separated streams to use (default: all in the features)');
+  addModelOptions(addTrainingOptions(cmd))
     .option(
       '--split <n>',
       'split number for datasets with several splits',
@@ -223,29 +264,5 @@ export function register(program: Command): void {
     .option('--polarity <classes>', 'polarity-aware loss: comma-separated positive classes')
     .option('--polarity-weight <x>', 'weight of the polarity loss', num('polarity-weight'), 0.5)
     .addHelpText('after', EXAMPLES)
-    .action(async (o: CliOptions) => {
-      const { openDataset } = await import('../data/open.js');
-      const { trainRun } = await import('../model/train.js');
-      const src = await openDataset(String(o.dataset));
-      const dataset = src.load(Number(o.split));
-      const log = (l: string) => process.stderr.write(`${l}\n`);
-      log(
-        `dataset ${dataset.name}: ${dataset.items.length + dataset.missing.length} items, ${dataset.classes.length} classes`,
-      );
-      const r = await trainRun({
-        features: String(o.features),
-        dataset,
-        out: String(o.out),
-        ...trainConfigFromOptions(o),
-        log,
-      });
-      r.predictor.dispose();
-      const va = r.valAccuracy === null ? 'n/a' : `${(100 * r.valAccuracy).toFixed(1)} %`;
-      process.stdout.write(
-        `trained ${r.curve.length} epochs (best ${r.bestEpoch}, val acc ${va}) in ${(r.loadSeconds + r.trainSeconds).toFixed(1)} s → ${r.runDir}\n`,
-      );
-      if (r.skipped.length)
-        process.stdout.write(`${r.skipped.length} video(s) skipped: see ${r.runDir}/config.json\n`);
-      process.stdout.write(`next: dfan eval --run ${r.runDir} --dataset ${o.dataset}\n`);
-    });
+    .action(trainAction);
 }

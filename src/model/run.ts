@@ -30,6 +30,12 @@ import type { StreamCheck } from './stream-check.js';
 
 export const RUN_FORMAT = 'dfan-run';
 
+/** The dataset a run was trained on, as `openDataset` reopens it: absolute path + split number. */
+export interface DatasetRef {
+  path: string;
+  split: number;
+}
+
 export interface EpochLog {
   epoch: number;
   loss: number;
@@ -51,7 +57,10 @@ export interface RunConfig {
   packId: string;
   /** absolute path of the feature store the run was trained on (eval's default) */
   features: string | null;
+  /** the dataset's name (display only) */
   dataset: string | null;
+  /** where `dfan train --dataset` read the dataset (eval's default); absent in older runs */
+  datasetRef?: DatasetRef;
   prep: {
     T: number;
     streams: Record<string, Omit<StreamPrep, 'mean' | 'std' | 'basis'> & { reduced: boolean }>;
@@ -74,6 +83,26 @@ export interface RunConfig {
     skipped: Array<{ key: string; reason: string }>;
     seconds: number;
   };
+}
+
+/**
+ * The dataset a run was trained on, for eval's default. Throws a typed error when the run does
+ * not record one (saved before runs recorded it) or when it is no longer where it was.
+ */
+export function recordedDataset(run: { dir: string | null; config: RunConfig }): DatasetRef {
+  const ref = run.config.datasetRef;
+  const where = run.dir ? join(run.dir, 'config.json') : 'the run';
+  if (!ref)
+    throw new DfanError('BAD_ARGUMENT', 'this run does not record the dataset it was trained on', {
+      file: where,
+      hint: 'runs trained before dfan recorded it need --dataset MANIFEST',
+    });
+  if (!existsSync(ref.path))
+    throw new DfanError('NOT_FOUND', `the dataset this run was trained on has moved (recorded in ${where})`, {
+      file: ref.path,
+      hint: 'give its new place with --dataset',
+    });
+  return ref;
 }
 
 /** RUN/config.json, written whole and then renamed (a reader never sees half a file). */

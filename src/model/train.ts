@@ -44,6 +44,7 @@ import {
 import { maskSeed } from './map-dropout.js';
 import { mixMatrix } from './mixup.js';
 import {
+  type DatasetRef,
   type EpochLog,
   type LoadedRun,
   loadRun,
@@ -63,6 +64,8 @@ export interface TrainRunOptions {
   /** feature store folder (`dfan extract --out`), or any FeatureSource */
   features: string | FeatureSource;
   dataset: Dataset;
+  /** where the dataset was read from, recorded in the run (eval's default); omitted = not recorded */
+  datasetRef?: DatasetRef;
   /** run folder to write; omitted = keep in memory only */
   out?: string;
   model?: Partial<ModelConfig>;
@@ -361,6 +364,7 @@ async function trainOne(opts: TrainRunOptions, tcfg: TrainConfig): Promise<Train
     packId,
     features: typeof opts.features === 'string' ? resolve(opts.features) : null,
     dataset: opts.dataset.name ?? null,
+    ...(opts.datasetRef ? { datasetRef: opts.datasetRef } : {}),
     prep: prepSummary(prep),
     streamInfo,
     ...(streamChecks ? { streamCheck: streamChecks } : {}),

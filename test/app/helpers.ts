@@ -1,5 +1,7 @@
 /** Test helpers for the app area: tiny generated videos, multipart bodies, fake predictions. */
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
 import { toPrediction } from '../../src/app/explain.js';
 import type { Prediction } from '../../src/app/types.js';
 import { zeroShotPredict, zeroShotPredictor } from '../../src/app/zero-shot.js';
@@ -35,6 +37,26 @@ export function multipartBody(
       'content-length': String(body.length),
     },
   };
+}
+
+/** POST a file to the server's /api/jobs as the page does (field "video"). */
+export async function uploadFile(app: FastifyInstance, file: string, name = 'clip.mp4') {
+  const { body, headers } = multipartBody('video', name, await readFile(file));
+  return app.inject({ method: 'POST', url: '/api/jobs', payload: body, headers });
+}
+
+/** Poll GET /api/jobs/:id until the job is done or failed; its public JSON. */
+export async function waitDone(
+  app: FastifyInstance,
+  id: string,
+  timeoutMs = 30_000,
+): Promise<Record<string, unknown>> {
+  for (const end = Date.now() + timeoutMs; Date.now() < end; ) {
+    const j = (await app.inject({ method: 'GET', url: `/api/jobs/${id}` })).json() as Record<string, unknown>;
+    if (j.status === 'done' || j.status === 'error') return j;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`job ${id} did not finish in ${timeoutMs} ms`);
 }
 
 /** A valid zero-shot Prediction built from synthetic features (a face at the centre, happy at t=2). */

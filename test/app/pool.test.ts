@@ -3,23 +3,17 @@
  * through the fake pack), two at once, and a dead worker fails only its job and is replaced.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import { checkPrediction } from '../../src/app/explain.js';
 import { startServer } from '../../src/app/serve.js';
 import type { Prediction } from '../../src/app/types.js';
+import { testDir } from '../helpers/temp.js';
 import { writeFakePack } from './fake-pack.js';
 import { makeClip, multipartBody } from './helpers.js';
 
-let dir = '';
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dfan-app-pool-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const dir = testDir('dfan-app-pool-');
 
 test('serve with 2 worker processes: concurrent real jobs finish; a killed worker is replaced', {
   timeout: 120_000,

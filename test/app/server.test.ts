@@ -4,11 +4,9 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
+import { before, test } from 'node:test';
 import { checkPrediction } from '../../src/app/explain.js';
 import type { JobRunner } from '../../src/app/jobs.js';
 import { checkVideoFile } from '../../src/app/serve.js';
@@ -16,18 +14,15 @@ import { buildServer } from '../../src/app/server.js';
 import type { Prediction } from '../../src/app/types.js';
 import { ZERO_SHOT_DESCRIPTOR } from '../../src/app/zero-shot.js';
 import { lavfiClip } from '../helpers/ffmpeg.js';
-import { fakePrediction, makeClip, multipartBody } from './helpers.js';
+import { testDir } from '../helpers/temp.js';
+import { fakePrediction, makeClip, multipartBody, uploadFile, waitDone } from './helpers.js';
 
-let dir = '';
+const dir = testDir('dfan-app-server-');
 const clips: string[] = [];
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dfan-app-server-'));
   for (const [i, c] of ['red', 'green', 'blue', 'yellow', 'white'].entries())
     clips.push(makeClip(dir, `clip${i}.mp4`, c));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 const quickRunner: JobRunner = async (job, progress) => {
@@ -50,21 +45,6 @@ async function server(
   });
 }
 
-async function upload(app: FastifyInstance, file: string, name = 'clip.mp4') {
-  const { body, headers } = multipartBody('video', name, await readFile(file));
-  return app.inject({ method: 'POST', url: '/api/jobs', payload: body, headers });
-}
-
-async function waitDone(app: FastifyInstance, id: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 500; i++) {
-    const r = await app.inject({ method: 'GET', url: `/api/jobs/${id}` });
-    const j = r.json() as Record<string, unknown>;
-    if (j.status === 'done' || j.status === 'error') return j;
-    await new Promise((res) => setTimeout(res, 10));
-  }
-  throw new Error('job did not finish');
-}
-
 test('valid upload → job → result; video with ranges; identical upload → cached; SSE reports done', async () => {
   const { app } = await server();
   try {
@@ -72,7 +52,7 @@ test('valid upload → job → result; video with ranges; identical upload → c
       model: { kind: string };
     };
     assert.equal(info.model.kind, 'zero-shot');
-    const r = await upload(app, clips[0], 'my clip.mp4');
+    const r = await uploadFile(app, clips[0], 'my clip.mp4');
     assert.equal(r.statusCode, 202, r.body);
     const job = r.json() as { id: string; status: string };
     assert.match(job.id, /^[A-Za-z0-9_-]{22}$/);
@@ -98,7 +78,7 @@ test('valid upload → job → result; video with ranges; identical upload → c
     assert.equal(part.rawPayload.length, 10);
     assert.equal(part.headers['content-range'], `bytes 10-19/${size}`);
 
-    const again = await upload(app, clips[0], 'copy.mp4');
+    const again = await uploadFile(app, clips[0], 'copy.mp4');
     assert.equal(again.statusCode, 200);
     const cached = again.json() as { status: string; cached: boolean; result: Prediction; id: string };
     assert.equal(cached.status, 'done');
@@ -128,7 +108,7 @@ test('a text file named .mp4 → 415; no file → 400; not multipart → 415', a
   try {
     const txt = join(dir, 'fake.mp4');
     await writeFile(txt, 'this is not a video\n'.repeat(50));
-    const r = await upload(app, txt, 'fake.mp4');
+    const r = await uploadFile(app, txt, 'fake.mp4');
     assert.equal(r.statusCode, 415, r.body);
     assert.match((r.json() as { message: string }).message, /video/);
     assert.doesNotMatch(r.body, new RegExp(workDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
@@ -136,7 +116,7 @@ test('a text file named .mp4 → 415; no file → 400; not multipart → 415', a
     assert.equal(json.statusCode, 415);
     const png = join(dir, 'one.png');
     lavfiClip(png, 'color=c=red:s=32x32:d=0.1', ['-frames:v', '1']);
-    const img = await upload(app, png, 'still.mp4');
+    const img = await uploadFile(app, png, 'still.mp4');
     assert.equal(img.statusCode, 415, img.body);
     assert.deepEqual(readdirSync(join(workDir, 'uploads')), [], 'rejected uploads are deleted');
   } finally {
@@ -193,7 +173,7 @@ test('concurrent jobs: at most `concurrency` run at once, all finish', async () 
   };
   const { app } = await server(slow, { concurrency: 2, maxQueued: 4 });
   try {
-    const rs = await Promise.all(clips.slice(0, 4).map((c, i) => upload(app, c, `c${i}.mp4`)));
+    const rs = await Promise.all(clips.slice(0, 4).map((c, i) => uploadFile(app, c, `c${i}.mp4`)));
     for (const r of rs) assert.equal(r.statusCode, 202, r.body);
     const done = await Promise.all(rs.map((r) => waitDone(app, (r.json() as { id: string }).id)));
     for (const d of done) assert.equal(d.status, 'done');
@@ -215,11 +195,11 @@ test('a full queue answers 503 with Retry-After instead of piling up; a failing 
   };
   const { app, workDir } = await server(blocked, { concurrency: 1, maxQueued: 1, retryAfter: 7 });
   try {
-    const a = await upload(app, clips[0], 'bad.mp4');
-    const b = await upload(app, clips[1], 'b.mp4');
+    const a = await uploadFile(app, clips[0], 'bad.mp4');
+    const b = await uploadFile(app, clips[1], 'b.mp4');
     assert.equal(a.statusCode, 202);
     assert.equal(b.statusCode, 202);
-    const c = await upload(app, clips[2], 'c.mp4');
+    const c = await uploadFile(app, clips[2], 'c.mp4');
     assert.equal(c.statusCode, 503, c.body);
     assert.equal(c.headers['retry-after'], '7');
     assert.equal(readdirSync(join(workDir, 'uploads')).length, 2, 'the refused upload is not kept');
@@ -229,7 +209,7 @@ test('a full queue answers 503 with Retry-After instead of piling up; a failing 
     assert.equal(da.error, 'bad.mp4: boom: decoder exploded');
     const db = await waitDone(app, (b.json() as { id: string }).id);
     assert.equal(db.status, 'done');
-    const d = await upload(app, clips[2], 'c.mp4');
+    const d = await uploadFile(app, clips[2], 'c.mp4');
     assert.equal(d.statusCode, 202);
   } finally {
     release();
@@ -240,7 +220,7 @@ test('a full queue answers 503 with Retry-After instead of piling up; a failing 
 test('path traversal in the file name is neutralised; uploads expire after the TTL', async () => {
   const { app, queue, workDir } = await server(quickRunner, { ttlMinutes: 1 });
   try {
-    const r = await upload(app, clips[3], '../../../../tmp/evil.mp4');
+    const r = await uploadFile(app, clips[3], '../../../../tmp/evil.mp4');
     assert.equal(r.statusCode, 202);
     const j = await waitDone(app, (r.json() as { id: string }).id);
     assert.equal((j.result as Prediction).video, 'evil.mp4');
@@ -254,7 +234,7 @@ test('path traversal in the file name is neutralised; uploads expire after the T
     const gone = await app.inject({ method: 'GET', url: `/api/jobs/${j.id}` });
     assert.equal(gone.statusCode, 404);
     // the cached result expired too: the same upload runs again
-    const again = await upload(app, clips[3], 'evil.mp4');
+    const again = await uploadFile(app, clips[3], 'evil.mp4');
     assert.equal(again.statusCode, 202);
   } finally {
     await app.close();

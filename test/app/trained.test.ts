@@ -5,24 +5,22 @@
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { checkPrediction } from '../../src/app/explain.js';
 import { packSpecOf } from '../../src/app/run-model.js';
 import type { Prediction } from '../../src/app/types.js';
 import { projectRoot } from '../../src/version.js';
 import { lavfiClip } from '../helpers/ffmpeg.js';
+import { testDir } from '../helpers/temp.js';
 import { writeFakePack } from './fake-pack.js';
 
-let dir = '';
+const dir = testDir('dfan-app-trained-');
 let runDir = '';
 let clip = '';
 let fakePack = '';
 
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'dfan-app-trained-'));
   const { syntheticSet } = await import('../../research/synthetic.js');
   const { trainRun } = await import('../../src/model/train.js');
   const set = syntheticSet({ videos: 24, classes: 2, T: 16, H: 3, W: 3, C: 4, vectors: {}, seed: 3 });
@@ -38,9 +36,6 @@ before(async () => {
   clip = join(dir, 'clip.mp4');
   lavfiClip(clip, 'testsrc2=s=160x120:d=2:r=10,format=yuv420p');
   fakePack = await writeFakePack(dir);
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 test('pack spec from a run pack id', () => {

@@ -16,7 +16,7 @@ import { decodeFrames } from '../../src/video/index.js';
 import type { Frame } from '../../src/video/types.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { testDir } from '../helpers/temp.js';
-import { makeMovingVideo } from './helpers.js';
+import { IMAGENET, makeMovingVideo, rgbInput } from './helpers.js';
 
 const FACE = sharedPath('media', 'single_face.mp4');
 const CAROUSEL = sharedPath('media', 'nk_carousel1.mp4');
@@ -70,16 +70,7 @@ test('MobileNetV2: our conversion matches the independent ../shared conversion o
   const ref = await loadOnnx(sharedPath('models', 'nsfw_mobilenetv2.onnx'), { threads: 2 });
   try {
     const ours = await net.run(frames);
-    const x = framesToTensor(frames, {
-      name: 'input',
-      size: [224, 224],
-      crop: 'crop',
-      layout: 'NCHW',
-      colorOrder: 'RGB',
-      scale: 1 / 255,
-      mean: [0, 0, 0],
-      std: [1, 1, 1],
-    });
+    const x = framesToTensor(frames, rgbInput());
     const r = (await ref.run({ input: x }, ['out_relu'])).out_relu;
     // reference is [N,1280,7,7]; ours is [N,7,7,1280]
     let m = 0;
@@ -127,7 +118,10 @@ test('object map separates content: frames of one video are closer to each other
 });
 
 test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and clip-vector (random 3-D CNN) backbones fill their streams; batch 1 = batch 3', {
-  skip: needShared('models', 'tiny_darknet_imagenet.onnx') || needShared('models', 'test_clip3d_random.onnx'),
+  skip:
+    needShared('models', 'tiny_darknet_imagenet.onnx') ||
+    needShared('models', 'mobilenetv2-12-int8-feat.onnx') ||
+    needShared('models', 'test_clip3d_random.onnx'),
 }, async () => {
   const dir = testDir('dfan-userpack-');
   const video = makeMovingVideo(join(dir, 'v.mp4'), 2, '160x120');
@@ -140,19 +134,21 @@ test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and c
         kind: 'frame-map',
         engine: 'onnx',
         weights: sharedPath('models', 'tiny_darknet_imagenet.onnx'),
-        input: {
-          name: 'input_rgb01',
-          size: [224, 224],
-          crop: 'crop',
-          layout: 'NCHW',
-          colorOrder: 'RGB',
-          scale: 1 / 255,
-          mean: [0, 0, 0],
-          std: [1, 1, 1],
-        },
+        input: rgbInput({ name: 'input_rgb01' }),
         output: { name: 'feat', shape: [512, 14, 14] },
         licence: 'public domain (darknet)',
         description: 'Tiny Darknet trained on ImageNet-1k',
+      },
+      {
+        id: 'mobilenetv2-int8/pool',
+        stream: 'context',
+        kind: 'frame-vector',
+        engine: 'onnx',
+        weights: sharedPath('models', 'mobilenetv2-12-int8-feat.onnx'),
+        input: rgbInput(IMAGENET),
+        output: { name: 'feat_pool_1280', shape: [1280] },
+        licence: 'Apache-2.0 (ONNX Model Zoo)',
+        description: 'MobileNetV2-1.0 int8 ImageNet, global average pool',
       },
       {
         id: 'clip3d-random',
@@ -160,17 +156,7 @@ test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and c
         kind: 'clip-vector',
         engine: 'onnx',
         weights: sharedPath('models', 'test_clip3d_random.onnx'),
-        input: {
-          name: 'clip',
-          size: [112, 112],
-          crop: 'crop',
-          layout: 'NCTHW',
-          colorOrder: 'RGB',
-          scale: 1 / 255,
-          mean: [0, 0, 0],
-          std: [1, 1, 1],
-          frames: 8,
-        },
+        input: rgbInput({ name: 'clip', size: [112, 112], layout: 'NCTHW', frames: 8 }),
         output: { name: 'embedding', shape: [64] },
         licence: 'test only',
         description: 'RANDOM weights: exercises the clip path only',
@@ -179,17 +165,30 @@ test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and c
   };
   const pf = join(dir, 'pack.json');
   writeFileSync(pf, JSON.stringify(pack));
-  const p = await loadPack(pf, { batchSize: 3 });
-  try {
-    assert.equal(p.id, 'test-pack@1');
-    const input = await videoPackInput(video, { T: 4, K: 4 });
-    const r = await p.extract(input);
-    assert.deepEqual(r.streams.object.shape, [4, 14, 14, 512]);
-    assert.deepEqual(r.streams.action.shape, [4, 64]);
-    assert.ok(r.streams.object.data.every(Number.isFinite));
-    assert.ok(r.streams.action.data.some((v) => v !== 0));
-  } finally {
-    await p.dispose();
+  // T = 4 snippets: batches of 3 + 1 against 4 batches of 1
+  const extract = async (batchSize: number) => {
+    const p = await loadPack(pf, { batchSize });
+    try {
+      assert.equal(p.id, 'test-pack@1');
+      return (await p.extract(await videoPackInput(video, { T: 4, K: 4 }))).streams;
+    } finally {
+      await p.dispose();
+    }
+  };
+  const three = await extract(3);
+  const one = await extract(1);
+  assert.deepEqual(three.object.shape, [4, 14, 14, 512]);
+  assert.deepEqual(three.context.shape, [4, 1280]);
+  assert.deepEqual(three.action.shape, [4, 64]);
+  for (const s of ['object', 'context', 'action']) {
+    assert.ok(three[s].data.every(Number.isFinite), s);
+    assert.ok(
+      three[s].data.some((v) => v !== 0),
+      `${s} is not all zero`,
+    );
+    assert.deepEqual(one[s].shape, three[s].shape);
+    const d = maxAbsDiff(one[s].data, three[s].data);
+    assert.ok(d < 1e-4, `${s}: batch 1 and batch 3 differ by ${d}`);
   }
 });
 

@@ -6,6 +6,7 @@ import { loadManifest, loadPackFile, validateManifest, verifyWeights } from '../
 import { DfanError } from '../../src/errors.js';
 import { sha256File } from '../../src/util/hash.js';
 import { testDir } from '../helpers/temp.js';
+import { IMAGENET, rgbInput } from './helpers.js';
 
 const good = () => ({
   id: 'resnet50-imagenet',
@@ -13,16 +14,8 @@ const good = () => ({
   kind: 'frame-map',
   engine: 'onnx',
   weights: 'weights/resnet50.onnx',
-  input: {
-    name: 'input',
-    size: [224, 224],
-    crop: 'crop',
-    layout: 'NCHW',
-    colorOrder: 'RGB',
-    scale: 1 / 255,
-    mean: [0.485, 0.456, 0.406],
-    std: [0.229, 0.224, 0.225],
-  },
+  // size as plain JSON has it (the tests below write wrong lengths into it)
+  input: { ...rgbInput(IMAGENET), size: [224, 224] as number[] },
   output: { name: 'layer4', shape: [2048, 7, 7] },
   licence: 'Apache-2.0',
   description: 'ResNet-50 trained on ImageNet-1k',

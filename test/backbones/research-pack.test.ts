@@ -5,8 +5,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { validateManifest } from '../../src/backbones/manifest.js';
@@ -21,17 +19,14 @@ import { halveFrame } from '../../src/backbones/tiles.js';
 import { DfanError } from '../../src/errors.js';
 import { decodeFrames, findFfmpeg, probe, sampleSnippets } from '../../src/video/index.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 
 const MODELS = sharedPath('models');
 const CARVING = sharedPath('media', 'test_carving_ice.mp4');
 const noModels = needShared('models', 'movinet_a0_stream_int8_kinetics600.tflite');
 const noCarving = noModels || needShared('media', 'test_carving_ice.mp4');
 
-let tmp = '';
-async function tmpDir(): Promise<string> {
-  if (!tmp) tmp = await mkdtemp(join(tmpdir(), 'dfan-research-'));
-  return tmp;
-}
+const tmp = testDir('dfan-research-');
 let researchPack: ResearchPack | null = null;
 async function pack(): Promise<ResearchPack> {
   if (!researchPack) researchPack = await loadResearchPack({ dir: MODELS, actionThreads: 1 });
@@ -39,12 +34,11 @@ async function pack(): Promise<ResearchPack> {
 }
 after(async () => {
   await researchPack?.dispose();
-  if (tmp) await rm(tmp, { recursive: true, force: true });
 });
 
 /** A tiny generated clip: moving test pattern, optionally with a 440 Hz tone or a silent track. */
 async function genClip(name: string, audio: 'none' | 'sine' | 'silent', seconds = 2): Promise<string> {
-  const out = join(await tmpDir(), name);
+  const out = join(tmp, name);
   const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=25:duration=${seconds}`];
   if (audio === 'sine')
     args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`);
@@ -388,7 +382,7 @@ test("loadPack('research') loads the installed pack; a truncated installed file 
   const { loadPack } = await import('../../src/backbones/index.js');
   const { truncate } = await import('node:fs/promises');
   const saved = process.env.DFAN_CACHE;
-  process.env.DFAN_CACHE = join(await tmpDir(), 'cache');
+  process.env.DFAN_CACHE = join(tmp, 'cache');
   try {
     const installed = await installPack(MODELS, { id: 'research' });
     const p = await loadPack('research', { streams: ['action'] });

@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import ExcelJS from 'exceljs';
 import { evaluateKeyClips, keyClipLines } from '../../src/data/keyclip-eval.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-kc-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = testDir('dfan-kc-');
 
 test('evaluateKeyClips: a focus on the annotated clip beats chance; unmatched videos are reported', async () => {
   const file = join(tmp, 'Attributes.xlsx');

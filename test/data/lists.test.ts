@@ -1,16 +1,15 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { listSplitNumbers, parseListText, readClassInd, readListSplit } from '../../src/data/lists.js';
 import { openDataset } from '../../src/data/open.js';
 import { datasetStats } from '../../src/data/stats.js';
 import { DfanError } from '../../src/errors.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-lists-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = testDir('dfan-lists-');
 
 /** Count `Class/...` lines per class straight from the raw file, independently of the reader. */
 function rawCounts(file: string): Map<string, number> {

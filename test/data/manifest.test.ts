@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { indexVideos } from '../../src/data/find.js';
 import { parseCsv, parseManifest, readClassFolders, readManifest } from '../../src/data/manifest.js';
 import { DfanError } from '../../src/errors.js';
+import { testDir } from '../helpers/temp.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'dfan-manifest-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = testDir('dfan-manifest-');
 
 function touch(rel: string): string {
   const p = join(dir, rel);

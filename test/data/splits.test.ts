@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { openDataset } from '../../src/data/open.js';
 import { parseSplitRange, randomSplit, withValidationSlice } from '../../src/data/splits.js';
 import type { Dataset } from '../../src/data/types.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-splits-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = testDir('dfan-splits-');
 
 const base: Dataset = {
   name: 'x',

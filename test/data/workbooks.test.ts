@@ -1,8 +1,6 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import ExcelJS from 'exceljs';
 import {
   cleanVideoName,
@@ -16,9 +14,9 @@ import { datasetStats } from '../../src/data/stats.js';
 import { readSplitWorkbook, VE8_CLASSES, workbookSplit } from '../../src/data/ve8-splits.js';
 import { rng, shuffle } from '../../src/util/random.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-xlsx-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = testDir('dfan-xlsx-');
 
 /** A VE-8-like set: per class a few videos, one basename under two classes. */
 function fakeVideos(): Array<{ id: number; path: string; cls: string; stem: string }> {

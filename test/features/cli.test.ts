@@ -5,29 +5,19 @@
  */
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { FeatureStore, readFeatures } from '../../src/features/store.js';
+import { testDir } from '../helpers/temp.js';
 import { builtFakePack, CLI, makeVideo } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'dfan-cli-'));
+const dir = testDir('dfan-cli-');
 const colours = ['red', 'green', 'blue', 'yellow', 'white', 'gray'];
 before(() => {
   mkdirSync(join(dir, 'six'));
   for (const c of colours) makeVideo(join(dir, 'six', `${c}.mp4`), c, 1);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 function run(args: string[], env: Record<string, string> = {}) {
   return spawnSync(process.execPath, [CLI, ...args], {

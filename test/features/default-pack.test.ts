@@ -1,16 +1,14 @@
 /** End to end with the real default pack (npm-shipped weights): `dfan extract` → a valid file → resume. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { FeatureStore, readFeatureHeader } from '../../src/features/store.js';
 import { FACE_LAYOUT } from '../../src/features/types.js';
+import { testDir } from '../helpers/temp.js';
 import { CLI, makeVideo } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'dfan-e2e-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = testDir('dfan-e2e-');
 
 test('dfan extract with the default pack writes every stream it declares; a second run skips', async () => {
   const clip = makeVideo(join(dir, 'clip.mp4'), 'teal', 2, '320x240');

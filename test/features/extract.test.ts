@@ -1,15 +1,15 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { configHash, type ExtractTiming, extractAll, extractVideo } from '../../src/features/extract.js';
 import { FeatureStore, readFeatures } from '../../src/features/store.js';
+import { testDir } from '../helpers/temp.js';
 import { createPack } from './fake-pack.js';
 import { builtFakePack, makeVideo } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'dfan-extract-'));
+const dir = testDir('dfan-extract-');
 const log = join(dir, 'extract.log');
 const vids: Record<string, string> = {};
 before(() => {
@@ -23,7 +23,6 @@ before(() => {
 });
 after(() => {
   delete process.env.DFAN_FAKE_PACK_LOG;
-  rmSync(dir, { recursive: true, force: true });
 });
 
 function logged(): string[] {

@@ -7,6 +7,7 @@
  */
 import { appendFileSync } from 'node:fs';
 import type { FeaturePack, PackInput } from '../../src/backbones/types.js';
+import { quadrantColours } from '../helpers/quadrants.js';
 
 export function createPack(): FeaturePack {
   return {
@@ -27,20 +28,12 @@ export function createPack(): FeaturePack {
     ],
     async extract(input: PackInput) {
       const T = input.snippets.length;
-      const object = new Float32Array(T * 2 * 2 * 3);
       const action = new Float32Array(T * 4);
       const keys = await input.decode(
         input.snippets.map((s) => s.keyTime),
         { width: 8, height: 8, mode: 'stretch' },
       );
-      keys.forEach((f, t) => {
-        for (let y = 0; y < 8; y++)
-          for (let x = 0; x < 8; x++)
-            for (let c = 0; c < 3; c++) {
-              const q = (Math.floor(y / 4) * 2 + Math.floor(x / 4)) * 3 + c;
-              object[t * 12 + q] += f.data[(y * 8 + x) * 3 + c] / 255 / 16;
-            }
-      });
+      const object = quadrantColours(keys);
       const clipTimes = input.snippets.flatMap((s) => s.clipTimes.slice(0, 2));
       const clips = await input.decode(clipTimes, { width: 4, height: 4, mode: 'stretch' });
       for (let t = 0; t < T; t++) {

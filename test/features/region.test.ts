@@ -12,10 +12,26 @@ import { loadDefaultPack } from '../../src/backbones/default-pack.js';
 import { gridRegion } from '../../src/backbones/preprocess.js';
 import { extractVideo } from '../../src/features/extract.js';
 import { mapRegion } from '../../src/features/region.js';
+import type { VideoFeatures } from '../../src/features/types.js';
 import { ffmpeg, X264_FAST } from '../helpers/ffmpeg.js';
 import { testDir } from '../helpers/temp.js';
 
 const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
+
+/** The prediction of one snippet whose object focus sits all on grid cell (row, col) of a w×h video. */
+function focusOnCell(vf: VideoFeatures, row: number, col: number, w: number, h: number) {
+  const [, H, W] = vf.streams.object.shape;
+  const grid = Array.from({ length: H }, (_, i) =>
+    Array.from({ length: W }, (_, j) => (i === row && j === col ? 1 : 0)),
+  );
+  return toPrediction(
+    'clip',
+    vf,
+    { probs: [1], classes: ['x'], temporalFocus: [1], spatialFocus: { object: [grid] }, warnings: [] },
+    { descriptor: { name: 't', kind: 'untrained', description: 'test' }, streamDescriptions: {} },
+    { width: w, height: h },
+  );
+}
 
 test('gridRegion: stretch spans the frame, crop its centre, letterbox reaches past it (4:3, 16:9, portrait)', () => {
   for (const [w, h] of [
@@ -126,16 +142,7 @@ test('default pack: the object grid spans the whole frame; a cue at the far side
         along < 0.15 && across < 0.3,
         `${size}: map changes at the cue (${peak.col.toFixed(2)},${peak.row.toFixed(2)} vs ${cx.toFixed(2)},${cy.toFixed(2)})`,
       );
-      const grid = Array.from({ length: H }, (_, i) =>
-        Array.from({ length: W }, (_, j) => (i === 0 && j === 0 ? 1 : 0)),
-      );
-      const p = toPrediction(
-        'clip',
-        cue,
-        { probs: [1], classes: ['x'], temporalFocus: [1], spatialFocus: { object: [grid] }, warnings: [] },
-        { descriptor: { name: 't', kind: 'untrained', description: 'test' }, streamDescriptions: {} },
-        { width: w, height: h },
-      );
+      const p = focusOnCell(cue, 0, 0, w, h);
       assert.deepEqual(p.spatial.object[0].region, [0, 0, 1, 1]);
       assert.match(p.spatial.object[0].where, /upper-left/);
     }
@@ -152,18 +159,8 @@ test('a centre-crop pack states the narrower region, and words follow the frame,
     const vf = await extractVideo(patchClip(join(dir, 'c.mp4'), '426x240', 0.5, 0.4), pack, { T: 1, K: 1 });
     const region = vf.meta.streams.find((s) => s.name === 'object')?.region;
     assert.ok(region && close(region, gridRegion(426, 240, 224, 224, 'crop')));
-    const [, H, W] = vf.streams.object.shape;
     // peak in the grid's left column: in a centre crop that is left of centre, not the frame's left edge
-    const grid = Array.from({ length: H }, (_, i) =>
-      Array.from({ length: W }, (_, j) => (i === 7 && j === 0 ? 1 : 0)),
-    );
-    const p = toPrediction(
-      'clip',
-      vf,
-      { probs: [1], classes: ['x'], temporalFocus: [1], spatialFocus: { object: [grid] }, warnings: [] },
-      { descriptor: { name: 't', kind: 'untrained', description: 'test' }, streamDescriptions: {} },
-      { width: 426, height: 240 },
-    );
+    const p = focusOnCell(vf, 7, 0, 426, 240);
     assert.match(p.spatial.object[0].where, /^middle-left|^centre/);
     assert.ok((p.spatial.object[0].region[0] ?? 0) > 0.2);
   } finally {

@@ -3,7 +3,6 @@ import { spawn } from 'node:child_process';
 import {
   copyFileSync,
   existsSync,
-  mkdtempSync,
   readdirSync,
   readFileSync,
   rmSync,
@@ -12,9 +11,8 @@ import {
   unlinkSync,
   writeFileSync,
 } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { isDfanError } from '../../src/errors.js';
 import { isTempName, removeStaleTemps } from '../../src/features/atomic.js';
 import { encodeSafetensors } from '../../src/features/safetensors.js';
@@ -26,40 +24,14 @@ import {
   readFeatureHeader,
   readFeatures,
 } from '../../src/features/store.js';
-import type { VideoFeatures } from '../../src/features/types.js';
 import { projectRoot } from '../../src/version.js';
+import { testDir } from '../helpers/temp.js';
+import { sampleFeatures } from './helpers.js';
 
-const dir = mkdtempSync(join(tmpdir(), 'dfan-store-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function fakeFeatures(key: string, configHash = 'cfg1', T = 4, seed = 1): VideoFeatures {
-  const map = new Float32Array(T * 3 * 3 * 8).map((_, i) => Math.sin(i * seed) * 5);
-  const vec = new Float32Array(T * 6).map((_, i) => Math.cos(i * seed) / 3);
-  return {
-    meta: {
-      source: `videos/${key}.mp4`,
-      key,
-      sourceSize: 1234,
-      sourceHash: 'ab'.repeat(32),
-      duration: 2 * T,
-      packId: 'test@1',
-      configHash,
-      dfanVersion: '0.1.0',
-      createdAt: '2026-01-01T00:00:00.000Z',
-      streams: [
-        { name: 'object', kind: 'map', backbone: 'b1', description: 'a map' },
-        { name: 'action', kind: 'vector', backbone: 'b2', description: 'a vector' },
-      ],
-      warnings: ['no audio stream'],
-    },
-    snippets: Array.from({ length: T }, (_, i) => ({ start: i * 2, end: i * 2 + 2, keyTime: i * 2 + 1 })),
-    streams: { object: { shape: [T, 3, 3, 8], data: map }, action: { shape: [T, 6], data: vec } },
-    mask: Float32Array.from({ length: T }, (_, i) => (i < T - 1 ? 1 : 0)),
-  };
-}
+const dir = testDir('dfan-store-');
 
 test('features round trip: maps in fp16 (bounded error), vectors and times exact, metadata kept', () => {
-  const vf = fakeFeatures('Fear/clip');
+  const vf = sampleFeatures('Fear/clip');
   const buf = encodeFeatures(vf);
   const back = decodeFeatures(buf, 'mem', { verify: true });
   assert.deepEqual(back.meta, vf.meta);
@@ -107,7 +79,7 @@ test('store: save, has, load; other config, truncated, foreign, corrupt and misp
   const sdir = join(dir, 'store1');
   const store = await FeatureStore.open(sdir, { create: true });
   const keys = ['Joy/a', 'Joy/b', 'Fear/c', 'Fear/d', 'Fear/e'];
-  for (const [i, k] of keys.entries()) await store.save(fakeFeatures(k, 'cfg1', 4, i + 1));
+  for (const [i, k] of keys.entries()) await store.save(sampleFeatures(k, 'cfg1', 4, i + 1));
   await store.flush();
   for (const k of keys) assert.equal(await store.has(k, 'cfg1'), true, k);
   assert.equal(await store.has('Joy/a', 'cfg2'), false, 'other config');
@@ -140,10 +112,11 @@ test('store: save, has, load; other config, truncated, foreign, corrupt and misp
   await assert.rejects(store.load('Fear/e'), /belongs to key/);
 });
 
-test('store: index.json is rebuilt from the files when lost or damaged; open is fast', async () => {
+// how long opening a store and reading its headers takes: `npm run bench -- headers`
+test('store: index.json is rebuilt from the files when lost or damaged; every header names its key', async () => {
   const sdir = join(dir, 'store2');
   const store = await FeatureStore.open(sdir, { create: true });
-  for (let i = 0; i < 50; i++) await store.save(fakeFeatures(`k/${i}`, 'cfg1', 2, i + 1));
+  for (let i = 0; i < 50; i++) await store.save(sampleFeatures(`k/${i}`, 'cfg1', 2, i + 1));
   await store.flush();
   const idx = JSON.parse(readFileSync(join(sdir, 'index.json'), 'utf8'));
   assert.equal(Object.keys(idx.entries).length, 50);
@@ -154,10 +127,7 @@ test('store: index.json is rebuilt from the files when lost or damaged; open is 
   writeFileSync(join(sdir, 'index.json'), '{ broken');
   const third = await FeatureStore.open(sdir);
   assert.deepEqual(third.keys().sort(), again.keys().sort());
-  const t0 = performance.now();
-  await FeatureStore.open(sdir);
-  for (const k of third.keys()) await readFeatureHeader(third.pathFor(k));
-  assert.ok(performance.now() - t0 < 5000);
+  for (const k of third.keys()) assert.equal((await readFeatureHeader(third.pathFor(k))).meta.key, k);
   await assert.rejects(
     FeatureStore.open(join(dir, 'nope')),
     (e: unknown) => isDfanError(e) && e.code === 'NOT_FOUND',

@@ -2,18 +2,14 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { projectRoot } from '../../src/version.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 
 const CLI = join(projectRoot(), 'dist', 'src', 'cli.js');
-const dirs: string[] = [];
-after(async () => {
-  for (const d of dirs) await rm(d, { recursive: true, force: true });
-});
 
 function dfan(args: string[], cache: string) {
   const r = spawnSync(process.execPath, [CLI, ...args], {
@@ -25,9 +21,8 @@ function dfan(args: string[], cache: string) {
 }
 
 test('dfan pack install / list / verify from the command line, with exit codes', async () => {
-  const src = await mkdtemp(join(tmpdir(), 'dfan-packcli-src-'));
-  const cache = await mkdtemp(join(tmpdir(), 'dfan-packcli-cache-'));
-  dirs.push(src, cache);
+  const src = testDir('dfan-packcli-src-');
+  const cache = testDir('dfan-packcli-cache-');
   const bytes = Buffer.from('not really weights, but hashed like them\n'.repeat(100));
   await writeFile(join(src, 'w.bin'), bytes);
   await writeFile(
@@ -87,8 +82,7 @@ test('dfan pack install / list / verify from the command line, with exit codes',
 test('dfan pack list says what the research pack streams are today: the object map sees the whole frame', {
   skip: needShared('models', 'mobilenetv2-12-int8-feat.onnx'),
 }, async () => {
-  const cache = await mkdtemp(join(tmpdir(), 'dfan-packcli-research-'));
-  dirs.push(cache);
+  const cache = testDir('dfan-packcli-research-');
   let r = dfan(['pack', 'install', sharedPath('models'), '--id', 'research', '--no-progress'], cache);
   assert.equal(r.code, 0, r.err);
   // a copy installed before revision 2 says "centre crop"; the listing must say what the code does

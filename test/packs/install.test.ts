@@ -1,33 +1,22 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
 import { packDir, packsRoot, requireInstalled } from '../../src/packs/cache.js';
 import { PACK_FORMAT, type PackJson } from '../../src/packs/format.js';
 import { installPack, verifyPacks } from '../../src/packs/install.js';
 import { projectRoot } from '../../src/version.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
-
-const tmpRoots: string[] = [];
-after(async () => {
-  for (const d of tmpRoots) await rm(d, { recursive: true, force: true });
-});
-
-async function tempDir(prefix: string): Promise<string> {
-  const d = await mkdtemp(join(tmpdir(), `dfan-${prefix}-`));
-  tmpRoots.push(d);
-  return d;
-}
+import { testDir } from '../helpers/temp.js';
 
 /** A fresh, empty cache for one test. */
 async function freshCache(): Promise<string> {
-  const d = await tempDir('cache');
+  const d = testDir('dfan-cache-');
   process.env.DFAN_CACHE = d;
   return d;
 }
@@ -36,7 +25,7 @@ const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex')
 
 /** A tiny pack folder with real hashes (no ../shared needed). */
 async function makeTinyPack(id = 'tiny'): Promise<{ dir: string; pack: PackJson }> {
-  const dir = await tempDir('src');
+  const dir = testDir('dfan-src-');
   const files: Record<string, Buffer> = {
     'weights.bin': Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919) % 251)),
     'labels.txt': Buffer.from('cat\ndog\n'),

@@ -5,6 +5,7 @@
  *   action  [T,3]     mean absolute change between the first two clip frames, per channel
  */
 import type { FeaturePack, PackInput } from '../../src/backbones/types.js';
+import { quadrantColours } from '../helpers/quadrants.js';
 
 export function createPack(): FeaturePack {
   return {
@@ -25,7 +26,6 @@ export function createPack(): FeaturePack {
     ],
     async extract(input: PackInput) {
       const T = input.snippets.length;
-      const object = new Float32Array(T * 12);
       const action = new Float32Array(T * 3);
       // one decode per video (each ffmpeg start costs ~0.4 s here): key frames, then 2 clip frames per snippet
       const times = [
@@ -33,14 +33,8 @@ export function createPack(): FeaturePack {
         ...input.snippets.flatMap((s) => [s.clipTimes[0], s.clipTimes[Math.min(1, s.clipTimes.length - 1)]]),
       ];
       const frames = await input.decode(times, { width: 8, height: 8, mode: 'stretch' });
+      const object = quadrantColours(frames.slice(0, T));
       for (let t = 0; t < T; t++) {
-        const f = frames[t].data;
-        for (let y = 0; y < 8; y++)
-          for (let x = 0; x < 8; x++)
-            for (let c = 0; c < 3; c++) {
-              const q = (Math.floor(y / 4) * 2 + Math.floor(x / 4)) * 3 + c;
-              object[t * 12 + q] += f[(y * 8 + x) * 3 + c] / 255 / 16;
-            }
         const a = frames[T + 2 * t].data;
         const b = frames[T + 2 * t + 1].data;
         for (let i = 0; i < a.length; i++) action[t * 3 + (i % 3)] += Math.abs(a[i] - b[i]) / 255 / 64;

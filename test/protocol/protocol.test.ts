@@ -6,10 +6,9 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import ExcelJS from 'exceljs';
 import { openDataset } from '../../src/data/open.js';
@@ -19,9 +18,9 @@ import { runProtocol } from '../../src/protocol/run.js';
 import { decodePng } from '../../src/render/index.js';
 import { lavfiClip, X264_FAST } from '../helpers/ffmpeg.js';
 import { needSlow } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-protocol-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = testDir('dfan-protocol-');
 const PACK = fileURLToPath(new URL('./colour-pack.js', import.meta.url));
 
 const CLASSES: Array<[string, string[]]> = [

@@ -5,27 +5,18 @@
  * away gives a clear error and work resumes when it is back. Fake pack: a job takes milliseconds.
  */
 import assert from 'node:assert/strict';
-import {
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Queue } from 'bullmq';
 import { FeatureStore, readFeatures } from '../../src/features/store.js';
 import { builtFakePack, makeVideo } from '../features/helpers.js';
+import { testDir } from '../helpers/temp.js';
 import { dfan, dfanRun, type Proc, startWorker, stopWorker, until } from './helpers.js';
 import { freePort, needRedis, TestRedis } from './redis.js';
 
 const skip = needRedis();
-const dir = mkdtempSync(join(tmpdir(), 'dfan-queue-'));
+const dir = testDir('dfan-queue-');
 const colours = ['red', 'green', 'blue', 'yellow', 'white', 'gray'];
 let redis: TestRedis;
 const workers: Proc[] = [];
@@ -62,7 +53,6 @@ describe('extraction through the queue', { skip }, () => {
   after(async () => {
     for (const w of workers) await stopWorker(w, 'SIGKILL');
     await redis?.stop();
-    rmSync(dir, { recursive: true, force: true });
   });
 
   test('3 workers, a corrupt video in the batch: each good video extracted once, the corrupt one fails with the local error', async () => {
@@ -115,28 +105,12 @@ describe('extraction through the queue', { skip }, () => {
     for (const w of workers.splice(0)) assert.deepEqual(await stopWorker(w), { code: 0, signal: null });
     // no worker now: two detached enqueues of the same batch → the second one dedups
     const out = join(dir, 'dedup');
-    const a = await dfanRun([
-      'extract',
-      join(dir, 'six'),
-      '--out',
-      out,
-      '--queue',
-      redis.url,
-      '--detach',
-      ...common(),
-    ]);
+    const enqueue = () =>
+      dfanRun(['extract', join(dir, 'six'), '--out', out, '--queue', redis.url, '--detach', ...common()]);
+    const a = await enqueue();
     assert.equal(a.code, 0, a.out);
     assert.match(a.out, /6 job\(s\) enqueued, 0 already in flight/);
-    const b = await dfanRun([
-      'extract',
-      join(dir, 'six'),
-      '--out',
-      out,
-      '--queue',
-      redis.url,
-      '--detach',
-      ...common(),
-    ]);
+    const b = await enqueue();
     assert.match(b.out, /0 job\(s\) enqueued, 6 already in flight/);
     const st = await dfanRun(['queue', 'status', '--queue', redis.url]);
     assert.equal(st.code, 0, st.out);

@@ -4,11 +4,8 @@
  * progress reaches the server's job (the SSE stream's source) and the prediction comes back.
  */
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { FastifyInstance } from 'fastify';
 import { checkPrediction } from '../../src/app/explain.js';
 import { checkVideoFile } from '../../src/app/serve.js';
 import { buildServer } from '../../src/app/server.js';
@@ -16,39 +13,24 @@ import type { Prediction } from '../../src/app/types.js';
 import { ZERO_SHOT_DESCRIPTOR } from '../../src/app/zero-shot.js';
 import { queuePredictRunner } from '../../src/queue/predict.js';
 import { writeFakePack } from '../app/fake-pack.js';
-import { makeClip, multipartBody } from '../app/helpers.js';
+import { makeClip, uploadFile, waitDone } from '../app/helpers.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 import { dfan, type Proc, stopWorker } from './helpers.js';
 import { needRedis, TestRedis } from './redis.js';
 
 const skip = needRedis();
-let dir = '';
+const dir = testDir('dfan-queue-serve-');
 let redis: TestRedis;
 let worker: Proc | null = null;
 
-async function upload(app: FastifyInstance, file: string, name: string) {
-  const { body, headers } = multipartBody('video', name, await readFile(file));
-  return app.inject({ method: 'POST', url: '/api/jobs', payload: body, headers });
-}
-
-async function waitDone(app: FastifyInstance, id: string): Promise<Record<string, unknown>> {
-  for (let i = 0; i < 1500; i++) {
-    const j = (await app.inject({ method: 'GET', url: `/api/jobs/${id}` })).json() as Record<string, unknown>;
-    if (j.status === 'done' || j.status === 'error') return j;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error('job did not finish');
-}
-
 describe('serve + worker through the queue', { skip }, () => {
   before(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'dfan-queue-serve-'));
     redis = await TestRedis.start();
   });
   after(async () => {
     if (worker) await stopWorker(worker, 'SIGKILL');
     await redis?.stop();
-    await rm(dir, { recursive: true, force: true });
   });
 
   test('uploads to two servers become jobs for one worker; progress and predictions come back', async () => {
@@ -82,7 +64,7 @@ describe('serve + worker through the queue', { skip }, () => {
         makeClip(dir, 'a.mp4', 'white', 2),
         real ? sharedPath('media', 'single_face.mp4') : makeClip(dir, 'b.mp4', 'blue', 2),
       ];
-      const posted = await Promise.all(servers.map((s, i) => upload(s.app, clips[i], `clip${i}.mp4`)));
+      const posted = await Promise.all(servers.map((s, i) => uploadFile(s.app, clips[i], `clip${i}.mp4`)));
       for (const r of posted) assert.equal(r.statusCode, 202, r.body);
       const done = await Promise.all(
         servers.map((s, i) => waitDone(s.app, (posted[i].json() as { id: string }).id)),

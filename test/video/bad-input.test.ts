@@ -4,21 +4,21 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
 import { projectRoot } from '../../src/version.js';
 import { decodeFrames, probe } from '../../src/video/index.js';
-import { audioOnly, hasMkfifo, tempDir, testsrcClip, zeroLength } from './fixtures.js';
+import { testDir } from '../helpers/temp.js';
+import { audioOnly, hasMkfifo, testsrcClip, zeroLength } from './fixtures.js';
 
 const CLI = join(projectRoot(), 'dist', 'src', 'cli.js');
-let dir = '';
+const dir = testDir('dfan-video-');
 let good = '';
 const bad: Record<string, { path: string; code: string }> = {};
 
 before(() => {
-  dir = tempDir();
   good = testsrcClip(dir);
   const p = (n: string) => join(dir, n);
   bad.missing = { path: p('no such video.mp4'), code: 'NOT_FOUND' };
@@ -35,7 +35,6 @@ before(() => {
   bad.truncatedIndex = { path: p('cut-index.mp4'), code: 'CORRUPT' };
   writeFileSync(bad.truncatedIndex.path, Buffer.concat([buf.subarray(0, 32), Buffer.alloc(64)]));
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(process.execPath, [CLI, ...args], {

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
 import { decodeFrameStream, decodeFrames, frameTimes, probe, sampleSnippets } from '../../src/video/index.js';
+import { testDir } from '../helpers/temp.js';
 import {
   anamorphicClip,
   barClip,
@@ -12,17 +12,14 @@ import {
   meanRgb,
   nearestColour,
   rotatedClip,
-  tempDir,
   vfrClip,
 } from './fixtures.js';
 
-let dir = '';
+const dir = testDir('dfan-video-');
 let colours = '';
 before(() => {
-  dir = tempDir();
   colours = colourClip(dir);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 const SMALL = { width: 16, height: 12 };
 
@@ -167,30 +164,16 @@ test('thumbnails: chosen times come small from the same pass, same frame, same p
 test('thumbnails on a raw H.264 stream (no timestamps) and only thumbnails', async () => {
   const raw = join(dir, 'colours-thumb.h264');
   ffmpeg(['-i', colours, '-c', 'copy', '-f', 'h264', raw]);
-  const times = [0.5, 1.5, 2.3];
-  const frames = await decodeFrames(raw, times, {
-    ...SMALL,
-    thumb: { width: 4, height: 4, indices: [1, 2] },
-  });
-  assert.deepEqual(
-    frames.map((f) => [f.width, nearestColour(meanRgb(f.data, f.width))]),
-    [
-      [16, 'red'],
-      [4, 'lime'],
-      [4, 'blue'],
-    ],
-  );
-  const only = await decodeFrames(colours, [3.5, 0.5], {
-    ...SMALL,
-    thumb: { width: 4, height: 4, indices: [0, 1] },
-  });
-  assert.deepEqual(
-    only.map((f) => [f.width, nearestColour(meanRgb(f.data, f.width))]),
-    [
-      [4, 'white'],
-      [4, 'red'],
-    ],
-  );
+  // [width, colour] of each frame when the frames at `thumbs` come as 4×4 thumbnails
+  const decoded = async (file: string, times: number[], thumbs: number[]) => {
+    const frames = await decodeFrames(file, times, {
+      ...SMALL,
+      thumb: { width: 4, height: 4, indices: thumbs },
+    });
+    return frames.map((f) => `${f.width} ${nearestColour(meanRgb(f.data, f.width))}`);
+  };
+  assert.deepEqual(await decoded(raw, [0.5, 1.5, 2.3], [1, 2]), ['16 red', '4 lime', '4 blue']);
+  assert.deepEqual(await decoded(colours, [3.5, 0.5], [0, 1]), ['4 white', '4 red']);
 });
 
 test('non-square pixels: probe reports the shown size, crop/letterbox work on the shown picture', async () => {

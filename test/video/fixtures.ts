@@ -1,17 +1,20 @@
 /**
  * Videos generated at test time with ffmpeg's lavfi sources, where the expected pixels are known.
- * Everything goes into a fresh temp dir per call.
+ * Each goes into the folder it is given (tests use test/helpers/temp.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ffmpeg } from '../helpers/ffmpeg.js';
+import { ffmpeg, lavfiClip } from '../helpers/ffmpeg.js';
 
 export { ffmpeg };
 
-export function tempDir(prefix = 'dfan-video-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+/** libx264 at its default preset (the pixels these tests expect were measured with it). */
+const X264 = ['-c:v', 'libx264'];
+
+/** `-f lavfi -i SOURCE` for each source, in order (inputs 0, 1, …). */
+function lavfiInputs(sources: string[]): string[] {
+  return sources.flatMap((s) => ['-f', 'lavfi', '-i', s]);
 }
 
 /** The colours of the colour clip, one per second, as RGB. */
@@ -25,16 +28,10 @@ export const PALETTE: Array<[string, [number, number, number]]> = [
 /** 4-s, 64×48, 25 fps H.264 clip whose colour changes every second (PALETTE order). */
 export function colourClip(dir: string, name = 'colours.mp4', fps = 25): string {
   const out = join(dir, name);
-  const inputs = PALETTE.flatMap(([c]) => ['-f', 'lavfi', '-i', `color=c=${c}:s=64x48:d=1:r=${fps}`]);
+  const concat = `${PALETTE.map((_, i) => `[${i}]`).join('')}concat=n=${PALETTE.length}:v=1,format=yuv420p`;
   ffmpeg([
-    ...inputs,
-    '-filter_complex',
-    `${PALETTE.map((_, i) => `[${i}]`).join('')}concat=n=${PALETTE.length}:v=1,format=yuv420p`,
-    '-c:v',
-    'libx264',
-    '-g',
-    '10',
-    out,
+    ...lavfiInputs(PALETTE.map(([c]) => `color=c=${c}:s=64x48:d=1:r=${fps}`)),
+    ...['-filter_complex', concat, ...X264, '-g', '10', out],
   ]);
   return out;
 }
@@ -45,58 +42,28 @@ export function colourClip(dir: string, name = 'colours.mp4', fps = 25): string 
  */
 export function vfrClip(dir: string): string {
   const out = join(dir, 'vfr.mp4');
+  const parts = ['red:s=64x48:d=1:r=25', 'lime:s=64x48:d=1:r=2', 'blue:s=64x48:d=1:r=5'];
   ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=red:s=64x48:d=1:r=25',
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=lime:s=64x48:d=1:r=2',
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=blue:s=64x48:d=1:r=5',
-    '-filter_complex',
-    '[0][1][2]concat=n=3:v=1,format=yuv420p',
-    '-vsync',
-    'vfr',
-    '-c:v',
-    'libx264',
-    out,
+    ...lavfiInputs(parts.map((p) => `color=c=${p}`)),
+    ...['-filter_complex', '[0][1][2]concat=n=3:v=1,format=yuv420p', '-vsync', 'vfr', ...X264, out],
   ]);
   return out;
 }
 
 /** 160×120: blue with a white bar over the left 20 columns (shows what crop/letterbox keep). */
 export function barClip(dir: string): string {
-  const out = join(dir, 'bar.mp4');
-  ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=blue:s=160x120:d=1:r=10,drawbox=x=0:y=0:w=20:h=120:color=white:t=fill,format=yuv420p',
-    '-c:v',
-    'libx264',
-    out,
-  ]);
-  return out;
+  const bar = 'drawbox=x=0:y=0:w=20:h=120:color=white:t=fill';
+  return lavfiClip(join(dir, 'bar.mp4'), `color=c=blue:s=160x120:d=1:r=10,${bar},format=yuv420p`, X264);
 }
 
 /** 120×120 coded with 4:3 pixels (shown 160×120): blue, white bar over the left 15 coded columns. */
 export function anamorphicClip(dir: string): string {
-  const out = join(dir, 'sar.mp4');
-  ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=blue:s=120x120:d=1:r=10,drawbox=x=0:y=0:w=15:h=120:color=white:t=fill,setsar=4/3,format=yuv420p',
-    '-c:v',
-    'libx264',
-    out,
-  ]);
-  return out;
+  const bar = 'drawbox=x=0:y=0:w=15:h=120:color=white:t=fill';
+  return lavfiClip(
+    join(dir, 'sar.mp4'),
+    `color=c=blue:s=120x120:d=1:r=10,${bar},setsar=4/3,format=yuv420p`,
+    X264,
+  );
 }
 
 /** 320×240 coded, left half red, right half blue, with rotate=90 display metadata. */
@@ -104,19 +71,8 @@ export function rotatedClip(dir: string): { plain: string; rotated: string } {
   const plain = join(dir, 'lr.mp4');
   const rotated = join(dir, 'lr-rot.mp4');
   ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=red:s=160x240:d=1:r=10',
-    '-f',
-    'lavfi',
-    '-i',
-    'color=c=blue:s=160x240:d=1:r=10',
-    '-filter_complex',
-    '[0][1]hstack,format=yuv420p',
-    '-c:v',
-    'libx264',
-    plain,
+    ...lavfiInputs(['color=c=red:s=160x240:d=1:r=10', 'color=c=blue:s=160x240:d=1:r=10']),
+    ...['-filter_complex', '[0][1]hstack,format=yuv420p', ...X264, plain],
   ]);
   ffmpeg(['-i', plain, '-c', 'copy', '-metadata:s:v:0', 'rotate=90', rotated]);
   return { plain, rotated };
@@ -138,21 +94,10 @@ export function zeroLength(dir: string): string {
 
 /** 4-s testsrc clip with the index at the front (faststart), so a cut-off copy still opens. */
 export function testsrcClip(dir: string, name = 'testsrc.mp4'): string {
-  const out = join(dir, name);
-  ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    'testsrc=s=160x120:r=25:d=4,format=yuv420p',
-    '-c:v',
-    'libx264',
-    '-g',
-    '25',
-    '-movflags',
-    '+faststart',
-    out,
+  return lavfiClip(join(dir, name), 'testsrc=s=160x120:r=25:d=4,format=yuv420p', [
+    ...X264,
+    ...['-g', '25', '-movflags', '+faststart'],
   ]);
-  return out;
 }
 
 export function copyAs(src: string, dir: string, name: string): string {

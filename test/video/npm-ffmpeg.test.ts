@@ -1,13 +1,13 @@
 /** The npm-shipped ffmpeg/ffprobe fallback (what a machine with only `npm ci` uses). */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import { projectRoot } from '../../src/version.js';
 import { decodeFrames, findFfmpeg, probe } from '../../src/video/index.js';
-import { colourClip, meanRgb, nearestColour, tempDir, vfrClip } from './fixtures.js';
+import { testDir } from '../helpers/temp.js';
+import { colourClip, meanRgb, nearestColour, vfrClip } from './fixtures.js';
 
 function npmPackagesPresent(): string | false {
   try {
@@ -20,15 +20,13 @@ function npmPackagesPresent(): string | false {
   }
 }
 
-let dir = '';
+const dir = testDir('dfan-video-');
 let colours = '';
 let vfr = '';
 before(() => {
-  dir = tempDir();
   colours = colourClip(dir); // made with whichever ffmpeg is preferred
   vfr = vfrClip(dir);
 });
-after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('DFAN_FFMPEG_SOURCE=npm: probe and decode work with the npm binaries', {
   skip: npmPackagesPresent(),

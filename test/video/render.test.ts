@@ -1,9 +1,9 @@
 /** src/render: PNG round trip, bitmap font, image ops, contact sheets, and `dfan snippets --sheet`. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 import {
   blit,
   contactSheet,
@@ -18,13 +18,10 @@ import {
   resizeImage,
 } from '../../src/render/index.js';
 import { projectRoot } from '../../src/version.js';
-import { colourClip, meanRgb, nearestColour, tempDir } from './fixtures.js';
+import { testDir } from '../helpers/temp.js';
+import { colourClip, meanRgb, nearestColour, PALETTE } from './fixtures.js';
 
-let dir = '';
-before(() => {
-  dir = tempDir();
-});
-after(() => rmSync(dir, { recursive: true, force: true }));
+const dir = testDir('dfan-video-');
 
 test('PNG encode → decode is lossless (RGB)', () => {
   const w = 37;
@@ -99,16 +96,9 @@ test('heat map overlay: hot cells turn warm, cold cells stay close to the pictur
 });
 
 test('contact sheet: grid geometry, tiles in place, labels drawn', () => {
-  const tiles = [
-    [255, 0, 0],
-    [0, 255, 0],
-    [0, 0, 255],
-    [255, 255, 255],
-    [0, 0, 0],
-  ].map((c) => ({
-    image: createImage(20, 10, c as [number, number, number]),
-    label: 'X',
-  }));
+  // red, lime, blue, white, then black
+  const colours = [...PALETTE.map(([, rgb]) => rgb), [0, 0, 0] as [number, number, number]];
+  const tiles = colours.map((rgb) => ({ image: createImage(20, 10, rgb), label: 'X' }));
   const sheet = contactSheet(tiles, { columns: 2, gap: 2, title: 'T' });
   const titleH = 7 + 2 * 2 + 2;
   assert.equal(sheet.width, 2 * 20 + 3 * 2);
