@@ -20,14 +20,11 @@ Examples:
 type EvalOptions = Record<string, string | boolean | undefined>;
 
 /** The dataset to evaluate on: --dataset, else the one the run records (and its split number). */
-async function openEvalDataset(run: LoadedRun, o: EvalOptions): Promise<Dataset> {
+async function openEvalDataset(run: LoadedRun, o: EvalOptions, given?: number): Promise<Dataset> {
   const { openDataset } = await import('../data/open.js');
   const { recordedDataset } = await import('../model/run.js');
   const ref = o.dataset ? null : recordedDataset(run);
-  const splitNumber =
-    o.splitNumber !== undefined
-      ? parseNumber('--split-number', String(o.splitNumber), { min: 1 })
-      : (run.config.datasetRef?.split ?? 1);
+  const splitNumber = given ?? run.config.datasetRef?.split ?? 1;
   const src = await openDataset(ref ? ref.path : String(o.dataset));
   return src.load(splitNumber);
 }
@@ -88,13 +85,18 @@ async function evalAction(o: EvalOptions): Promise<void> {
   const split = String(o.split);
   if (split !== 'train' && split !== 'val' && split !== 'test')
     throw new DfanError('BAD_ARGUMENT', `--split must be train, val or test (got "${split}")`);
+  // options are checked before anything is read, so a typo is a usage error whatever the run
+  const splitNumber =
+    o.splitNumber !== undefined
+      ? parseNumber('--split-number', String(o.splitNumber), { min: 1 })
+      : undefined;
   const { loadRun } = await import('../model/run.js');
   const { evaluateRun } = await import('../model/evaluate.js');
   const run = await loadRun(String(o.run));
   let r: EvalResult;
   let dataset: Dataset;
   try {
-    dataset = await openEvalDataset(run, o);
+    dataset = await openEvalDataset(run, o, splitNumber);
     r = await evaluateRun(run, {
       dataset,
       split,

@@ -40,7 +40,11 @@ export function multipartBody(
 }
 
 /** POST a file to the server's /api/jobs as the page does (field "video"). */
-export async function uploadFile(app: FastifyInstance, file: string, name = 'clip.mp4') {
+export async function uploadFile(
+  app: FastifyInstance,
+  file: string,
+  name = 'clip.mp4',
+): Promise<Awaited<ReturnType<FastifyInstance['inject']>>> {
   const { body, headers } = multipartBody('video', name, await readFile(file));
   return app.inject({ method: 'POST', url: '/api/jobs', payload: body, headers });
 }
