@@ -225,7 +225,7 @@ export function register(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (o: CliOptions) => {
       const { openDataset } = await import('../data/open.js');
-      const { trainRun } = await import('../model/train.js');
+      const { trainRun } = await import('../model/train-run.js');
       const src = await openDataset(String(o.dataset));
       const dataset = src.load(Number(o.split));
       const log = (l: string) => process.stderr.write(`${l}\n`);

@@ -23,9 +23,10 @@ import type { VideoFeatures } from '../features/types.js';
 import { DFAN_VERSION } from '../version.js';
 import { loadTf, type Tf, tidyValue } from './backend.js';
 import { type ModelConfig, resolveModelConfig, type TrainConfig, usesSpatial } from './config.js';
-import { Dfan, paramSpecs } from './dfan.js';
+import { type BatchTensors, Dfan, paramSpecs } from './dfan.js';
 import { ensemblePredictor } from './ensemble.js';
-import { applyPrep, dimsOf, disposeBatch, type FeatureSet, type Prep, type StreamPrep } from './features.js';
+import { disposeBatch, type FeatureSet } from './features.js';
+import { applyPrep, dimsOf, type Prep, type StreamPrep } from './prep.js';
 import type { StreamCheck } from './stream-check.js';
 
 export const RUN_FORMAT = 'dfan-run';
@@ -164,95 +165,103 @@ export function makePredictor(
   model: Dfan,
   prep: Prep,
 ): LoadedRun {
-  const spatial = usesSpatial(model.cfg.variant);
   return {
     dir,
     config,
     classes: model.classes,
     model,
     prep,
-    predict(vf) {
-      const p = applyPrep(tf, prep, vf);
-      const T = p.T;
-      return tidyValue(tf, () => {
-        const batch = {
-          B: 1,
-          T,
-          mask: tf.tensor(p.mask, [1, T]),
-          maps: {} as Record<string, ReturnType<typeof tf.tensor>>,
-          pooled: {} as Record<string, ReturnType<typeof tf.tensor>>,
-          vectors: {} as Record<string, ReturnType<typeof tf.tensor>>,
-        };
-        for (const [name, sp] of Object.entries(prep.streams)) {
-          if (sp.kind === 'map') {
-            const N = sp.H * sp.W;
-            const x = tf.tensor(p.maps[name], [1, T, N, sp.D]);
-            batch.maps[name] = x;
-            batch.pooled[name] = tf.mean(x, 2);
-          } else {
-            batch.vectors[name] = tf.tensor(p.vectors[name], [1, T, sp.D]);
-          }
-        }
-        const out = model.forward(batch);
-        const logits = Array.from(out.logits.dataSync());
-        const probs = Array.from(tf.softmax(out.logits).dataSync());
-        const beta = Array.from(out.beta.dataSync());
-        const bh = out.betaHeads.dataSync();
-        const K = out.betaHeads.shape[1] as number;
-        const betaHeads = Array.from({ length: K }, (_, k) => Array.from(bh.subarray(k * T, (k + 1) * T)));
-        const alpha: VideoPrediction['alpha'] = {};
-        for (const [name, sp] of Object.entries(prep.streams)) {
-          if (sp.kind !== 'map') continue;
-          const data = spatial
-            ? new Float32Array(out.alpha[name].dataSync())
-            : new Float32Array(T * sp.H * sp.W).fill(1 / (sp.H * sp.W)); // no spatial focus: uniform
-          alpha[name] = { H: sp.H, W: sp.W, T, data };
-        }
-        return { logits, probs, beta, betaHeads, alpha };
-      });
-    },
-    predictSet(set, opts = {}) {
-      const bs = opts.batchSize ?? 64;
-      const n = set.size;
-      const k = model.classes.length;
-      const T = set.T;
-      const probs = new Float32Array(n * k);
-      const beta = new Float32Array(n * T);
-      const alpha: Record<string, Float32Array> = {};
-      const mapNames = Object.entries(prep.streams).filter(([, s]) => s.kind === 'map');
-      if (opts.attention !== false) {
-        for (const [name, sp] of mapNames)
-          alpha[name] = new Float32Array(n * T * sp.H * sp.W).fill(1 / (sp.H * sp.W));
-      }
-      let lossSum = 0;
-      for (let i = 0; i < n; i += bs) {
-        const idx = [...Array(Math.min(bs, n - i)).keys()].map((j) => i + j);
-        const batch = set.batch(tf, idx, { maps: spatial, scoreDims: model.scoreDims() });
-        const labels = tf.tensor1d(
-          idx.map((j) => set.labels[j]),
-          'int32',
-        );
-        tf.tidy(() => {
-          const out = model.forward(batch);
-          lossSum += tf
-            .sum(tf.neg(tf.sum(tf.mul(tf.oneHot(labels, k), tf.logSoftmax(out.logits)), 1)))
-            .dataSync()[0];
-          probs.set(tf.softmax(out.logits).dataSync(), i * k);
-          beta.set(out.beta.dataSync(), i * T);
-          if (spatial && opts.attention !== false) {
-            for (const [name, sp] of mapNames)
-              alpha[name].set(out.alpha[name].dataSync(), i * T * sp.H * sp.W);
-          }
-        });
-        labels.dispose();
-        disposeBatch(batch);
-      }
-      return { probs, beta, alpha, loss: n ? lossSum / n : 0 };
-    },
+    predict: (vf) => predictVideo(tf, model, prep, vf),
+    predictSet: (set, opts = {}) => predictSet(tf, model, prep, set, opts),
     dispose() {
       model.dispose();
     },
   };
+}
+
+/** One video's features as a batch of one  (maps [1, T, N, D], vectors [1, T, D], mask [1, T]). */
+function videoBatch(tf: Tf, prep: Prep, p: ReturnType<typeof applyPrep>): BatchTensors {
+  const T = p.T;
+  const batch: BatchTensors = { B: 1, T, mask: tf.tensor(p.mask, [1, T]), maps: {}, pooled: {}, vectors: {} };
+  for (const [name, sp] of Object.entries(prep.streams)) {
+    if (sp.kind === 'map') {
+      const x = tf.tensor(p.maps[name], [1, T, sp.H * sp.W, sp.D]);
+      batch.maps[name] = x;
+      batch.pooled[name] = tf.mean(x, 2);
+    } else {
+      batch.vectors[name] = tf.tensor(p.vectors[name], [1, T, sp.D]);
+    }
+  }
+  return batch;
+}
+
+function predictVideo(tf: Tf, model: Dfan, prep: Prep, vf: VideoFeatures): VideoPrediction {
+  const p = applyPrep(tf, prep, vf);
+  const T = p.T;
+  const spatial = usesSpatial(model.cfg.variant);
+  return tidyValue(tf, () => {
+    const out = model.forward(videoBatch(tf, prep, p));
+    const logits = Array.from(out.logits.dataSync());
+    const probs = Array.from(tf.softmax(out.logits).dataSync());
+    const beta = Array.from(out.beta.dataSync());
+    const bh = out.betaHeads.dataSync();
+    const K = out.betaHeads.shape[1] as number;
+    const betaHeads = Array.from({ length: K }, (_, k) => Array.from(bh.subarray(k * T, (k + 1) * T)));
+    const alpha: VideoPrediction['alpha'] = {};
+    for (const [name, sp] of Object.entries(prep.streams)) {
+      if (sp.kind !== 'map') continue;
+      const data = spatial
+        ? new Float32Array(out.alpha[name].dataSync())
+        : new Float32Array(T * sp.H * sp.W).fill(1 / (sp.H * sp.W)); // no spatial focus: uniform
+      alpha[name] = { H: sp.H, W: sp.W, T, data };
+    }
+    return { logits, probs, beta, betaHeads, alpha };
+  });
+}
+
+function predictSet(
+  tf: Tf,
+  model: Dfan,
+  prep: Prep,
+  set: FeatureSet,
+  opts: { batchSize?: number; attention?: boolean },
+): SetPredictions {
+  const spatial = usesSpatial(model.cfg.variant);
+  const bs = opts.batchSize ?? 64;
+  const n = set.size;
+  const k = model.classes.length;
+  const T = set.T;
+  const probs = new Float32Array(n * k);
+  const beta = new Float32Array(n * T);
+  const alpha: Record<string, Float32Array> = {};
+  const mapNames = Object.entries(prep.streams).filter(([, s]) => s.kind === 'map');
+  if (opts.attention !== false) {
+    for (const [name, sp] of mapNames)
+      alpha[name] = new Float32Array(n * T * sp.H * sp.W).fill(1 / (sp.H * sp.W));
+  }
+  let lossSum = 0;
+  for (let i = 0; i < n; i += bs) {
+    const idx = [...Array(Math.min(bs, n - i)).keys()].map((j) => i + j);
+    const batch = set.batch(tf, idx, { maps: spatial, scoreDims: model.scoreDims() });
+    const labels = tf.tensor1d(
+      idx.map((j) => set.labels[j]),
+      'int32',
+    );
+    tf.tidy(() => {
+      const out = model.forward(batch);
+      lossSum += tf
+        .sum(tf.neg(tf.sum(tf.mul(tf.oneHot(labels, k), tf.logSoftmax(out.logits)), 1)))
+        .dataSync()[0];
+      probs.set(tf.softmax(out.logits).dataSync(), i * k);
+      beta.set(out.beta.dataSync(), i * T);
+      if (spatial && opts.attention !== false) {
+        for (const [name, sp] of mapNames) alpha[name].set(out.alpha[name].dataSync(), i * T * sp.H * sp.W);
+      }
+    });
+    labels.dispose();
+    disposeBatch(batch);
+  }
+  return { probs, beta, alpha, loss: n ? lossSum / n : 0 };
 }
 
 /** Load a run folder written by `dfan train` / trainRun. */

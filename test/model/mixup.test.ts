@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { DEFAULT_TRAIN, resolveTrainConfig } from '../../src/model/config.js';
-import { mixMatrix } from '../../src/model/mixup.js';
+import { mixMatrix } from '../../src/model/masks.js';
 import { rng } from '../../src/util/random.js';
 
 test('mixMatrix: each row mixes a video with at most one partner, its own weight ≥ 1 − s/2, rows sum to 1', () => {

@@ -6,7 +6,7 @@ import { after, test } from 'node:test';
 import { syntheticSet } from '../../research/synthetic.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
 import { loadRun } from '../../src/model/run.js';
-import { trainRun } from '../../src/model/train.js';
+import { trainRun } from '../../src/model/train-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dfan-model-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
