@@ -28,26 +28,7 @@ import {
 } from './architecture.js';
 import type { Tf } from './backend.js';
 import type { ModelConfig } from './config.js';
-
-/** A batch as tensors. Maps are only needed by the spatial variants; the others use `pooled`. */
-export interface BatchTensors {
-  B: number;
-  T: number;
-  maps: Record<string, TF.Tensor>; // [B, T, N, D]
-  /** the leading k channels of a map, for its spatial scorer, when k < D (see Dfan.scoreDims) */
-  scored?: Record<string, TF.Tensor>; // [B, T, N, k]
-  pooled: Record<string, TF.Tensor>; // [B, T, D]  mean over cells
-  /** each cell's mean over the video's real snippets, x̄_i (computed from maps + mask when absent) */
-  cellMeans?: Record<string, TF.Tensor>; // [B, N, D]
-  vectors: Record<string, TF.Tensor>; // [B, T, C]
-  mask: TF.Tensor; // [B, T]  1 = real snippet
-  /** training only: inverted-dropout keep mask for z, [B, K·D_u] */
-  dropMask?: TF.Tensor;
-  /** training only: mixup matrix [B,B] (row b: λ_b at b, 1 − λ_b at its partner) */
-  mix?: TF.Tensor;
-  /** training only: whole-stream keep mask for u_t, [B, D_u] (0 = the stream is dropped for that video) */
-  streamMask?: TF.Tensor;
-}
+import type { BatchTensors } from './features.js';
 
 export interface ForwardOutput {
   logits: TF.Tensor; // [B, classes]
@@ -105,13 +86,9 @@ export class SpatialFocus {
   forward(batch: BatchTensors): { pooled: TF.Tensor; alpha: TF.Tensor; evidence: TF.Tensor | null } {
     const { tf, o } = this;
     const { B, T } = batch;
-    const { cells: N, channels: D, scoreDim: k } = o;
+    const { cells: N, channels: D } = o;
     const x = batch.maps[o.stream].reshape([B * T, N, D]);
-    const cells = x.reshape([B * T * N, D]);
-    const lead = batch.scored?.[o.stream];
-    const scored = // [B·T·N, k]
-      k === D ? cells : lead ? lead.reshape([B * T * N, k]) : tf.slice(cells, [0, 0], [B * T * N, k]);
-    let pre = tf.matMul(scored, this.W).reshape([B * T, N, o.hidden]); // W x_ti
+    let pre = tf.matMul(this.scoredCells(batch, x), this.W).reshape([B * T, N, o.hidden]); // W x_ti
     // x̄_i, the cell over the video's real snippets [B, N, D]: an input, so no gradient flows into it
     const xbar =
       o.focusContrast || o.valueContrast !== 'off'
@@ -129,6 +106,16 @@ export class SpatialFocus {
     // how strongly the snippet holds a cue: log-mean-exp of the cell scores  [B·T]
     const evidence = o.evidence ? tf.sub(tf.logSumExp(scores, 1), Math.log(N)) : null;
     return { pooled, alpha, evidence };
+  }
+
+  /** The channels the scorer reads: all, or the leading k (given by the batch, or sliced)  [B·T·N, k] */
+  private scoredCells(batch: BatchTensors, x: TF.Tensor): TF.Tensor {
+    const { B, T } = batch;
+    const { cells: N, channels: D, scoreDim: k } = this.o;
+    const cells = x.reshape([B * T * N, D]);
+    if (k === D) return cells;
+    const lead = batch.scored?.[this.o.stream];
+    return lead ? lead.reshape([B * T * N, k]) : this.tf.slice(cells, [0, 0], [B * T * N, k]);
   }
 
   /** W x_ti − λ ⊙ W x̄_i (= mean_t W x_ti): the cell against the same cell over the video  [B·T, N, h] */

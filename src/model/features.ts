@@ -3,11 +3,31 @@
  * from it) and where features come from (FeatureSource).
  */
 
+import type * as TF from '@tensorflow/tfjs';
 import type { SnippetTimes, VideoFeatures } from '../features/types.js';
 import type { Tf } from './backend.js';
-import type { BatchTensors } from './dfan.js';
 import { dropInPlace } from './map-dropout.js';
 import { applyPrep, type Prep } from './prep.js';
+
+/** A batch as tensors. Maps are only needed by the spatial variants; the others use `pooled`. */
+export interface BatchTensors {
+  B: number;
+  T: number;
+  maps: Record<string, TF.Tensor>; // [B, T, N, D]
+  /** the leading k channels of a map, for its spatial scorer, when k < D (see Dfan.scoreDims) */
+  scored?: Record<string, TF.Tensor>; // [B, T, N, k]
+  pooled: Record<string, TF.Tensor>; // [B, T, D]  mean over cells
+  /** each cell's mean over the video's real snippets, x̄_i (computed from maps + mask when absent) */
+  cellMeans?: Record<string, TF.Tensor>; // [B, N, D]
+  vectors: Record<string, TF.Tensor>; // [B, T, C]
+  mask: TF.Tensor; // [B, T]  1 = real snippet
+  /** training only (masks.ts): inverted-dropout keep mask for z, [B, K·D_u] */
+  dropMask?: TF.Tensor;
+  /** training only: mixup matrix [B,B] (row b: λ_b at b, 1 − λ_b at its partner) */
+  mix?: TF.Tensor;
+  /** training only: whole-stream keep mask for u_t, [B, D_u] (0 = the stream is dropped for that video) */
+  streamMask?: TF.Tensor;
+}
 
 /** Where features come from: a feature store folder, or (bench, tests) a generator. */
 export interface FeatureSource {

@@ -20,7 +20,7 @@
  */
 import { shuffle } from '../util/random.js';
 import type { Tf } from './backend.js';
-import type { BatchTensors } from './dfan.js';
+import type { BatchTensors } from './features.js';
 
 /** What to draw for each batch (from the model and training configs). */
 export interface MaskPlan {

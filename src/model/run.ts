@@ -23,9 +23,9 @@ import type { VideoFeatures } from '../features/types.js';
 import { DFAN_VERSION } from '../version.js';
 import { loadTf, type Tf, tidyValue } from './backend.js';
 import { type ModelConfig, resolveModelConfig, type TrainConfig, usesSpatial } from './config.js';
-import { type BatchTensors, Dfan, paramSpecs } from './dfan.js';
+import { Dfan, paramSpecs } from './dfan.js';
 import { ensemblePredictor } from './ensemble.js';
-import { disposeBatch, type FeatureSet } from './features.js';
+import { type BatchTensors, disposeBatch, type FeatureSet } from './features.js';
 import { applyPrep, dimsOf, type Prep, type StreamPrep } from './prep.js';
 import type { StreamCheck } from './stream-check.js';
 
