@@ -208,52 +208,51 @@ export function applyPrep(
   const vectors: Record<string, Float32Array> = {};
   for (const [name, sp] of Object.entries(prep.streams)) {
     const t = streamOf(vf, name, opts.file);
-    if (sp.kind === 'map') {
-      const N = sp.H * sp.W;
-      if (t.shape.length !== 4 || t.shape[1] !== sp.H || t.shape[2] !== sp.W || t.shape[3] !== sp.C) {
-        throw new DfanError(
-          'BAD_FEATURES',
-          `"${vf.meta.key}": ${name} is [${t.shape}], the model expects [T,${sp.H},${sp.W},${sp.C}]`,
-          {
-            file: opts.file,
-          },
-        );
-      }
-      const out = new Float32Array(T * N * sp.D);
-      if (sp.basis) {
-        const basis = sp.basis;
-        const y = tidyValue(tf, () => {
-          const x = tf.tensor2d(t.data.subarray(0, Tv * N * sp.C), [Tv * N, sp.C]);
-          const R = tf.tensor2d(basis, [sp.C, sp.D]);
-          const muR = tf.matMul(tf.tensor2d(sp.mean, [1, sp.C]), R);
-          return tf.div(tf.sub(tf.matMul(x, R), muR), sp.scale).dataSync() as Float32Array;
-        });
-        out.set(y.subarray(0, Tv * N * sp.D));
-      } else {
-        const inv = 1 / sp.scale;
-        for (let i = 0; i < Tv * N; i++) {
-          for (let c = 0; c < sp.C; c++) out[i * sp.C + c] = (t.data[i * sp.C + c] - sp.mean[c]) * inv;
-        }
-      }
-      for (let i = 0; i < T; i++) if (!(mask[i] > 0)) out.fill(0, i * N * sp.D, (i + 1) * N * sp.D);
-      maps[name] = out;
-    } else {
-      if (t.shape.length !== 2 || t.shape[1] !== sp.C) {
-        throw new DfanError(
-          'BAD_FEATURES',
-          `"${vf.meta.key}": ${name} is [${t.shape}], the model expects [T,${sp.C}]`,
-          {
-            file: opts.file,
-          },
-        );
-      }
-      const out = new Float32Array(T * sp.C);
-      for (let i = 0; i < Tv; i++) {
-        if (!(mask[i] > 0)) continue;
-        for (let c = 0; c < sp.C; c++) out[i * sp.C + c] = (t.data[i * sp.C + c] - sp.mean[c]) / sp.std![c];
-      }
-      vectors[name] = out;
+    const expected = sp.kind === 'map' ? [sp.H, sp.W, sp.C] : [sp.C];
+    if (t.shape.length !== expected.length + 1 || expected.some((n, i) => t.shape[i + 1] !== n)) {
+      throw new DfanError(
+        'BAD_FEATURES',
+        `"${vf.meta.key}": ${name} is [${t.shape}], the model expects [T,${expected.join(',')}]`,
+        { file: opts.file },
+      );
     }
+    if (sp.kind === 'map') maps[name] = prepMap(tf, sp, t.data, Tv, mask);
+    else vectors[name] = prepVector(sp, t.data, Tv, mask);
   }
   return { T, maps, vectors, mask };
+}
+
+/** x ← (x − μ) R / s (or (x − μ) / s unreduced) for the Tv snippets of a map, padded snippets zero  [T·N·D] */
+function prepMap(tf: Tf, sp: StreamPrep, data: Float32Array, Tv: number, mask: Float32Array): Float32Array {
+  const T = mask.length;
+  const N = sp.H * sp.W;
+  const out = new Float32Array(T * N * sp.D);
+  const basis = sp.basis;
+  if (basis) {
+    const y = tidyValue(tf, () => {
+      const x = tf.tensor2d(data.subarray(0, Tv * N * sp.C), [Tv * N, sp.C]);
+      const R = tf.tensor2d(basis, [sp.C, sp.D]);
+      const muR = tf.matMul(tf.tensor2d(sp.mean, [1, sp.C]), R);
+      return tf.div(tf.sub(tf.matMul(x, R), muR), sp.scale).dataSync() as Float32Array;
+    });
+    out.set(y.subarray(0, Tv * N * sp.D));
+  } else {
+    const inv = 1 / sp.scale;
+    for (let i = 0; i < Tv * N; i++) {
+      for (let c = 0; c < sp.C; c++) out[i * sp.C + c] = (data[i * sp.C + c] - sp.mean[c]) * inv;
+    }
+  }
+  for (let i = 0; i < T; i++) if (!(mask[i] > 0)) out.fill(0, i * N * sp.D, (i + 1) * N * sp.D);
+  return out;
+}
+
+/** v ← (v − μ) / σ for the real snippets of a vector stream, padded snippets zero  [T·C] */
+function prepVector(sp: StreamPrep, data: Float32Array, Tv: number, mask: Float32Array): Float32Array {
+  const out = new Float32Array(mask.length * sp.C);
+  const std = sp.std ?? new Float32Array(sp.C).fill(1);
+  for (let i = 0; i < Tv; i++) {
+    if (!(mask[i] > 0)) continue;
+    for (let c = 0; c < sp.C; c++) out[i * sp.C + c] = (data[i * sp.C + c] - sp.mean[c]) / std[c];
+  }
+  return out;
 }

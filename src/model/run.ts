@@ -16,6 +16,7 @@ import { DfanError } from '../errors.js';
 import {
   decodeSafetensors,
   encodeSafetensors,
+  type Safetensors,
   type TensorInput,
   toFloat32,
 } from '../features/safetensors.js';
@@ -274,47 +275,11 @@ export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {})
       hint: 'give the --out folder of `dfan train`',
     });
   }
-  let config: RunConfig;
-  try {
-    config = JSON.parse(readFileSync(cfgPath, 'utf8')) as RunConfig;
-  } catch (e) {
-    throw new DfanError('BAD_MANIFEST', 'config.json is not valid JSON', { file: cfgPath, cause: e });
-  }
-  if (config.format !== RUN_FORMAT)
-    throw new DfanError('BAD_MANIFEST', 'config.json is not a dfan run config', { file: cfgPath });
+  const config = readRunConfig(cfgPath);
   const st = decodeSafetensors(readFileSync(wPath), wPath);
-  const prep: Prep = { T: config.prep.T, streams: {} };
-  for (const [name, s] of Object.entries(config.prep.streams)) {
-    const get = (k: string) =>
-      st.tensors[`prep.${name}.${k}`]
-        ? new Float32Array(toFloat32(st.tensors[`prep.${name}.${k}`]))
-        : undefined;
-    const mean = get('mean');
-    if (!mean) throw new DfanError('BAD_FEATURES', `weights lack prep.${name}.mean`, { file: wPath });
-    prep.streams[name] = {
-      kind: s.kind,
-      C: s.C,
-      H: s.H,
-      W: s.W,
-      D: s.D,
-      scale: s.scale,
-      mean,
-      std: get('std'),
-      basis: get('basis'),
-    };
-  }
+  const prep = prepOf(config, st.tensors, wPath);
   const tf = await loadTf({ fastKernels: opts.fastKernels });
-  // runs saved before spatialScoreDim existed scored on all channels (and their bases are unordered)
-  const saved: Partial<ModelConfig> = config.model;
-  // …and options added later are off in runs saved before them, whatever today's defaults
-  const model = resolveModelConfig({
-    ...saved,
-    spatialScoreDim: saved.spatialScoreDim ?? 0,
-    temporalEvidence: saved.temporalEvidence ?? false,
-    focusContrast: saved.focusContrast ?? false,
-    valueContrast: saved.valueContrast ?? 'off',
-    mapDropout: saved.mapDropout ?? 0,
-  });
+  const model = savedModelConfig(config.model);
   const dims = dimsOf(prep);
   const values: Record<string, Float32Array> = {};
   for (const name of Object.keys(paramSpecs(model, dims, config.classes.length))) {
@@ -339,4 +304,46 @@ export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {})
     for (const m of members) m.dispose();
     throw e;
   }
+}
+
+function readRunConfig(cfgPath: string): RunConfig {
+  let config: RunConfig;
+  try {
+    config = JSON.parse(readFileSync(cfgPath, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw new DfanError('BAD_MANIFEST', 'config.json is not valid JSON', { file: cfgPath, cause: e });
+  }
+  if (config.format !== RUN_FORMAT)
+    throw new DfanError('BAD_MANIFEST', 'config.json is not a dfan run config', { file: cfgPath });
+  return config;
+}
+
+/**
+ * A saved model config, complete: options added after a run was saved are off in it, whatever
+ * today's defaults (runs saved before spatialScoreDim existed scored on all channels, and their
+ * bases are unordered).
+ */
+function savedModelConfig(saved: Partial<ModelConfig>): ModelConfig {
+  return resolveModelConfig({
+    ...saved,
+    spatialScoreDim: saved.spatialScoreDim ?? 0,
+    temporalEvidence: saved.temporalEvidence ?? false,
+    focusContrast: saved.focusContrast ?? false,
+    valueContrast: saved.valueContrast ?? 'off',
+    mapDropout: saved.mapDropout ?? 0,
+  });
+}
+
+/** The preprocessing stored in a run: shapes from config.json, tensors `prep.<stream>.*` from the weights. */
+function prepOf(config: RunConfig, tensors: Safetensors['tensors'], wPath: string): Prep {
+  const prep: Prep = { T: config.prep.T, streams: {} };
+  for (const [name, s] of Object.entries(config.prep.streams)) {
+    const get = (k: string) =>
+      tensors[`prep.${name}.${k}`] ? new Float32Array(toFloat32(tensors[`prep.${name}.${k}`])) : undefined;
+    const mean = get('mean');
+    if (!mean) throw new DfanError('BAD_FEATURES', `weights lack prep.${name}.mean`, { file: wPath });
+    const { kind, C, H, W, D, scale } = s;
+    prep.streams[name] = { kind, C, H, W, D, scale, mean, std: get('std'), basis: get('basis') };
+  }
+  return prep;
 }
