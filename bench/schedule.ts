@@ -21,7 +21,7 @@ import type { Dataset } from '../src/data/types.js';
 import type { TrainConfig, Variant } from '../src/model/config.js';
 import { evaluateRun } from '../src/model/evaluate.js';
 import type { FeatureSource } from '../src/model/features.js';
-import { trainRun } from '../src/model/train.js';
+import { trainRun } from '../src/model/train-run.js';
 import { arg, fmt } from './util.js';
 
 const RULES: Record<string, { label: string; train: Partial<TrainConfig> }> = {

@@ -23,8 +23,10 @@ import {
   resolveTrainConfig,
   type Variant,
 } from '../src/model/config.js';
-import { fitPrep } from '../src/model/features.js';
-import { fitModel, loadItems, trainRun } from '../src/model/train.js';
+import { loadItems } from '../src/model/load.js';
+import { fitPrep } from '../src/model/prep.js';
+import { fitModel } from '../src/model/train.js';
+import { trainRun } from '../src/model/train-run.js';
 import { arg, fmt, median, peakRssMB } from './util.js';
 
 /** Variant suffixes: what they turn off (the defaults before 2026-12-05), for ablations in one run. */

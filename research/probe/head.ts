@@ -34,7 +34,7 @@ type Tf = Awaited<ReturnType<typeof loadTf>>;
 
 /**
  * Top-`D` principal directions of rows X [m, C] (already centred), by subspace iteration on
- * XᵀX: the map reduction dfan applies at load time (src/model/features.ts) keeps the head small.
+ * XᵀX: the map reduction dfan applies at load time (src/model/prep.ts) keeps the head small.
  */
 function pcaBasis(
   tf: Tf,

@@ -215,7 +215,7 @@ function addModelOptions(cmd: Command): Command {
 async function trainAction(o: CliOptions): Promise<void> {
   const { resolve } = await import('node:path');
   const { openDataset } = await import('../data/open.js');
-  const { trainRun } = await import('../model/train.js');
+  const { trainRun } = await import('../model/train-run.js');
   const split = Number(o.split);
   const src = await openDataset(String(o.dataset));
   const dataset = src.load(split);

@@ -352,7 +352,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const tExtract = performance.now();
 
   // 3. train mean and dual; 4. evaluate on the test split
-  const { reductionNote, trainRun } = await import('../model/train.js');
+  const { trainRun } = await import('../model/train-run.js');
+  const { reductionNote } = await import('../model/load.js');
   const { evaluateRun } = await import('../model/evaluate.js');
   const truth = new Map(ds.videos.map((v) => [v.key, v]));
   const regions = await objectRegions(featuresDir, ds.videos);

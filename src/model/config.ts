@@ -101,7 +101,7 @@ export interface ModelConfig {
    * training split (no labels used): this is what makes a 1280-channel map cheap to attend over.
    * 0 = never reduce; 'auto' (-1) = keep every channel when the training maps fit in 1 GB as
    * float32, else the most of 384, 256, 128 channels whose reduced maps fit (128 at least; see
-   * autoMapDim in src/model/features.ts).
+   * autoMapDim in src/model/prep.ts).
    */
   mapDim: number;
   /** optional polarity-aware loss: weight λ of a binary cross-entropy on p(positive) */
@@ -144,7 +144,7 @@ export interface TrainConfig {
   seed: number;
   /**
    * mixup strength s of the video vectors (0 = off): each training video's focused vector and
-   * target are mixed with a batch partner's, its own weight λ ~ U(1 − s/2, 1) (src/model/mixup.ts)
+   * target are mixed with a batch partner's, its own weight λ ~ U(1 − s/2, 1) (src/model/masks.ts)
    */
   mixup: number;
   /**

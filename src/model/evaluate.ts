@@ -9,8 +9,8 @@ import { DfanError } from '../errors.js';
 import type { SnippetTimes } from '../features/types.js';
 import { loadTf } from './backend.js';
 import type { FeatureSource } from './features.js';
+import { loadItems, storeSource } from './load.js';
 import type { LoadedRun } from './run.js';
-import { loadItems, storeSource } from './train.js';
 
 export interface VideoResult {
   key: string;

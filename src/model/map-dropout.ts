@@ -2,13 +2,9 @@
  * Map dropout (training only): each value of a map batch is zeroed with probability p and the
  * rest are scaled by 1 / (1 − p), so the expected value of every cell is unchanged. Applied in
  * place to the batch's copy of the maps, before it goes to the backend: ~40 ms for a demo batch
- * of 16M values (32 videos × 16 snippets × 256 cells × 120 channels), 2–3 ns a value.
+ * of 16M values (32 videos × 16 snippets × 256 cells × 120 channels), 2–3 ns a value. The seed
+ * of each batch is drawn with the other training masks (masks.ts).
  */
-
-/** A nonzero 32-bit seed for the mask of one batch, drawn from the training RNG. */
-export function maskSeed(random: () => number): number {
-  return (Math.floor(random() * 0xffffffff) | 1) >>> 0;
-}
 
 /** Zero each of the first n values of `a` with probability p (xorshift32 from `seed`), scale the rest. */
 export function dropInPlace(a: Float32Array, n: number, p: number, seed: number): void {

@@ -16,6 +16,7 @@ import { DfanError } from '../errors.js';
 import {
   decodeSafetensors,
   encodeSafetensors,
+  type Safetensors,
   type TensorInput,
   toFloat32,
 } from '../features/safetensors.js';
@@ -25,7 +26,8 @@ import { loadTf, type Tf, tidyValue } from './backend.js';
 import { type ModelConfig, resolveModelConfig, type TrainConfig, usesSpatial } from './config.js';
 import { Dfan, paramSpecs } from './dfan.js';
 import { ensemblePredictor } from './ensemble.js';
-import { applyPrep, dimsOf, disposeBatch, type FeatureSet, type Prep, type StreamPrep } from './features.js';
+import { type BatchTensors, disposeBatch, type FeatureSet } from './features.js';
+import { applyPrep, dimsOf, type Prep, type StreamPrep } from './prep.js';
 import type { StreamCheck } from './stream-check.js';
 
 export const RUN_FORMAT = 'dfan-run';
@@ -193,95 +195,103 @@ export function makePredictor(
   model: Dfan,
   prep: Prep,
 ): LoadedRun {
-  const spatial = usesSpatial(model.cfg.variant);
   return {
     dir,
     config,
     classes: model.classes,
     model,
     prep,
-    predict(vf) {
-      const p = applyPrep(tf, prep, vf);
-      const T = p.T;
-      return tidyValue(tf, () => {
-        const batch = {
-          B: 1,
-          T,
-          mask: tf.tensor(p.mask, [1, T]),
-          maps: {} as Record<string, ReturnType<typeof tf.tensor>>,
-          pooled: {} as Record<string, ReturnType<typeof tf.tensor>>,
-          vectors: {} as Record<string, ReturnType<typeof tf.tensor>>,
-        };
-        for (const [name, sp] of Object.entries(prep.streams)) {
-          if (sp.kind === 'map') {
-            const N = sp.H * sp.W;
-            const x = tf.tensor(p.maps[name], [1, T, N, sp.D]);
-            batch.maps[name] = x;
-            batch.pooled[name] = tf.mean(x, 2);
-          } else {
-            batch.vectors[name] = tf.tensor(p.vectors[name], [1, T, sp.D]);
-          }
-        }
-        const out = model.forward(batch);
-        const logits = Array.from(out.logits.dataSync());
-        const probs = Array.from(tf.softmax(out.logits).dataSync());
-        const beta = Array.from(out.beta.dataSync());
-        const bh = out.betaHeads.dataSync();
-        const K = out.betaHeads.shape[1] as number;
-        const betaHeads = Array.from({ length: K }, (_, k) => Array.from(bh.subarray(k * T, (k + 1) * T)));
-        const alpha: VideoPrediction['alpha'] = {};
-        for (const [name, sp] of Object.entries(prep.streams)) {
-          if (sp.kind !== 'map') continue;
-          const data = spatial
-            ? new Float32Array(out.alpha[name].dataSync())
-            : new Float32Array(T * sp.H * sp.W).fill(1 / (sp.H * sp.W)); // no spatial focus: uniform
-          alpha[name] = { H: sp.H, W: sp.W, T, data };
-        }
-        return { logits, probs, beta, betaHeads, alpha };
-      });
-    },
-    predictSet(set, opts = {}) {
-      const bs = opts.batchSize ?? 64;
-      const n = set.size;
-      const k = model.classes.length;
-      const T = set.T;
-      const probs = new Float32Array(n * k);
-      const beta = new Float32Array(n * T);
-      const alpha: Record<string, Float32Array> = {};
-      const mapNames = Object.entries(prep.streams).filter(([, s]) => s.kind === 'map');
-      if (opts.attention !== false) {
-        for (const [name, sp] of mapNames)
-          alpha[name] = new Float32Array(n * T * sp.H * sp.W).fill(1 / (sp.H * sp.W));
-      }
-      let lossSum = 0;
-      for (let i = 0; i < n; i += bs) {
-        const idx = [...Array(Math.min(bs, n - i)).keys()].map((j) => i + j);
-        const batch = set.batch(tf, idx, { maps: spatial, scoreDims: model.scoreDims() });
-        const labels = tf.tensor1d(
-          idx.map((j) => set.labels[j]),
-          'int32',
-        );
-        tf.tidy(() => {
-          const out = model.forward(batch);
-          lossSum += tf
-            .sum(tf.neg(tf.sum(tf.mul(tf.oneHot(labels, k), tf.logSoftmax(out.logits)), 1)))
-            .dataSync()[0];
-          probs.set(tf.softmax(out.logits).dataSync(), i * k);
-          beta.set(out.beta.dataSync(), i * T);
-          if (spatial && opts.attention !== false) {
-            for (const [name, sp] of mapNames)
-              alpha[name].set(out.alpha[name].dataSync(), i * T * sp.H * sp.W);
-          }
-        });
-        labels.dispose();
-        disposeBatch(batch);
-      }
-      return { probs, beta, alpha, loss: n ? lossSum / n : 0 };
-    },
+    predict: (vf) => predictVideo(tf, model, prep, vf),
+    predictSet: (set, opts = {}) => predictSet(tf, model, prep, set, opts),
     dispose() {
       model.dispose();
     },
   };
+}
+
+/** One video's features as a batch of one  (maps [1, T, N, D], vectors [1, T, D], mask [1, T]). */
+function videoBatch(tf: Tf, prep: Prep, p: ReturnType<typeof applyPrep>): BatchTensors {
+  const T = p.T;
+  const batch: BatchTensors = { B: 1, T, mask: tf.tensor(p.mask, [1, T]), maps: {}, pooled: {}, vectors: {} };
+  for (const [name, sp] of Object.entries(prep.streams)) {
+    if (sp.kind === 'map') {
+      const x = tf.tensor(p.maps[name], [1, T, sp.H * sp.W, sp.D]);
+      batch.maps[name] = x;
+      batch.pooled[name] = tf.mean(x, 2);
+    } else {
+      batch.vectors[name] = tf.tensor(p.vectors[name], [1, T, sp.D]);
+    }
+  }
+  return batch;
+}
+
+function predictVideo(tf: Tf, model: Dfan, prep: Prep, vf: VideoFeatures): VideoPrediction {
+  const p = applyPrep(tf, prep, vf);
+  const T = p.T;
+  const spatial = usesSpatial(model.cfg.variant);
+  return tidyValue(tf, () => {
+    const out = model.forward(videoBatch(tf, prep, p));
+    const logits = Array.from(out.logits.dataSync());
+    const probs = Array.from(tf.softmax(out.logits).dataSync());
+    const beta = Array.from(out.beta.dataSync());
+    const bh = out.betaHeads.dataSync();
+    const K = out.betaHeads.shape[1] as number;
+    const betaHeads = Array.from({ length: K }, (_, k) => Array.from(bh.subarray(k * T, (k + 1) * T)));
+    const alpha: VideoPrediction['alpha'] = {};
+    for (const [name, sp] of Object.entries(prep.streams)) {
+      if (sp.kind !== 'map') continue;
+      const data = spatial
+        ? new Float32Array(out.alpha[name].dataSync())
+        : new Float32Array(T * sp.H * sp.W).fill(1 / (sp.H * sp.W)); // no spatial focus: uniform
+      alpha[name] = { H: sp.H, W: sp.W, T, data };
+    }
+    return { logits, probs, beta, betaHeads, alpha };
+  });
+}
+
+function predictSet(
+  tf: Tf,
+  model: Dfan,
+  prep: Prep,
+  set: FeatureSet,
+  opts: { batchSize?: number; attention?: boolean },
+): SetPredictions {
+  const spatial = usesSpatial(model.cfg.variant);
+  const bs = opts.batchSize ?? 64;
+  const n = set.size;
+  const k = model.classes.length;
+  const T = set.T;
+  const probs = new Float32Array(n * k);
+  const beta = new Float32Array(n * T);
+  const alpha: Record<string, Float32Array> = {};
+  const mapNames = Object.entries(prep.streams).filter(([, s]) => s.kind === 'map');
+  if (opts.attention !== false) {
+    for (const [name, sp] of mapNames)
+      alpha[name] = new Float32Array(n * T * sp.H * sp.W).fill(1 / (sp.H * sp.W));
+  }
+  let lossSum = 0;
+  for (let i = 0; i < n; i += bs) {
+    const idx = [...Array(Math.min(bs, n - i)).keys()].map((j) => i + j);
+    const batch = set.batch(tf, idx, { maps: spatial, scoreDims: model.scoreDims() });
+    const labels = tf.tensor1d(
+      idx.map((j) => set.labels[j]),
+      'int32',
+    );
+    tf.tidy(() => {
+      const out = model.forward(batch);
+      lossSum += tf
+        .sum(tf.neg(tf.sum(tf.mul(tf.oneHot(labels, k), tf.logSoftmax(out.logits)), 1)))
+        .dataSync()[0];
+      probs.set(tf.softmax(out.logits).dataSync(), i * k);
+      beta.set(out.beta.dataSync(), i * T);
+      if (spatial && opts.attention !== false) {
+        for (const [name, sp] of mapNames) alpha[name].set(out.alpha[name].dataSync(), i * T * sp.H * sp.W);
+      }
+    });
+    labels.dispose();
+    disposeBatch(batch);
+  }
+  return { probs, beta, alpha, loss: n ? lossSum / n : 0 };
 }
 
 /** Load a run folder written by `dfan train` / trainRun. */
@@ -294,47 +304,11 @@ export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {})
       hint: 'give the --out folder of `dfan train`',
     });
   }
-  let config: RunConfig;
-  try {
-    config = JSON.parse(readFileSync(cfgPath, 'utf8')) as RunConfig;
-  } catch (e) {
-    throw new DfanError('BAD_MANIFEST', 'config.json is not valid JSON', { file: cfgPath, cause: e });
-  }
-  if (config.format !== RUN_FORMAT)
-    throw new DfanError('BAD_MANIFEST', 'config.json is not a dfan run config', { file: cfgPath });
+  const config = readRunConfig(cfgPath);
   const st = decodeSafetensors(readFileSync(wPath), wPath);
-  const prep: Prep = { T: config.prep.T, streams: {} };
-  for (const [name, s] of Object.entries(config.prep.streams)) {
-    const get = (k: string) =>
-      st.tensors[`prep.${name}.${k}`]
-        ? new Float32Array(toFloat32(st.tensors[`prep.${name}.${k}`]))
-        : undefined;
-    const mean = get('mean');
-    if (!mean) throw new DfanError('BAD_FEATURES', `weights lack prep.${name}.mean`, { file: wPath });
-    prep.streams[name] = {
-      kind: s.kind,
-      C: s.C,
-      H: s.H,
-      W: s.W,
-      D: s.D,
-      scale: s.scale,
-      mean,
-      std: get('std'),
-      basis: get('basis'),
-    };
-  }
+  const prep = prepOf(config, st.tensors, wPath);
   const tf = await loadTf({ fastKernels: opts.fastKernels });
-  // runs saved before spatialScoreDim existed scored on all channels (and their bases are unordered)
-  const saved: Partial<ModelConfig> = config.model;
-  // …and options added later are off in runs saved before them, whatever today's defaults
-  const model = resolveModelConfig({
-    ...saved,
-    spatialScoreDim: saved.spatialScoreDim ?? 0,
-    temporalEvidence: saved.temporalEvidence ?? false,
-    focusContrast: saved.focusContrast ?? false,
-    valueContrast: saved.valueContrast ?? 'off',
-    mapDropout: saved.mapDropout ?? 0,
-  });
+  const model = savedModelConfig(config.model);
   const dims = dimsOf(prep);
   const values: Record<string, Float32Array> = {};
   for (const name of Object.keys(paramSpecs(model, dims, config.classes.length))) {
@@ -359,4 +333,46 @@ export async function loadRun(dir: string, opts: { fastKernels?: boolean } = {})
     for (const m of members) m.dispose();
     throw e;
   }
+}
+
+function readRunConfig(cfgPath: string): RunConfig {
+  let config: RunConfig;
+  try {
+    config = JSON.parse(readFileSync(cfgPath, 'utf8')) as RunConfig;
+  } catch (e) {
+    throw new DfanError('BAD_MANIFEST', 'config.json is not valid JSON', { file: cfgPath, cause: e });
+  }
+  if (config.format !== RUN_FORMAT)
+    throw new DfanError('BAD_MANIFEST', 'config.json is not a dfan run config', { file: cfgPath });
+  return config;
+}
+
+/**
+ * A saved model config, complete: options added after a run was saved are off in it, whatever
+ * today's defaults (runs saved before spatialScoreDim existed scored on all channels, and their
+ * bases are unordered).
+ */
+function savedModelConfig(saved: Partial<ModelConfig>): ModelConfig {
+  return resolveModelConfig({
+    ...saved,
+    spatialScoreDim: saved.spatialScoreDim ?? 0,
+    temporalEvidence: saved.temporalEvidence ?? false,
+    focusContrast: saved.focusContrast ?? false,
+    valueContrast: saved.valueContrast ?? 'off',
+    mapDropout: saved.mapDropout ?? 0,
+  });
+}
+
+/** The preprocessing stored in a run: shapes from config.json, tensors `prep.<stream>.*` from the weights. */
+function prepOf(config: RunConfig, tensors: Safetensors['tensors'], wPath: string): Prep {
+  const prep: Prep = { T: config.prep.T, streams: {} };
+  for (const [name, s] of Object.entries(config.prep.streams)) {
+    const get = (k: string) =>
+      tensors[`prep.${name}.${k}`] ? new Float32Array(toFloat32(tensors[`prep.${name}.${k}`])) : undefined;
+    const mean = get('mean');
+    if (!mean) throw new DfanError('BAD_FEATURES', `weights lack prep.${name}.mean`, { file: wPath });
+    const { kind, C, H, W, D, scale } = s;
+    prep.streams[name] = { kind, C, H, W, D, scale, mean, std: get('std'), basis: get('basis') };
+  }
+  return prep;
 }

@@ -13,6 +13,7 @@
  * finding it is what the spatial focus is for.
  */
 
+import type { VideoFeatures } from '../features/types.js';
 import { ridgeLooAccuracies, standardisedMeans } from './ridge.js';
 
 export interface StreamCheck {
@@ -65,6 +66,39 @@ export function checkVectorStreams(
     const threshold = Math.max(q, majority);
     return { stream, looAccuracy, threshold, kept: looAccuracy > threshold };
   });
+}
+
+/**
+ * The check on the streams a model would read, from training videos' features: each vector
+ * stream's video means (over real snippets) against the labels. null when there is nothing to
+ * decide (no vector stream, no map stream to fall back on, or fewer than 10 videos).
+ */
+export function checkModelStreams(
+  streams: string[],
+  videos: VideoFeatures[],
+  labels: number[],
+  classes: number,
+): StreamCheck[] | null {
+  const isMap = (s: string) => videos[0]?.streams[s]?.shape.length === 4;
+  const vectors = streams.filter((s) => !isMap(s));
+  if (!vectors.length || vectors.length === streams.length || videos.length < 10) return null;
+  const means: Record<string, Float64Array[]> = {};
+  for (const s of vectors) means[s] = videos.map((vf) => videoMeanOf(vf, s));
+  return checkVectorStreams(means, labels, classes);
+}
+
+/** A vector stream's mean over the video's real snippets  [C]. */
+function videoMeanOf(vf: VideoFeatures, stream: string): Float64Array {
+  const [T, C] = vf.streams[stream].shape;
+  const out = new Float64Array(C);
+  let n = 0;
+  for (let t = 0; t < T; t++) {
+    if (vf.mask && vf.mask[t] === 0) continue;
+    n++;
+    for (let c = 0; c < C; c++) out[c] += vf.streams[stream].data[t * C + c];
+  }
+  for (let c = 0; c < C; c++) out[c] /= Math.max(1, n);
+  return out;
 }
 
 /** One log line for the verdicts. */

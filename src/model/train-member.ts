@@ -20,7 +20,7 @@ export interface MemberJob {
 export type MemberReply = { ok: true } | { ok: false; message: string; hint?: string };
 
 async function main(job: MemberJob): Promise<MemberReply> {
-  const { trainRun } = await import('./train.js');
+  const { trainRun } = await import('./train-run.js');
   try {
     const r = await trainRun({
       features: job.features,

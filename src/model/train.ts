@@ -1,576 +1,85 @@
 /**
- * Training, as a short loop: load the training split (and a stratified validation slice carved
- * from it) → fit the preprocessing → Adam on mini-batches → early stopping on validation accuracy
- * → the best epoch's weights in a run folder. The test split is never read here.
+ * The training loop, on sets already in memory: Adam on shuffled mini-batches (with the
+ * training-time masks of masks.ts), one validation pass per epoch, and the weights to keep —
+ * the best epoch on smoothed validation accuracy with early stopping, or, without a validation
+ * set, the mean of the last epochs' weights (schedule.ts). The test split is never read here.
  *
- * Reproducible: seeded initialisation, seeded shuffling and dropout masks, deterministic kernels
+ * Reproducible: seeded initialisation, seeded shuffling and masks, deterministic kernels
  * → same seed + same data = identical weights and metrics.
  */
 
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { Worker } from 'node:worker_threads';
-import { withValidationSlice } from '../data/splits.js';
-import type { Dataset, DatasetItem } from '../data/types.js';
-import { DfanError, describeError } from '../errors.js';
-import { FeatureStore } from '../features/store.js';
-import type { VideoFeatures } from '../features/types.js';
+import type * as TF from '@tensorflow/tfjs';
 import { rng, shuffle } from '../util/random.js';
-import { DFAN_VERSION } from '../version.js';
 import { Adam } from './adam.js';
-import { loadTf, type Tf } from './backend.js';
-import {
-  fixedScoreDim,
-  MAP_DIM_AUTO,
-  type ModelConfig,
-  resolveModelConfig,
-  resolveTrainConfig,
-  type TrainConfig,
-  usesSpatial,
-} from './config.js';
-import { Dfan, initParams, paramSpecs, scoreDimOf } from './dfan.js';
-import { ensemblePredictor } from './ensemble.js';
-import {
-  autoMapDim,
-  dimsOf,
-  disposeBatch,
-  FeatureSet,
-  type FeatureSource,
-  fitPrep,
-  MAP_BYTES_BUDGET,
-  type Prep,
-} from './features.js';
-import { maskSeed } from './map-dropout.js';
-import { mixMatrix } from './mixup.js';
-import {
-  type DatasetRef,
-  type EpochLog,
-  type LoadedRun,
-  loadRun,
-  makePredictor,
-  prepSummary,
-  type RunConfig,
-  writeRun,
-  writeRunConfig,
-} from './run.js';
+import { initParams } from './architecture.js';
+import type { Tf } from './backend.js';
+import { type ModelConfig, type TrainConfig, usesSpatial } from './config.js';
+import { Dfan, paramSpecs } from './dfan.js';
+import { disposeBatch, FeatureSet } from './features.js';
+import { attachMasks, drawMasks, type MaskPlan } from './masks.js';
+import { dimsOf } from './prep.js';
+import { type EpochLog, type LoadedRun, makePredictor, type RunConfig } from './run.js';
 import { planSchedule, type TrainSchedule, trailingMean } from './schedule.js';
-import { checkVectorStreams, describeChecks, type StreamCheck } from './stream-check.js';
-import type { MemberJob, MemberReply } from './train-member.js';
 
-export type { EpochLog, LoadedRun };
-
-export interface TrainRunOptions {
-  /** feature store folder (`dfan extract --out`), or any FeatureSource */
-  features: string | FeatureSource;
-  dataset: Dataset;
-  /** where the dataset was read from, recorded in the run (eval's default); omitted = not recorded */
-  datasetRef?: DatasetRef;
-  /** run folder to write; omitted = keep in memory only */
-  out?: string;
-  model?: Partial<ModelConfig>;
-  train?: Partial<TrainConfig>;
-  /** use the transpose-first matmul kernels (default true; false only for benchmarking) */
-  fastKernels?: boolean;
-  /** progress lines (one per epoch, plus loading steps) */
+export interface FitOptions {
+  trainSet: FeatureSet;
+  valSet: FeatureSet | null;
+  classes: string[];
+  model: ModelConfig;
+  train: TrainConfig;
   log?: (line: string) => void;
   onEpoch?: (e: EpochLog) => void;
-  /**
-   * seed of the data side (validation slice, preprocessing sample, PCA); default the training
-   * seed. An ensemble's members share it, so they share their preprocessing.
-   */
-  dataSeed?: number;
+  /** stop after this many optimiser steps (benchmarks) */
+  maxSteps?: number;
+  /** epochs and selection (default: planSchedule for these sets) */
+  schedule?: TrainSchedule;
 }
 
-export interface TrainResult {
-  runDir: string | null;
-  classes: string[];
+/** Weights kept by a fit, and the epoch (and smoothed validation score) they stand for. */
+export interface KeptWeights {
+  epoch: number;
+  acc: number;
+  loss: number;
+  values: Record<string, Float32Array>;
+}
+
+export interface FitResult {
+  /** restored to the kept weights */
+  model: Dfan;
   curve: EpochLog[];
-  bestEpoch: number;
-  valAccuracy: number | null;
-  trainSize: number;
-  valSize: number;
-  skipped: Array<{ key: string; reason: string }>;
-  /** seconds spent loading + preprocessing features, and training */
-  loadSeconds: number;
-  trainSeconds: number;
-  /** the trained model, ready to predict (dispose when done) */
+  best: KeptWeights;
+  /** the model as a predictor (its config is filled in by the caller) */
   predictor: LoadedRun;
+  trainSeconds: number;
+  steps: number;
 }
 
-/** Preferred order of the usual streams in the snippet vector; others follow alphabetically. */
-const STREAM_ORDER = ['object', 'context', 'action', 'face', 'audio'];
-
-export function defaultStreams(vf: VideoFeatures): string[] {
-  const names = Object.keys(vf.streams);
-  return [
-    ...STREAM_ORDER.filter((s) => names.includes(s)),
-    ...names.filter((s) => !STREAM_ORDER.includes(s)).sort(),
-  ];
-}
-
-/**
- * The stream check (src/model/stream-check.ts) on the prep samples: null when there is nothing to
- * decide (no vector stream, or no map stream to fall back on).
- */
-export function checkStreams(
-  streams: string[],
-  videos: VideoFeatures[],
-  labels: number[],
-  classes: number,
-): StreamCheck[] | null {
-  const isMap = (s: string) => videos[0]?.streams[s]?.shape.length === 4;
-  const vectors = streams.filter((s) => !isMap(s));
-  if (!vectors.length || vectors.length === streams.length || videos.length < 10) return null;
-  const means: Record<string, Float64Array[]> = {};
-  for (const s of vectors) {
-    means[s] = videos.map((vf) => {
-      const [T, C] = vf.streams[s].shape;
-      const out = new Float64Array(C);
-      let n = 0;
-      for (let t = 0; t < T; t++) {
-        if (vf.mask && vf.mask[t] === 0) continue;
-        n++;
-        for (let c = 0; c < C; c++) out[c] += vf.streams[s].data[t * C + c];
-      }
-      for (let c = 0; c < C; c++) out[c] /= Math.max(1, n);
-      return out;
-    });
-  }
-  return checkVectorStreams(means, labels, classes);
-}
-
-/** A FeatureSource over a feature-store folder. */
-export async function storeSource(dir: string): Promise<FeatureSource & { store: FeatureStore }> {
-  const store = await FeatureStore.open(dir);
-  return { store, load: (key, streams) => store.load(key, { streams }) };
-}
-
-interface Loaded {
-  set: FeatureSet;
-  skipped: Array<{ key: string; reason: string }>;
-}
-
-/** Load items into a FeatureSet (videos whose features are missing or damaged are skipped and listed). */
-export async function loadItems(
-  tf: Tf,
-  source: FeatureSource,
-  items: DatasetItem[],
-  classes: string[],
-  prep: Prep,
-  keepMaps: boolean,
-  opts: { cache?: Map<string, VideoFeatures>; log?: (line: string) => void; what?: string } = {},
-): Promise<Loaded> {
-  const set = new FeatureSet(prep, items.length, keepMaps);
-  const skipped: Loaded['skipped'] = [];
-  const streams = Object.keys(prep.streams);
-  const t0 = performance.now();
-  let lastLog = t0;
-  for (const [i, it] of items.entries()) {
-    const label = classes.indexOf(it.label);
-    try {
-      if (label < 0) throw new Error(`label "${it.label}" is not a training class`);
-      const vf = opts.cache?.get(it.key) ?? (await source.load(it.key, streams));
-      set.add(tf, vf, label);
-    } catch (e) {
-      skipped.push({ key: it.key, reason: describeError(e) });
-    }
-    const now = performance.now();
-    if (opts.log && (now - lastLog > 5000 || i === items.length - 1) && items.length > 50) {
-      opts.log(
-        `  loading ${opts.what ?? 'features'}: ${i + 1}/${items.length} (${((now - t0) / 1000).toFixed(1)} s)`,
-      );
-      lastLog = now;
-    }
-  }
-  return { set, skipped };
-}
-
-/** Sample of training videos to fit the preprocessing on (≤ 128, seeded). */
-async function loadPrepSamples(
-  source: FeatureSource,
-  items: DatasetItem[],
-  seed: number,
-  streams: string[] | null,
-) {
-  const picked = items.length <= 128 ? items : shuffle(items, rng(seed + 17)).slice(0, 128);
-  const cache = new Map<string, VideoFeatures>();
-  const failed: Array<{ key: string; reason: string }> = [];
-  for (const it of picked) {
-    try {
-      cache.set(it.key, await source.load(it.key, streams ?? undefined));
-    } catch (e) {
-      failed.push({ key: it.key, reason: describeError(e) });
-    }
-  }
-  return { cache, failed };
+/** What every optimiser step of one fit shares. */
+interface Stepper {
+  tf: Tf;
+  model: Dfan;
+  trainSet: FeatureSet;
+  optimizer: Adam;
+  varList: TF.Variable[];
+  positive: TF.Tensor; // [classes] 1 = a positive class (polarity loss)
+  /** the training PRNG: shuffles, then each batch's masks */
+  random: () => number;
+  masks: MaskPlan;
+  keepMaps: boolean;
+  scoreDims: Record<string, number>;
+  weightDecay: number;
 }
 
 /**
- * How the map streams were reduced, for the training log and the demo summary: "maps PCA-reduced
- * to the most channels that fit 1 GB: object 1280→384, scorer reads 128", or "" when none was.
- * `auto`: mapDim was chosen by autoMapDim.
+ * Train a fresh model (initialised from the training seed) on `trainSet`; returns it restored
+ * to the weights the schedule keeps. trainRun loads the sets; the benchmark loads once and fits
+ * every variant.
  */
-export function reductionNote(prep: Prep, cfg: ModelConfig, auto: boolean): string {
-  const dims = dimsOf(prep).maps;
-  const reduced = Object.entries(prep.streams).filter(([, s]) => s.basis);
-  if (!reduced.length) return '';
-  const parts = reduced.map(([name, s]) => {
-    const k = usesSpatial(cfg.variant) ? scoreDimOf(cfg, dims[name]) : s.D;
-    return `${name} ${s.C}→${s.D}${k < s.D ? `, scorer reads ${k}` : ''}`;
-  });
-  return `maps PCA-reduced${auto ? ` to the most channels that fit ${MAP_BYTES_BUDGET / 1e9} GB` : ''}: ${parts.join('; ')}`;
-}
-
-/**
- * The library entry point of `dfan train`, `dfan demo` and the protocol runner. Train a model (or, with `train.ensemble` K > 1, K models with seeds seed … seed + K − 1: the
- * first in this thread, the others in worker threads beside it; src/model/ensemble.ts) and write
- * the run folder.
- */
-export async function trainRun(opts: TrainRunOptions): Promise<TrainResult> {
-  const tcfg = resolveTrainConfig(opts.train ?? {});
-  return tcfg.ensemble > 1 ? trainEnsemble(opts, tcfg) : trainOne(opts, tcfg);
-}
-
-/** One model, with the training config trainRun resolved (an ensemble member: its own seed). */
-async function trainOne(opts: TrainRunOptions, tcfg: TrainConfig): Promise<TrainResult> {
-  const log = opts.log ?? (() => {});
-  const dataSeed = opts.dataSeed ?? tcfg.seed;
-  const tf = await loadTf({ fastKernels: opts.fastKernels ?? true });
-  const t0 = performance.now();
-  const source = typeof opts.features === 'string' ? await storeSource(opts.features) : opts.features;
-
-  // how long, and whether a validation slice is worth carving (src/model/schedule.ts)
-  const given = [...opts.dataset.items, ...opts.dataset.missing];
-  const schedule = planSchedule(tcfg, given.filter((i) => i.split === 'train').length, {
-    hasOwnValidation: given.filter((i) => i.split === 'val').length,
-  });
-  log(
-    `schedule: ${schedule.note}; ${tcfg.mixup > 0 ? `mixup ${tcfg.mixup} (training accuracy is on mixed videos)` : 'no mixup'}`,
-  );
-  // splits: train, and validation carved from train (stratified) unless the dataset has a val split
-  const ds = schedule.carveValidation
-    ? withValidationSlice(opts.dataset, tcfg.valFraction, dataSeed + 1)
-    : opts.dataset;
-  // features are keyed by item key: a video file that is absent (ds.missing) is fine when its features exist
-  const all = [...ds.items, ...ds.missing];
-  const trainItems = all.filter((i) => i.split === 'train');
-  const valItems = all.filter((i) => i.split === 'val');
-  if (!trainItems.length) {
-    throw new DfanError('BAD_MANIFEST', `dataset "${ds.name}" has no training items`, {
-      hint: 'the manifest needs rows with split=train',
-    });
-  }
-  const classes = opts.dataset.classes.length
-    ? [...opts.dataset.classes]
-    : [...new Set(trainItems.map((i) => i.label))].sort();
-
-  // preprocessing, fitted on training videos only
-  const userStreams = opts.model?.streams?.length ? opts.model.streams : null;
-  const samples = await loadPrepSamples(source, trainItems, dataSeed, userStreams);
-  const sampleList = [...samples.cache.values()];
-  if (!sampleList.length) {
-    throw new DfanError('BAD_FEATURES', 'no training video has readable features', {
-      hint: `first failure: ${samples.failed[0]?.key}: ${samples.failed[0]?.reason}`,
-    });
-  }
-  let streams = userStreams ?? defaultStreams(sampleList[0]);
-  for (const s of streams) {
-    if (!sampleList[0].streams[s]) {
-      throw new DfanError('BAD_ARGUMENT', `stream "${s}" is not in the features`, {
-        hint: `available: ${Object.keys(sampleList[0].streams).join(', ')}`,
-      });
-    }
-  }
-  // no validation set to tell a useful stream from one that is only memorised: ask each vector stream
-  let streamChecks: StreamCheck[] | null = null;
-  if (!userStreams && !schedule.select && tcfg.streamCheck) {
-    const labelOf = new Map(trainItems.map((i) => [i.key, classes.indexOf(i.label)]));
-    const checked = [...samples.cache.entries()].filter(([k]) => (labelOf.get(k) ?? -1) >= 0);
-    streamChecks = checkStreams(
-      streams,
-      checked.map(([, vf]) => vf),
-      checked.map(([k]) => labelOf.get(k) as number),
-      classes.length,
-    );
-    if (streamChecks) {
-      log(describeChecks(streamChecks, checked.length));
-      const out = new Set(streamChecks.filter((c) => !c.kept).map((c) => c.stream));
-      streams = streams.filter((s) => !out.has(s));
-    }
-  }
-  const mcfgIn = resolveModelConfig({ ...opts.model, streams });
-  let mapDim = mcfgIn.mapDim;
-  if (mapDim === MAP_DIM_AUTO) {
-    const n = trainItems.length + valItems.length;
-    const shapes = streams.map((s) => sampleList[0].streams[s].shape).filter((sh) => sh.length === 4);
-    mapDim = autoMapDim(shapes.map((sh) => ({ C: sh[3], bytesPerChannel: n * sh[0] * sh[1] * sh[2] * 4 })));
-  }
-  // the run saves what auto chose (mapDim, spatialScoreDim), not 'auto'
-  const mcfg: ModelConfig = { ...mcfgIn, mapDim, spatialScoreDim: fixedScoreDim(mcfgIn.spatialScoreDim) };
-  const prep = await fitPrep(tf, sampleList, streams, mapDim, dataSeed);
-  const reduction = reductionNote(prep, mcfg, mcfgIn.mapDim === MAP_DIM_AUTO);
-  log(`streams: ${streams.join(', ')}${reduction ? ` (${reduction})` : ''}`);
-  if (usesSpatial(mcfg.variant) && mcfg.mapDropout > 0)
-    log(
-      `map dropout ${mcfg.mapDropout}: in training each map value is zeroed with this probability (--map-dropout 0: off)`,
-    );
-
-  const keepMaps = usesSpatial(mcfg.variant);
-  const train = await loadItems(tf, source, trainItems, classes, prep, keepMaps, {
-    cache: samples.cache,
-    log,
-    what: 'train',
-  });
-  samples.cache.clear();
-  const val = await loadItems(tf, source, valItems, classes, prep, keepMaps, { log, what: 'validation' });
-  const skipped = [...train.skipped, ...val.skipped];
-  if (skipped.length)
-    log(`skipped ${skipped.length} video(s) without usable features (listed in config.json)`);
-  if (!train.set.size)
-    throw new DfanError('BAD_FEATURES', 'no training video could be loaded', { hint: skipped[0]?.reason });
-  const loadSeconds = (performance.now() - t0) / 1000;
-  log(
-    `train ${train.set.size} videos, validation ${val.set.size}, ${classes.length} classes; loaded in ${loadSeconds.toFixed(1)} s`,
-  );
-
-  const fit = fitModel(tf, {
-    trainSet: train.set,
-    valSet: val.set,
-    classes,
-    model: mcfg,
-    train: tcfg,
-    schedule,
-    log,
-    onEpoch: opts.onEpoch,
-  });
-  const { model, curve, best, predictor, trainSeconds } = fit;
-
-  const packId = sampleList[0].meta.packId;
-  const streamInfo: Record<string, string> = {};
-  for (const s of streams) {
-    const info = sampleList[0].meta.streams.find((x) => x.name === s);
-    streamInfo[s] = info ? `${info.backbone}: ${info.description}` : 'unknown';
-  }
-  const config: RunConfig = {
-    format: 'dfan-run',
-    version: 1,
-    kind: 'trained',
-    dfanVersion: DFAN_VERSION,
-    createdAt: new Date().toISOString(),
-    model: mcfg,
-    train: tcfg,
-    classes,
-    packId,
-    features: typeof opts.features === 'string' ? resolve(opts.features) : null,
-    dataset: opts.dataset.name ?? null,
-    ...(opts.datasetRef ? { datasetRef: opts.datasetRef } : {}),
-    prep: prepSummary(prep),
-    streamInfo,
-    ...(streamChecks ? { streamCheck: streamChecks } : {}),
-    result: {
-      bestEpoch: best.epoch,
-      epochs: curve.length,
-      valAccuracy: val.set.size ? best.acc : null,
-      trainSize: train.set.size,
-      valSize: val.set.size,
-      skipped,
-      seconds: loadSeconds + trainSeconds,
-    },
-  };
-  Object.assign(predictor.config, config);
-  let runDir: string | null = null;
-  if (opts.out) {
-    runDir = resolve(opts.out);
-    writeRun(runDir, config, model, prep, curve);
-    predictor.dir = runDir;
-  }
-  return {
-    runDir,
-    classes,
-    curve,
-    bestEpoch: best.epoch,
-    valAccuracy: config.result.valAccuracy,
-    trainSize: train.set.size,
-    valSize: val.set.size,
-    skipped,
-    loadSeconds,
-    trainSeconds,
-    predictor,
-  };
-}
-
-/** Train one member in a worker thread; `reply` resolves when its run folder is written. */
-function trainMemberInWorker(job: MemberJob): { reply: Promise<MemberReply>; stop: () => void } {
-  const worker = new Worker(new URL('./train-member.js', import.meta.url), { workerData: job });
-  const reply = new Promise<MemberReply>((done) => {
-    let r: MemberReply | null = null;
-    worker.once('message', (m: MemberReply) => {
-      r = m;
-    });
-    worker.once('error', (e) => {
-      r ??= { ok: false, message: e.message };
-    });
-    worker.once('exit', (code) => done(r ?? { ok: false, message: `worker stopped (exit code ${code})` }));
-  });
-  return { reply, stop: () => void worker.terminate() };
-}
-
-/**
- * K members on the same data and preprocessing (data seed = the first member's seed), seeds
- * seed … seed + K − 1. From a feature folder the others train in worker threads while the first
- * trains here; from an in-memory source they train one after another. The first member's folder
- * is the run; the others go to <run>/members/<i> and config.json lists them.
- */
-async function trainEnsemble(opts: TrainRunOptions, tcfg: TrainConfig): Promise<TrainResult> {
-  const log = opts.log ?? (() => {});
-  const K = tcfg.ensemble;
-  const dataSeed = opts.dataSeed ?? tcfg.seed;
-  const seeds = Array.from({ length: K }, (_, i) => tcfg.seed + i);
-  // a member: the same settings, its own seed, one model
-  const member = (seed: number): TrainConfig => ({ ...tcfg, seed, ensemble: 1 });
-  const parallel = typeof opts.features === 'string';
-  log(
-    `ensemble: ${K} models (seeds ${seeds.join(', ')}) on the same data, ${parallel ? 'the others in worker threads beside the first' : 'one after another'}; predictions average their probabilities and focus (--ensemble 1: one model)`,
-  );
-  const t0 = performance.now();
-  const runDir = opts.out ? resolve(opts.out) : null;
-  // workers write their run folders: under the run, or in a temporary folder for an in-memory run
-  const tmp = parallel && !runDir ? mkdtempSync(join(tmpdir(), 'dfan-ensemble-')) : null;
-  const base = runDir ?? tmp;
-  const memberDirs = seeds.slice(1).map((_, i) => join('members', String(i + 1)));
-  if (runDir) rmSync(join(runDir, 'members'), { recursive: true, force: true });
-  const others = parallel
-    ? memberDirs.map((d, i) =>
-        trainMemberInWorker({
-          features: resolve(opts.features as string),
-          dataset: opts.dataset,
-          out: join(base as string, d),
-          model: opts.model ?? {},
-          train: member(seeds[i + 1]),
-          dataSeed,
-        }),
-      )
-    : [];
-  let first: TrainResult;
-  try {
-    first = await trainOne({ ...opts, dataSeed }, member(seeds[0]));
-  } catch (e) {
-    for (const o of others) o.stop();
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-    throw e;
-  }
-  const members: LoadedRun[] = [first.predictor];
-  const kept: string[] = [];
-  try {
-    if (parallel) {
-      const replies = await Promise.all(others.map((o) => o.reply));
-      for (const [i, r] of replies.entries()) {
-        if (!r.ok) {
-          log(
-            `ensemble member ${i + 2} (seed ${seeds[i + 1]}) failed and is left out: ${r.message}${r.hint ? ` (${r.hint})` : ''}`,
-          );
-          continue;
-        }
-        members.push(await loadRun(join(base as string, memberDirs[i])));
-        kept.push(memberDirs[i]);
-      }
-    } else {
-      for (const [i, seed] of seeds.slice(1).entries()) {
-        const out = runDir ? join(runDir, memberDirs[i]) : undefined;
-        const r = await trainOne(
-          {
-            ...opts,
-            out,
-            log: undefined,
-            onEpoch: undefined,
-            dataSeed,
-          },
-          member(seed),
-        );
-        members.push(r.predictor);
-        if (out) kept.push(memberDirs[i]);
-      }
-    }
-  } catch (e) {
-    for (const m of members) m.dispose();
-    throw e;
-  } finally {
-    if (tmp) rmSync(tmp, { recursive: true, force: true });
-  }
-  const predictor = ensemblePredictor(members);
-  if (runDir && kept.length) {
-    // the first member's config.json, now listing the others
-    predictor.config.members = kept;
-    predictor.config.train = { ...predictor.config.train, ensemble: K };
-    writeRunConfig(runDir, predictor.config);
-  }
-  log(
-    `ensemble: ${members.length} of ${K} models trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-  );
-  return { ...first, predictor, trainSeconds: (performance.now() - t0) / 1000 - first.loadSeconds };
-}
-
-/**
- * Whole-stream keep masks for a batch, [B, S·d] row-major: each stream is dropped for a video
- * with probability p, at least one is kept, and the kept streams are scaled by S / kept so that
- * u_t keeps its expected size.
- */
-export function streamKeepMask(
-  B: number,
-  S: number,
-  d: number,
-  p: number,
-  random: () => number,
-): Float32Array {
-  const out = new Float32Array(B * S * d);
-  const keep = new Array<boolean>(S);
-  for (let b = 0; b < B; b++) {
-    let kept = 0;
-    for (let s = 0; s < S; s++) {
-      keep[s] = random() >= p;
-      if (keep[s]) kept++;
-    }
-    if (!kept) {
-      keep[Math.min(S - 1, Math.floor(random() * S))] = true;
-      kept = 1;
-    }
-    for (let s = 0; s < S; s++) if (keep[s]) out.fill(S / kept, (b * S + s) * d, (b * S + s + 1) * d);
-  }
-  return out;
-}
-
-/**
- * The training loop proper, on sets already in memory (trainRun loads them; the benchmark loads
- * once and fits every variant). Returns the model restored to its best epoch.
- */
-export function fitModel(
-  tf: Tf,
-  o: {
-    trainSet: FeatureSet;
-    valSet: FeatureSet | null;
-    classes: string[];
-    model: ModelConfig;
-    train: TrainConfig;
-    log?: (line: string) => void;
-    onEpoch?: (e: EpochLog) => void;
-    /** stop after this many optimiser steps (benchmarks) */
-    maxSteps?: number;
-    /** epochs and selection (default: planSchedule for these sets) */
-    schedule?: TrainSchedule;
-  },
-) {
-  const trainSet = o.trainSet;
+export function fitModel(tf: Tf, o: FitOptions): FitResult {
+  const { trainSet, classes, model: mcfg, train: tcfg } = o;
   const valSet = o.valSet ?? new FeatureSet(trainSet.prep, 0, false);
-  const { classes } = o;
-  const mcfg = o.model;
-  const tcfg = o.train;
   const log = o.log ?? (() => {});
-  const prep = trainSet.prep;
-  const keepMaps = usesSpatial(mcfg.variant);
-  const streams = mcfg.streams;
-  let steps = 0;
-  const dims = dimsOf(prep);
+  const dims = dimsOf(trainSet.prep);
   const model = new Dfan(
     tf,
     mcfg,
@@ -578,147 +87,190 @@ export function fitModel(
     classes,
     initParams(paramSpecs(mcfg, dims, classes.length), tcfg.seed),
   );
-  const predictor = makePredictor(tf, null, {} as RunConfig, model, prep);
-  const optimizer = new Adam(tf, tcfg.lr);
-  const varList = Object.values(model.params);
-  const positive = tf.tensor1d(classes.map((c) => (mcfg.positiveClasses.includes(c) ? 1 : 0)));
-  const random = rng((tcfg.seed * 2654435761) >>> 0);
-  const Du = mcfg.projDim * streams.length * model.K;
-  const scoreDims = model.scoreDims();
-
+  const predictor = makePredictor(tf, null, {} as RunConfig, model, trainSet.prep);
   const valN = o.valSet?.size ?? 0;
   const sched = o.schedule ?? planSchedule(tcfg, trainSet.size + valN, { hasOwnValidation: valN });
-  const select = sched.select && valSet.size > 0;
+  const stepper: Stepper = {
+    tf,
+    model,
+    trainSet,
+    optimizer: new Adam(tf, tcfg.lr),
+    varList: Object.values(model.params),
+    positive: tf.tensor1d(classes.map((c) => (mcfg.positiveClasses.includes(c) ? 1 : 0))),
+    random: rng((tcfg.seed * 2654435761) >>> 0),
+    masks: maskPlan(mcfg, tcfg, model.K),
+    keepMaps: usesSpatial(mcfg.variant),
+    scoreDims: model.scoreDims(),
+    weightDecay: sched.weightDecay,
+  };
+  const keeper = new WeightKeeper(model, sched, sched.select && valSet.size > 0, log);
   const curve: EpochLog[] = [];
-  let best = { epoch: 0, acc: -1, loss: Infinity, values: model.snapshot() };
-  const accs: number[] = [];
-  const losses: number[] = [];
-  let sum: Record<string, Float64Array> | null = null;
-  let summed = 0;
+  let steps = 0;
   const t1 = performance.now();
   for (let epoch = 1; epoch <= sched.epochs; epoch++) {
     const te = performance.now();
-    const order = shuffle([...Array(trainSet.size).keys()], random);
-    let lossSum = 0;
-    let correct = 0;
-    for (let i = 0; i < order.length; i += tcfg.batchSize) {
-      const idx = order.slice(i, i + tcfg.batchSize);
-      let drop: Float32Array | undefined;
-      if (mcfg.dropout > 0) {
-        drop = new Float32Array(idx.length * Du);
-        const keep = 1 / (1 - mcfg.dropout);
-        for (let j = 0; j < drop.length; j++) drop[j] = random() >= mcfg.dropout ? keep : 0;
-      }
-      const mapDrop = mcfg.mapDropout > 0 ? { p: mcfg.mapDropout, seed: maskSeed(random) } : undefined;
-      const batch = trainSet.batch(tf, idx, {
-        maps: keepMaps,
-        dropout: drop && { mask: drop, width: Du },
-        scoreDims,
-        mapDrop,
-      });
-      if (mcfg.streamDropout > 0 && streams.length > 1) {
-        batch.streamMask = tf.tensor(
-          streamKeepMask(idx.length, streams.length, mcfg.projDim, mcfg.streamDropout, random),
-          [idx.length, mcfg.projDim * streams.length],
-        );
-      }
-      const labels = tf.tensor1d(
-        idx.map((j) => trainSet.labels[j]),
-        'int32',
-      );
-      if (tcfg.mixup > 0 && idx.length > 1)
-        batch.mix = tf.tensor2d(mixMatrix(idx.length, tcfg.mixup, random), [idx.length, idx.length]);
-      let predicted: ReturnType<typeof tf.argMax> | null = null;
-      const { value: cost, grads } = tf.variableGrads(() => {
-        const out = model.forward(batch);
-        predicted = tf.keep(tf.argMax(out.logits, 1));
-        return model.loss(out.logits, labels, {
-          weightDecay: sched.weightDecay,
-          positive,
-          mix: batch.mix,
-        });
-      }, varList);
-      batch.mix?.dispose();
-      optimizer.apply(varList, grads);
-      for (const g of Object.values(grads)) g.dispose();
-      lossSum += cost.dataSync()[0] * idx.length;
-      const pred = (predicted as unknown as ReturnType<typeof tf.argMax>).dataSync();
-      idx.forEach((j, k) => {
-        if (pred[k] === trainSet.labels[j]) correct++;
-      });
-      cost.dispose();
-      (predicted as unknown as ReturnType<typeof tf.argMax>).dispose();
-      labels.dispose();
-      disposeBatch(batch);
-      if (o.maxSteps && ++steps >= o.maxSteps) break;
-    }
-    let valAccuracy: number | null = null;
-    let valLoss: number | null = null;
-    if (valSet.size) {
-      const p = predictor.predictSet(valSet, { attention: false });
-      valLoss = p.loss;
-      let ok = 0;
-      const k = classes.length;
-      for (let j = 0; j < valSet.size; j++) {
-        let arg = 0;
-        for (let c = 1; c < k; c++) if (p.probs[j * k + c] > p.probs[j * k + arg]) arg = c;
-        if (arg === valSet.labels[j]) ok++;
-      }
-      valAccuracy = ok / valSet.size;
-    }
+    const pass = trainEpoch(stepper, tcfg.batchSize, o.maxSteps ? o.maxSteps - steps : Infinity);
+    steps += pass.steps;
+    const val = valSet.size ? validate(predictor, valSet) : null;
     const e: EpochLog = {
       epoch,
-      loss: lossSum / trainSet.size,
-      trainAccuracy: correct / trainSet.size,
-      valAccuracy,
-      valLoss,
+      loss: pass.lossSum / trainSet.size,
+      trainAccuracy: pass.correct / trainSet.size,
+      valAccuracy: val?.accuracy ?? null,
+      valLoss: val?.loss ?? null,
       seconds: (performance.now() - te) / 1000,
     };
     curve.push(e);
     o.onEpoch?.(e);
-    log(
-      `epoch ${String(epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  train acc ${(100 * e.trainAccuracy).toFixed(1)} %` +
-        (valAccuracy !== null
-          ? `  val acc ${(100 * valAccuracy).toFixed(1)} %  val loss ${valLoss!.toFixed(4)}`
-          : '') +
-        `  ${e.seconds.toFixed(1)} s`,
-    );
+    log(epochLine(e));
     const stopping = o.maxSteps !== undefined && steps >= o.maxSteps;
-    if (select && valAccuracy !== null && valLoss !== null) {
-      // epochs compared on validation accuracy smoothed over a window (ties: smoothed loss)
-      accs.push(valAccuracy);
-      losses.push(valLoss);
-      const score = trailingMean(accs, accs.length - 1, sched.window);
-      const lossKey = trailingMean(losses, losses.length - 1, sched.window);
+    if (!keeper.observe(e, stopping) || stopping) break;
+  }
+  const best = keeper.kept();
+  model.restore(best.values);
+  stepper.positive.dispose();
+  const trainSeconds = (performance.now() - t1) / 1000;
+  return { model, curve, best, predictor, trainSeconds, steps };
+}
+
+/** The masks each batch draws, from the configs (K·D_u: the width of z). */
+function maskPlan(mcfg: ModelConfig, tcfg: TrainConfig, K: number): MaskPlan {
+  return {
+    dropout: mcfg.dropout,
+    zWidth: mcfg.projDim * mcfg.streams.length * K,
+    mapDropout: mcfg.mapDropout,
+    streamDropout: mcfg.streamDropout,
+    streams: mcfg.streams.length,
+    projDim: mcfg.projDim,
+    mixup: tcfg.mixup,
+  };
+}
+
+/** One pass over the shuffled training set (at most `maxSteps` batches): summed loss and hits. */
+function trainEpoch(s: Stepper, batchSize: number, maxSteps: number) {
+  const order = shuffle([...Array(s.trainSet.size).keys()], s.random);
+  let lossSum = 0;
+  let correct = 0;
+  let steps = 0;
+  for (let i = 0; i < order.length && steps < maxSteps; i += batchSize, steps++) {
+    const r = trainStep(s, order.slice(i, i + batchSize));
+    lossSum += r.loss * r.n;
+    correct += r.correct;
+  }
+  return { lossSum, correct, steps };
+}
+
+/** One optimiser step on the videos at `idx`: their masks, the forward pass, the loss, Adam. */
+function trainStep(s: Stepper, idx: number[]): { loss: number; correct: number; n: number } {
+  const { tf, model, trainSet } = s;
+  const masks = drawMasks(idx.length, s.masks, s.random);
+  const batch = trainSet.batch(tf, idx, { maps: s.keepMaps, scoreDims: s.scoreDims, mapDrop: masks.mapDrop });
+  attachMasks(tf, batch, masks, s.masks);
+  const labels = tf.tensor1d(
+    idx.map((j) => trainSet.labels[j]),
+    'int32',
+  );
+  const predicted: TF.Tensor[] = []; // [B] argmax, kept out of the gradient's tidy
+  const { value: cost, grads } = tf.variableGrads(() => {
+    const out = model.forward(batch);
+    predicted.push(tf.keep(tf.argMax(out.logits, 1)));
+    return model.loss(out.logits, labels, {
+      weightDecay: s.weightDecay,
+      positive: s.positive,
+      mix: batch.mix,
+    });
+  }, s.varList);
+  s.optimizer.apply(s.varList, grads);
+  for (const g of Object.values(grads)) g.dispose();
+  const loss = cost.dataSync()[0];
+  const pred = predicted[0].dataSync();
+  const correct = idx.filter((j, k) => pred[k] === trainSet.labels[j]).length;
+  cost.dispose();
+  predicted[0].dispose();
+  labels.dispose();
+  disposeBatch(batch);
+  return { loss, correct, n: idx.length };
+}
+
+/** Validation accuracy and mean loss of the current weights. */
+function validate(predictor: LoadedRun, valSet: FeatureSet): { accuracy: number; loss: number } {
+  const p = predictor.predictSet(valSet, { attention: false });
+  const k = predictor.classes.length;
+  let ok = 0;
+  for (let j = 0; j < valSet.size; j++) {
+    let arg = 0;
+    for (let c = 1; c < k; c++) if (p.probs[j * k + c] > p.probs[j * k + arg]) arg = c;
+    if (arg === valSet.labels[j]) ok++;
+  }
+  return { accuracy: ok / valSet.size, loss: p.loss };
+}
+
+function epochLine(e: EpochLog): string {
+  return (
+    `epoch ${String(e.epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  train acc ${(100 * e.trainAccuracy).toFixed(1)} %` +
+    (e.valAccuracy !== null && e.valLoss !== null
+      ? `  val acc ${(100 * e.valAccuracy).toFixed(1)} %  val loss ${e.valLoss.toFixed(4)}`
+      : '') +
+    `  ${e.seconds.toFixed(1)} s`
+  );
+}
+
+/**
+ * Which weights a fit keeps. With selection: the epoch with the best validation accuracy averaged
+ * over a window of epochs (ties: the window's mean validation loss), stopping after `patience`
+ * epochs without improvement. Without: the mean of the last `averageLast` epochs' weights.
+ */
+class WeightKeeper {
+  private best: KeptWeights;
+  private readonly accs: number[] = [];
+  private readonly losses: number[] = [];
+  private sum: Record<string, Float64Array> | null = null;
+  private summed = 0;
+
+  constructor(
+    private readonly model: Dfan,
+    private readonly sched: TrainSchedule,
+    private readonly select: boolean,
+    private readonly log: (line: string) => void,
+  ) {
+    this.best = { epoch: 0, acc: -1, loss: Infinity, values: model.snapshot() };
+  }
+
+  /** After an epoch (`last`: the fit stops after it anyway); false = stop early. */
+  observe(e: EpochLog, last: boolean): boolean {
+    const { sched } = this;
+    if (this.select && e.valAccuracy !== null && e.valLoss !== null) {
+      this.accs.push(e.valAccuracy);
+      this.losses.push(e.valLoss);
+      const score = trailingMean(this.accs, this.accs.length - 1, sched.window);
+      const lossKey = trailingMean(this.losses, this.losses.length - 1, sched.window);
+      const best = this.best;
       if (score > best.acc + 1e-9 || (Math.abs(score - best.acc) <= 1e-9 && lossKey < best.loss)) {
-        best = { epoch, acc: score, loss: lossKey, values: model.snapshot() };
-      } else if (sched.patience > 0 && epoch - best.epoch >= sched.patience) {
-        log(
+        this.best = { epoch: e.epoch, acc: score, loss: lossKey, values: this.model.snapshot() };
+      } else if (sched.patience > 0 && e.epoch - best.epoch >= sched.patience) {
+        this.log(
           `early stop: no smoothed validation improvement for ${sched.patience} epochs; best epoch ${best.epoch}`,
         );
-        break;
+        return false;
       }
-    } else if (epoch > sched.epochs - sched.averageLast || stopping) {
-      // no selection: the mean of the last epochs' weights
-      const snap = model.snapshot();
-      sum ??= Object.fromEntries(Object.entries(snap).map(([k, v]) => [k, new Float64Array(v.length)]));
+    } else if (e.epoch > sched.epochs - sched.averageLast || last) {
+      const snap = this.model.snapshot();
+      this.sum ??= Object.fromEntries(Object.entries(snap).map(([k, v]) => [k, new Float64Array(v.length)]));
       for (const [k, v] of Object.entries(snap)) {
-        const acc = sum[k];
+        const acc = this.sum[k];
         for (let j = 0; j < v.length; j++) acc[j] += v[j];
       }
-      summed++;
-      best = { epoch, acc: valAccuracy ?? -1, loss: valLoss ?? Infinity, values: snap };
+      this.summed++;
+      this.best = { epoch: e.epoch, acc: e.valAccuracy ?? -1, loss: e.valLoss ?? Infinity, values: snap };
     }
-    if (stopping) break;
+    return true;
   }
-  if (sum && summed > 1) {
-    const mean: Record<string, Float32Array> = {};
-    for (const [k, v] of Object.entries(sum)) mean[k] = Float32Array.from(v, (x) => x / summed);
-    best = { ...best, values: mean };
-  }
-  model.restore(best.values);
-  positive.dispose();
-  const trainSeconds = (performance.now() - t1) / 1000;
 
-  return { model, curve, best, predictor, trainSeconds, steps };
+  /** The weights to keep: the best epoch's, or the mean of the last epochs' */
+  kept(): KeptWeights {
+    if (!this.sum || this.summed <= 1) return this.best;
+    const mean: Record<string, Float32Array> = {};
+    for (const [k, v] of Object.entries(this.sum)) mean[k] = Float32Array.from(v, (x) => x / this.summed);
+    return { ...this.best, values: mean };
+  }
 }

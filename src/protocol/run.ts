@@ -204,7 +204,7 @@ export async function runProtocol(opts: ProtocolOptions): Promise<ProtocolResult
   }
 
   // 2. train + evaluate every (variant, split)
-  const { trainRun } = await import('../model/train.js');
+  const { trainRun } = await import('../model/train-run.js');
   const { evaluateRun } = await import('../model/evaluate.js');
   const results = new Map<string, SplitResult[]>();
   const computed: ProtocolResult['computed'] = [];

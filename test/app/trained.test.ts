@@ -22,7 +22,7 @@ let fakePack = '';
 
 before(async () => {
   const { syntheticSet } = await import('../../research/synthetic.js');
-  const { trainRun } = await import('../../src/model/train.js');
+  const { trainRun } = await import('../../src/model/train-run.js');
   const set = syntheticSet({ videos: 24, classes: 2, T: 16, H: 3, W: 3, C: 4, vectors: {}, seed: 3 });
   runDir = join(dir, 'run-synthetic');
   const res = await trainRun({

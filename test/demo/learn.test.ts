@@ -15,7 +15,7 @@ import { buildFocusDataset, DEFAULT_FOCUS } from '../../src/demo/focus.js';
 import { TUXPAINT_STAMPS } from '../../src/demo/photos.js';
 import { extractAll } from '../../src/features/extract.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
-import { trainRun } from '../../src/model/train.js';
+import { trainRun } from '../../src/model/train-run.js';
 import { needShared } from '../helpers/shared.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dfan-learn-'));

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { scoreDimOf } from '../../src/model/architecture.js';
 import { DEFAULT_MODEL, VARIANTS } from '../../src/model/config.js';
-import { scoreDimOf } from '../../src/model/dfan.js';
-import { autoMapDim, disposeBatch } from '../../src/model/features.js';
+import { disposeBatch } from '../../src/model/features.js';
+import { autoMapDim } from '../../src/model/prep.js';
 import { makeModel, tinySet } from './helpers.js';
 
 test('β sums to 1 over real snippets, padded snippets get β = 0; α sums to 1 over cells', async () => {
@@ -207,8 +208,8 @@ test("value contrast 'both': the plain view keeps what is the same in every snip
   const pooledOf = (m: typeof both, maps: typeof shiftedMaps) =>
     tf.tidy(
       () =>
-        m
-          .spatialFocus('object', { ...batch, cellMeans: undefined, maps: { ...batch.maps, object: maps } })
+        m.spatial.object
+          .forward({ ...batch, cellMeans: undefined, maps: { ...batch.maps, object: maps } })
           .pooled.arraySync() as number[][],
     );
   const maxDiff = (a: number[][], b: number[][], from: number, to: number) => {

@@ -9,7 +9,7 @@ import { resolveTrainConfig } from '../../src/model/config.js';
 import { checkMembers } from '../../src/model/ensemble.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
 import { loadRun } from '../../src/model/run.js';
-import { trainRun } from '../../src/model/train.js';
+import { trainRun } from '../../src/model/train-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dfan-ensemble-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

@@ -1,10 +1,12 @@
 /** Shared set-up for the model tests: a tiny preprocessed synthetic set and a model over it. */
 
 import { type SyntheticSpec, syntheticSet } from '../../research/synthetic.js';
+import { initParams } from '../../src/model/architecture.js';
 import { loadTf, type Tf } from '../../src/model/backend.js';
 import { type ModelConfig, resolveModelConfig } from '../../src/model/config.js';
-import { Dfan, initParams, paramSpecs } from '../../src/model/dfan.js';
-import { dimsOf, FeatureSet, fitPrep } from '../../src/model/features.js';
+import { Dfan, paramSpecs } from '../../src/model/dfan.js';
+import { FeatureSet } from '../../src/model/features.js';
+import { dimsOf, fitPrep } from '../../src/model/prep.js';
 
 export async function tinySet(spec: Partial<SyntheticSpec> = {}, mapDim = 0) {
   const tf = await loadTf();

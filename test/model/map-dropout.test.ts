@@ -2,7 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { disposeBatch } from '../../src/model/features.js';
-import { dropInPlace, maskSeed } from '../../src/model/map-dropout.js';
+import { dropInPlace } from '../../src/model/map-dropout.js';
+import { maskSeed } from '../../src/model/masks.js';
 import { makeModel, tinySet } from './helpers.js';
 
 test('dropInPlace zeroes a share p of the values, scales the rest by 1/(1−p), and repeats for a seed', () => {

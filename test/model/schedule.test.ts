@@ -5,7 +5,7 @@ import { syntheticSet, weakCueSpec } from '../../research/synthetic.js';
 import { DEFAULT_TRAIN } from '../../src/model/config.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
 import { planSchedule, trailingMean } from '../../src/model/schedule.js';
-import { trainRun } from '../../src/model/train.js';
+import { trainRun } from '../../src/model/train-run.js';
 
 test('a 96-video set: no validation slice, ≥ 600 steps, weights averaged, and the note says why', () => {
   const s = planSchedule(DEFAULT_TRAIN, 96);

@@ -5,7 +5,7 @@ import { syntheticSet } from '../../research/synthetic.js';
 import type { VideoFeatures } from '../../src/features/types.js';
 import { ridgeLooAccuracies, spdInverse, standardisedMeans } from '../../src/model/ridge.js';
 import { checkVectorStreams, permutations } from '../../src/model/stream-check.js';
-import { trainRun } from '../../src/model/train.js';
+import { trainRun } from '../../src/model/train-run.js';
 import { rng } from '../../src/util/random.js';
 
 /** n videos, k balanced classes; `signal` adds to one channel per class. */

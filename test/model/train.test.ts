@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { syntheticSet } from '../../research/synthetic.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
 import { loadRun } from '../../src/model/run.js';
-import { trainRun } from '../../src/model/train.js';
+import { trainRun } from '../../src/model/train-run.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dfan-model-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -83,6 +83,39 @@ test('save → load gives identical outputs; same seed → identical metrics; an
     .split('\n');
   assert.equal(csv.length, a.curve.length + 1);
   for (const r of [a, b, c]) r.predictor.dispose();
+  loaded.dispose();
+});
+
+test('a run saved before the later options (contrast, temporal evidence, map dropout, scorer width) loads them as off', async () => {
+  const syn = syntheticSet({ videos: 24, T: 4, H: 2, W: 2, C: 8, vectors: { action: 4 } });
+  const out = join(tmp, 'older');
+  const r = await trainRun({
+    features: syn.source,
+    dataset: syn.dataset,
+    out,
+    model: {
+      variant: 'dual',
+      focusContrast: false,
+      valueContrast: 'off',
+      temporalEvidence: false,
+      mapDropout: 0,
+      spatialScoreDim: 0,
+    },
+    train: { epochs: 2, ensemble: 1 },
+  });
+  // config.json as dfan wrote it before those options existed
+  const cfg = JSON.parse(readFileSync(join(out, 'config.json'), 'utf8'));
+  for (const k of ['focusContrast', 'valueContrast', 'temporalEvidence', 'mapDropout', 'spatialScoreDim'])
+    delete cfg.model[k];
+  writeFileSync(join(out, 'config.json'), JSON.stringify(cfg));
+  const loaded = await loadRun(out);
+  assert.equal(loaded.model.arch.temporal?.focusContrast, false);
+  assert.equal(loaded.model.arch.streams[0].spatial?.valueContrast, 'off');
+  const [a, b] = await Promise.all(
+    [r.predictor, loaded].map((p) => evaluateRun(p, { dataset: syn.dataset, features: syn.source })),
+  );
+  assert.deepEqual(b.videos, a.videos);
+  r.predictor.dispose();
   loaded.dispose();
 });
 
