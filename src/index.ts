@@ -47,7 +47,7 @@ export {
 export type { ModelConfig, TrainConfig } from './model/config.js';
 export type { EvalResult, VideoResult } from './model/evaluate.js';
 export { type EpochLog, type LoadedRun, loadRun, type RunConfig, type VideoPrediction } from './model/run.js';
-export type { TrainResult } from './model/train.js';
+export type { TrainResult } from './model/train-run.js';
 export type { PackJson as PackManifest } from './packs/format.js';
 export { DFAN_VERSION as version } from './version.js';
 

@@ -4,13 +4,14 @@
  * comes through optional callbacks; nothing is printed and no report file is written (the CLI
  * writes those). A bad video never throws: it is listed in the result, as the CLI lists it.
  */
+import { resolve } from 'node:path';
 import type { Dataset, SplitName } from '../data/types.js';
 import { DfanError } from '../errors.js';
 import type { ExtractProgress, ExtractSummary } from '../features/extract.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN, type ModelConfig, type TrainConfig } from '../model/config.js';
 import type { EvalResult } from '../model/evaluate.js';
 import type { EpochLog, LoadedRun } from '../model/run.js';
-import type { TrainResult } from '../model/train.js';
+import type { TrainResult } from '../model/train-run.js';
 import { checkKeys, checkOptions, type OptionRules } from './options.js';
 
 export interface ExtractFeaturesOptions {
@@ -153,10 +154,14 @@ export async function train(options: TrainModelOptions): Promise<TrainResult> {
   if (o.model) checkKeys('train: model', o.model, Object.keys(DEFAULT_MODEL));
   if (o.train) checkKeys('train: train', o.train, Object.keys(DEFAULT_TRAIN));
   const dataset = await datasetOf('train', o.dataset, o.splitNumber);
-  const { trainRun } = await import('../model/train.js');
+  const { trainRun } = await import('../model/train-run.js');
   return trainRun({
     features: o.features,
     dataset,
+    // a dataset given by path is recorded in the run, so `evaluate(run)` and `dfan eval --run` find it
+    ...(typeof o.dataset === 'string'
+      ? { datasetRef: { path: resolve(o.dataset), split: o.splitNumber ?? 1 } }
+      : {}),
     out: o.out,
     model: o.model,
     train: o.train,
@@ -166,8 +171,11 @@ export async function train(options: TrainModelOptions): Promise<TrainResult> {
 }
 
 export interface EvaluateOptions {
-  /** CSV manifest, folder per class or list folder (as `dfan eval --dataset`), or a Dataset */
-  dataset: DatasetInput;
+  /**
+   * CSV manifest, folder per class or list folder (as `dfan eval --dataset`), or a Dataset;
+   * default: the dataset the run records (runs trained from a path record it)
+   */
+  dataset?: DatasetInput;
   /** which split to score (default 'test') */
   split?: SplitName;
   /** split number of a dataset with several (default 1) */
@@ -178,7 +186,7 @@ export interface EvaluateOptions {
 }
 
 const EVALUATE_RULES: OptionRules = {
-  dataset: { kind: ['string', 'object'], required: true },
+  dataset: { kind: ['string', 'object'] },
   split: { kind: 'string' },
   splitNumber: { kind: 'number', integer: true, min: 1 },
   features: { kind: 'string' },
@@ -190,7 +198,7 @@ const EVALUATE_RULES: OptionRules = {
  * with each video's probabilities and focus. `run` is a run folder (loaded and freed here) or a
  * LoadedRun (from `loadRun` or `train`; the caller frees it).
  */
-export async function evaluate(run: string | LoadedRun, options: EvaluateOptions): Promise<EvalResult> {
+export async function evaluate(run: string | LoadedRun, options: EvaluateOptions = {}): Promise<EvalResult> {
   const o = checkOptions<EvaluateOptions>('evaluate', options, EVALUATE_RULES);
   if (o.split !== undefined && !['train', 'val', 'test'].includes(o.split))
     throw new DfanError(
@@ -199,15 +207,19 @@ export async function evaluate(run: string | LoadedRun, options: EvaluateOptions
     );
   if (typeof run !== 'string' && typeof run?.predictSet !== 'function')
     throw new DfanError('BAD_ARGUMENT', 'evaluate: give a run folder or the result of loadRun()');
-  const dataset = await datasetOf('evaluate', o.dataset, o.splitNumber);
   const { evaluateRun } = await import('../model/evaluate.js');
-  const opts = { dataset, split: o.split, features: o.features, log: o.onLog };
-  if (typeof run !== 'string') return evaluateRun(run, opts);
-  const { loadRun } = await import('../model/run.js');
-  const loaded = await loadRun(run);
+  const { loadRun, recordedDataset } = await import('../model/run.js');
+  const loaded = typeof run === 'string' ? await loadRun(run) : run;
   try {
-    return await evaluateRun(loaded, opts);
+    // no dataset given: the one the run was trained on (as `dfan eval --run RUN`)
+    const ref = o.dataset === undefined ? recordedDataset(loaded) : null;
+    const dataset = await datasetOf(
+      'evaluate',
+      ref ? ref.path : (o.dataset as DatasetInput),
+      o.splitNumber ?? ref?.split,
+    );
+    return await evaluateRun(loaded, { dataset, split: o.split, features: o.features, log: o.onLog });
   } finally {
-    loaded.dispose();
+    if (typeof run === 'string') loaded.dispose();
   }
 }

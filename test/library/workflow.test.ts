@@ -87,6 +87,11 @@ test('extract → train → evaluate → predict: the CLI answers, through typed
   assert.deepEqual(fromFolder.metrics, JSON.parse(cliEval.stdout));
   assert.equal(fromFolder.metrics.n, 4);
   assert.equal(fromFolder.videos.length, 4);
+  // the run records the dataset it was trained on: evaluate(run) alone finds it, as `dfan eval --run` does
+  assert.deepEqual((await dfan.evaluate(runDir)).metrics, fromFolder.metrics);
+  const cliAlone = await run(['eval', '--run', runDir, '--json']);
+  assert.equal(cliAlone.code, 0, cliAlone.stderr);
+  assert.deepEqual(JSON.parse(cliAlone.stdout), fromFolder.metrics);
   const loaded = await dfan.loadRun(runDir);
   try {
     assert.deepEqual(loaded.classes, trained.classes);
