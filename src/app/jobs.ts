@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { labelsHeading } from './labels.js';
-import type { Prediction } from './types.js';
+import type { Prediction, ProgressFn } from './types.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'error';
 
@@ -34,7 +34,6 @@ export interface Job {
   error?: string;
 }
 
-export type ProgressFn = (stage: string, fraction: number) => void;
 export type JobRunner = (job: Job, onProgress: ProgressFn) => Promise<Prediction>;
 
 export interface QueueOptions {

@@ -13,6 +13,7 @@
  *   spatial focus = a Gaussian over the face box on a G×G grid (uniform without a face)
  */
 import { FACE_EXPRESSIONS, FACE_LAYOUT, type VideoFeatures } from '../features/types.js';
+import { softmax } from '../util/softmax.js';
 import type { FocusOutput, ModelDescriptor, Predictor } from './types.js';
 
 export const EKMAN6 = ['anger', 'disgust', 'fear', 'joy', 'sadness', 'surprise'] as const;
@@ -55,14 +56,6 @@ export interface ZeroShotOptions {
  * remaining false detection on a face-free clip (no_face.mp4 titles) 0.41.
  */
 const DEFAULTS: Required<ZeroShotOptions> = { temperature: 0.1, grid: 7, minPresence: 0.5 };
-
-export function softmax(xs: number[]): number[] {
-  if (xs.length === 0) return [];
-  const m = Math.max(...xs);
-  const e = xs.map((x) => Math.exp(x - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
-}
 
 function clamp01(x: number): number {
   return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;

@@ -5,8 +5,8 @@
  * servers can share one queue: each listens for its own job ids.
  */
 import { Queue, QueueEvents } from 'bullmq';
-import type { JobRunner, ProgressFn } from '../app/jobs.js';
-import type { Prediction } from '../app/types.js';
+import type { JobRunner } from '../app/jobs.js';
+import type { Prediction, ProgressFn } from '../app/types.js';
 import {
   checkRedis,
   connectionLogger,
