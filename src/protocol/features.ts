@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { DatasetItem } from '../data/types.js';
 import { DfanError } from '../errors.js';
-import type { ExtractProgress } from '../features/extract.js';
+import type { ExtractAllOptions, ExtractProgress } from '../features/extract.js';
 import type { FeatureSource } from '../model/features.js';
 import { readJson } from './files.js';
 import { fmtTime } from './report.js';
@@ -20,17 +20,13 @@ export interface ProtocolFeatures {
   config: unknown;
 }
 
-export interface FeaturesRequest {
+/** The extraction's settings (pack default "default"), and where the features go or come from. */
+export interface FeaturesRequest
+  extends Partial<Pick<ExtractAllOptions, 'pack' | 'streams' | 'T' | 'K' | 'workers' | 'inflight'>> {
   out: string;
   /** store folder (default OUT/features) */
   dir?: string;
   source?: FeatureSource;
-  pack?: string;
-  streams?: string[];
-  T?: number;
-  K?: number;
-  workers?: number;
-  inflight?: number;
   /** for the message when no video was found */
   root?: string;
   /** whether the videos were looked up under a root: then they are extracted */
