@@ -226,44 +226,38 @@ function backbones(shared: string): Backbone[] {
       },
     },
   ];
-  const imnet = join(shared, 'models', 'mobilenetv2-12-int8-feat.onnx');
-  if (existsSync(imnet))
-    list.push({
-      name: 'reference: ImageNet MobileNetV2 int8 (../shared, not npm)',
-      engine: 'onnxruntime',
-      async load() {
-        const m = await loadOnnx(imnet, { threads: 2 });
-        const spec = stretchSpec(224, 'NCHW', 'input', {
-          mean: [0.485, 0.456, 0.406],
-          std: [0.229, 0.224, 0.225],
-        });
-        return {
-          run: batchedRunner(m, spec, ['feat_map_1280x7x7'], true, 16, () => 'ImageNet feat_map_1280x7x7'),
-          dispose: () => m.dispose(),
-        };
-      },
-    });
-  const darknet = join(shared, 'models', 'tiny_darknet_imagenet.onnx');
-  if (existsSync(darknet))
-    list.push({
-      name: 'reference: Tiny Darknet ImageNet (../shared, not npm)',
-      engine: 'onnxruntime',
-      async load() {
-        const m = await loadOnnx(darknet, { threads: 2 });
-        return {
-          run: batchedRunner(
-            m,
-            stretchSpec(224, 'NCHW', 'input_rgb01'),
-            ['feat'],
-            true,
-            16,
-            () => 'Tiny Darknet feat',
-          ),
-          dispose: () => m.dispose(),
-        };
-      },
-    });
+  const references = [
+    sharedOnnxMap(shared, 'mobilenetv2-12-int8-feat.onnx', 'ImageNet MobileNetV2 int8', 'feat_map_1280x7x7', {
+      spec: stretchSpec(224, 'NCHW', 'input', { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }),
+      label: 'ImageNet feat_map_1280x7x7',
+    }),
+    sharedOnnxMap(shared, 'tiny_darknet_imagenet.onnx', 'Tiny Darknet ImageNet', 'feat', {
+      spec: stretchSpec(224, 'NCHW', 'input_rgb01'),
+      label: 'Tiny Darknet feat',
+    }),
+  ];
+  for (const r of references) if (r) list.push(r);
   return list;
+}
+
+/** A reference map from an ONNX file in ../shared/models (not shipped by npm), when the file is there. */
+function sharedOnnxMap(
+  shared: string,
+  file: string,
+  title: string,
+  output: string,
+  o: { spec: InputSpec; label: string },
+): Backbone | null {
+  const path = join(shared, 'models', file);
+  if (!existsSync(path)) return null;
+  return {
+    name: `reference: ${title} (../shared, not npm)`,
+    engine: 'onnxruntime',
+    async load() {
+      const m = await loadOnnx(path, { threads: 2 });
+      return { run: batchedRunner(m, o.spec, [output], true, 16, () => o.label), dispose: () => m.dispose() };
+    },
+  };
 }
 
 const WEIGHTS: Record<string, string> = {

@@ -1,6 +1,4 @@
 /** Small helpers shared by the benchmarks: arguments, timing, medians, peak RSS. */
-import { readFileSync } from 'node:fs';
-
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);
@@ -13,16 +11,7 @@ export async function timeIt(fn: () => Promise<unknown>): Promise<number> {
   return (performance.now() - t0) / 1000;
 }
 
-/** Peak resident set size of this process so far, in MB (VmHWM). */
-export function peakRssMB(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) / 1024;
-  } catch {
-    /* not Linux */
-  }
-  return process.memoryUsage().rss / 1024 / 1024;
-}
+export { peakRssMB } from '../src/util/memory.js';
 
 export function fmt(x: number, digits = 2): string {
   return x.toFixed(digits);

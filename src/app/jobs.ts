@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { labelsHeading } from './labels.js';
 import type { Playback } from './playback.js';
-import type { Prediction } from './types.js';
+import type { Prediction, ProgressFn } from './types.js';
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'error';
 
@@ -37,7 +37,6 @@ export interface Job {
   playback?: Playback;
 }
 
-export type ProgressFn = (stage: string, fraction: number) => void;
 export type JobRunner = (job: Job, onProgress: ProgressFn) => Promise<Prediction>;
 
 export interface QueueOptions {

@@ -4,8 +4,8 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import type { Job, ProgressFn } from './jobs.js';
-import type { ModelDescriptor, Prediction } from './types.js';
+import type { Job } from './jobs.js';
+import type { ModelDescriptor, Prediction, ProgressFn } from './types.js';
 
 interface Pending {
   resolve: (p: Prediction) => void;

@@ -10,12 +10,10 @@ import type { Region, VideoFeatures } from '../features/types.js';
 import { toPrediction } from './explain.js';
 import { encodePng, overlayHeatmap, pngDataUri, rgbToRgba } from './heatmap.js';
 import type { ReportFrame } from './report.js';
-import type { Prediction, Predictor } from './types.js';
+import type { Prediction, Predictor, ProgressFn } from './types.js';
 import { zeroShotPredictor } from './zero-shot.js';
 
-export type ProgressFn = (stage: string, fraction: number) => void;
-
-export interface EngineOptions {
+export interface PredictEngineOptions {
   /** 'default' (zero-shot) or a trained run folder */
   model?: string;
   /** override the pack the model asks for (a pack JSON / module; tests use a fake pack) */
@@ -41,7 +39,7 @@ export class PredictEngine {
     private readonly packSpec: string,
   ) {}
 
-  static async create(opts: EngineOptions = {}): Promise<PredictEngine> {
+  static async create(opts: PredictEngineOptions = {}): Promise<PredictEngine> {
     const predictor = await loadPredictor(opts.model ?? 'default', { T: opts.T, K: opts.K });
     if (opts.T) predictor.T = opts.T;
     if (opts.K) predictor.K = opts.K;

@@ -3,6 +3,9 @@ import type { Region } from '../features/types.js';
 
 export type { Region };
 
+/** Progress of one prediction: the step it is at and the fraction of the whole done, in [0, 1]. */
+export type ProgressFn = (stage: string, fraction: number) => void;
+
 export interface LabelProb {
   label: string;
   prob: number;

@@ -13,6 +13,7 @@
  *   spatial focus = a Gaussian over the face box on a G×G grid (uniform without a face)
  */
 import { FACE_EXPRESSIONS, FACE_LAYOUT, type VideoFeatures } from '../features/types.js';
+import { softmax } from '../util/softmax.js';
 import type { FocusOutput, ModelDescriptor, Predictor } from './types.js';
 
 export const EKMAN6 = ['anger', 'disgust', 'fear', 'joy', 'sadness', 'surprise'] as const;
@@ -56,14 +57,6 @@ export interface ZeroShotOptions {
  */
 const DEFAULTS: Required<ZeroShotOptions> = { temperature: 0.1, grid: 7, minPresence: 0.5 };
 
-export function softmax(xs: number[]): number[] {
-  if (xs.length === 0) return [];
-  const m = Math.max(...xs);
-  const e = xs.map((x) => Math.exp(x - m));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
-}
-
 function clamp01(x: number): number {
   return Number.isFinite(x) ? Math.min(1, Math.max(0, x)) : 0;
 }
@@ -100,6 +93,108 @@ export function boxGaussianGrid(box: [number, number, number, number], h: number
   return grid.map((r) => r.map((v) => v / sum));
 }
 
+/** Per snippet: face presence (0 when absent, too weak or padding), expressions (sum 1), expressiveness. */
+interface FaceSnippets {
+  presence: number[];
+  /** [T][FACE_EXPRESSIONS.length], each row sums to 1 (or is all 0) */
+  expr: number[][];
+  /** presence × (1 − neutral): how much emotion each snippet's face shows */
+  express: number[];
+}
+
+const NEUTRAL = FACE_EXPRESSIONS.indexOf('neutral');
+
+/** The `face` stream: [T, FACE_LAYOUT.size] per snippet. */
+type FaceStream = VideoFeatures['streams'][string];
+
+function faceSnippets(face: FaceStream, T: number, real: boolean[], minPresence: number): FaceSnippets {
+  const C = face.shape[face.shape.length - 1];
+  const out: FaceSnippets = { presence: [], expr: [], express: [] };
+  for (let t = 0; t < T; t++) {
+    const row = face.data.subarray(t * C, t * C + C);
+    let p = clamp01(row[FACE_LAYOUT.presence]);
+    if (p < minPresence || !real[t]) p = 0;
+    const e = FACE_LAYOUT.expressions.map((k) => clamp01(row[k]));
+    const s = e.reduce((a, b) => a + b, 0);
+    const en = s > 0 ? e.map((v) => v / s) : e.map(() => 0);
+    if (s <= 0) p = 0; // a face without expression scores tells us nothing
+    out.presence.push(p);
+    out.expr.push(en);
+    out.express.push(p * (1 - (en[NEUTRAL] ?? 0)));
+  }
+  return out;
+}
+
+/** β = softmax_t(expressiveness / τ) over the real snippets; uniform over them when no face anywhere. */
+function temporalFocusOf(
+  real: boolean[],
+  express: number[],
+  anyFace: boolean,
+  temperature: number,
+): number[] {
+  const T = real.length;
+  const realIdx = real.map((r, t) => (r ? t : -1)).filter((t) => t >= 0);
+  const useIdx = realIdx.length > 0 ? realIdx : Array.from({ length: T }, (_, t) => t);
+  const beta = new Array<number>(T).fill(0);
+  if (anyFace) {
+    const sm = softmax(useIdx.map((t) => express[t] / temperature));
+    useIdx.forEach((t, i) => {
+      beta[t] = sm[i];
+    });
+  } else {
+    for (const t of useIdx) beta[t] = 1 / useIdx.length;
+  }
+  return beta;
+}
+
+/**
+ * The Ekman-6 probabilities from the expressions pooled under β × presence: the neutral share is
+ * spread evenly over the six. Warns when the evidence is thin or mostly neutral.
+ */
+function ekmanProbs(f: FaceSnippets, beta: number[], nReal: number, warnings: string[]): number[] {
+  const pooled = new Array<number>(FACE_EXPRESSIONS.length).fill(0);
+  let wsum = 0;
+  for (let t = 0; t < beta.length; t++) {
+    const w = beta[t] * f.presence[t];
+    if (w <= 0) continue;
+    wsum += w;
+    for (let k = 0; k < pooled.length; k++) pooled[k] += w * f.expr[t][k];
+  }
+  const E = pooled.map((v) => v / wsum);
+  const neutral = E[NEUTRAL] ?? 0;
+  const six = EKMAN6.map((label) => {
+    const expName = Object.keys(EXPRESSION_TO_EKMAN).find((k) => EXPRESSION_TO_EKMAN[k] === label) as string;
+    return E[FACE_EXPRESSIONS.indexOf(expName as (typeof FACE_EXPRESSIONS)[number])] ?? 0;
+  });
+  const s6 = six.reduce((a, b) => a + b, 0);
+  const probs = six.map((v) =>
+    s6 > 0 ? (1 - neutral) * (v / s6) + neutral / EKMAN6.length : 1 / EKMAN6.length,
+  );
+  const facesIn = f.presence.filter((p) => p > 0).length;
+  if (facesIn < nReal / 4) {
+    warnings.push(
+      `a face was found in only ${facesIn} of ${nReal} snippets: the answer rests on little evidence`,
+    );
+  }
+  if (neutral > 0.6) {
+    warnings.push(
+      `the face looks mostly neutral (${Math.round(neutral * 100)} %): probabilities are close to uniform`,
+    );
+  }
+  return probs;
+}
+
+/** α per snippet: a Gaussian over the face box where a face is, uniform elsewhere. [T][G][G] */
+function spatialFocusOf(face: FaceStream, presence: number[], G: number): number[][][] {
+  const C = face.shape[face.shape.length - 1];
+  return presence.map((p, t) => {
+    if (!(p > 0)) return uniformGrid(G, G);
+    const row = face.data.subarray(t * C, t * C + C);
+    const box = FACE_LAYOUT.box.map((k) => row[k]) as [number, number, number, number];
+    return boxGaussianGrid(box, G, G);
+  });
+}
+
 /** Pure: VideoFeatures (needs the `face` stream) → class probabilities, β and α. */
 export function zeroShotPredict(features: VideoFeatures, options: ZeroShotOptions = {}): FocusOutput {
   const o = { ...DEFAULTS, ...options };
@@ -114,86 +209,16 @@ export function zeroShotPredict(features: VideoFeatures, options: ZeroShotOption
   }
   const real = Array.from({ length: T }, (_, t) => (features.mask ? features.mask[t] > 0.5 : true));
   const nReal = real.filter(Boolean).length || T;
-  const neutralIdx = FACE_EXPRESSIONS.indexOf('neutral');
   const warnings: string[] = [];
-
-  const presence: number[] = [];
-  const expr: number[][] = [];
-  const express: number[] = [];
-  for (let t = 0; t < T; t++) {
-    const row = face.data.subarray(t * C, t * C + C);
-    let p = clamp01(row[FACE_LAYOUT.presence]);
-    if (p < o.minPresence || !real[t]) p = 0;
-    const e = FACE_LAYOUT.expressions.map((k) => clamp01(row[k]));
-    const s = e.reduce((a, b) => a + b, 0);
-    const en = s > 0 ? e.map((v) => v / s) : e.map(() => 0);
-    if (s <= 0) p = 0; // a face without expression scores tells us nothing
-    presence.push(p);
-    expr.push(en);
-    express.push(p * (1 - (en[neutralIdx] ?? 0)));
-  }
-  const anyFace = presence.some((p) => p > 0);
-
-  // temporal focus over real snippets only
-  const realIdx = real.map((r, t) => (r ? t : -1)).filter((t) => t >= 0);
-  const useIdx = realIdx.length > 0 ? realIdx : Array.from({ length: T }, (_, t) => t);
-  const beta = new Array<number>(T).fill(0);
-  if (anyFace) {
-    const sm = softmax(useIdx.map((t) => express[t] / o.temperature));
-    useIdx.forEach((t, i) => {
-      beta[t] = sm[i];
-    });
-  } else {
-    for (const t of useIdx) beta[t] = 1 / useIdx.length;
-  }
-
+  const f = faceSnippets(face, T, real, o.minPresence);
+  const anyFace = f.presence.some((p) => p > 0);
+  const beta = temporalFocusOf(real, f.express, anyFace, o.temperature);
   let probs: number[];
   if (!anyFace) {
     warnings.push(NO_FACE_WARNING);
     probs = EKMAN6.map(() => 1 / EKMAN6.length);
-  } else {
-    const pooled = new Array<number>(FACE_EXPRESSIONS.length).fill(0);
-    let wsum = 0;
-    for (let t = 0; t < T; t++) {
-      const w = beta[t] * presence[t];
-      if (w <= 0) continue;
-      wsum += w;
-      for (let k = 0; k < pooled.length; k++) pooled[k] += w * expr[t][k];
-    }
-    const E = pooled.map((v) => v / wsum);
-    const neutral = E[neutralIdx] ?? 0;
-    const six = EKMAN6.map((label) => {
-      const expName = Object.keys(EXPRESSION_TO_EKMAN).find(
-        (k) => EXPRESSION_TO_EKMAN[k] === label,
-      ) as string;
-      return E[FACE_EXPRESSIONS.indexOf(expName as (typeof FACE_EXPRESSIONS)[number])] ?? 0;
-    });
-    const s6 = six.reduce((a, b) => a + b, 0);
-    probs = six.map((v) => (s6 > 0 ? (1 - neutral) * (v / s6) + neutral / EKMAN6.length : 1 / EKMAN6.length));
-    const facesIn = presence.filter((p) => p > 0).length;
-    if (facesIn < nReal / 4) {
-      warnings.push(
-        `a face was found in only ${facesIn} of ${nReal} snippets: the answer rests on little evidence`,
-      );
-    }
-    if (neutral > 0.6) {
-      warnings.push(
-        `the face looks mostly neutral (${Math.round(neutral * 100)} %): probabilities are close to uniform`,
-      );
-    }
-  }
-
-  const G = o.grid;
-  const spatial: number[][][] = [];
-  for (let t = 0; t < T; t++) {
-    if (presence[t] > 0) {
-      const row = face.data.subarray(t * C, t * C + C);
-      const box = FACE_LAYOUT.box.map((k) => row[k]) as [number, number, number, number];
-      spatial.push(boxGaussianGrid(box, G, G));
-    } else {
-      spatial.push(uniformGrid(G, G));
-    }
-  }
+  } else probs = ekmanProbs(f, beta, nReal, warnings);
+  const spatial = spatialFocusOf(face, f.presence, o.grid);
   return { probs, classes: [...EKMAN6], temporalFocus: beta, spatialFocus: { face: spatial }, warnings };
 }
 

@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
+import type { ExtractItem, ExtractSummary } from '../features/extract.js';
+import type { ProgressReporter } from '../features/progress.js';
+import type { QueueExtractSummary } from '../queue/enqueue.js';
+import { parseList } from './lists.js';
 import { numberOption } from './numbers.js';
 
 const EXAMPLES = `
@@ -84,47 +88,46 @@ export function register(program: Command): void {
     )
     .option('--detach', 'with --queue: enqueue and return at once (see `dfan queue status`)')
     .addHelpText('after', EXAMPLES)
-    .action(async (input: string, o: Record<string, unknown>) => {
-      const opts: ExtractCliOptions = {
-        out: o.out as string,
-        pack: o.pack as string,
-        T: o.snippets as number,
-        K: o.clip as number,
-        workers: o.workers as number | undefined,
-        inflight: o.inflight as number | undefined,
-        force: o.force as boolean | undefined,
-        streams: o.streams as string | undefined,
-        verify: o.verify as boolean,
-        progress: o.progress as boolean,
-        queue: o.queue as string | undefined,
-        detach: o.detach as boolean | undefined,
-      };
-      if (opts.detach && !opts.queue)
-        throw new DfanError('BAD_ARGUMENT', '--detach needs --queue redis://HOST:PORT');
-      if (opts.queue && opts.workers) {
-        throw new DfanError(
-          'BAD_ARGUMENT',
-          '--workers is for local runs; with --queue start `dfan worker`s instead',
-        );
-      }
-      await runExtract(input, opts);
-    });
+    .action(async (input: string, o: Record<string, unknown>) => runExtract(input, extractOptions(o)));
 }
 
-async function runExtract(input: string, o: ExtractCliOptions): Promise<void> {
-  const { resolveInput } = await import('../features/inputs.js');
-  const { extractAll } = await import('../features/extract.js');
-  const { ProgressReporter } = await import('../features/progress.js');
-  const streams = o.streams
-    ?.split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (o.streams !== undefined && (!streams || streams.length === 0)) {
-    throw new DfanError('BAD_ARGUMENT', '--streams needs at least one stream name');
+/** Commander's options as ExtractCliOptions, with the combinations that make no sense refused. */
+function extractOptions(o: Record<string, unknown>): ExtractCliOptions {
+  const opts: ExtractCliOptions = {
+    out: o.out as string,
+    pack: o.pack as string,
+    T: o.snippets as number,
+    K: o.clip as number,
+    workers: o.workers as number | undefined,
+    inflight: o.inflight as number | undefined,
+    force: o.force as boolean | undefined,
+    streams: o.streams as string | undefined,
+    verify: o.verify as boolean,
+    progress: o.progress as boolean,
+    queue: o.queue as string | undefined,
+    detach: o.detach as boolean | undefined,
+  };
+  if (opts.detach && !opts.queue)
+    throw new DfanError('BAD_ARGUMENT', '--detach needs --queue redis://HOST:PORT');
+  if (opts.queue && opts.workers) {
+    throw new DfanError(
+      'BAD_ARGUMENT',
+      '--workers is for local runs; with --queue start `dfan worker`s instead',
+    );
   }
-  const { items, kind } = resolveInput(input);
-  const reporter = new ProgressReporter(process.stderr, { bar: o.progress });
-  await reporter.init();
+  return opts;
+}
+
+/** `--streams`: undefined when absent, else at least one name. */
+function streamsOption(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const streams = parseList(v);
+  if (streams.length === 0) throw new DfanError('BAD_ARGUMENT', '--streams needs at least one stream name');
+  return streams;
+}
+
+/** The first Ctrl-C asks the run to stop after the videos in progress; the second quits at once. */
+function stopOnSigint(reporter: ProgressReporter): { signal: AbortSignal; release: () => void } {
   const ac = new AbortController();
   let sigints = 0;
   const onSigint = () => {
@@ -136,74 +139,106 @@ async function runExtract(input: string, o: ExtractCliOptions): Promise<void> {
     );
   };
   process.on('SIGINT', onSigint);
-  let summary: Awaited<ReturnType<typeof extractAll>>;
-  let queued: import('../queue/enqueue.js').QueueExtractSummary | null = null;
-  const { safeUrl: safe } = await import('../queue/connection.js');
-  const onReadyQueued = (r: { packId: string; todo: number; skipped: number }) =>
-    reporter.start(
-      items.length,
-      r.todo,
-      r.skipped,
-      `${kind} · pack ${r.packId} · T=${o.T} K=${o.K} → ${o.out} · queue ${safe(o.queue ?? '')}`,
-    );
+  return { signal: ac.signal, release: () => process.off('SIGINT', onSigint) };
+}
+
+/** What both ways of extracting share: the items, the options and the progress display. */
+interface ExtractRun {
+  items: ExtractItem[];
+  kind: string;
+  o: ExtractCliOptions;
+  streams: string[] | undefined;
+  signal: AbortSignal;
+  reporter: ProgressReporter;
+}
+
+async function extractHere(r: ExtractRun): Promise<ExtractSummary> {
+  const { extractAll } = await import('../features/extract.js');
+  const { o } = r;
+  return extractAll(r.items, o.out, {
+    pack: o.pack,
+    T: o.T,
+    K: o.K,
+    streams: r.streams,
+    workers: o.workers,
+    inflight: o.inflight,
+    force: o.force,
+    verifyExisting: o.verify,
+    signal: r.signal,
+    onReady: (p) =>
+      r.reporter.start(
+        r.items.length,
+        p.todo,
+        p.skipped,
+        `${r.kind} · pack ${p.packId} · T=${o.T} K=${o.K} → ${o.out}`,
+      ),
+    onProgress: (p) => r.reporter.update(p),
+  });
+}
+
+async function extractQueued(r: ExtractRun, url: string): Promise<QueueExtractSummary> {
+  const { parseQueueUrl, safeUrl } = await import('../queue/connection.js');
+  const { extractViaQueue } = await import('../queue/enqueue.js');
+  const { o } = r;
+  const title = (packId: string) =>
+    `${r.kind} · pack ${packId} · T=${o.T} K=${o.K} → ${o.out} · queue ${safeUrl(url)}`;
+  return extractViaQueue(r.items, o.out, {
+    url: parseQueueUrl(url),
+    detach: o.detach,
+    pack: o.pack,
+    T: o.T,
+    K: o.K,
+    streams: r.streams,
+    force: o.force,
+    verifyExisting: o.verify,
+    signal: r.signal,
+    log: (s) => r.reporter.note(s),
+    onReady: (p) => r.reporter.start(r.items.length, p.todo, p.skipped, title(p.packId)),
+    onProgress: (p) => r.reporter.update(p),
+  });
+}
+
+async function runExtract(input: string, o: ExtractCliOptions): Promise<void> {
+  const { resolveInput } = await import('../features/inputs.js');
+  const { ProgressReporter } = await import('../features/progress.js');
+  const streams = streamsOption(o.streams);
+  const { items, kind } = resolveInput(input);
+  const reporter = new ProgressReporter(process.stderr, { bar: o.progress });
+  await reporter.init();
+  const { signal, release } = stopOnSigint(reporter);
+  const run: ExtractRun = { items, kind, o, streams, signal, reporter };
+  let summary: ExtractSummary;
+  let queued: QueueExtractSummary | null = null;
   try {
-    if (o.queue) {
-      const { parseQueueUrl } = await import('../queue/connection.js');
-      const { extractViaQueue } = await import('../queue/enqueue.js');
-      queued = await extractViaQueue(items, o.out, {
-        url: parseQueueUrl(o.queue),
-        detach: o.detach,
-        pack: o.pack,
-        T: o.T,
-        K: o.K,
-        streams,
-        force: o.force,
-        verifyExisting: o.verify,
-        signal: ac.signal,
-        log: (s) => reporter.note(s),
-        onReady: onReadyQueued,
-        onProgress: (p) => reporter.update(p),
-      });
-    }
-    summary =
-      queued ??
-      (await extractAll(items, o.out, {
-        pack: o.pack,
-        T: o.T,
-        K: o.K,
-        streams,
-        workers: o.workers,
-        inflight: o.inflight,
-        force: o.force,
-        verifyExisting: o.verify,
-        signal: ac.signal,
-        onReady: (r) =>
-          reporter.start(
-            items.length,
-            r.todo,
-            r.skipped,
-            `${kind} · pack ${r.packId} · T=${o.T} K=${o.K} → ${o.out}`,
-          ),
-        onProgress: (p) => reporter.update(p),
-      }));
+    if (o.queue) summary = queued = await extractQueued(run, o.queue);
+    else summary = await extractHere(run);
   } finally {
-    process.off('SIGINT', onSigint);
+    release();
     reporter.stop();
   }
+  if (queued && (await reportQueued(queued, o.queue ?? ''))) return;
+  reportSummary(summary, o.out, queued !== null);
+}
+
+/** The queue's part of the report; true when the run was detached and nothing more is to say. */
+async function reportQueued(queued: QueueExtractSummary, url: string): Promise<boolean> {
+  const { safeUrl } = await import('../queue/connection.js');
   const err = process.stderr;
-  if (queued) {
-    err.write(
-      `run ${queued.run}: ${queued.enqueued} job(s) enqueued, ${queued.inFlight} already in flight, ` +
-        `${summary.skipped} video(s) already done\n`,
-    );
-  }
-  if (queued?.detached) {
-    err.write(`detached: watch it with \`dfan queue status ${queued.run} --queue ${safe(o.queue ?? '')}\`\n`);
-    if (summary.failed.length === 0) return;
-  }
+  err.write(
+    `run ${queued.run}: ${queued.enqueued} job(s) enqueued, ${queued.inFlight} already in flight, ` +
+      `${queued.skipped} video(s) already done\n`,
+  );
+  if (!queued.detached) return false;
+  err.write(`detached: watch it with \`dfan queue status ${queued.run} --queue ${safeUrl(url)}\`\n`);
+  return queued.failed.length === 0;
+}
+
+/** The closing lines and the failures; throws INTERRUPTED or SOME_FAILED for the exit code. */
+function reportSummary(summary: ExtractSummary, out: string, queued: boolean): void {
+  const err = process.stderr;
   err.write(
     `extracted ${summary.done}, skipped ${summary.skipped} (already done), failed ${summary.failed.length} ` +
-      `of ${summary.total} in ${summary.wallSeconds.toFixed(1)} s → ${o.out}\n`,
+      `of ${summary.total} in ${summary.wallSeconds.toFixed(1)} s → ${out}\n`,
   );
   if (summary.failed.length > 0) {
     err.write('failures:\n');

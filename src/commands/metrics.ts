@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parseList } from './lists.js';
 
 const EXAMPLES = `
 Computes dfan's metrics (accuracy, per-class recall/precision, confusion matrix) from another
@@ -24,12 +25,7 @@ export function register(program: Command): void {
     .action(async (o: { scores: string; classes?: string; out?: string; json?: boolean }) => {
       const { writeFileSync } = await import('node:fs');
       const { metricsFromScoreFile, metricsMarkdown } = await import('../data/metrics.js');
-      const classes = o.classes
-        ? o.classes
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : undefined;
+      const classes = o.classes ? parseList(o.classes) : undefined;
       const r = metricsFromScoreFile(o.scores, { classes });
       const md = metricsMarkdown(r.metrics, `Metrics of ${o.scores}`, [
         `${r.rows} score rows over ${r.videos} videos (rows of one video averaged after a softmax).`,

@@ -1,6 +1,9 @@
 import type { Command } from 'commander';
 import { DfanError } from '../errors.js';
+import type { Variant } from '../model/config.js';
 import { DEFAULT_MODEL, DEFAULT_TRAIN } from '../model/config.js';
+import type { ProtocolOptions } from '../protocol/run.js';
+import { parseList, parseSplitsOption } from './lists.js';
 import { parseOptionalNumber } from './numbers.js';
 
 const EXAMPLES = `
@@ -74,51 +77,46 @@ export function register(program: Command): void {
     .option('--verbose', 'print every training epoch')
     .option('--json', 'print report.json to stdout at the end')
     .addHelpText('after', EXAMPLES)
-    .action(async (target: string, o: ProtocolCliOpts) => {
-      const { VARIANTS } = await import('../model/config.js');
-      const { parseSplitRange } = await import('../data/splits.js');
-      const { runProtocol } = await import('../protocol/run.js');
-      const { ablationTable } = await import('../protocol/report.js');
-      if (!(VARIANTS as readonly string[]).includes(o.variant)) {
-        throw new DfanError('BAD_ARGUMENT', `--variant "${o.variant}" is not one of ${VARIANTS.join(', ')}`);
-      }
-      let splits: number[] | undefined;
-      if (o.splits) {
-        const r = parseSplitRange(o.splits);
-        if (!r) throw new DfanError('BAD_ARGUMENT', `--splits "${o.splits}" is not a range like 1-10 or 1,3`);
-        splits = r;
-      }
-      const err = (l: string) => process.stderr.write(`${l}\n`);
-      const res = await runProtocol({
-        target,
-        lists: o.lists,
-        root: o.root,
-        xlsx: o.xlsx,
-        features: o.features,
-        splits,
-        variant: o.variant as (typeof VARIANTS)[number],
-        ablation: o.ablation,
-        out: o.out,
-        pack: o.pack,
-        streams: o.streams
-          ? o.streams
-              .split(',')
-              .map((s) => s.trim())
-              .filter(Boolean)
-          : undefined,
-        T: parseOptionalNumber('--snippets', o.snippets, { min: 1 }),
-        workers: parseOptionalNumber('--workers', o.workers, { min: 0 }),
-        train: {
-          epochs: parseOptionalNumber('--epochs', o.epochs, { min: 1 }),
-          seed: parseOptionalNumber('--seed', o.seed, { min: 0 }),
-          ensemble: parseOptionalNumber('--ensemble', o.ensemble, { min: 1 }),
-        },
-        force: o.force,
-        verbose: o.verbose,
-        log: err,
-      });
-      if (o.ablation) err(`\n${ablationTable(res.report).join('\n')}\n`);
-      if (o.json) process.stdout.write(`${JSON.stringify(res.report, null, 2)}\n`);
-      else process.stdout.write(`${res.markdownPath}\n`);
-    });
+    .action(protocolCommand);
+}
+
+/** The protocol's options from the command line's (numbers and lists checked). */
+async function protocolOptions(target: string, o: ProtocolCliOpts): Promise<ProtocolOptions> {
+  const { VARIANTS } = await import('../model/config.js');
+  if (!(VARIANTS as readonly string[]).includes(o.variant)) {
+    throw new DfanError('BAD_ARGUMENT', `--variant "${o.variant}" is not one of ${VARIANTS.join(', ')}`);
+  }
+  return {
+    target,
+    lists: o.lists,
+    root: o.root,
+    xlsx: o.xlsx,
+    features: o.features,
+    splits: parseSplitsOption('--splits', o.splits, '1-10 or 1,3'),
+    variant: o.variant as Variant,
+    ablation: o.ablation,
+    out: o.out,
+    pack: o.pack,
+    streams: o.streams ? parseList(o.streams) : undefined,
+    T: parseOptionalNumber('--snippets', o.snippets, { min: 1 }),
+    workers: parseOptionalNumber('--workers', o.workers, { min: 0 }),
+    train: {
+      epochs: parseOptionalNumber('--epochs', o.epochs, { min: 1 }),
+      seed: parseOptionalNumber('--seed', o.seed, { min: 0 }),
+      ensemble: parseOptionalNumber('--ensemble', o.ensemble, { min: 1 }),
+    },
+    force: o.force,
+    verbose: o.verbose,
+    log: (l) => process.stderr.write(`${l}\n`),
+  };
+}
+
+/** `dfan protocol`: extract once, train and test every split, the report. */
+async function protocolCommand(target: string, o: ProtocolCliOpts): Promise<void> {
+  const { runProtocol } = await import('../protocol/run.js');
+  const { ablationTable } = await import('../protocol/report.js');
+  const res = await runProtocol(await protocolOptions(target, o));
+  if (o.ablation) process.stderr.write(`\n${ablationTable(res.report).join('\n')}\n\n`);
+  if (o.json) process.stdout.write(`${JSON.stringify(res.report, null, 2)}\n`);
+  else process.stdout.write(`${res.markdownPath}\n`);
 }

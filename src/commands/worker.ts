@@ -60,50 +60,64 @@ export function register(program: Command): void {
       120,
     )
     .addHelpText('after', HELP)
-    .action(async (o: Record<string, unknown>) => {
-      const only = o.only as string | undefined;
-      if (only && only !== 'extract' && only !== 'predict')
-        throw new DfanError('BAD_ARGUMENT', `--only takes extract or predict (got "${only}")`);
-      const { parseQueueUrl } = await import('../queue/connection.js');
-      const { startQueueWorker } = await import('../queue/worker.js');
-      const log = (s: string) => process.stderr.write(`${s}\n`);
-      const worker = await startQueueWorker({
-        url: parseQueueUrl(o.queue as string),
-        concurrency: o.concurrency as number,
-        pack: o.pack as string | undefined,
-        queues: only ? [only as 'extract' | 'predict'] : ['extract', 'predict'],
-        tuning: {
-          lockDuration: o.lockDuration as number,
-          stalledInterval: o.stalledInterval as number,
-        },
-        log,
+    .action(workerCommand);
+}
+
+/** `dfan worker`: start the queue workers and run until a signal stops them. */
+async function workerCommand(o: Record<string, unknown>): Promise<void> {
+  const only = o.only as string | undefined;
+  if (only && only !== 'extract' && only !== 'predict')
+    throw new DfanError('BAD_ARGUMENT', `--only takes extract or predict (got "${only}")`);
+  const { parseQueueUrl } = await import('../queue/connection.js');
+  const { startQueueWorker } = await import('../queue/worker.js');
+  const log = (s: string) => process.stderr.write(`${s}\n`);
+  const worker = await startQueueWorker({
+    url: parseQueueUrl(o.queue as string),
+    concurrency: o.concurrency as number,
+    pack: o.pack as string | undefined,
+    queues: only ? [only as 'extract' | 'predict'] : ['extract', 'predict'],
+    tuning: {
+      lockDuration: o.lockDuration as number,
+      stalledInterval: o.stalledInterval as number,
+    },
+    log,
+  });
+  await untilStopped(worker, (o.grace as number) * 1000, log);
+}
+
+/**
+ * Resolves once the worker closed after SIGINT / SIGTERM: running jobs finish (up to `graceMs`),
+ * none start; a second signal, or the end of the grace period, leaves at once.
+ */
+function untilStopped(
+  worker: { active(): number; close(): Promise<void> },
+  graceMs: number,
+  log: (s: string) => void,
+): Promise<void> {
+  return new Promise<void>((resolveStop) => {
+    let signals = 0;
+    const stop = (sig: string) => {
+      signals++;
+      if (signals > 1) {
+        log(`dfan worker: ${sig} again: leaving at once (running jobs go to another worker)`);
+        process.exit(sig === 'SIGINT' ? 130 : 143);
+      }
+      log(
+        `dfan worker: ${sig}: finishing ${worker.active()} running job(s), taking no new ones ` +
+          `(up to ${graceMs / 1000} s; ${sig} again to leave at once)`,
+      );
+      const timer = setTimeout(() => {
+        log('dfan worker: grace period over: leaving (running jobs go to another worker)');
+        process.exit(143);
+      }, graceMs);
+      timer.unref();
+      void worker.close().finally(() => {
+        clearTimeout(timer);
+        log('dfan worker: stopped');
+        resolveStop();
       });
-      const grace = (o.grace as number) * 1000;
-      await new Promise<void>((resolveStop) => {
-        let signals = 0;
-        const stop = (sig: string) => {
-          signals++;
-          if (signals > 1) {
-            log(`dfan worker: ${sig} again: leaving at once (running jobs go to another worker)`);
-            process.exit(sig === 'SIGINT' ? 130 : 143);
-          }
-          log(
-            `dfan worker: ${sig}: finishing ${worker.active()} running job(s), taking no new ones ` +
-              `(up to ${grace / 1000} s; ${sig} again to leave at once)`,
-          );
-          const timer = setTimeout(() => {
-            log('dfan worker: grace period over: leaving (running jobs go to another worker)');
-            process.exit(143);
-          }, grace);
-          timer.unref();
-          void worker.close().finally(() => {
-            clearTimeout(timer);
-            log('dfan worker: stopped');
-            resolveStop();
-          });
-        };
-        process.on('SIGINT', () => stop('SIGINT'));
-        process.on('SIGTERM', () => stop('SIGTERM'));
-      });
-    });
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
 }

@@ -9,6 +9,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { DfanError } from '../errors.js';
+import { softmax } from '../util/softmax.js';
 import { parseCsv } from './manifest.js';
 import type { Metrics } from './metrics-types.js';
 
@@ -45,14 +46,6 @@ export function computeMetrics(
     perClass,
     confusion,
   };
-}
-
-export function softmax(row: ArrayLike<number>): number[] {
-  let max = -Infinity;
-  for (let i = 0; i < row.length; i++) max = Math.max(max, row[i]);
-  const e = Array.from(row, (v) => Math.exp(v - max));
-  const s = e.reduce((a, b) => a + b, 0);
-  return e.map((v) => v / s);
 }
 
 export function argmax(row: ArrayLike<number>): number {

@@ -87,19 +87,15 @@ const col = (c: number): string => {
   return s;
 };
 
-/**
- * Parse the workbook from grids (pure; the exceljs adapter is `readSplitWorkbook`).
- * `sheets` in workbook order.
- */
-export function parseSplitWorkbook(
-  sheets: Array<{ name: string; grid: Grid }>,
-  file: string,
-  classes: string[] = VE8_CLASSES,
-): SplitWorkbook {
-  const warnings: string[] = [];
-  // 1. the video index: a sheet with a "video name" header in its first rows
+/** Sheet 1's video index: video number → path (numbers from their column, else the row order). */
+interface VideoIndex {
+  idToPath: Map<string, string>;
+  /** the sheet that held it, or null when no sheet has a "video name" header */
+  sheet: string | null;
+}
+
+function readVideoIndex(sheets: Array<{ name: string; grid: Grid }>, file: string): VideoIndex {
   const idToPath = new Map<string, string>();
-  let indexSheet: string | null = null;
   for (const { name, grid } of sheets) {
     let hr = -1;
     let nameCol = -1;
@@ -111,7 +107,6 @@ export function parseSplitWorkbook(
       }
     }
     if (hr < 0) continue;
-    indexSheet = name;
     let idCol = grid[hr].findIndex(
       (v, c) => c !== nameCol && /^(no\.?|id|index|#|num(ber)?|video\s*(no|id|number)\.?)$/i.test(v),
     );
@@ -134,16 +129,20 @@ export function parseSplitWorkbook(
       }
       idToPath.set(id, path);
     }
-    break;
+    return { idToPath, sheet: name };
   }
+  return { idToPath, sheet: null };
+}
 
-  const entryOf = (value: string, where: string): ListEntry => {
-    const path = isNumber(value) ? idToPath.get(String(Number.parseInt(value, 10))) : value;
+/** A split cell (a video number, or a path) as a list entry `Class/name`. */
+function entryReader(index: VideoIndex, file: string, classes: string[]) {
+  return (value: string, where: string): ListEntry => {
+    const path = isNumber(value) ? index.idToPath.get(String(Number.parseInt(value, 10))) : value;
     if (path === undefined) {
       throw new DfanError('BAD_MANIFEST', `${where}: video number ${value} is not in the video index`, {
         file,
-        hint: indexSheet
-          ? `index sheet: "${indexSheet}"`
+        hint: index.sheet
+          ? `index sheet: "${index.sheet}"`
           : 'no sheet has a "Video Name and Directory" column',
       });
     }
@@ -156,55 +155,89 @@ export function parseSplitWorkbook(
     }
     return { key: `${label}/${stem(path)}`, label, line: 0 };
   };
+}
 
-  // 2. the splits: "Split N" header cells over Train/Test columns, or sheets named "Split N"
+/** Where one split sits in a sheet: its train and test columns and the first row of numbers. */
+interface SplitBlock {
+  n: number;
+  trainCol: number;
+  testCol: number;
+  firstRow: number;
+}
+
+/** The splits of a sheet: "Split N" header cells over Train/Test columns, or a sheet named "Split N". */
+function splitBlocks(name: string, grid: Grid): SplitBlock[] {
+  const blocks: SplitBlock[] = [];
+  for (let r = 0; r < Math.min(3, grid.length); r++) {
+    grid[r].forEach((v, c) => {
+      const m = /^split\s*0*(\d+)$/i.exec(v);
+      if (!m) return;
+      // a merged header cell is read into every cell it covers: keep its first column only
+      if (blocks.some((b) => b.n === Number(m[1]))) return;
+      // sub-header below: which of the next two columns is train / test
+      const sub = grid[r + 1] ?? [];
+      let trainCol = c;
+      let testCol = c + 1;
+      if (/test/i.test(sub[c] ?? '') && /train/i.test(sub[c + 1] ?? '')) [trainCol, testCol] = [c + 1, c];
+      const hasSub = /train|test/i.test(sub[c] ?? '') || /train|test/i.test(sub[c + 1] ?? '');
+      blocks.push({ n: Number(m[1]), trainCol, testCol, firstRow: r + (hasSub ? 2 : 1) });
+    });
+  }
+  const sheetSplit = /split\s*0*(\d+)/i.exec(name);
+  if (blocks.length === 0 && sheetSplit) {
+    for (let r = 0; r < Math.min(3, grid.length) && blocks.length === 0; r++) {
+      const trainCol = grid[r].findIndex((v) => /^train/i.test(v));
+      const testCol = grid[r].findIndex((v) => /^test/i.test(v));
+      if (trainCol >= 0 && testCol >= 0)
+        blocks.push({ n: Number(sheetSplit[1]), trainCol, testCol, firstRow: r + 1 });
+    }
+  }
+  return blocks;
+}
+
+/** The train and test entries of one block (blank cells skipped: the test column is shorter). */
+function readBlock(
+  name: string,
+  grid: Grid,
+  b: SplitBlock,
+  entryOf: ReturnType<typeof entryReader>,
+): { train: ListEntry[]; test: ListEntry[] } {
+  const train: ListEntry[] = [];
+  const test: ListEntry[] = [];
+  for (let r = b.firstRow; r < grid.length; r++) {
+    for (const [c, out] of [
+      [b.trainCol, train],
+      [b.testCol, test],
+    ] as const) {
+      const v = grid[r][c] ?? '';
+      if (v === '') continue;
+      const e = entryOf(v, `sheet "${name}" cell ${col(c)}${r + 1}`);
+      e.line = r + 1;
+      out.push(e);
+    }
+  }
+  return { train, test };
+}
+
+/**
+ * Parse the workbook from grids (pure; the exceljs adapter is `readSplitWorkbook`).
+ * `sheets` in workbook order.
+ */
+export function parseSplitWorkbook(
+  sheets: Array<{ name: string; grid: Grid }>,
+  file: string,
+  classes: string[] = VE8_CLASSES,
+): SplitWorkbook {
+  const index = readVideoIndex(sheets, file);
+  const entryOf = entryReader(index, file, classes);
   const splits = new Map<number, { train: ListEntry[]; test: ListEntry[] }>();
   for (const { name, grid } of sheets) {
-    if (name === indexSheet) continue;
-    const blocks: Array<{ n: number; trainCol: number; testCol: number; firstRow: number }> = [];
-    const sheetSplit = /split\s*0*(\d+)/i.exec(name);
-    for (let r = 0; r < Math.min(3, grid.length); r++) {
-      grid[r].forEach((v, c) => {
-        const m = /^split\s*0*(\d+)$/i.exec(v);
-        if (!m) return;
-        // a merged header cell is read into every cell it covers: keep its first column only
-        if (blocks.some((b) => b.n === Number(m[1]))) return;
-        // sub-header below: which of the next two columns is train / test
-        const sub = grid[r + 1] ?? [];
-        let trainCol = c;
-        let testCol = c + 1;
-        if (/test/i.test(sub[c] ?? '') && /train/i.test(sub[c + 1] ?? '')) [trainCol, testCol] = [c + 1, c];
-        const hasSub = /train|test/i.test(sub[c] ?? '') || /train|test/i.test(sub[c + 1] ?? '');
-        blocks.push({ n: Number(m[1]), trainCol, testCol, firstRow: r + (hasSub ? 2 : 1) });
-      });
-    }
-    if (blocks.length === 0 && sheetSplit) {
-      for (let r = 0; r < Math.min(3, grid.length) && blocks.length === 0; r++) {
-        const trainCol = grid[r].findIndex((v) => /^train/i.test(v));
-        const testCol = grid[r].findIndex((v) => /^test/i.test(v));
-        if (trainCol >= 0 && testCol >= 0)
-          blocks.push({ n: Number(sheetSplit[1]), trainCol, testCol, firstRow: r + 1 });
-      }
-    }
-    for (const b of blocks) {
+    if (name === index.sheet) continue;
+    for (const b of splitBlocks(name, grid)) {
       if (splits.has(b.n)) {
         throw new DfanError('BAD_MANIFEST', `split ${b.n} is given twice (sheet "${name}")`, { file });
       }
-      const train: ListEntry[] = [];
-      const test: ListEntry[] = [];
-      for (let r = b.firstRow; r < grid.length; r++) {
-        for (const [c, out] of [
-          [b.trainCol, train],
-          [b.testCol, test],
-        ] as const) {
-          const v = grid[r][c] ?? '';
-          if (v === '') continue;
-          const e = entryOf(v, `sheet "${name}" cell ${col(c)}${r + 1}`);
-          e.line = r + 1;
-          out.push(e);
-        }
-      }
-      splits.set(b.n, { train, test });
+      splits.set(b.n, readBlock(name, grid, b, entryOf));
     }
   }
   if (splits.size === 0) {
@@ -213,7 +246,7 @@ export function parseSplitWorkbook(
       hint: 'expected the VideoEmotionDataset-TrainTestSplits.xlsx layout (see docs/datasets.md)',
     });
   }
-  return { file, classes, splits, warnings };
+  return { file, classes, splits, warnings: [] };
 }
 
 /** Read the splits workbook with exceljs. */

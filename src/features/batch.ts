@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { FeaturePack } from '../backbones/types.js';
 import { DfanError, describeError, isDfanError } from '../errors.js';
 import { removeStaleTemps } from './atomic.js';
+import { assertUniqueKeys, batchSummary, planBatch } from './batch-plan.js';
 import {
   checkStreams,
   DEFAULT_K,
@@ -63,16 +64,6 @@ export async function runJob(pack: FeaturePack, cfg: JobConfig, job: Job): Promi
   } catch (e) {
     return { id: job.id, ok: false, error: describeError(e), code: isDfanError(e) ? e.code : undefined };
   }
-}
-
-export function peakRssOfThisProcess(): number {
-  try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (m) return Number(m[1]) / 1024;
-  } catch {
-    /* not Linux */
-  }
-  return process.memoryUsage().rss / 1024 / 1024;
 }
 
 // ---------------------------------------------------------------- runners
@@ -261,11 +252,7 @@ export async function extractAll(
     K: opts.K ?? DEFAULT_K,
     streams: opts.streams,
   };
-  const seen = new Set<string>();
-  for (const it of items) {
-    if (seen.has(it.key)) throw new DfanError('BAD_ARGUMENT', `the key "${it.key}" is listed twice`);
-    seen.add(it.key);
-  }
+  assertUniqueKeys(items);
   const store = await FeatureStore.open(outDir, { create: true });
   const unlock = acquireLock(outDir);
   removeStaleTemps(outDir);
@@ -296,24 +283,10 @@ export async function extractAll(
     const progress = (key?: string, status?: 'done' | 'skipped' | 'failed') =>
       opts.onProgress?.({ total: items.length, done, skipped, failed: failed.length, key, status });
 
-    const queue: Job[] = [];
-    let nextId = 0;
-    for (const it of items) {
-      const source = it.source ?? it.path ?? it.key;
-      if (!it.path) {
-        const error = 'video file not found';
-        failed.push({ key: it.key, path: null, error });
-        store.markFailed(it.key, hash, error, source);
-        continue;
-      }
-      if (!opts.force && (await store.has(it.key, hash, { verify: opts.verifyExisting ?? true }))) {
-        skipped++;
-        const e = store.index.entries[it.key];
-        if (e?.status !== 'done' || e.configHash !== hash) store.markDone(it.key, hash, source);
-        continue;
-      }
-      queue.push({ id: nextId++, key: it.key, path: it.path, source, outPath: store.pathFor(it.key) });
-    }
+    const plan = await planBatch(items, store, hash, opts);
+    failed.push(...plan.failed);
+    skipped = plan.skipped;
+    const queue: Job[] = plan.todo.map((v, id) => ({ id, ...v, outPath: store.pathFor(v.key) }));
     await flush();
     opts.onReady?.({ packId, configHash: hash, todo: queue.length, skipped });
     progress();
@@ -386,7 +359,8 @@ export async function extractAll(
       }
     }
     await flush();
-    return {
+    const workersRss = runners.map((r) => r.peakRssMB()).filter((x) => x > 0);
+    const tally = {
       total: items.length,
       done,
       skipped,
@@ -395,12 +369,8 @@ export async function extractAll(
       configHash: hash,
       interrupted,
       timings,
-      peakRssMB: {
-        main: peakRssOfThisProcess(),
-        workers: runners.map((r) => r.peakRssMB()).filter((x) => x > 0),
-      },
-      wallSeconds: (performance.now() - t0) / 1000,
     };
+    return batchSummary(tally, t0, workersRss);
   } finally {
     await Promise.all(runners.map((r) => r.close().catch(() => {})));
     await flushing;

@@ -6,7 +6,8 @@
  */
 import type { FeaturePack } from '../backbones/types.js';
 import { describeError, isDfanError } from '../errors.js';
-import { type Job, type JobConfig, peakRssOfThisProcess, runJob } from './batch.js';
+import { peakRssMB } from '../util/memory.js';
+import { type Job, type JobConfig, runJob } from './batch.js';
 import { resolvePack } from './extract.js';
 
 let pack: FeaturePack | null = null;
@@ -44,7 +45,7 @@ process.on('message', async (m: { type: string; cfg?: JobConfig; job?: Job }) =>
     running++;
     const result = await runJob(pack, cfg, m.job);
     running--;
-    send({ type: 'result', result, rssMB: peakRssOfThisProcess() });
+    send({ type: 'result', result, rssMB: peakRssMB() });
     if (closing && running === 0) await finish();
   } else if (m.type === 'close') {
     closing = true;

@@ -1,8 +1,10 @@
 /**
  * The protocol report: per-split results → mean ± std per variant, per-class recall, the
- * ablation table, and the honest notes. Pure: `buildReport` and `reportMarkdown` take plain data.
+ * ablation table, and the honest notes. No I/O: `buildReport` and `reportMarkdown` take plain data.
  */
 import type { Metrics } from '../data/metrics-types.js';
+import type { SplitSource } from '../data/open.js';
+import { DFAN_VERSION } from '../version.js';
 
 export const SPLIT_RESULT_FORMAT = 'dfan-protocol-split';
 export const REPORT_FORMAT = 'dfan-protocol-report';
@@ -117,6 +119,104 @@ export function summariseVariant(variant: string, splits: SplitResult[], classes
     perClassRecall,
     confusion,
   };
+}
+
+/** The dataset facts the report states (a SplitSource is one). */
+export type ReportedDataset = Pick<SplitSource, 'name' | 'kind' | 'source' | 'classes' | 'randomSplits'>;
+
+/** The honest notes under the figures: what was trained, how epochs were chosen, what is missing. */
+export function protocolNotes(
+  src: ReportedDataset,
+  missingKeys: readonly string[],
+  results: readonly SplitResult[],
+): string[] {
+  const notes: string[] = [
+    'Backbones are frozen; only the small DFAN head is trained, from scratch, on this dataset.',
+    'Epochs are chosen on a stratified validation slice carved from each split’s TRAINING videos when it holds ≥ 50 videos (accuracy averaged over 3 epochs); smaller training sets keep the weights averaged over their last epochs. The test videos are used once, for the figures above (the public VAANet/CTEN code selects epochs on the test split; dfan does not).',
+    'Mean ± std: over splits, std is the sample standard deviation (n − 1).',
+    'Streams are named for what they are (see above): no stream here is a Places365 scene model, and a stream is a Kinetics action model only if its description says so.',
+  ];
+  if (src.randomSplits)
+    notes.push(
+      'The dataset has no test split: dfan made random stratified 2:1 train/test splits (seeded, reproducible).',
+    );
+  if (src.kind === 've8' && /\.xlsx$/i.test(src.source)) {
+    notes.push(
+      'VE-8 splits were read from the 10-split workbook, whose layout dfan INFERRED from public scripts (see docs/datasets.md).',
+    );
+  }
+  if (src.kind === 've8' || src.kind === 'ek6') {
+    notes.push(
+      `Published DFAN figures (ICME 2020, as tabulated by CTEN): Ekman-6 57.3 %, VE-8 53.3 %. They used other backbones (unpublished) and cannot be compared directly with this run.`,
+    );
+  }
+  if (missingKeys.length)
+    notes.push(
+      `${missingKeys.length} listed video(s) were not found and were left out of training and testing.`,
+    );
+  const missingSet = new Set(missingKeys);
+  const skippedTotal = results.reduce(
+    (a, r) => a + r.skipped.filter((x) => !missingSet.has(x.key)).length,
+    0,
+  );
+  if (skippedTotal) {
+    notes.push(
+      `${skippedTotal} test evaluation(s) were skipped because the video's features were missing or damaged.`,
+    );
+  }
+  return notes;
+}
+
+/** Everything the report is assembled from. */
+export interface ReportInput {
+  dataset: ReportedDataset;
+  splits: number[];
+  missingKeys: string[];
+  packId: string;
+  /** stream name → what it really is */
+  streamInfo: Record<string, string>;
+  config: Record<string, unknown>;
+  /** per variant, its split results (in the order the variants ran) */
+  results: ReadonlyMap<string, SplitResult[]>;
+  ablation: boolean;
+  wallSeconds: number;
+}
+
+export function buildReport(r: ReportInput): ProtocolReport {
+  const { dataset: d, missingKeys } = r;
+  const variants = Object.fromEntries(
+    [...r.results].map(([v, results]) => [v, summariseVariant(v, results, d.classes)]),
+  );
+  return {
+    format: REPORT_FORMAT,
+    version: 1,
+    createdAt: new Date().toISOString(),
+    dfanVersion: DFAN_VERSION,
+    dataset: {
+      name: d.name,
+      kind: d.kind,
+      source: d.source,
+      classes: d.classes,
+      randomSplits: d.randomSplits,
+      splits: r.splits,
+      missingVideos: missingKeys.length,
+      missingKeys,
+    },
+    packId: r.packId || 'unknown',
+    streams: Object.entries(r.streamInfo).map(([name, what]) => ({ name, what })),
+    config: r.config,
+    variants,
+    ablation: r.ablation,
+    notes: protocolNotes(d, missingKeys, [...r.results.values()].flat()),
+    wallSeconds: r.wallSeconds,
+  };
+}
+
+/** A duration for the log: seconds, minutes and seconds, or hours. */
+export function fmtTime(s: number): string {
+  if (s < 90) return `${s.toFixed(0)} s`;
+  const m = Math.floor(s / 60);
+  return m < 90 ? `${m} min ${Math.round(s - 60 * m)} s` : `${(s / 3600).toFixed(1)} h`;
 }
 
 const pct = (x: number, d = 1) => `${(100 * x).toFixed(d)}`;

@@ -5,9 +5,10 @@
  *   extract  one video → one feature file in the store the job names (a shared path)
  *   predict  one uploaded video → a Prediction (docs/predict.md), for `dfan serve --queue`
  */
-import { createHash } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Prediction } from '../app/types.js';
 import type { ExtractTiming } from '../features/extract.js';
+import { sha256Hex } from '../util/hash.js';
 
 export interface ExtractJobData {
   /** the run this job belongs to (see runIdFor) */
@@ -77,7 +78,7 @@ export const DEFAULT_TUNING: QueueTuning = {
 export const EXTRACT_ATTEMPTS = 3;
 export const PREDICT_ATTEMPTS = 2;
 
-const h = (...parts: string[]) => createHash('sha256').update(parts.join('\0')).digest('hex');
+const h = (...parts: string[]) => sha256Hex(parts.join('\0'));
 
 /**
  * The job id of one video: the same store, key and config always give the same id, so a second
@@ -99,7 +100,7 @@ export const runKeys = (prefix: string, run: string) => ({
   all: `${prefix}:runs`,
 });
 
+/** host:pid: names a worker on any machine, in messages, job results and `dfan queue status`. */
 export function workerName(): string {
-  // host:pid names a worker on any machine in messages and in `dfan queue status`
-  return `${process.env.HOSTNAME ?? 'host'}:${process.pid}`;
+  return `${hostname()}:${process.pid}`;
 }

@@ -5,8 +5,8 @@
  * servers can share one queue: each listens for its own job ids.
  */
 import { Queue, QueueEvents } from 'bullmq';
-import type { JobRunner, ProgressFn } from '../app/jobs.js';
-import type { Prediction } from '../app/types.js';
+import type { JobRunner } from '../app/jobs.js';
+import type { Prediction, ProgressFn } from '../app/types.js';
 import {
   checkRedis,
   connectionLogger,
@@ -32,14 +32,65 @@ export interface QueueRunner {
   close(): Promise<void>;
 }
 
-export async function queuePredictRunner(o: {
+export interface QueuePredictOptions {
   url: string;
   model: string;
   pack?: string;
   log?: (s: string) => void;
   /** reconciliation of job states while waiting (ms, default 2000) */
   reconcileMs?: number;
-}): Promise<QueueRunner> {
+}
+
+/** The uploads waiting for their prediction, by job id; each is settled once. */
+class Waiters {
+  private readonly byId = new Map<string, Waiter>();
+
+  add(id: string, onProgress: ProgressFn): Promise<Prediction> {
+    return new Promise<Prediction>((resolve, reject) => this.byId.set(id, { resolve, reject, onProgress }));
+  }
+
+  ids(): string[] {
+    return [...this.byId.keys()];
+  }
+
+  progress(id: string, p: JobProgress): void {
+    this.byId.get(id)?.onProgress(p.stage, p.fraction);
+  }
+
+  resolve(id: string, p: Prediction): void {
+    this.take(id)?.resolve(p);
+  }
+
+  reject(id: string, message: string): void {
+    this.take(id)?.reject(new Error(message));
+  }
+
+  forget(id: string): void {
+    this.byId.delete(id);
+  }
+
+  private take(id: string): Waiter | undefined {
+    const w = this.byId.get(id);
+    this.byId.delete(id);
+    return w;
+  }
+}
+
+/** Settles the waiters whose job finished or vanished without an event reaching us. */
+async function reconcile(queue: Queue<PredictJobData, PredictJobResult>, waiters: Waiters): Promise<void> {
+  for (const id of waiters.ids()) {
+    const state = await queue.getJobState(id);
+    if (state === 'completed' || state === 'failed') {
+      const job = await queue.getJob(id);
+      if (state === 'completed' && job) waiters.resolve(id, job.returnvalue);
+      else waiters.reject(id, job?.failedReason ?? 'the prediction job failed');
+    } else if (state === 'unknown') {
+      waiters.reject(id, 'the job was lost by the queue (Redis restarted?); upload again');
+    }
+  }
+}
+
+export async function queuePredictRunner(o: QueuePredictOptions): Promise<QueueRunner> {
   await checkRedis(o.url);
   const log = o.log ?? (() => {});
   const connection = connectionOptions(o.url);
@@ -52,76 +103,48 @@ export async function queuePredictRunner(o: {
   queue.on('error', conn.onError);
   events.on('error', conn.onError);
   await events.waitUntilReady();
-  const waiters = new Map<string, Waiter>();
-  const settle = (id: string, f: (w: Waiter) => void) => {
-    const w = waiters.get(id);
-    if (!w) return;
-    waiters.delete(id);
-    f(w);
-  };
+  const waiters = new Waiters();
   events.on('progress', ({ jobId, data }) => {
     const p = data as unknown as JobProgress;
-    if (p && typeof p === 'object') waiters.get(jobId)?.onProgress(p.stage, p.fraction);
+    if (p && typeof p === 'object') waiters.progress(jobId, p);
   });
   events.on('completed', ({ jobId, returnvalue }) => {
     conn.onReady();
-    settle(jobId, (w) => w.resolve(returnvalue as unknown as Prediction));
+    waiters.resolve(jobId, returnvalue as unknown as Prediction);
   });
-  events.on('failed', ({ jobId, failedReason }) => settle(jobId, (w) => w.reject(new Error(failedReason))));
+  events.on('failed', ({ jobId, failedReason }) => waiters.reject(jobId, failedReason));
   // a missed event (Redis restarted, a reconnect) must not leave an upload waiting forever
   const timer = setInterval(() => {
-    void (async () => {
-      for (const id of [...waiters.keys()]) {
-        const state = await queue.getJobState(id);
-        if (state === 'completed' || state === 'failed') {
-          const job = await queue.getJob(id);
-          if (state === 'completed' && job) settle(id, (w) => w.resolve(job.returnvalue));
-          else settle(id, (w) => w.reject(new Error(job?.failedReason ?? 'the prediction job failed')));
-        } else if (state === 'unknown') {
-          settle(id, (w) =>
-            w.reject(new Error('the job was lost by the queue (Redis restarted?); upload again')),
-          );
-        }
-      }
-      conn.onReady();
-    })().catch(conn.onError);
+    void reconcile(queue, waiters)
+      .then(() => conn.onReady())
+      .catch(conn.onError);
   }, o.reconcileMs ?? 2000);
   timer.unref();
 
   const runner: JobRunner = async (job, onProgress) => {
     const id = `p${job.id}`;
-    const done = new Promise<Prediction>((resolve, reject) =>
-      waiters.set(id, { resolve, reject, onProgress }),
-    );
+    const done = waiters.add(id, onProgress);
     onProgress('waiting for a worker', 0.01);
     try {
-      await queue.add(
-        'predict',
-        { file: job.file, name: job.name, model: o.model, pack: o.pack },
-        {
-          jobId: id,
-          attempts: PREDICT_ATTEMPTS,
-          backoff: { type: 'fixed', delay: 500 },
-          removeOnComplete: { age: 3600 },
-          removeOnFail: { age: 3600 },
-        },
-      );
+      const data = { file: job.file, name: job.name, model: o.model, pack: o.pack };
+      await queue.add('predict', data, {
+        jobId: id,
+        attempts: PREDICT_ATTEMPTS,
+        backoff: { type: 'fixed', delay: 500 },
+        removeOnComplete: { age: 3600 },
+        removeOnFail: { age: 3600 },
+      });
     } catch (e) {
-      waiters.delete(id);
+      waiters.forget(id);
       throw e;
     }
     return done;
   };
-  return {
-    runner,
-    close: async () => {
-      clearInterval(timer);
-      for (const [id, w] of waiters) {
-        waiters.delete(id);
-        w.reject(new Error('the server is stopping'));
-      }
-      await events.close().catch(() => {});
-      await queue.close().catch(() => {});
-    },
+  const close = async () => {
+    clearInterval(timer);
+    for (const id of waiters.ids()) waiters.reject(id, 'the server is stopping');
+    await events.close().catch(() => {});
+    await queue.close().catch(() => {});
   };
+  return { runner, close };
 }

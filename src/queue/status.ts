@@ -2,7 +2,7 @@
  * `dfan queue status`: what the queue holds (job counts per state, connected workers) and, per
  * run, how far it got and which videos failed (with the same one-line reasons as the local run).
  */
-import { Queue } from 'bullmq';
+import { type JobType, Queue } from 'bullmq';
 import {
   checkRedis,
   connectionOptions,
@@ -43,6 +43,17 @@ export interface QueueStatus {
 
 const STATES = ['waiting', 'active', 'delayed', 'completed', 'failed'] as const;
 
+/** BullMQ's states that `counts` folds into QueueCounts. */
+const COUNTED: JobType[] = [
+  'waiting',
+  'prioritized',
+  'waiting-children',
+  'active',
+  'delayed',
+  'completed',
+  'failed',
+];
+
 function counts(raw: Record<string, number>): QueueCounts {
   return {
     waiting: (raw.waiting ?? 0) + (raw.prioritized ?? 0) + (raw['waiting-children'] ?? 0),
@@ -65,24 +76,8 @@ export async function queueStatus(
   const client = await redisClient(url);
   try {
     const [ce, cp, we, wp] = await Promise.all([
-      extract.getJobCounts(
-        'waiting',
-        'prioritized',
-        'waiting-children',
-        'active',
-        'delayed',
-        'completed',
-        'failed',
-      ),
-      predict.getJobCounts(
-        'waiting',
-        'prioritized',
-        'waiting-children',
-        'active',
-        'delayed',
-        'completed',
-        'failed',
-      ),
+      extract.getJobCounts(...COUNTED),
+      predict.getJobCounts(...COUNTED),
       extract.getWorkers(),
       predict.getWorkers(),
     ]);

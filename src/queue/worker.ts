@@ -10,7 +10,6 @@
  * retried until it is back.
  */
 import { existsSync } from 'node:fs';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { PredictEngine } from '../app/predict.js';
@@ -36,6 +35,7 @@ import {
   type PredictJobData,
   type PredictJobResult,
   type QueueTuning,
+  workerName,
 } from './contracts.js';
 
 export type QueueKind = 'extract' | 'predict';
@@ -88,52 +88,50 @@ async function validFile(path: string, key: string, hash: string, verify: boolea
   }
 }
 
-export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWorker> {
-  const log = o.log ?? (() => {});
-  const tuning = { ...DEFAULT_TUNING, ...o.tuning };
-  const concurrency = Math.max(1, o.concurrency ?? 2);
-  const kinds = o.queues ?? ['extract', 'predict'];
-  const me = `${hostname()}:${process.pid}`;
-  await checkRedis(o.url);
+/**
+ * Things loaded once per key and kept warm across jobs (packs, predict engines): a worker usually
+ * serves one configuration. A load that fails is forgotten, so the next job tries again.
+ */
+class WarmCache<T extends { dispose(): Promise<void> }> {
+  private readonly items = new Map<string, Promise<T>>();
 
-  // packs by (spec, streams), loaded once and kept (a worker usually serves one configuration)
-  const packs = new Map<string, Promise<FeaturePack>>();
-  const packFor = (spec: string, streams?: string[]): Promise<FeaturePack> => {
-    const k = `${spec}\0${streams?.join(',') ?? ''}`;
-    let p = packs.get(k);
+  get(key: string, load: () => Promise<T>): Promise<T> {
+    let p = this.items.get(key);
     if (!p) {
-      p = resolvePack(spec, { streams }).then((pack) => {
-        checkStreams(pack, streams);
-        return pack;
-      });
-      p.catch(() => packs.delete(k));
-      packs.set(k, p);
+      p = load();
+      p.catch(() => this.items.delete(key));
+      this.items.set(key, p);
     }
     return p;
-  };
-  const engines = new Map<string, Promise<PredictEngine>>();
-  const engineFor = (model: string, pack?: string): Promise<PredictEngine> => {
-    const k = `${model}\0${pack ?? ''}`;
-    let p = engines.get(k);
-    if (!p) {
-      p = import('../app/predict.js').then(async ({ PredictEngine }) => {
-        const e = await PredictEngine.create({ model, pack });
-        await e.warm();
-        return e;
-      });
-      p.catch(() => engines.delete(k));
-      engines.set(k, p);
-    }
-    return p;
-  };
-  if (o.pack && kinds.includes('extract')) {
-    const t0 = performance.now();
-    await packFor(o.pack);
-    log(`dfan worker: pack ${o.pack} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   }
 
-  let running = 0;
-  const extract = async (job: Job<ExtractJobData, ExtractJobResult>): Promise<ExtractJobResult> => {
+  async disposeAll(): Promise<void> {
+    for (const p of this.items.values()) await (await p.catch(() => null))?.dispose().catch(() => {});
+  }
+}
+
+/** A pack by (spec, streams); the streams are checked against the pack once, at load. */
+function packFor(packs: WarmCache<FeaturePack>, spec: string, streams?: string[]): Promise<FeaturePack> {
+  return packs.get(`${spec}\0${streams?.join(',') ?? ''}`, async () => {
+    const pack = await resolvePack(spec, { streams });
+    checkStreams(pack, streams);
+    return pack;
+  });
+}
+
+/** A predict engine by (model, pack), warmed up before its first job. */
+function engineFor(engines: WarmCache<PredictEngine>, model: string, pack?: string): Promise<PredictEngine> {
+  return engines.get(`${model}\0${pack ?? ''}`, async () => {
+    const { PredictEngine } = await import('../app/predict.js');
+    const e = await PredictEngine.create({ model, pack });
+    await e.warm();
+    return e;
+  });
+}
+
+/** Runs an extraction job with the local code; skips a video whose valid file already exists. */
+function extractHandler(me: string, packs: WarmCache<FeaturePack>) {
+  return async (job: Job<ExtractJobData, ExtractJobResult>): Promise<ExtractJobResult> => {
     const d = job.data;
     if (!existsSync(d.store)) {
       throw new UnrecoverableError(
@@ -151,7 +149,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     }
     let pack: FeaturePack;
     try {
-      pack = await packFor(d.pack, d.streams);
+      pack = await packFor(packs, d.pack, d.streams);
     } catch (e) {
       throw jobError(describeError(e), isDfanError(e) ? e.code : undefined);
     }
@@ -162,22 +160,16 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
       );
     }
     void job.updateProgress({ stage: 'extracting', fraction: 0.05 } satisfies JobProgress).catch(() => {});
-    const r = await runJob(
-      pack,
-      { pack: d.pack, T: d.T, K: d.K, streams: d.streams },
-      {
-        id: 0,
-        key: d.key,
-        path: d.path,
-        source: d.source,
-        outPath,
-      },
-    );
+    const cfg = { pack: d.pack, T: d.T, K: d.K, streams: d.streams };
+    const r = await runJob(pack, cfg, { id: 0, key: d.key, path: d.path, source: d.source, outPath });
     if (!r.ok) throw jobError(r.error, r.code);
     return { key: d.key, status: 'done', timing: r.timing, worker: me };
   };
+}
 
-  const predict = async (job: Job<PredictJobData, PredictJobResult>): Promise<PredictJobResult> => {
+/** Runs a prediction job; its progress goes back to the server (at most every 150 ms). */
+function predictHandler(me: string, engines: WarmCache<PredictEngine>, packOverride?: string) {
+  return async (job: Job<PredictJobData, PredictJobResult>): Promise<PredictJobResult> => {
     const d = job.data;
     if (!existsSync(d.file)) {
       throw new UnrecoverableError(
@@ -186,7 +178,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     }
     let last = 0;
     try {
-      const engine = await engineFor(d.model, o.pack ?? d.pack);
+      const engine = await engineFor(engines, d.model, packOverride ?? d.pack);
       return await engine.predictFile(d.file, {
         name: d.name,
         onProgress: (stage, fraction) => {
@@ -200,7 +192,72 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
       throw jobError(describeError(e), isDfanError(e) ? e.code : undefined);
     }
   };
+}
 
+/** What one BullMQ worker needs beyond its handler. */
+interface WorkerSetup {
+  url: string;
+  me: string;
+  concurrency: number;
+  tuning: QueueTuning;
+  log: (s: string) => void;
+}
+
+/** A BullMQ worker on one queue, saying what it did, what stalled and what failed. */
+function queueWorker(kind: QueueKind, handler: (job: Job) => Promise<unknown>, s: WorkerSetup): Worker {
+  const { log } = s;
+  const conn = connectionLogger(s.url, log, `dfan worker (${kind})`);
+  const w = new Worker(kind === 'extract' ? EXTRACT_QUEUE : PREDICT_QUEUE, handler, {
+    connection: connectionOptions(s.url),
+    prefix: QUEUE_PREFIX,
+    concurrency: kind === 'extract' ? s.concurrency : 1,
+    lockDuration: s.tuning.lockDuration,
+    stalledInterval: s.tuning.stalledInterval,
+    maxStalledCount: s.tuning.maxStalledCount,
+    name: s.me,
+  });
+  const nameOf = (job: Job) =>
+    kind === 'extract' ? (job.data as ExtractJobData).key : (job.data as PredictJobData).name;
+  w.on('error', conn.onError);
+  w.on('ready', conn.onReady);
+  w.on('completed', (job, result) => {
+    conn.onReady();
+    const r = result as ExtractJobResult | undefined;
+    const what = kind === 'extract' ? `${r?.status ?? 'done'} ${nameOf(job)}` : `predicted ${nameOf(job)}`;
+    const ms =
+      job.finishedOn && job.processedOn
+        ? ` (${((job.finishedOn - job.processedOn) / 1000).toFixed(2)} s)`
+        : '';
+    log(`dfan worker: ${what}${ms}`);
+  });
+  w.on('stalled', (jobId) =>
+    log(`dfan worker: job ${jobId} stalled (its worker stopped renewing the lock): back in the queue`),
+  );
+  w.on('failed', (job, err) => {
+    if (!job) return;
+    const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
+    log(`dfan worker: ${final ? 'FAILED' : 'will retry'} ${nameOf(job)}: ${err.message}`);
+  });
+  return w;
+}
+
+export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWorker> {
+  const log = o.log ?? (() => {});
+  const tuning = { ...DEFAULT_TUNING, ...o.tuning };
+  const concurrency = Math.max(1, o.concurrency ?? 2);
+  const kinds = o.queues ?? ['extract', 'predict'];
+  const me = workerName();
+  await checkRedis(o.url);
+
+  const packs = new WarmCache<FeaturePack>();
+  const engines = new WarmCache<PredictEngine>();
+  if (o.pack && kinds.includes('extract')) {
+    const t0 = performance.now();
+    await packFor(packs, o.pack);
+    log(`dfan worker: pack ${o.pack} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  }
+
+  let running = 0;
   const counted =
     <D, R>(fn: (job: Job<D, R>) => Promise<R>) =>
     async (job: Job<D, R>): Promise<R> => {
@@ -211,49 +268,12 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
         running--;
       }
     };
-
-  const workers: Worker[] = [];
-  for (const kind of kinds) {
-    const conn = connectionLogger(o.url, log, `dfan worker (${kind})`);
-    const w = new Worker(
-      kind === 'extract' ? EXTRACT_QUEUE : PREDICT_QUEUE,
-      (kind === 'extract' ? counted(extract) : counted(predict)) as (job: Job) => Promise<unknown>,
-      {
-        connection: connectionOptions(o.url),
-        prefix: QUEUE_PREFIX,
-        concurrency: kind === 'extract' ? concurrency : 1,
-        lockDuration: tuning.lockDuration,
-        stalledInterval: tuning.stalledInterval,
-        maxStalledCount: tuning.maxStalledCount,
-        name: me,
-      },
-    );
-    w.on('error', conn.onError);
-    w.on('ready', conn.onReady);
-    w.on('completed', (job, result) => {
-      conn.onReady();
-      const r = result as ExtractJobResult | undefined;
-      const what =
-        kind === 'extract'
-          ? `${r?.status ?? 'done'} ${(job.data as ExtractJobData).key}`
-          : `predicted ${(job.data as PredictJobData).name}`;
-      const ms =
-        job.finishedOn && job.processedOn
-          ? ` (${((job.finishedOn - job.processedOn) / 1000).toFixed(2)} s)`
-          : '';
-      log(`dfan worker: ${what}${ms}`);
-    });
-    w.on('stalled', (jobId) =>
-      log(`dfan worker: job ${jobId} stalled (its worker stopped renewing the lock): back in the queue`),
-    );
-    w.on('failed', (job, err) => {
-      if (!job) return;
-      const name = kind === 'extract' ? (job.data as ExtractJobData).key : (job.data as PredictJobData).name;
-      const final = job.attemptsMade >= (job.opts.attempts ?? 1) || err instanceof UnrecoverableError;
-      log(`dfan worker: ${final ? 'FAILED' : 'will retry'} ${name}: ${err.message}`);
-    });
-    workers.push(w);
-  }
+  const handlers = {
+    extract: counted(extractHandler(me, packs)),
+    predict: counted(predictHandler(me, engines, o.pack)),
+  } as Record<QueueKind, (job: Job) => Promise<unknown>>;
+  const setup: WorkerSetup = { url: o.url, me, concurrency, tuning, log };
+  const workers = kinds.map((kind) => queueWorker(kind, handlers[kind], setup));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
   log(
     `dfan worker ${me}: taking ${kinds.join(' + ')} jobs from ${safeUrl(o.url)} ` +
@@ -266,8 +286,8 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     close: () => {
       closing ??= (async () => {
         await Promise.all(workers.map((w) => w.close()));
-        for (const p of packs.values()) await (await p.catch(() => null))?.dispose().catch(() => {});
-        for (const p of engines.values()) await (await p.catch(() => null))?.dispose().catch(() => {});
+        await packs.disposeAll();
+        await engines.disposeAll();
       })();
       return closing;
     },

@@ -132,7 +132,8 @@ export async function probe(path: string): Promise<VideoInfo> {
   return { ...(await p) };
 }
 
-async function probeFile(path: string, size: number): Promise<VideoInfo> {
+/** One ffprobe run: format, streams, and the packets of the first WINDOWED_SCAN_S (+60) seconds. */
+async function runFfprobe(path: string): Promise<FfProbeJson> {
   const { ffprobe } = findFfmpeg();
   const res = await runCollect(
     ffprobe,
@@ -160,29 +161,36 @@ async function probeFile(path: string, size: number): Promise<VideoInfo> {
   } catch {
     json = {};
   }
-  const streams = json.streams ?? [];
-  if (res.code !== 0 || !json.format) {
-    const err = res.stderr;
-    if (/moov atom not found/i.test(err) && startsLikeMp4(path)) {
-      throw new DfanError(
-        'CORRUPT',
-        'truncated or incomplete MP4/MOV (its index, the moov atom, is missing)',
-        {
-          file: path,
-          hint: 'the download or recording was cut off; fetch or export it again',
-        },
-      );
-    }
-    const why = lastErrorLine(err)
-      .replace(/^file:.*?: /, '')
-      .replace(/^\[[^\]]*\] /, '');
-    throw new DfanError('NOT_A_VIDEO', `not a readable video${why ? ` (ffprobe: ${why})` : ''}`, {
-      file: path,
-      hint: 'check that it is a video file (mp4, mkv, avi, wmv, …) and not damaged or mis-named',
-    });
+  if (res.code !== 0 || !json.format) throw unreadable(path, res.stderr);
+  return json;
+}
+
+/** Why ffprobe could not read the file: a truncated MP4 says so; anything else is not a video. */
+function unreadable(path: string, stderr: string): DfanError {
+  if (/moov atom not found/i.test(stderr) && startsLikeMp4(path)) {
+    return new DfanError(
+      'CORRUPT',
+      'truncated or incomplete MP4/MOV (its index, the moov atom, is missing)',
+      {
+        file: path,
+        hint: 'the download or recording was cut off; fetch or export it again',
+      },
+    );
   }
+  const why = lastErrorLine(stderr)
+    .replace(/^file:.*?: /, '')
+    .replace(/^\[[^\]]*\] /, '');
+  return new DfanError('NOT_A_VIDEO', `not a readable video${why ? ` (ffprobe: ${why})` : ''}`, {
+    file: path,
+    hint: 'check that it is a video file (mp4, mkv, avi, wmv, …) and not damaged or mis-named',
+  });
+}
+
+/** The primary video stream and the first audio stream; throws when there is no picture. */
+function streamsOf(path: string, json: FfProbeJson): { v: FfStream; audio: FfStream | undefined } {
+  const streams = json.streams ?? [];
   if (streams.length === 0) {
-    const d = num(json.format.duration);
+    const d = num(json.format?.duration);
     if (d === null || d === 0) {
       throw new DfanError('ZERO_LENGTH', 'the container holds no streams (zero length)', {
         file: path,
@@ -202,23 +210,41 @@ async function probeFile(path: string, size: number): Promise<VideoInfo> {
       hint: 'pass a file with pictures; audio-only files cannot be analysed',
     });
   }
-  const width = v.width ?? 0;
-  const height = v.height ?? 0;
-  const fps = ratio(v.r_frame_rate);
-  const avgFps = ratio(v.avg_frame_rate) || fps;
+  return { v, audio };
+}
+
+/**
+ * Duration and frame count: the container's (or the stream's); raw elementary streams (.h264,
+ * .m4v …) carry no duration, so their packets are counted (demux only).
+ */
+async function lengthOf(
+  path: string,
+  json: FfProbeJson,
+  v: FfStream,
+  rate: number,
+): Promise<{ duration: number; frames: number | null }> {
   const nb = num(v.nb_frames);
   const frameCount = nb !== null && nb > 0 ? Math.round(nb) : nb === 0 ? 0 : null;
   let duration = num(json.format?.duration) ?? num(v.duration);
   let frames = frameCount;
   if (duration === null && frameCount !== 0) {
-    // raw elementary streams (.h264, .m4v …) carry no duration: count the packets (demux only)
     const n = await countVideoPackets(path);
     if (n !== null) {
       frames = n;
-      duration = n > 0 ? n / (avgFps || fps || 25) : 0;
+      duration = n > 0 ? n / rate : 0;
     }
   }
-  duration = duration ?? 0;
+  return { duration: duration ?? 0, frames };
+}
+
+async function probeFile(path: string, size: number): Promise<VideoInfo> {
+  const json = await runFfprobe(path);
+  const { v, audio } = streamsOf(path, json);
+  const width = v.width ?? 0;
+  const height = v.height ?? 0;
+  const fps = ratio(v.r_frame_rate);
+  const avgFps = ratio(v.avg_frame_rate) || fps;
+  const { duration, frames } = await lengthOf(path, json, v, avgFps || fps || 25);
   if (width <= 0 || height <= 0) {
     throw new DfanError('CORRUPT', 'video stream has no picture size', {
       file: path,

@@ -3,8 +3,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { computeMetrics, metricsFromScoreFile, metricsMarkdown, softmax } from '../../src/data/metrics.js';
+import { computeMetrics, metricsFromScoreFile, metricsMarkdown } from '../../src/data/metrics.js';
 import { DfanError } from '../../src/errors.js';
+import { softmax } from '../../src/util/softmax.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'dfan-metrics-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));

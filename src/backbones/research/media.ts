@@ -6,7 +6,8 @@
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { DfanError } from '../../errors.js';
-import { planDecode, type RawFrame, runDecode, showinfo } from '../../video/decode.js';
+import { planDecode } from '../../video/decode-plan.js';
+import { type RawFrame, runDecode, showinfo } from '../../video/decode-run.js';
 import { ffmpegInput, findFfmpeg, lastErrorLine } from '../../video/ffmpeg.js';
 import type { Frame, ResizeMode, VideoInfo } from '../../video/types.js';
 
