@@ -32,7 +32,7 @@ const STAGE_TABLE = `
   app          src/app/
   queue        src/queue/
   demo         src/demo/
-  shell        src/commands/  src/program.ts  src/cli.ts  src/index.ts
+  shell        src/commands/  src/program.ts  src/cli.ts  src/index.ts  src/library/
 `;
 
 const STAGES = STAGE_TABLE.trim()
