@@ -3,6 +3,7 @@ import { DfanError } from '../errors.js';
 import type { ExtractItem, ExtractSummary } from '../features/extract.js';
 import type { ProgressReporter } from '../features/progress.js';
 import type { QueueExtractSummary } from '../queue/enqueue.js';
+import { endOfBatch, writeFailures } from './batch-end.js';
 import { parseList } from './lists.js';
 import { numberOption } from './numbers.js';
 
@@ -240,29 +241,15 @@ function reportSummary(summary: ExtractSummary, out: string, queued: boolean): v
     `extracted ${summary.done}, skipped ${summary.skipped} (already done), failed ${summary.failed.length} ` +
       `of ${summary.total} in ${summary.wallSeconds.toFixed(1)} s → ${out}\n`,
   );
-  if (summary.failed.length > 0) {
-    err.write('failures:\n');
-    for (const f of summary.failed) {
-      const where = f.path ?? f.key;
-      const why = f.path && f.error.startsWith(`${f.path}: `) ? f.error.slice(f.path.length + 2) : f.error;
-      err.write(`  ${where}: ${why}\n`);
-    }
-  }
-  if (summary.interrupted) {
-    throw new DfanError('INTERRUPTED', 'extraction interrupted', {
-      hint: queued
+  writeFailures(summary);
+  endOfBatch(
+    summary,
+    {
+      interrupted: queued
         ? 'the jobs stay queued and the workers go on; run the same command again to wait for them'
         : 'run the same command again to resume; finished videos are kept',
-      exitCode: 130,
-    });
-  }
-  if (summary.failed.length > 0) {
-    throw new DfanError(
-      'SOME_FAILED',
-      `${summary.failed.length} of ${summary.total} videos failed (listed above)`,
-      {
-        hint: 'fix or remove them and run the same command again: finished videos are kept',
-      },
-    );
-  }
+      failed: 'fix or remove them and run the same command again: finished videos are kept',
+    },
+    'extraction',
+  );
 }

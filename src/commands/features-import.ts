@@ -3,6 +3,7 @@
  * store (src/features/import.ts), with the same progress, failure list and resume as extraction.
  */
 import type { Command } from 'commander';
+import { endOfBatch, writeFailures } from './batch-end.js';
 import { parseNumber } from './numbers.js';
 
 const EXAMPLES = `
@@ -31,7 +32,6 @@ interface ImportCliOptions {
 }
 
 async function runImport(index: string, o: ImportCliOptions): Promise<void> {
-  const { DfanError } = await import('../errors.js');
   const { readImportIndex } = await import('../features/import-index.js');
   const { importFeatures } = await import('../features/import.js');
   const { ProgressReporter } = await import('../features/progress.js');
@@ -61,25 +61,15 @@ async function runImport(index: string, o: ImportCliOptions): Promise<void> {
     `imported ${summary.done}, skipped ${summary.skipped} (already done), failed ${summary.failed.length} ` +
       `of ${summary.total} → ${o.out} (pack ${summary.packId}, config ${summary.configHash})\n`,
   );
-  if (summary.failed.length > 0) {
-    err.write('failures:\n');
-    for (const f of summary.failed) err.write(`  ${f.key}: ${f.error}\n`);
-  }
-  if (summary.interrupted) {
-    throw new DfanError('INTERRUPTED', 'import interrupted', {
-      hint: 'run the same command again to resume; imported videos are kept',
-      exitCode: 130,
-    });
-  }
-  if (summary.failed.length > 0) {
-    throw new DfanError(
-      'SOME_FAILED',
-      `${summary.failed.length} of ${summary.total} videos failed (listed above)`,
-      {
-        hint: 'fix their arrays or index rows and run the same command again: imported videos are kept',
-      },
-    );
-  }
+  writeFailures(summary);
+  endOfBatch(
+    summary,
+    {
+      interrupted: 'run the same command again to resume; imported videos are kept',
+      failed: 'fix their arrays or index rows and run the same command again: imported videos are kept',
+    },
+    'import',
+  );
 }
 
 export function registerImport(features: Command): void {

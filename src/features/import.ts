@@ -16,7 +16,7 @@ import { basename } from 'node:path';
 import { DfanError, describeError } from '../errors.js';
 import { sha256Hex } from '../util/hash.js';
 import { DFAN_VERSION } from '../version.js';
-import type { ExtractFailure, ExtractProgress } from './extract.js';
+import type { ExtractProgress, ExtractSummary } from './extract.js';
 import type { ImportRow, ImportVideo } from './import-index.js';
 import { type NpyArray, npzNames, parseNpy, readNpzArray } from './numpy.js';
 import { FeatureStore, readFeatureHeader } from './store.js';
@@ -38,15 +38,8 @@ export interface ImportOptions {
   signal?: AbortSignal;
 }
 
-export interface ImportSummary {
-  total: number;
-  done: number;
-  skipped: number;
-  failed: ExtractFailure[];
-  packId: string;
-  configHash: string;
-  interrupted: boolean;
-}
+/** What an import did: extraction's summary without its timings. */
+export type ImportSummary = Omit<ExtractSummary, 'timings' | 'peakRssMB' | 'wallSeconds'>;
 
 function badArray(row: ImportRow, msg: string, hint?: string): DfanError {
   return new DfanError('BAD_FEATURES', `${row.stream}: ${msg}`, {
