@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { DfanError } from '../errors.js';
-import type { DefaultPackOptions } from './default-pack.js';
+import type { DefaultPackOptions } from './default/pack.js';
 import type { ManifestPackOptions } from './manifest-pack.js';
 import type { FeaturePack, PackInput } from './types.js';
 
@@ -29,7 +29,7 @@ export type { BackboneManifest, FeaturePack, PackInput } from './types.js';
 export type PackOptions = DefaultPackOptions & ManifestPackOptions;
 
 export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<FeaturePack> {
-  return (await import('./default-pack.js')).loadDefaultPack(opts);
+  return (await import('./default/pack.js')).loadDefaultPack(opts);
 }
 
 /** Built-in packs by name; other modules add theirs (e.g. 'research') with `registerPack`. */

@@ -67,7 +67,7 @@ export interface QueueExtractSummary extends ExtractSummary {
 /** The pack id behind a spec (the config hash needs it); the default pack's without loading it. */
 export async function packIdOf(spec: string, streams?: string[]): Promise<string> {
   if (spec === 'default') {
-    const { DEFAULT_PACK_ID, resolveStreams } = await import('../backbones/default-pack.js');
+    const { DEFAULT_PACK_ID, resolveStreams } = await import('../backbones/default/pack.js');
     resolveStreams(streams); // throws for an unknown stream, as the local run does
     return DEFAULT_PACK_ID;
   }

@@ -12,13 +12,13 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Frame } from '../video/types.js';
-import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from './engine.js';
+import type { Frame } from '../../video/types.js';
+import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
 import { humanVersion, readHumanGraph } from './human.js';
-import { cacheConverted, defaultCacheDir } from './keras2onnx.js';
-import { writeOnnx } from './onnx-writer.js';
-import { fitFrame, fitGeometry } from './preprocess.js';
-import { type ConstTensor, tfGraphToOnnx } from './tfgraph2onnx.js';
+import { cacheConverted, defaultCacheDir } from '../convert/keras2onnx.js';
+import { writeOnnx } from '../onnx-writer.js';
+import { fitFrame, fitGeometry } from '../preprocess.js';
+import { type ConstTensor, tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
 
 const SIZE = 192;
 const GRID = 48;
@@ -128,7 +128,7 @@ export async function loadMovenetOnnx(
     cacheConverted(file, bytes);
   }
   const dec = decoderFrom(g.consts);
-  const { loadOnnx } = await import('./onnx.js');
+  const { loadOnnx } = await import('../onnx.js');
   const model: LoadedModel = await loadOnnx(bytes, opts);
   const batch = opts.batchSize ?? ONNX_BATCH;
   return {

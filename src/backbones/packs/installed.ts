@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { DfanError } from '../errors.js';
-import { projectRoot } from '../version.js';
+import { DfanError } from '../../errors.js';
+import { projectRoot } from '../../version.js';
 import { isValidPackId, type PackJson, readPackJson } from './format.js';
 
 /** Root of the dfan cache (DFAN_CACHE or ~/.cache/dfan). */

@@ -19,12 +19,12 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Frame } from '../video/types.js';
-import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from './engine.js';
+import type { Frame } from '../../video/types.js';
+import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
 import { type FaceDetection, humanVersion, readHumanGraph } from './human.js';
-import { cacheConverted, defaultCacheDir } from './keras2onnx.js';
-import { writeOnnx } from './onnx-writer.js';
-import { tfGraphToOnnx } from './tfgraph2onnx.js';
+import { cacheConverted, defaultCacheDir } from '../convert/keras2onnx.js';
+import { writeOnnx } from '../onnx-writer.js';
+import { tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
 
 const CONV_VERSION = 1;
 const DET_SIZE = 256;
@@ -283,7 +283,7 @@ function squareBox(c: Candidate, frame: Frame): { start: [number, number]; end: 
 export async function loadFacesOnnx(
   opts: EngineOptions & { cacheDir?: string; batchSize?: number } = {},
 ): Promise<FaceRunner> {
-  const { loadOnnx } = await import('./onnx.js');
+  const { loadOnnx } = await import('../onnx.js');
   const load = async (m: ModelName) => loadOnnx(await convertedFaceModel(m, opts.cacheDir), opts);
   const det: LoadedModel = await load('blazeface');
   const mesh: LoadedModel = await load('facemesh');

@@ -7,12 +7,12 @@
  * those same weights at first use (src/backbones/keras2onnx.ts, cached).
  */
 import { join } from 'node:path';
-import type { MapFit } from '../features/types.js';
-import type { Frame } from '../video/types.js';
-import { type LoadedModel, ONNX_BATCH } from './engine.js';
+import type { MapFit } from '../../features/types.js';
+import type { Frame } from '../../video/types.js';
+import { type LoadedModel, ONNX_BATCH } from '../engine.js';
 import { packageDir, packageVersion } from './pkg.js';
-import { framesToTensor } from './preprocess.js';
-import type { BackboneManifest } from './types.js';
+import { framesToTensor } from '../preprocess.js';
+import type { BackboneManifest } from '../types.js';
 
 /**
  * MobileNetV2's map layer when a MobileNetV2 object map is asked for: the last layer whose weights
@@ -165,7 +165,7 @@ export interface MobilenetOptions {
 export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<MobilenetRunner> {
   const engine = opts.engine ?? 'auto';
   if (engine !== 'tfjs') {
-    const { loadConvertedMobilenet } = await import('./keras2onnx.js');
+    const { loadConvertedMobilenet } = await import('../convert/keras2onnx.js');
     try {
       const model = await loadConvertedMobilenet({
         threads: opts.threads,
@@ -180,7 +180,7 @@ export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<Mobile
       );
     }
   }
-  const { loadTfjs } = await import('./tfjs.js');
+  const { loadTfjs } = await import('../tfjs.js');
   const model = await loadTfjs(nsfwMobilenetPath());
   return mobilenetRunner(model, 'tfjs', opts.batchSize ?? 16, opts.mapLayer, opts.fit);
 }

@@ -14,12 +14,12 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DfanError } from '../errors.js';
-import type { Frame } from '../video/types.js';
+import { DfanError } from '../../errors.js';
+import type { Frame } from '../../video/types.js';
 import { packageDir, packageVersion } from './pkg.js';
-import { fitFrame, fitGeometry } from './preprocess.js';
-import type { ConstTensor, TfNode } from './tfgraph2onnx.js';
-import { initTfjs, loadGraphModel } from './tfjs.js';
+import { fitFrame, fitGeometry } from '../preprocess.js';
+import type { ConstTensor, TfNode } from '../convert/tfgraph2onnx.js';
+import { initTfjs, loadGraphModel } from '../tfjs.js';
 
 /** Folder of the models that @vladmandic/human ships. */
 export function humanModelsDir(): string {

@@ -9,9 +9,9 @@
  * input layout) and is transposed once. The conversion cuts the graph at `outputs` (e.g. the
  * heads): post-processing such as ArgMax / GatherNd is done by the caller in JS.
  */
-import { DfanError } from '../errors.js';
+import { DfanError } from '../../errors.js';
 import { samePads } from './keras2onnx.js';
-import type { OnnxGraph, OnnxInitializer, OnnxNode } from './onnx-writer.js';
+import type { OnnxGraph, OnnxInitializer, OnnxNode } from '../onnx-writer.js';
 
 export interface TfNode {
   name: string;

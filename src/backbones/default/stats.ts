@@ -4,8 +4,8 @@
  * body-pose dynamics (the `action` stream). Frames are RGB24; keypoints are [17,3] (x, y, score)
  * in [0,1] of the frame.
  */
-import type { Frame } from '../video/types.js';
-import { fitFrame } from './preprocess.js';
+import type { Frame } from '../../video/types.js';
+import { fitFrame } from '../preprocess.js';
 
 // ---------------------------------------------------------------- colour (context)
 

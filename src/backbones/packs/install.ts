@@ -15,8 +15,8 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DfanError } from '../errors.js';
-import { hashFile } from '../util/hash.js';
+import { DfanError } from '../../errors.js';
+import { hashFile } from '../../util/hash.js';
 import {
   INSTALL_RECORD,
   type InstalledPack,
@@ -25,7 +25,7 @@ import {
   packDir,
   packsRoot,
   requireInstalled,
-} from './cache.js';
+} from './installed.js';
 import { type PackFile, type PackJson, readPackJson, validatePackJson } from './format.js';
 
 export interface InstallProgress {

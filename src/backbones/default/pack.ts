@@ -16,10 +16,10 @@
  * snippets while ffmpeg decodes the next frames. The 224² fit for MobileNetV2, MoveNet's 192²
  * letterbox and the face crops are made in JS.
  */
-import { DfanError } from '../errors.js';
-import { FACE_LAYOUT, type MapFit, type StreamInfo, type StreamTensor } from '../features/types.js';
-import { DFAN_VERSION } from '../version.js';
-import type { Frame, VideoInfo } from '../video/types.js';
+import { DfanError } from '../../errors.js';
+import { FACE_LAYOUT, type MapFit, type StreamInfo, type StreamTensor } from '../../features/types.js';
+import { DFAN_VERSION } from '../../version.js';
+import type { Frame, VideoInfo } from '../../video/types.js';
 import { CENTERNET_LAYER, CENTERNET_SHAPE, loadCenternet, type ObjectMapRunner } from './centernet.js';
 import { type FaceRunner, loadFaceRunner } from './faces.js';
 import { detectFaces, type FaceDetection, humanVersion } from './human.js';
@@ -49,7 +49,7 @@ import {
   POSE_DIM,
   poseDynamics,
 } from './stats.js';
-import type { FeaturePack, PackInput } from './types.js';
+import type { FeaturePack, PackInput } from '../types.js';
 
 export const DEFAULT_STREAMS = ['object', 'context', 'action', 'face'] as const;
 export const CONTEXT_DIM = MID_DIM + COLOUR_STATS.length;

@@ -14,10 +14,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DfanError } from '../errors.js';
-import type { EngineOptions, LoadedModel } from './engine.js';
-import { MAP_LAYERS, MID_LAYER, nsfwjsVersion, nsfwMobilenetPath } from './mobilenet.js';
-import { type OnnxGraph, type OnnxInitializer, type OnnxNode, writeOnnx } from './onnx-writer.js';
+import { DfanError } from '../../errors.js';
+import type { EngineOptions, LoadedModel } from '../engine.js';
+import { MAP_LAYERS, MID_LAYER, nsfwjsVersion, nsfwMobilenetPath } from '../default/mobilenet.js';
+import { type OnnxGraph, type OnnxInitializer, type OnnxNode, writeOnnx } from '../onnx-writer.js';
 
 /** Bump when the converter's output changes (invalidates caches). */
 export const CONVERTER_VERSION = 2;
@@ -333,7 +333,7 @@ export function kerasToOnnx(src: KerasModelSource, outputs: string[], name = 'mo
 
 /** Read a tfjs layers model's topology and (de-quantised) weights through tfjs. */
 export async function kerasSourceFromTfjs(path: string): Promise<KerasModelSource> {
-  const { loadLayersModel, readTfjsArtifacts } = await import('./tfjs.js');
+  const { loadLayersModel, readTfjsArtifacts } = await import('../tfjs.js');
   const artifacts = await readTfjsArtifacts(path);
   const topo = artifacts.modelTopology as {
     model_config?: { class_name: string; config: { layers: KerasLayer[] } };
@@ -416,6 +416,6 @@ export async function loadConvertedMobilenet(
   opts: EngineOptions & { cacheDir?: string; layers?: string[] } = {},
 ): Promise<LoadedModel> {
   const { bytes } = await convertedMobilenetBytes(opts.cacheDir, opts.layers);
-  const { loadOnnx } = await import('./onnx.js');
+  const { loadOnnx } = await import('../onnx.js');
   return loadOnnx(bytes, opts);
 }

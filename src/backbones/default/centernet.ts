@@ -11,14 +11,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MapFit } from '../features/types.js';
-import type { Frame } from '../video/types.js';
-import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from './engine.js';
+import type { MapFit } from '../../features/types.js';
+import type { Frame } from '../../video/types.js';
+import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
 import { humanModelsDir, humanVersion, readHumanGraph } from './human.js';
-import { cacheConverted, defaultCacheDir } from './keras2onnx.js';
-import { writeOnnx } from './onnx-writer.js';
-import { framesToTensor, type InputSpec } from './preprocess.js';
-import { tfGraphToOnnx } from './tfgraph2onnx.js';
+import { cacheConverted, defaultCacheDir } from '../convert/keras2onnx.js';
+import { writeOnnx } from '../onnx-writer.js';
+import { framesToTensor, type InputSpec } from '../preprocess.js';
+import { tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
 
 /** Bump when the converted graph changes (names the cache file). */
 const CONV_VERSION = 2;
@@ -115,11 +115,11 @@ export async function loadCenternet(
     'the CenterNet backbone',
     opts.engine,
     async () => {
-      const { loadOnnx } = await import('./onnx.js');
+      const { loadOnnx } = await import('../onnx.js');
       return runner(await loadOnnx(await convertedCenternet(opts.cacheDir), opts), 'onnx', fit, batch);
     },
     async () => {
-      const { loadTfjs } = await import('./tfjs.js');
+      const { loadTfjs } = await import('../tfjs.js');
       return runner(await loadTfjs(join(humanModelsDir(), 'centernet.json')), 'tfjs', fit, 1);
     },
   );
