@@ -6,10 +6,11 @@
  * Frames are decoded straight at each backbone's input size and resize mode (one decode per
  * distinct size), so no resizing happens in JS.
  */
-import type { StreamInfo, StreamTensor } from '../features/types.js';
+
 import type { Frame } from '../video/types.js';
 import { loadPackFile, type PackFile } from './manifest.js';
 import { type BackboneRunner, clipSampleTimes, loadBackbone, type RunnerOptions } from './runner.js';
+import type { StreamInfo, StreamTensor } from './streams.js';
 import type { FeaturePack, PackInput } from './types.js';
 
 export interface ManifestPackOptions extends RunnerOptions {

@@ -3,8 +3,8 @@
  * backbones that together produce the named streams of the feature store (src/features/types.ts).
  */
 
-import type { StreamInfo, StreamTensor } from '../features/types.js';
 import type { DecodeOptions, Frame, Snippet, VideoInfo } from '../video/types.js';
+import type { StreamInfo, StreamTensor } from './streams.js';
 
 export type BackboneKind = 'frame-map' | 'frame-vector' | 'clip-vector';
 export type EngineName = 'onnx' | 'tfjs' | 'tflite';

@@ -3,7 +3,7 @@
  * New feature files carry it per video; older ones were made with a centre crop onto a square.
  */
 import { gridRegion } from '../backbones/preprocess.js';
-import type { Region, StreamInfo } from './types.js';
+import type { Region, StreamInfo } from '../backbones/streams.js';
 
 /** The region of a map stream for a frame of width×height (display pixels). */
 export function mapRegion(

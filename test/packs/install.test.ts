@@ -7,10 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { after, test } from 'node:test';
-import { DfanError } from '../../src/errors.js';
-import { packDir, packsRoot, requireInstalled } from '../../src/backbones/packs/installed.js';
 import { PACK_FORMAT, type PackJson } from '../../src/backbones/packs/format.js';
 import { installPack, verifyPacks } from '../../src/backbones/packs/install.js';
+import { packDir, packsRoot, requireInstalled } from '../../src/backbones/packs/installed.js';
+import { DfanError } from '../../src/errors.js';
 import { projectRoot } from '../../src/version.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 

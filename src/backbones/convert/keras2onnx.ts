@@ -15,8 +15,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DfanError } from '../../errors.js';
-import type { EngineOptions, LoadedModel } from '../engine.js';
 import { MAP_LAYERS, MID_LAYER, nsfwjsVersion, nsfwMobilenetPath } from '../default/mobilenet.js';
+import type { EngineOptions, LoadedModel } from '../engine.js';
 import { type OnnxGraph, type OnnxInitializer, type OnnxNode, writeOnnx } from '../onnx-writer.js';
 
 /** Bump when the converter's output changes (invalidates caches). */

@@ -10,8 +10,8 @@
  * heads): post-processing such as ArgMax / GatherNd is done by the caller in JS.
  */
 import { DfanError } from '../../errors.js';
-import { samePads } from './keras2onnx.js';
 import type { OnnxGraph, OnnxInitializer, OnnxNode } from '../onnx-writer.js';
+import { samePads } from './keras2onnx.js';
 
 export interface TfNode {
   name: string;

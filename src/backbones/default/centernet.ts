@@ -11,14 +11,14 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MapFit } from '../../features/types.js';
 import type { Frame } from '../../video/types.js';
-import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
-import { humanModelsDir, humanVersion, readHumanGraph } from './human.js';
 import { cacheConverted, defaultCacheDir } from '../convert/keras2onnx.js';
+import { tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
+import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
 import { writeOnnx } from '../onnx-writer.js';
 import { framesToTensor, type InputSpec } from '../preprocess.js';
-import { tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
+import type { MapFit } from '../streams.js';
+import { humanModelsDir, humanVersion, readHumanGraph } from './human.js';
 
 /** Bump when the converted graph changes (names the cache file). */
 const CONV_VERSION = 2;

@@ -20,11 +20,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../../video/types.js';
-import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
-import { type FaceDetection, humanVersion, readHumanGraph } from './human.js';
 import { cacheConverted, defaultCacheDir } from '../convert/keras2onnx.js';
-import { writeOnnx } from '../onnx-writer.js';
 import { tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
+import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
+import { writeOnnx } from '../onnx-writer.js';
+import { type FaceDetection, humanVersion, readHumanGraph } from './human.js';
 
 const CONV_VERSION = 1;
 const DET_SIZE = 256;

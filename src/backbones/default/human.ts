@@ -16,10 +16,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DfanError } from '../../errors.js';
 import type { Frame } from '../../video/types.js';
-import { packageDir, packageVersion } from './pkg.js';
-import { fitFrame, fitGeometry } from '../preprocess.js';
 import type { ConstTensor, TfNode } from '../convert/tfgraph2onnx.js';
+import { fitFrame, fitGeometry } from '../preprocess.js';
+import { FACE_EXPRESSIONS } from '../streams.js';
 import { initTfjs, loadGraphModel } from '../tfjs.js';
+import { packageDir, packageVersion } from './pkg.js';
 
 /** Folder of the models that @vladmandic/human ships. */
 export function humanModelsDir(): string {
@@ -79,8 +80,6 @@ interface HumanLike {
   load(): Promise<void>;
   detect(input: unknown, config?: unknown): Promise<{ face: HumanFace[]; error?: string | null }>;
 }
-
-const EXPR = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 
 let humanPromise: Promise<HumanLike> | undefined;
 
@@ -175,7 +174,7 @@ async function detectFacesNow(frame: Frame): Promise<FaceDetection[]> {
     const y0 = Math.max(0, Math.min(1, y));
     const x1 = Math.max(0, Math.min(1, x + w));
     const y1 = Math.max(0, Math.min(1, y + h));
-    const expressions = EXPR.map((e) => f.emotion?.find((q) => q.emotion === e)?.score ?? 0);
+    const expressions = FACE_EXPRESSIONS.map((e) => f.emotion?.find((q) => q.emotion === e)?.score ?? 0);
     const s = expressions.reduce((a, b) => a + b, 0);
     return {
       score: f.boxScore ?? f.score,

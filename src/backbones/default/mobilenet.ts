@@ -7,12 +7,12 @@
  * those same weights at first use (src/backbones/keras2onnx.ts, cached).
  */
 import { join } from 'node:path';
-import type { MapFit } from '../../features/types.js';
 import type { Frame } from '../../video/types.js';
 import { type LoadedModel, ONNX_BATCH } from '../engine.js';
-import { packageDir, packageVersion } from './pkg.js';
 import { framesToTensor } from '../preprocess.js';
+import type { MapFit } from '../streams.js';
 import type { BackboneManifest } from '../types.js';
+import { packageDir, packageVersion } from './pkg.js';
 
 /**
  * MobileNetV2's map layer when a MobileNetV2 object map is asked for: the last layer whose weights

@@ -13,12 +13,12 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../../video/types.js';
-import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
-import { humanVersion, readHumanGraph } from './human.js';
 import { cacheConverted, defaultCacheDir } from '../convert/keras2onnx.js';
+import { type ConstTensor, tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
+import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
 import { writeOnnx } from '../onnx-writer.js';
 import { fitFrame, fitGeometry } from '../preprocess.js';
-import { type ConstTensor, tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
+import { humanVersion, readHumanGraph } from './human.js';
 
 const SIZE = 192;
 const GRID = 48;

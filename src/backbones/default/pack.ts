@@ -17,9 +17,9 @@
  * letterbox and the face crops are made in JS.
  */
 import { DfanError } from '../../errors.js';
-import { FACE_LAYOUT, type MapFit, type StreamInfo, type StreamTensor } from '../../features/types.js';
 import { DFAN_VERSION } from '../../version.js';
 import type { Frame, VideoInfo } from '../../video/types.js';
+import { FACE_LAYOUT, type MapFit, type StreamInfo, type StreamTensor } from '../streams.js';
 import { CENTERNET_LAYER, CENTERNET_SHAPE, loadCenternet, type ObjectMapRunner } from './centernet.js';
 import { type FaceRunner, loadFaceRunner } from './faces.js';
 import { detectFaces, type FaceDetection, humanVersion } from './human.js';
@@ -40,6 +40,7 @@ export type ObjectLayer = 'centernet' | MapLayer;
 /** The default object map (chosen by measurement: docs/probe.md). */
 export const OBJECT_LAYER: ObjectLayer = 'centernet';
 
+import type { FeaturePack, PackInput } from '../types.js';
 import {
   COLOUR_STATS,
   colourStats,
@@ -49,7 +50,6 @@ import {
   POSE_DIM,
   poseDynamics,
 } from './stats.js';
-import type { FeaturePack, PackInput } from '../types.js';
 
 export const DEFAULT_STREAMS = ['object', 'context', 'action', 'face'] as const;
 export const CONTEXT_DIM = MID_DIM + COLOUR_STATS.length;

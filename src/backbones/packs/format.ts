@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
-import type { BackboneManifest } from '../types.js';
 import { DfanError } from '../../errors.js';
-import type { StreamInfo } from '../../features/types.js';
+import type { StreamInfo } from '../streams.js';
+import type { BackboneManifest } from '../types.js';
 
 export const PACK_FORMAT = 'dfan-pack@1';
 

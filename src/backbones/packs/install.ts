@@ -17,6 +17,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DfanError } from '../../errors.js';
 import { hashFile } from '../../util/hash.js';
+import { type PackFile, type PackJson, readPackJson, validatePackJson } from './format.js';
 import {
   INSTALL_RECORD,
   type InstalledPack,
@@ -26,7 +27,6 @@ import {
   packsRoot,
   requireInstalled,
 } from './installed.js';
-import { type PackFile, type PackJson, readPackJson, validatePackJson } from './format.js';
 
 export interface InstallProgress {
   file: string;

@@ -13,10 +13,10 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DfanError } from '../../errors.js';
-import type { StreamInfo, StreamTensor } from '../../features/types.js';
-import { requireInstalled } from '../packs/installed.js';
-import { readPackJson } from '../packs/format.js';
 import type { Frame } from '../../video/types.js';
+import { readPackJson } from '../packs/format.js';
+import { requireInstalled } from '../packs/installed.js';
+import type { StreamInfo, StreamTensor } from '../streams.js';
 import { defaultTfliteThreads, loadTfliteAddon } from '../tflite.js';
 import { assembleTiles, cutTiles, halveFrame } from '../tiles.js';
 import type { FeaturePack, PackInput } from '../types.js';
