@@ -16,26 +16,22 @@ export {
   type LoadedModel,
   registerEngine,
 } from './engine.js';
-export {
-  loadManifest,
-  loadPackFile,
-  type ResolvedManifest,
-  validateManifest,
-  verifyWeights,
-} from './manifest.js';
+export { loadManifest, type ResolvedManifest, validateManifest, verifyWeights } from './manifest.js';
+export { loadPackFile, type PackJson, type ResolvedPack } from './packs/format.js';
 export { clipsToTensor, fitFrame, framesToTensor } from './preprocess.js';
 export type { BackboneManifest, FeaturePack, PackInput } from './types.js';
 
 export type PackOptions = DefaultPackOptions & ManifestPackOptions;
 
-export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<FeaturePack> {
-  return (await import('./default/pack.js')).loadDefaultPack(opts);
-}
-
-/** Built-in packs by name; other modules add theirs (e.g. 'research') with `registerPack`. */
-const builtin = new Map<string, (opts: PackOptions) => Promise<FeaturePack>>([['default', loadDefaultPack]]);
-// the research pack (installed with `dfan pack install … --id research`; src/backbones/research)
-builtin.set('research', async (opts) => (await import('./research/index.js')).loadResearchPack(opts));
+/**
+ * Built-in packs by name, loaded lazily (each imports its models only when used); other modules
+ * add theirs with `registerPack`. The research pack needs an installed pack (`dfan pack install
+ * … --id research`, docs/packs.md).
+ */
+const builtin = new Map<string, (opts: PackOptions) => Promise<FeaturePack>>([
+  ['default', async (opts) => (await import('./default/pack.js')).loadDefaultPack(opts)],
+  ['research', async (opts) => (await import('./research/index.js')).loadResearchPack(opts)],
+]);
 
 export function registerPack(name: string, loader: (opts: PackOptions) => Promise<FeaturePack>): void {
   builtin.set(name, loader);

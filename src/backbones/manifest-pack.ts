@@ -8,7 +8,7 @@
  */
 
 import type { Frame } from '../video/types.js';
-import { loadPackFile, type PackFile } from './manifest.js';
+import { loadPackFile, type ResolvedPack } from './packs/format.js';
 import { type BackboneRunner, clipSampleTimes, loadBackbone, type RunnerOptions } from './runner.js';
 import type { StreamInfo, StreamTensor } from './streams.js';
 import type { FeaturePack, PackInput } from './types.js';
@@ -20,7 +20,7 @@ export interface ManifestPackOptions extends RunnerOptions {
 }
 
 export async function loadManifestPack(file: string, opts: ManifestPackOptions = {}): Promise<FeaturePack> {
-  const pack: PackFile = await loadPackFile(file, { verify: opts.verify !== false });
+  const pack: ResolvedPack = await loadPackFile(file, { verify: opts.verify !== false });
   const chosen = opts.streams?.length
     ? pack.backbones.filter((b) => opts.streams?.includes(b.stream))
     : pack.backbones;

@@ -11,7 +11,7 @@ import type { FeaturePack } from '../backbones/types.js';
 import { DfanError, describeError, isDfanError } from '../errors.js';
 import { removeStaleTemps } from './atomic.js';
 import {
-  checkStreams,
+  checkPackStreams,
   DEFAULT_K,
   DEFAULT_T,
   type ExtractAllOptions,
@@ -27,14 +27,14 @@ import { FeatureStore, writeFeatures } from './store.js';
 
 // ---------------------------------------------------------------- jobs (shared with worker.ts)
 
-export interface JobConfig {
+export interface ExtractJobConfig {
   pack: string;
   T: number;
   K: number;
   streams?: string[];
 }
 
-export interface Job {
+export interface ExtractJob {
   id: number;
   key: string;
   path: string;
@@ -42,12 +42,16 @@ export interface Job {
   outPath: string;
 }
 
-export type JobResult =
+export type ExtractOutcome =
   | { id: number; ok: true; timing: ExtractTiming }
   | { id: number; ok: false; error: string; code?: string };
 
 /** Extract one video and write its file atomically; never throws. */
-export async function runJob(pack: FeaturePack, cfg: JobConfig, job: Job): Promise<JobResult> {
+export async function runExtractJob(
+  pack: FeaturePack,
+  cfg: ExtractJobConfig,
+  job: ExtractJob,
+): Promise<ExtractOutcome> {
   try {
     const timing = {} as ExtractTiming;
     const vf = await extractVideo(job.path, pack, {
@@ -80,7 +84,7 @@ export function peakRssOfThisProcess(): number {
 interface Runner {
   /** resolves with the pack id once the pack is loaded */
   ready: Promise<{ packId: string; streams: string[] }>;
-  run(job: Job): Promise<JobResult>;
+  run(job: ExtractJob): Promise<ExtractOutcome>;
   close(): Promise<void>;
   peakRssMB(): number;
   /** false once the runner died (its pending jobs were failed) */
@@ -91,16 +95,16 @@ class InProcessRunner implements Runner {
   ready: Promise<{ packId: string; streams: string[] }>;
   private pack: Promise<FeaturePack>;
 
-  constructor(private cfg: JobConfig) {
+  constructor(private cfg: ExtractJobConfig) {
     this.pack = resolvePack(cfg.pack, { streams: cfg.streams });
     this.ready = this.pack.then((p) => {
-      checkStreams(p, cfg.streams);
+      checkPackStreams(p, cfg.streams);
       return { packId: p.id, streams: p.streams.map((s) => s.name) };
     });
   }
 
-  async run(job: Job): Promise<JobResult> {
-    return runJob(await this.pack, this.cfg, job);
+  async run(job: ExtractJob): Promise<ExtractOutcome> {
+    return runExtractJob(await this.pack, this.cfg, job);
   }
 
   async close(): Promise<void> {
@@ -120,16 +124,16 @@ class InProcessRunner implements Runner {
 type WorkerMsg =
   | { type: 'ready'; packId: string; streams: string[] }
   | { type: 'init-failed'; error: string; code?: string }
-  | { type: 'result'; result: JobResult; rssMB: number };
+  | { type: 'result'; result: ExtractOutcome; rssMB: number };
 
 class ProcessRunner implements Runner {
   ready: Promise<{ packId: string; streams: string[] }>;
   private child: ChildProcess;
-  private pending = new Map<number, (r: JobResult) => void>();
+  private pending = new Map<number, (r: ExtractOutcome) => void>();
   private rss = 0;
   private dead = false;
 
-  constructor(cfg: JobConfig) {
+  constructor(cfg: ExtractJobConfig) {
     this.child = fork(new URL('./worker.js', import.meta.url), [], {
       stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
       serialization: 'json',
@@ -174,7 +178,7 @@ class ProcessRunner implements Runner {
     this.child.send({ type: 'init', cfg });
   }
 
-  run(job: Job): Promise<JobResult> {
+  run(job: ExtractJob): Promise<ExtractOutcome> {
     if (this.dead) return Promise.resolve({ id: job.id, ok: false, error: 'the worker process is gone' });
     return new Promise((resolveJob) => {
       this.pending.set(job.id, resolveJob);
@@ -255,7 +259,7 @@ export async function extractAll(
   opts: ExtractAllOptions,
 ): Promise<ExtractSummary> {
   const t0 = performance.now();
-  const cfg: JobConfig = {
+  const cfg: ExtractJobConfig = {
     pack: opts.pack,
     T: opts.T ?? DEFAULT_T,
     K: opts.K ?? DEFAULT_K,
@@ -296,7 +300,7 @@ export async function extractAll(
     const progress = (key?: string, status?: 'done' | 'skipped' | 'failed') =>
       opts.onProgress?.({ total: items.length, done, skipped, failed: failed.length, key, status });
 
-    const queue: Job[] = [];
+    const queue: ExtractJob[] = [];
     let nextId = 0;
     for (const it of items) {
       const source = it.source ?? it.path ?? it.key;
@@ -319,7 +323,7 @@ export async function extractAll(
     progress();
 
     const byId = new Map(queue.map((j) => [j.id, j]));
-    const onResult = (r: JobResult) => {
+    const onResult = (r: ExtractOutcome) => {
       const job = byId.get(r.id)!;
       if (!r.ok && opts.signal?.aborted) {
         // most likely killed by the same Ctrl-C (ffmpeg got SIGINT too): not the video's fault

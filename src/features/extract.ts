@@ -51,7 +51,7 @@ export function configHash(packId: string, opts: { T: number; K: number; streams
 }
 
 /** Check a --streams selection against what the pack makes. */
-export function checkStreams(pack: FeaturePack, streams?: string[]): void {
+export function checkPackStreams(pack: FeaturePack, streams?: string[]): void {
   if (!streams) return;
   const have = pack.streams.map((s) => s.name);
   for (const s of streams) {
@@ -71,7 +71,7 @@ export async function extractVideo(
 ): Promise<VideoFeatures> {
   const T = opts.T ?? DEFAULT_T;
   const K = opts.K ?? DEFAULT_K;
-  checkStreams(pack, opts.streams);
+  checkPackStreams(pack, opts.streams);
   const t0 = performance.now();
   const video = await import('../video/index.js');
   const hashP = (async () => {
@@ -170,12 +170,7 @@ export async function resolvePack(spec: string, opts: { streams?: string[] } = {
     }
     return await factory(opts);
   }
-  const { loadPack, packNames } = await import('../backbones/index.js');
-  if (spec === 'research' && !packNames().includes('research')) {
-    // the research pack lives in src/backbones/research and needs an installed pack (dfan pack install)
-    const { loadResearchPack } = await import('../backbones/research/index.js');
-    return loadResearchPack();
-  }
+  const { loadPack } = await import('../backbones/index.js');
   return loadPack(spec, opts);
 }
 

@@ -6,11 +6,11 @@
  */
 import type { FeaturePack } from '../backbones/types.js';
 import { describeError, isDfanError } from '../errors.js';
-import { type Job, type JobConfig, peakRssOfThisProcess, runJob } from './batch.js';
+import { type ExtractJob, type ExtractJobConfig, peakRssOfThisProcess, runExtractJob } from './batch.js';
 import { resolvePack } from './extract.js';
 
 let pack: FeaturePack | null = null;
-let cfg: JobConfig | null = null;
+let cfg: ExtractJobConfig | null = null;
 let running = 0;
 let closing = false;
 
@@ -30,7 +30,7 @@ process.on('disconnect', () => {
   process.exit(0);
 });
 
-process.on('message', async (m: { type: string; cfg?: JobConfig; job?: Job }) => {
+process.on('message', async (m: { type: string; cfg?: ExtractJobConfig; job?: ExtractJob }) => {
   if (m.type === 'init' && m.cfg) {
     cfg = m.cfg;
     try {
@@ -42,7 +42,7 @@ process.on('message', async (m: { type: string; cfg?: JobConfig; job?: Job }) =>
     }
   } else if (m.type === 'job' && m.job && pack && cfg) {
     running++;
-    const result = await runJob(pack, cfg, m.job);
+    const result = await runExtractJob(pack, cfg, m.job);
     running--;
     send({ type: 'result', result, rssMB: peakRssOfThisProcess() });
     if (closing && running === 0) await finish();

@@ -71,10 +71,10 @@ export async function packIdOf(spec: string, streams?: string[]): Promise<string
     resolveStreams(streams); // throws for an unknown stream, as the local run does
     return DEFAULT_PACK_ID;
   }
-  const { checkStreams } = await import('../features/extract.js');
+  const { checkPackStreams } = await import('../features/extract.js');
   const pack = await resolvePack(spec, { streams });
   try {
-    checkStreams(pack, streams);
+    checkPackStreams(pack, streams);
     return pack.id;
   } finally {
     await pack.dispose();

@@ -1,6 +1,6 @@
 /**
  * The worker side (`dfan worker --queue URL`): BullMQ workers that take extraction and prediction
- * jobs and run them with the local code — `runJob` (extractVideo + the atomic FeatureStore write)
+ * jobs and run them with the local code — `runExtractJob` (extractVideo + the atomic FeatureStore write)
  * and `PredictEngine.predictFile` — keeping each pack and model warm across jobs.
  *
  * Faults: a job whose valid feature file already exists is skipped (a retry after a kill never
@@ -16,8 +16,8 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { PredictEngine } from '../app/predict.js';
 import type { FeaturePack } from '../backbones/types.js';
 import { type DfanErrorCode, describeError, isDfanError } from '../errors.js';
-import { runJob } from '../features/batch.js';
-import { checkStreams, configHash as makeConfigHash, resolvePack } from '../features/extract.js';
+import { runExtractJob } from '../features/batch.js';
+import { checkPackStreams, configHash as makeConfigHash, resolvePack } from '../features/extract.js';
 import { fileNameForKey, readFeatureHeader } from '../features/store.js';
 import {
   checkRedis,
@@ -103,7 +103,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
     let p = packs.get(k);
     if (!p) {
       p = resolvePack(spec, { streams }).then((pack) => {
-        checkStreams(pack, streams);
+        checkPackStreams(pack, streams);
         return pack;
       });
       p.catch(() => packs.delete(k));
@@ -162,7 +162,7 @@ export async function startQueueWorker(o: QueueWorkerOptions): Promise<RunningWo
       );
     }
     void job.updateProgress({ stage: 'extracting', fraction: 0.05 } satisfies JobProgress).catch(() => {});
-    const r = await runJob(
+    const r = await runExtractJob(
       pack,
       { pack: d.pack, T: d.T, K: d.K, streams: d.streams },
       {

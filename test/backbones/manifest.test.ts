@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadManifest, loadPackFile, validateManifest, verifyWeights } from '../../src/backbones/manifest.js';
+import { loadManifest, validateManifest, verifyWeights } from '../../src/backbones/manifest.js';
+import { loadPackFile } from '../../src/backbones/packs/format.js';
 import { DfanError } from '../../src/errors.js';
 import { sha256File } from '../../src/util/hash.js';
 import { testDir } from '../helpers/temp.js';
@@ -121,5 +122,5 @@ test('pack files: inline and referenced manifests, duplicate streams refused, mi
     (e: unknown) => e instanceof DfanError && e.code === 'MODEL_MISSING',
   );
   writeFileSync(join(dir, 'empty.json'), JSON.stringify({ id: 'e', backbones: [] }));
-  await assert.rejects(loadPackFile(join(dir, 'empty.json')), /pack\.backbones/);
+  await assert.rejects(loadPackFile(join(dir, 'empty.json')), /"backbones" must be a non-empty array/);
 });

@@ -17,7 +17,12 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DfanError } from '../../errors.js';
 import { hashFile } from '../../util/hash.js';
-import { type PackFile, type PackJson, readPackJson, validatePackJson } from './format.js';
+import {
+  type InstallablePackJson,
+  type PackFileEntry,
+  readInstallable,
+  validateInstallable,
+} from './format.js';
 import {
   INSTALL_RECORD,
   type InstalledPack,
@@ -90,8 +95,8 @@ async function fetchOrThrow(url: string, idleMs: number): Promise<Fetched | null
 async function resolvePackJson(
   source: string,
   opts: InstallOptions,
-): Promise<{ pack: PackJson; from: string }> {
-  let pack: PackJson | null = null;
+): Promise<{ pack: InstallablePackJson; from: string }> {
+  let pack: InstallablePackJson | null = null;
   let from = '';
   if (isUrl(source)) {
     const url = joinUrl(source, 'pack.json');
@@ -105,7 +110,7 @@ async function resolvePackJson(
       } finally {
         got.done();
       }
-      pack = validatePackJson(raw, url);
+      pack = validateInstallable(raw, url);
       from = url;
     }
   } else {
@@ -117,7 +122,7 @@ async function resolvePackJson(
       });
     const file = join(dir, 'pack.json');
     if (existsSync(file)) {
-      pack = await readPackJson(file);
+      pack = await readInstallable(file);
       from = file;
     }
   }
@@ -144,10 +149,10 @@ async function resolvePackJson(
       file: source,
       hint: 'known packs live in packs/<id>/pack.json of the dfan project',
     });
-  return { pack: await readPackJson(known), from: known };
+  return { pack: await readInstallable(known), from: known };
 }
 
-function checksumError(f: PackFile, got: { sha256: string; size: number }, where: string): DfanError {
+function checksumError(f: PackFileEntry, got: { sha256: string; size: number }, where: string): DfanError {
   const what =
     got.size !== f.size
       ? `size ${got.size} bytes, expected ${f.size}`
@@ -160,7 +165,7 @@ function checksumError(f: PackFile, got: { sha256: string; size: number }, where
 
 /** Stream one file into `dest` while hashing it; fails fast when more bytes come than expected. */
 async function copyVerified(
-  f: PackFile,
+  f: PackFileEntry,
   input: Readable,
   dest: string,
   where: string,
@@ -330,9 +335,9 @@ export async function verifyPacks(id?: string): Promise<VerifyResult[]> {
 /** Build a pack.json for a folder of files (used to write packs/<id>/pack.json; see docs/packs.md). */
 export async function describeFolder(
   dir: string,
-  files: Array<Omit<PackFile, 'size' | 'sha256'>>,
-): Promise<PackFile[]> {
-  const out: PackFile[] = [];
+  files: Array<Omit<PackFileEntry, 'size' | 'sha256'>>,
+): Promise<PackFileEntry[]> {
+  const out: PackFileEntry[] = [];
   for (const f of files) out.push({ ...f, ...(await hashFile(join(dir, f.name))) });
   return out;
 }

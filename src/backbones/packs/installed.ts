@@ -9,7 +9,7 @@ import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { DfanError } from '../../errors.js';
 import { projectRoot } from '../../version.js';
-import { isValidPackId, type PackJson, readPackJson } from './format.js';
+import { type InstallablePackJson, isValidPackId, readInstallable } from './format.js';
 
 /** Root of the dfan cache (DFAN_CACHE or ~/.cache/dfan). */
 export function cacheRoot(): string {
@@ -35,7 +35,7 @@ export function knownPackJson(id: string): string | null {
 export interface InstalledPack {
   id: string;
   dir: string;
-  pack: PackJson;
+  pack: InstallablePackJson;
   /** where it was installed from and when (absent when unknown) */
   source?: string;
   installedAt?: string;
@@ -59,11 +59,11 @@ async function readRecord(dir: string): Promise<{ source?: string; installedAt?:
  * dfan's own pack.json: the copy may predate a change to what a stream is (the research pack's
  * object map sees the whole frame since revision 2), and a label must say what the code computes.
  */
-async function withCurrentStreams(pack: PackJson): Promise<PackJson> {
+async function withCurrentStreams(pack: InstallablePackJson): Promise<InstallablePackJson> {
   const known = knownPackJson(pack.id);
   if (!known) return pack;
   try {
-    const current = await readPackJson(known);
+    const current = await readInstallable(known);
     return current.version === pack.version ? { ...pack, streams: current.streams } : pack;
   } catch {
     return pack;
@@ -88,7 +88,7 @@ export async function listInstalled(): Promise<{
     if (name.startsWith('.')) continue; // temp folders of installs in progress
     const dir = join(root, name);
     try {
-      const pack = await withCurrentStreams(await readPackJson(join(dir, 'pack.json')));
+      const pack = await withCurrentStreams(await readInstallable(join(dir, 'pack.json')));
       packs.push({ id: pack.id, dir, pack, ...(await readRecord(dir)) });
     } catch (e) {
       broken.push({ dir, error: e instanceof Error ? e.message : String(e) });
@@ -109,6 +109,6 @@ export async function requireInstalled(id: string): Promise<InstalledPack> {
         : 'install it with `dfan pack install SOURCE`',
     });
   }
-  const pack = await withCurrentStreams(await readPackJson(file));
+  const pack = await withCurrentStreams(await readInstallable(file));
   return { id, dir, pack, ...(await readRecord(dir)) };
 }

@@ -14,7 +14,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DfanError } from '../../errors.js';
 import type { Frame } from '../../video/types.js';
-import { readPackJson } from '../packs/format.js';
+import { readInstallable } from '../packs/format.js';
 import { requireInstalled } from '../packs/installed.js';
 import type { StreamInfo, StreamTensor } from '../streams.js';
 import { defaultTfliteThreads, loadTfliteAddon } from '../tflite.js';
@@ -22,7 +22,7 @@ import { assembleTiles, cutTiles, halveFrame } from '../tiles.js';
 import type { FeaturePack, PackInput } from '../types.js';
 import { readMonoAudio, sharedDecode, streamSquareFrames } from './media.js';
 import { MOBILENET_C, MOBILENET_HW, MOBILENET_SIZE, Mobilenet } from './mobilenet.js';
-import { type LabelProb, MOVINET_DIM, MOVINET_SIZE, MovinetStream, poolSnippets } from './movinet.js';
+import { type ClassProb, MOVINET_DIM, MOVINET_SIZE, MovinetStream, poolSnippets } from './movinet.js';
 import { YAMNET_DIM, Yamnet } from './yamnet.js';
 
 export const RESEARCH_PACK_ID = 'research';
@@ -104,7 +104,7 @@ export interface ResearchTimings {
 
 export interface ResearchPack extends FeaturePack {
   /** Kinetics-600 top-5 of the last video's whole clip */
-  lastActionLabels: LabelProb[];
+  lastActionLabels: ClassProb[];
   lastTimings: ResearchTimings | null;
 }
 
@@ -140,7 +140,7 @@ async function packFolder(
 ): Promise<{ dir: string; version: string; streams: StreamInfo[] }> {
   if (opts.dir) {
     try {
-      const p = await readPackJson(join(opts.dir, 'pack.json'));
+      const p = await readInstallable(join(opts.dir, 'pack.json'));
       return { dir: opts.dir, version: p.version, streams: p.streams };
     } catch (e) {
       if (e instanceof DfanError && e.code !== 'NOT_FOUND') throw e;
