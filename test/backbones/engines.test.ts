@@ -7,8 +7,11 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { convertedMobilenetBytes } from '../../src/backbones/convert/keras2onnx.js';
-import { loadMobilenet, mobilenetRunner } from '../../src/backbones/default/mobilenet.js';
+import {
+  convertedMobilenetBytes,
+  loadMobilenet,
+  mobilenetRunner,
+} from '../../src/backbones/default/mobilenet.js';
 import { loadPack, videoPackInput } from '../../src/backbones/index.js';
 import { loadOnnx } from '../../src/backbones/onnx.js';
 import { framesToTensor } from '../../src/backbones/preprocess.js';

@@ -9,16 +9,12 @@
  * to that layer; cached), or tfjs-wasm on the same weights when the conversion fails.
  * Input: NHWC float32 [N,512,512,3], RGB 0..255 (no normalisation), the frame fitted by `fit`.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Frame } from '../../video/types.js';
-import { cacheConverted, defaultCacheDir } from '../convert/keras2onnx.js';
-import { tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
 import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
-import { writeOnnx } from '../onnx-writer.js';
 import { framesToTensor, type InputSpec } from '../preprocess.js';
 import type { MapFit } from '../streams.js';
-import { humanModelsDir, humanVersion, readHumanGraph } from './human.js';
+import { convertedHumanGraph, humanModelsDir } from './human.js';
 
 /** Bump when the converted graph changes (names the cache file). */
 const CONV_VERSION = 2;
@@ -51,18 +47,14 @@ function inputSpec(name: string, fit: MapFit): InputSpec {
 
 /** The converted backbone (ONNX bytes), cached in `<cache>/converted/`. */
 export async function convertedCenternet(cacheDir?: string): Promise<Uint8Array> {
-  const g = await readHumanGraph('centernet', CONV_VERSION);
-  const file = join(
-    cacheDir ?? defaultCacheDir(),
-    'converted',
-    `human-centernet-backbone-${humanVersion()}-${g.key}.onnx`,
-  );
-  if (existsSync(file)) return readFileSync(file);
-  const graph = tfGraphToOnnx(g.nodes, g.consts, [CENTERNET_LAYER], 'human_centernet_backbone');
-  graph.doc = `converted by dfan tfgraph2onnx v${CONV_VERSION} from @vladmandic/human ${humanVersion()} (MIT) centernet, backbone up to ${CENTERNET_LAYER}`;
-  const bytes = writeOnnx(graph);
-  cacheConverted(file, bytes);
-  return bytes;
+  const conversion = {
+    version: CONV_VERSION,
+    outputs: [CENTERNET_LAYER],
+    file: 'human-centernet-backbone',
+    graph: 'human_centernet_backbone',
+    what: `centernet, backbone up to ${CENTERNET_LAYER}`,
+  };
+  return (await convertedHumanGraph('centernet', conversion, cacheDir)).bytes;
 }
 
 function runner(

@@ -17,14 +17,9 @@
  *      softmax of the global average of the last convolution; probabilities truncated to 0.01
  *      and capped at 0.99 as human reports them, then renormalised to sum 1.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Frame } from '../../video/types.js';
-import { cacheConverted, defaultCacheDir } from '../convert/keras2onnx.js';
-import { tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
 import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
-import { writeOnnx } from '../onnx-writer.js';
-import { type FaceDetection, humanVersion, readHumanGraph } from './human.js';
+import { convertedHumanGraph, type FaceDetection } from './human.js';
 
 const CONV_VERSION = 1;
 const DET_SIZE = 256;
@@ -52,15 +47,14 @@ type ModelName = keyof typeof MODELS;
 
 /** The converted ONNX bytes of one of human's face models (cached in `<cache>/converted/`). */
 export async function convertedFaceModel(model: ModelName, cacheDir?: string): Promise<Uint8Array> {
-  const g = await readHumanGraph(model, CONV_VERSION);
-  const dir = join(cacheDir ?? defaultCacheDir(), 'converted');
-  const file = join(dir, `human-${model}-${humanVersion()}-${g.key}.onnx`);
-  if (existsSync(file)) return readFileSync(file);
-  const graph = tfGraphToOnnx(g.nodes, g.consts, [...MODELS[model]], `human_${model}`);
-  graph.doc = `converted by dfan tfgraph2onnx v${CONV_VERSION} from @vladmandic/human ${humanVersion()} (MIT) ${model}`;
-  const bytes = writeOnnx(graph);
-  cacheConverted(file, bytes);
-  return bytes;
+  const conversion = {
+    version: CONV_VERSION,
+    outputs: [...MODELS[model]],
+    file: `human-${model}`,
+    graph: `human_${model}`,
+    what: model,
+  };
+  return (await convertedHumanGraph(model, conversion, cacheDir)).bytes;
 }
 
 // ---------------------------------------------------------------- sampling (as tfjs does it)

@@ -16,7 +16,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DfanError } from '../../errors.js';
 import type { Frame } from '../../video/types.js';
-import type { ConstTensor, TfNode } from '../convert/tfgraph2onnx.js';
+import { cachedConversion, convertedPath } from '../cache.js';
+import { type ConstTensor, type TfNode, tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
+import { writeOnnx } from '../onnx-writer.js';
 import { fitFrame, fitGeometry } from '../preprocess.js';
 import { FACE_EXPRESSIONS } from '../streams.js';
 import { initTfjs, loadGraphModel } from '../tfjs.js';
@@ -59,6 +61,39 @@ export async function readHumanGraph(
     t.dispose();
   }
   return { nodes: json.modelTopology.node, consts, key: h.digest('hex').slice(0, 16) };
+}
+
+/** What to cut out of one of human's graphs, and how its converted file is named. */
+export interface HumanConversion {
+  /** the converter version (bump when the converted graph changes: it names the cache file) */
+  version: number;
+  /** node names the ONNX graph outputs, in order (`output_0`, `output_1`, …) */
+  outputs: string[];
+  /** cache file stem, e.g. `human-centernet-backbone` */
+  file: string;
+  /** ONNX graph name */
+  graph: string;
+  /** what was converted, for the model's doc string */
+  what: string;
+}
+
+/**
+ * One of human's graphs converted to ONNX up to `c.outputs` (cached in `<cache>/converted/`), and
+ * the graph's constants (some decoders need them).
+ */
+export async function convertedHumanGraph(
+  model: string,
+  c: HumanConversion,
+  cacheDir?: string,
+): Promise<{ bytes: Uint8Array; consts: Map<string, ConstTensor> }> {
+  const g = await readHumanGraph(model, c.version);
+  const file = convertedPath(`${c.file}-${humanVersion()}-${g.key}.onnx`, cacheDir);
+  const { bytes } = await cachedConversion(file, () => {
+    const graph = tfGraphToOnnx(g.nodes, g.consts, c.outputs, c.graph);
+    graph.doc = `converted by dfan tfgraph2onnx v${c.version} from @vladmandic/human ${humanVersion()} (MIT) ${c.what}`;
+    return writeOnnx(graph);
+  });
+  return { bytes, consts: g.consts };
 }
 
 export interface FaceDetection {

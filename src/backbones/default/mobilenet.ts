@@ -6,9 +6,14 @@
  * Engines: tfjs-wasm on the weights nsfwjs ships, or onnxruntime on an ONNX file converted from
  * those same weights at first use (src/backbones/keras2onnx.ts, cached).
  */
-import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { Frame } from '../../video/types.js';
-import { type LoadedModel, ONNX_BATCH } from '../engine.js';
+import { cachedConversion, convertedPath } from '../cache.js';
+import { CONVERTER_VERSION, kerasSourceFromTfjs, kerasToOnnx } from '../convert/keras2onnx.js';
+import { type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
+import { writeOnnx } from '../onnx-writer.js';
 import { framesToTensor } from '../preprocess.js';
 import type { MapFit } from '../streams.js';
 import type { BackboneManifest } from '../types.js';
@@ -162,25 +167,51 @@ export interface MobilenetOptions {
   fit?: MapFit;
 }
 
+/** sha256 over the nsfwjs bundle files (model + shards) and the converter version. */
+function sourceKey(modelPath: string): string {
+  const h = createHash('sha256');
+  h.update(`keras2onnx v${CONVERTER_VERSION}\n`);
+  const dir = dirname(modelPath);
+  for (const f of readdirSync(dir).sort()) h.update(readFileSync(join(dir, f)));
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * The nsfwjs MobileNetV2 (outputs `out_relu`, `block_13_expand_relu`, `block_10_expand_relu`) as
+ * ONNX: converted on first use, cached as `<cache>/converted/nsfwjs-mobilenet_v2-<version>-<key>.onnx`;
+ * an unwritable cache only costs a conversion per process.
+ */
+export async function convertedMobilenetBytes(
+  cacheDir?: string,
+  layers: string[] = [...Object.keys(MAP_LAYERS), MID_LAYER],
+): Promise<{ bytes: Uint8Array; file: string | null }> {
+  const src = nsfwMobilenetPath();
+  // only the layers asked for are converted: a map from block 10 skips blocks 11-16 entirely
+  const outputs = [...new Set(layers)].sort();
+  const all = [...new Set([...Object.keys(MAP_LAYERS), MID_LAYER])].sort();
+  const tag = outputs.join() === all.join() ? '' : `-${outputs.join('+')}`;
+  const name = `nsfwjs-mobilenet_v2-${nsfwjsVersion()}-${sourceKey(src)}${tag}.onnx`;
+  return cachedConversion(convertedPath(name, cacheDir), async () => {
+    const graph = kerasToOnnx(await kerasSourceFromTfjs(src), outputs, 'nsfwjs_mobilenet_v2');
+    graph.doc = `converted by dfan keras2onnx v${CONVERTER_VERSION} from nsfwjs ${nsfwjsVersion()} (MIT) mobilenet_v2`;
+    return writeOnnx(graph);
+  });
+}
+
 export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<MobilenetRunner> {
-  const engine = opts.engine ?? 'auto';
-  if (engine !== 'tfjs') {
-    const { loadConvertedMobilenet } = await import('../convert/keras2onnx.js');
-    try {
-      const model = await loadConvertedMobilenet({
-        threads: opts.threads,
-        cacheDir: opts.cacheDir,
-        layers: [opts.mapLayer ?? MAP_LAYER, MID_LAYER],
-      });
+  return onnxOrTfjs(
+    'the nsfwjs MobileNetV2',
+    opts.engine,
+    async () => {
+      const { bytes } = await convertedMobilenetBytes(opts.cacheDir, [opts.mapLayer ?? MAP_LAYER, MID_LAYER]);
+      const { loadOnnx } = await import('../onnx.js');
+      const model = await loadOnnx(bytes, { threads: opts.threads });
       return mobilenetRunner(model, 'onnx', opts.batchSize, opts.mapLayer, opts.fit);
-    } catch (e) {
-      if (engine === 'onnx') throw e;
-      process.stderr.write(
-        `dfan: warning: ONNX conversion of the nsfwjs MobileNetV2 failed (${(e as Error).message}); using tfjs-wasm (slower)\n`,
-      );
-    }
-  }
-  const { loadTfjs } = await import('../tfjs.js');
-  const model = await loadTfjs(nsfwMobilenetPath());
-  return mobilenetRunner(model, 'tfjs', opts.batchSize ?? 16, opts.mapLayer, opts.fit);
+    },
+    async () => {
+      const { loadTfjs } = await import('../tfjs.js');
+      const model = await loadTfjs(nsfwMobilenetPath());
+      return mobilenetRunner(model, 'tfjs', opts.batchSize ?? 16, opts.mapLayer, opts.fit);
+    },
+  );
 }

@@ -10,15 +10,11 @@
  *   4. position = (cell + offset head at that cell) / 48; score = heatmap k at that cell
  * The tfjs path (human.ts `estimatePose`) stays as the reference and fallback.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Frame } from '../../video/types.js';
-import { cacheConverted, defaultCacheDir } from '../convert/keras2onnx.js';
-import { type ConstTensor, tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
+import type { ConstTensor } from '../convert/tfgraph2onnx.js';
 import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
-import { writeOnnx } from '../onnx-writer.js';
 import { fitFrame, fitGeometry } from '../preprocess.js';
-import { humanVersion, readHumanGraph } from './human.js';
+import { convertedHumanGraph } from './human.js';
 
 const SIZE = 192;
 const GRID = 48;
@@ -116,18 +112,15 @@ export interface PoseRunner {
 export async function loadMovenetOnnx(
   opts: EngineOptions & { cacheDir?: string; batchSize?: number } = {},
 ): Promise<PoseRunner> {
-  const g = await readHumanGraph('movenet-lightning', CONV_VERSION);
-  const dir = join(opts.cacheDir ?? defaultCacheDir(), 'converted');
-  const file = join(dir, `human-movenet-lightning-${humanVersion()}-${g.key}.onnx`);
-  let bytes: Uint8Array;
-  if (existsSync(file)) bytes = readFileSync(file);
-  else {
-    const graph = tfGraphToOnnx(g.nodes, g.consts, HEADS, 'movenet_lightning');
-    graph.doc = `converted by dfan tfgraph2onnx v${CONV_VERSION} from @vladmandic/human ${humanVersion()} (MIT) movenet-lightning (heads only)`;
-    bytes = writeOnnx(graph);
-    cacheConverted(file, bytes);
-  }
-  const dec = decoderFrom(g.consts);
+  const conversion = {
+    version: CONV_VERSION,
+    outputs: HEADS,
+    file: 'human-movenet-lightning',
+    graph: 'movenet_lightning',
+    what: 'movenet-lightning (heads only)',
+  };
+  const { bytes, consts } = await convertedHumanGraph('movenet-lightning', conversion, opts.cacheDir);
+  const dec = decoderFrom(consts);
   const { loadOnnx } = await import('../onnx.js');
   const model: LoadedModel = await loadOnnx(bytes, opts);
   const batch = opts.batchSize ?? ONNX_BATCH;

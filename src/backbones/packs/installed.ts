@@ -1,21 +1,15 @@
 /**
- * The local pack cache: `$DFAN_CACHE/packs/<id>/` (or `~/.cache/dfan/packs/<id>/` when
- * DFAN_CACHE is unset). A pack folder is complete or absent: installs build it in a temp folder
- * beside it and rename it into place, so a half-installed pack is never visible.
+ * Installed packs: `<cache>/packs/<id>/` (the cache is `$DFAN_CACHE`, else `~/.cache/dfan`). A
+ * pack folder is complete or absent: installs build it in a temp folder beside it and rename it
+ * into place, so a half-installed pack is never visible.
  */
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { DfanError } from '../../errors.js';
 import { projectRoot } from '../../version.js';
+import { cacheRoot } from '../cache.js';
 import { type InstallablePackJson, isValidPackId, readInstallable } from './format.js';
-
-/** Root of the dfan cache (DFAN_CACHE or ~/.cache/dfan). */
-export function cacheRoot(): string {
-  const env = process.env.DFAN_CACHE;
-  return env && env.trim() !== '' ? resolve(env) : join(homedir(), '.cache', 'dfan');
-}
 
 export function packsRoot(): string {
   return join(cacheRoot(), 'packs');
