@@ -10,8 +10,8 @@
  * Tensors are NCHW in the ONNX graph: the input is [N,3,H,W], map outputs [N,C,H,W].
  */
 import { DfanError } from '../../errors.js';
-import type { OnnxGraph, OnnxInitializer, OnnxNode } from '../onnx-writer.js';
-import { convWeight, neededFor, samePads, windowOut } from './tf-onnx.js';
+import type { OnnxGraph } from '../onnx-writer.js';
+import { convWeight, neededFor, OnnxGraphBuilder, type Shape, samePads, windowOut } from './tf-onnx.js';
 
 /** Bump when the converter's output changes (invalidates caches). */
 export const CONVERTER_VERSION = 2;
@@ -32,22 +32,14 @@ export interface KerasModelSource {
   weights(layer: string): LayerWeights;
 }
 
-type Shape = [number, number, number]; // C, H, W
-
 function unsupported(what: string): never {
   throw new DfanError('INTERNAL', `keras2onnx: ${what}`, { hint: 'only plain CNN layers are supported' });
 }
 
 const inbound = (l: KerasLayer): string[] => (l.inbound_nodes[0] ?? []).map((x) => x[0]);
 
-/** The ONNX graph under construction: nodes, initializers, and each layer's tensor and shape. */
-class KerasConversion {
-  readonly nodes: OnnxNode[] = [];
-  readonly inits: OnnxInitializer[] = [];
-  readonly inputs: OnnxGraph['inputs'] = [];
-  /** layer → ONNX tensor name */
-  readonly alias = new Map<string, string>();
-  readonly shapes = new Map<string, Shape>();
+/** A Keras model being converted: the ONNX graph so far, and what was folded away. */
+class KerasConversion extends OnnxGraphBuilder {
   /** padding layer → [t, l, b, r], folded into the convolution that follows it */
   private foldedPad = new Map<string, number[]>();
   private foldedBn = new Set<string>();
@@ -62,13 +54,10 @@ class KerasConversion {
     private outputs: string[],
     private needed: Set<string>,
   ) {
+    super();
     this.byName = new Map(src.layers.map((l) => [l.name, l]));
     for (const l of src.layers)
       for (const i of inbound(l)) this.consumers.set(i, [...(this.consumers.get(i) ?? []), l.name]);
-  }
-
-  init(n: string, dims: number[], data: Float32Array): void {
-    this.inits.push({ name: n, dims, data });
   }
 
   private isOutput(n: string): boolean {
@@ -77,10 +66,6 @@ class KerasConversion {
 
   private usedBy(n: string): string[] {
     return (this.consumers.get(n) ?? []).filter((c) => this.needed.has(c));
-  }
-
-  private shapeOf(n: string): Shape {
-    return this.shapes.get(n) as Shape;
   }
 
   /** A Keras activation after tensor `x`; returns the activated tensor's name. */
@@ -138,11 +123,11 @@ class KerasConversion {
       return;
     }
     const padsName = `${l.name}/pads`;
-    this.inits.push({
-      name: padsName,
-      dims: [8],
-      data: BigInt64Array.from([0, 0, p[0][0], p[1][0], 0, 0, p[0][1], p[1][1]].map(BigInt)),
-    });
+    this.addInit(
+      padsName,
+      [8],
+      BigInt64Array.from([0, 0, p[0][0], p[1][0], 0, 0, p[0][1], p[1][1]].map(BigInt)),
+    );
     this.nodes.push({ op: 'Pad', inputs: [this.alias.get(src) as string, padsName], outputs: [l.name] });
     this.alias.set(l.name, l.name);
   }
@@ -162,15 +147,15 @@ class KerasConversion {
     // a folded padding's shape already includes the pad: convolve the unpadded tensor with it
     const fp = this.foldedPad.get(srcLayer);
     let pads = fp ?? [0, 0, 0, 0];
-    if (c.padding === 'same') pads = samePads(H0, W0, [kh, kw], strides, dil);
+    if (c.padding === 'same') pads = samePads(H0, W0, { k: [kh, kw], s: strides, d: dil });
     else if (c.padding !== 'valid') unsupported(`padding "${String(c.padding)}" of ${l.name}`);
     const weight = convWeight(kernel.data, kernel.shape, depthwise); // [cout, cin/group, kh, kw]
     const bias = new Float32Array(cout);
     if (c.use_bias && w.bias) bias.set(w.bias.data);
     const bn = this.foldBatchNorm(l, weight, bias, cout);
     const outLayer = bn ?? l.name;
-    this.init(`${l.name}/W`, [cout, depthwise ? 1 : cin, kh, kw], weight);
-    this.init(`${l.name}/B`, [cout], bias);
+    this.addInit(`${l.name}/W`, [cout, depthwise ? 1 : cin, kh, kw], weight);
+    this.addInit(`${l.name}/B`, [cout], bias);
     const H = fp ? H0 - fp[0] - fp[2] : H0;
     const W = fp ? W0 - fp[1] - fp[3] : W0;
     this.nodes.push({
@@ -227,10 +212,10 @@ class KerasConversion {
     const bw = this.src.weights(l.name);
     const s = this.shapeOf(src);
     const C = s[0];
-    this.init(`${l.name}/scale`, [C], bw.gamma?.data ?? new Float32Array(C).fill(1));
-    this.init(`${l.name}/bias`, [C], bw.beta?.data ?? new Float32Array(C));
-    this.init(`${l.name}/mean`, [C], bw.moving_mean.data);
-    this.init(`${l.name}/var`, [C], bw.moving_variance.data);
+    this.addInit(`${l.name}/scale`, [C], bw.gamma?.data ?? new Float32Array(C).fill(1));
+    this.addInit(`${l.name}/bias`, [C], bw.beta?.data ?? new Float32Array(C));
+    this.addInit(`${l.name}/mean`, [C], bw.moving_mean.data);
+    this.addInit(`${l.name}/var`, [C], bw.moving_variance.data);
     const names = ['scale', 'bias', 'mean', 'var'].map((k) => `${l.name}/${k}`);
     this.nodes.push({
       op: 'BatchNormalization',
@@ -251,7 +236,7 @@ class KerasConversion {
       if ((c.negative_slope as number) || (c.threshold as number))
         unsupported(`ReLU ${l.name} with slope/threshold`);
       if (mv !== null && mv !== undefined) {
-        this.init(`${l.name}/max`, [], Float32Array.of(mv));
+        this.addInit(`${l.name}/max`, [], Float32Array.of(mv));
         this.nodes.push({ op: 'Clip', inputs: [x, 'const_zero', `${l.name}/max`], outputs: [l.name] });
         this.clipZero = true;
       } else this.nodes.push({ op: 'Relu', inputs: [x], outputs: [l.name] });
@@ -289,24 +274,11 @@ export function kerasToOnnx(src: KerasModelSource, outputs: string[], name = 'mo
   const needed = neededFor(outputs, byName, inbound, (n) => unsupported(`no layer named "${n}"`));
   const g = new KerasConversion(src, outputs, needed);
   for (const l of src.layers) if (needed.has(l.name)) g.convert(l);
-  if (g.clipZero) g.init('const_zero', [], Float32Array.of(0));
-  if (g.clipSix) g.init('const_six', [], Float32Array.of(6));
-  // outputs carry the layer names; rename through Identity where the tensor has another name
-  const outs: OnnxGraph['outputs'] = outputs.map((o) => {
-    const t = g.alias.get(o) as string;
-    if (t !== o) g.nodes.push({ op: 'Identity', inputs: [t], outputs: [o] });
-    const [C, H, W] = g.shapes.get(o) as Shape;
-    return { name: o, dims: ['N', C, H, W] };
-  });
-  return {
-    name,
-    nodes: g.nodes,
-    initializers: g.inits,
-    inputs: g.inputs,
-    outputs: outs,
-    opset: 13,
-    producer: 'dfan keras2onnx',
-  };
+  if (g.clipZero) g.addInit('const_zero', [], Float32Array.of(0));
+  if (g.clipSix) g.addInit('const_six', [], Float32Array.of(6));
+  // outputs carry the layer names
+  const outs = outputs.map((o) => g.output(o, o));
+  return g.graph(name, outs, 'dfan keras2onnx');
 }
 
 /** Read a tfjs layers model's topology and (de-quantised) weights through tfjs. */

@@ -1,8 +1,52 @@
 /**
- * What both converters (Keras layers → ONNX, TF graphs → ONNX) need where TensorFlow and ONNX
- * disagree: the sub-graph a set of outputs needs, TF's "same" padding as explicit pads, TF's
- * HWIO convolution kernels as ONNX's OIHW weights, and the output size of a window op.
+ * What both converters (Keras layers → ONNX, TF graphs → ONNX) share: the ONNX graph under
+ * construction, and where TensorFlow and ONNX disagree: the sub-graph a set of outputs needs, TF's
+ * "same" padding as explicit pads, TF's HWIO convolution kernels as ONNX's OIHW weights, and the
+ * output size of a window op.
  */
+import type { OnnxGraph, OnnxInitializer, OnnxNode } from '../onnx-writer.js';
+
+/** [C, H, W] of a tensor (the batch axis N is symbolic) */
+export type Shape = [number, number, number];
+
+/** An ONNX graph being built from a TF model: nodes, initializers, and each source tensor's name and shape. */
+export class OnnxGraphBuilder {
+  readonly nodes: OnnxNode[] = [];
+  readonly inits: OnnxInitializer[] = [];
+  readonly inputs: OnnxGraph['inputs'] = [];
+  /** source layer / node → ONNX tensor name */
+  readonly alias = new Map<string, string>();
+  readonly shapes = new Map<string, Shape>();
+
+  addInit(name: string, dims: number[], data: Float32Array | BigInt64Array): string {
+    this.inits.push({ name, dims, data });
+    return name;
+  }
+
+  shapeOf(n: string): Shape {
+    return this.shapes.get(n) as Shape;
+  }
+
+  /** Graph output `name` = source tensor `n` (through an Identity when the ONNX tensor has another name). */
+  output(name: string, n: string): OnnxGraph['outputs'][number] {
+    const t = this.alias.get(n) as string;
+    if (t !== name) this.nodes.push({ op: 'Identity', inputs: [t], outputs: [name] });
+    const [C, H, W] = this.shapeOf(n);
+    return { name, dims: ['N', C, H, W] };
+  }
+
+  graph(name: string, outputs: OnnxGraph['outputs'], producer: string): OnnxGraph {
+    return {
+      name,
+      nodes: this.nodes,
+      initializers: this.inits,
+      inputs: this.inputs,
+      outputs,
+      opset: 13,
+      producer,
+    };
+  }
+}
 
 /**
  * Names of everything `outputs` depend on: a walk back from them through `inputsOf` (a leaf, such
@@ -27,14 +71,15 @@ export function neededFor<N>(
   return needed;
 }
 
+/** A window op's kernel, strides and dilations along H and W. */
+export interface Window {
+  k: [number, number];
+  s: [number, number];
+  d: [number, number];
+}
+
 /** Explicit ONNX pads [top, left, bottom, right] for TF "same" padding. */
-export function samePads(
-  inH: number,
-  inW: number,
-  k: [number, number],
-  s: [number, number],
-  d: [number, number],
-): number[] {
+export function samePads(inH: number, inW: number, { k, s, d }: Window): number[] {
   const one = (n: number, kk: number, ss: number, dd: number) => {
     const out = Math.ceil(n / ss);
     const total = Math.max(0, (out - 1) * ss + (kk - 1) * dd + 1 - n);

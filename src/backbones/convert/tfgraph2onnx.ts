@@ -11,8 +11,16 @@
  * by the caller in JS.
  */
 import { DfanError } from '../../errors.js';
-import type { OnnxGraph, OnnxInitializer, OnnxNode } from '../onnx-writer.js';
-import { convWeight, neededFor, samePads, windowOut } from './tf-onnx.js';
+import type { OnnxGraph } from '../onnx-writer.js';
+import {
+  convWeight,
+  neededFor,
+  OnnxGraphBuilder,
+  type Shape,
+  samePads,
+  type Window,
+  windowOut,
+} from './tf-onnx.js';
 
 export interface TfNode {
   name: string;
@@ -28,8 +36,6 @@ export interface ConstTensor {
   shape: number[];
   data: Float32Array | Int32Array;
 }
-
-type Shape = [number, number, number]; // C, H, W
 
 function unsupported(what: string): never {
   throw new DfanError('INTERNAL', `tfgraph2onnx: ${what}`, {
@@ -60,23 +66,13 @@ const PASS_THROUGH = ['Cast', 'Unpack', 'ExpandDims', 'Squeeze', 'Identity'];
 const ACTIVATIONS = ['Sigmoid', 'Relu', 'Relu6'];
 const CONVOLUTIONS = ['_FusedConv2D', 'FusedDepthwiseConv2dNative', 'DepthwiseConv2dNative', 'Conv2D'];
 
-/** The ONNX graph under construction: nodes, initializers, and each TF node's tensor and shape. */
-class TfGraphConversion {
-  readonly nodes: OnnxNode[] = [];
-  readonly inits: OnnxInitializer[] = [];
-  readonly inputs: OnnxGraph['inputs'] = [];
-  /** TF node → ONNX tensor name */
-  readonly alias = new Map<string, string>();
-  readonly shapes = new Map<string, Shape>();
-
+/** A TF graph being converted: the ONNX graph so far, and the TF graph's nodes and constants. */
+class TfGraphConversion extends OnnxGraphBuilder {
   constructor(
     private byName: Map<string, TfNode>,
     private consts: Map<string, ConstTensor>,
-  ) {}
-
-  addInit(n: string, dims: number[], data: Float32Array): string {
-    this.inits.push({ name: n, dims, data });
-    return n;
+  ) {
+    super();
   }
 
   constOf(n: string): ConstTensor {
@@ -87,10 +83,6 @@ class TfGraphConversion {
 
   isConst(n: string): boolean {
     return this.byName.get(n)?.op === 'Const';
-  }
-
-  shapeOf(n: string): Shape {
-    return this.shapes.get(n) as Shape;
   }
 
   /** The node's output: ONNX tensor `tensor` (default: the node's own name) of shape `shape`. */
@@ -188,7 +180,7 @@ class TfGraphConversion {
     const [C, H, W] = this.shapeOf(ins[0]);
     const pad = str(a.padding?.s);
     let pads = [0, 0, 0, 0];
-    if (pad === 'SAME') pads = samePads(H, W, [k[1], k[2]], [st[1], st[2]], [1, 1]);
+    if (pad === 'SAME') pads = samePads(H, W, { k: [k[1], k[2]], s: [st[1], st[2]], d: [1, 1] });
     else if (pad !== 'VALID') unsupported(`${node.name}: padding ${pad}`);
     this.nodes.push({
       op: 'MaxPool',
@@ -209,8 +201,11 @@ class TfGraphConversion {
     if (p.length !== 8 || p[0] !== 0 || p[1] !== 0) unsupported(`${node.name}: padding of the batch axis`);
     const [C, H, W] = this.shapeOf(ins[0]);
     const pads = BigInt64Array.from([0, p[6], p[2], p[4], 0, p[7], p[3], p[5]].map((v) => BigInt(v)));
-    this.inits.push({ name: `${node.name}/pads`, dims: [8], data: pads });
-    this.nodes.push({ op: 'Pad', inputs: [x, `${node.name}/pads`], outputs: [node.name] });
+    this.nodes.push({
+      op: 'Pad',
+      inputs: [x, this.addInit(`${node.name}/pads`, [8], pads)],
+      outputs: [node.name],
+    });
     this.done(node, [C + p[6] + p[7], H + p[2] + p[3], W + p[4] + p[5]]);
   }
 
@@ -232,7 +227,8 @@ class TfGraphConversion {
     const dl = (a.dilations?.list?.i ?? ['1', '1', '1', '1']).map(Number);
     const [C, H, W] = this.shapeOf(ins[0]);
     if (C !== cin && !depthwise) unsupported(`${node.name}: ${C} input channels, filter has ${cin}`);
-    const pads = convPads(node, a, H, W, [kh, kw], [st[1], st[2]], [dl[1], dl[2]]);
+    const win: Window = { k: [kh, kw], s: [st[1], st[2]], d: [dl[1], dl[2]] };
+    const pads = convPads(node, a, H, W, win);
     const bias = new Float32Array(cout);
     if (fused[0] === 'BiasAdd') bias.set(this.constOf(ins[2]).data);
     else if (fused.length > 0) unsupported(`${node.name}: fused ops ${fused}`);
@@ -247,13 +243,7 @@ class TfGraphConversion {
       op: 'Conv',
       inputs: [x, wName, bName],
       outputs: [convOut],
-      attrs: {
-        kernel_shape: [kh, kw],
-        strides: [st[1], st[2]],
-        dilations: [dl[1], dl[2]],
-        pads,
-        group: depthwise ? cin : 1,
-      },
+      attrs: { kernel_shape: win.k, strides: win.s, dilations: win.d, pads, group: depthwise ? cin : 1 },
     });
     this.fusedActivation(s, fused, convOut, cout);
     const oh = windowOut(H, pads[0], pads[2], kh, st[1], dl[1]);
@@ -308,17 +298,9 @@ function nhwcOnly(node: TfNode, a: Step['a']): void {
 }
 
 /** A convolution's explicit ONNX pads from its TF padding attribute (SAME, EXPLICIT or VALID). */
-function convPads(
-  node: TfNode,
-  a: Step['a'],
-  H: number,
-  W: number,
-  k: [number, number],
-  s: [number, number],
-  d: [number, number],
-): number[] {
+function convPads(node: TfNode, a: Step['a'], H: number, W: number, win: Window): number[] {
   const pad = str(a.padding?.s);
-  if (pad === 'SAME') return samePads(H, W, k, s, d);
+  if (pad === 'SAME') return samePads(H, W, win);
   if (pad === 'EXPLICIT') {
     const e = (a.explicit_paddings?.list?.i ?? []).map(Number); // [n0,n1,h0,h1,w0,w1,c0,c1]
     return [e[2], e[4], e[3], e[5]];
@@ -351,19 +333,6 @@ export function tfGraphToOnnx(
     g.convert({ node, ins, a: node.attr ?? {}, x: g.alias.get(ins[0] ?? '') as string });
   }
   if (g.inputs.length === 0) unsupported('no Placeholder input');
-  const outs: OnnxGraph['outputs'] = outputs.map((o, i) => {
-    const oname = `output_${i}`;
-    g.nodes.push({ op: 'Identity', inputs: [g.alias.get(o) as string], outputs: [oname] });
-    const [C, H, W] = g.shapeOf(o);
-    return { name: oname, dims: ['N', C, H, W] };
-  });
-  return {
-    name,
-    nodes: g.nodes,
-    initializers: g.inits,
-    inputs: g.inputs,
-    outputs: outs,
-    opset: 13,
-    producer: 'dfan tfgraph2onnx',
-  };
+  const outs = outputs.map((o, i) => g.output(`output_${i}`, o));
+  return g.graph(name, outs, 'dfan tfgraph2onnx');
 }
