@@ -10,8 +10,7 @@
  * Input: NHWC float32 [N,512,512,3], RGB 0..255 (no normalisation), the frame fitted by `fit`.
  */
 import { join } from 'node:path';
-import type { Frame } from '../../video/types.js';
-import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
+import { type EngineOptions, type FrameRunner, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
 import { framesToTensor, type InputSpec } from '../preprocess.js';
 import type { MapFit } from '../streams.js';
 import { convertedHumanGraph, humanModelsDir } from './human.js';
@@ -23,13 +22,10 @@ export const CENTERNET_SIZE = 512;
 /** [H, W, C] of the map at 512² */
 export const CENTERNET_SHAPE = [16, 16, 120] as const;
 
-export interface ObjectMapRunner {
-  readonly engine: 'onnx' | 'tfjs';
+/** frames of any size → maps [N, H, W, C] (HWC per frame) */
+export interface ObjectMapRunner extends FrameRunner<Float32Array> {
   readonly mapShape: readonly [number, number, number];
   readonly fit: MapFit;
-  /** frames of any size → maps [N, H, W, C] (HWC per frame) */
-  run(frames: Frame[]): Promise<Float32Array>;
-  dispose(): Promise<void>;
 }
 
 function inputSpec(name: string, fit: MapFit): InputSpec {

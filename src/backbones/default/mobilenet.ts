@@ -9,10 +9,9 @@
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Frame } from '../../video/types.js';
 import { cachedConversion, convertedPath } from '../cache.js';
 import { CONVERTER_VERSION, kerasSourceFromTfjs, kerasToOnnx } from '../convert/keras2onnx.js';
-import { type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
+import { type FrameRunner, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
 import { writeOnnx } from '../onnx-writer.js';
 import { framesToTensor } from '../preprocess.js';
 import type { MapFit } from '../streams.js';
@@ -50,16 +49,14 @@ export function nsfwMobilenetPath(): string {
 
 export type MobilenetEngine = 'tfjs' | 'onnx';
 
-export interface MobilenetRunner {
+/** frames of any size (fitted to 224² by `fit`) → map [N,H,W,C] and pooled mid features [N,384] */
+export interface MobilenetRunner extends FrameRunner<{ map: Float32Array; mid: Float32Array }> {
   readonly engine: MobilenetEngine;
-  /** frames of any size (fitted to 224² by `fit`) → map [N,H,W,C] and pooled mid features [N,384] */
-  run(frames: Frame[]): Promise<{ map: Float32Array; mid: Float32Array }>;
   /** the map layer and its [H, W, C] */
   readonly mapLayer: MapLayer;
   readonly mapShape: readonly [number, number, number];
   /** how frames meet the square input */
   readonly fit: MapFit;
-  dispose(): Promise<void>;
 }
 
 /** The object stream's manifest (documentation and the generic runner use it). */

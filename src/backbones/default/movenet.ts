@@ -10,9 +10,15 @@
  *   4. position = (cell + offset head at that cell) / 48; score = heatmap k at that cell
  * The tfjs path (human.ts `estimatePose`) stays as the reference and fallback.
  */
-import type { Frame } from '../../video/types.js';
 import type { ConstTensor } from '../convert/tfgraph2onnx.js';
-import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
+import {
+  type EngineOptions,
+  type FrameRunner,
+  type LoadedModel,
+  ONNX_BATCH,
+  onnxOrTfjs,
+  perFrameRunner,
+} from '../engine.js';
 import { fitFrame, fitGeometry } from '../preprocess.js';
 import { convertedHumanGraph } from './human.js';
 
@@ -102,12 +108,8 @@ export function decodeMovenet(
   return out;
 }
 
-export interface PoseRunner {
-  readonly engine: 'onnx' | 'tfjs';
-  /** keypoints per frame: [17,3] (x, y, score), x,y in [0,1] of the frame */
-  run(frames: Frame[]): Promise<Float32Array[]>;
-  dispose(): Promise<void>;
-}
+/** keypoints per frame: [17,3] (x, y, score), x,y in [0,1] of the frame */
+export type PoseRunner = FrameRunner<Float32Array[]>;
 
 export async function loadMovenetOnnx(
   opts: EngineOptions & { cacheDir?: string; batchSize?: number } = {},
@@ -165,15 +167,7 @@ export async function loadMovenetOnnx(
 /** The tfjs-wasm MoveNet behind the same interface (one frame per call). */
 export async function loadMovenetTfjs(): Promise<PoseRunner> {
   const { estimatePose } = await import('./human.js');
-  return {
-    engine: 'tfjs',
-    async run(frames) {
-      const out: Float32Array[] = [];
-      for (const f of frames) out.push((await estimatePose(f)).keypoints);
-      return out;
-    },
-    async dispose() {},
-  };
+  return perFrameRunner(async (f) => (await estimatePose(f)).keypoints);
 }
 
 /** ONNX when the conversion works (default), else tfjs-wasm. */

@@ -4,7 +4,7 @@
  * into place, so a half-installed pack is never visible.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DfanError } from '../../errors.js';
 import { projectRoot } from '../../version.js';
@@ -105,4 +105,28 @@ export async function requireInstalled(id: string): Promise<InstalledPack> {
   }
   const pack = await withCurrentStreams(await readInstallable(file));
   return { id, dir, pack, ...(await readRecord(dir)) };
+}
+
+/**
+ * A cheap integrity check for every load: each listed file is there with its size (CHECKSUM
+ * otherwise). `dfan pack verify` re-hashes everything.
+ */
+export async function assertFilesPresent(p: InstalledPack): Promise<void> {
+  for (const f of p.pack.files) {
+    const file = join(p.dir, f.name);
+    let size = -1;
+    try {
+      size = (await stat(file)).size;
+    } catch {
+      /* missing */
+    }
+    if (size !== f.size)
+      throw new DfanError(
+        'CHECKSUM',
+        size < 0
+          ? `${f.name} is missing from the installed pack`
+          : `${f.name} has ${size} bytes, pack.json says ${f.size}`,
+        { file, hint: `reinstall the pack: dfan pack install <folder-or-URL> --id ${p.id}` },
+      );
+  }
 }
