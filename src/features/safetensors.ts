@@ -353,24 +353,21 @@ export function decodeSafetensors(buf: Uint8Array, file?: string): Safetensors {
 export function toFloat32(t: RawTensor): Float32Array {
   const b = t.bytes;
   const n = product(t.shape);
-  const aligned = (size: number) => LITTLE_ENDIAN && b.byteOffset % size === 0;
+  // a view of the bytes when they are aligned (and the platform little-endian), else of a copy
+  const view = <A>(C: {
+    new (buf: ArrayBufferLike, offset: number, length: number): A;
+    BYTES_PER_ELEMENT: number;
+  }) =>
+    LITTLE_ENDIAN && b.byteOffset % C.BYTES_PER_ELEMENT === 0
+      ? new C(b.buffer, b.byteOffset, n)
+      : new C(b.slice().buffer, 0, n);
   switch (t.dtype) {
     case 'F32':
-      return aligned(4)
-        ? new Float32Array(b.buffer, b.byteOffset, n)
-        : new Float32Array(b.slice().buffer, 0, n);
-    case 'F16': {
-      const h = aligned(2)
-        ? new Uint16Array(b.buffer, b.byteOffset, n)
-        : new Uint16Array(b.slice().buffer, 0, n);
-      return f16ArrayToF32(h);
-    }
-    case 'F64': {
-      const d = aligned(8)
-        ? new Float64Array(b.buffer, b.byteOffset, n)
-        : new Float64Array(b.slice().buffer, 0, n);
-      return Float32Array.from(d);
-    }
+      return view(Float32Array);
+    case 'F16':
+      return f16ArrayToF32(view(Uint16Array));
+    case 'F64':
+      return Float32Array.from(view(Float64Array));
     default: {
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
       const out = new Float32Array(n);

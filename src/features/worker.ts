@@ -6,8 +6,9 @@
  */
 import type { FeaturePack } from '../backbones/types.js';
 import { describeError, isDfanError } from '../errors.js';
-import { type ExtractJob, type ExtractJobConfig, peakRssOfThisProcess, runExtractJob } from './batch.js';
+import { peakRssOfThisProcess } from './batch.js';
 import { resolvePack } from './extract.js';
+import { type ExtractJob, type ExtractJobConfig, runExtractJob } from './runners.js';
 
 let pack: FeaturePack | null = null;
 let cfg: ExtractJobConfig | null = null;

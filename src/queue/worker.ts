@@ -16,8 +16,8 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { PredictEngine } from '../app/predict.js';
 import type { FeaturePack } from '../backbones/types.js';
 import { type DfanErrorCode, describeError, isDfanError } from '../errors.js';
-import { runExtractJob } from '../features/batch.js';
 import { checkPackStreams, configHash as makeConfigHash, resolvePack } from '../features/extract.js';
+import { runExtractJob } from '../features/runners.js';
 import { fileNameForKey, readFeatureHeader } from '../features/store.js';
 import {
   checkRedis,
