@@ -207,6 +207,70 @@ async function removeStaleTemps(root: string): Promise<void> {
   }
 }
 
+/** Stream one listed file from the source (folder or base URL) into `dest`, verified. */
+async function fetchVerified(
+  source: string,
+  f: PackFileEntry,
+  dest: string,
+  idleMs: number,
+  onBytes: (n: number) => void,
+): Promise<void> {
+  if (!isUrl(source)) {
+    const file = join(resolve(source), f.name);
+    if (!existsSync(file))
+      throw new DfanError('NOT_FOUND', `${f.name} is missing from the source folder; nothing was installed`, {
+        file,
+        hint: 'the folder must hold every file listed in pack.json',
+      });
+    await copyVerified(f, createReadStream(file, { highWaterMark: 1 << 20 }), dest, file, onBytes);
+    return;
+  }
+  const url = joinUrl(source, f.name);
+  const got = await fetchOrThrow(url, idleMs);
+  if (!got?.res.body)
+    throw new DfanError('NOT_FOUND', `${f.name} is missing from the source; nothing was installed`, {
+      file: url,
+      hint: 'the server must serve every file listed in pack.json',
+    });
+  try {
+    const body = Readable.fromWeb(got.res.body as import('node:stream/web').ReadableStream);
+    await copyVerified(f, body, dest, url, (n) => {
+      got.touch();
+      onBytes(n);
+    });
+  } catch (e) {
+    if (e instanceof DfanError) throw e;
+    throw new DfanError(
+      'NOT_FOUND',
+      `download of ${f.name} failed: ${(e as Error).message}; nothing was installed`,
+      {
+        file: url,
+        hint: 'check the network and try again',
+        cause: e,
+      },
+    );
+  } finally {
+    got.done();
+  }
+}
+
+/** A complete pack folder replaces the installed one: old → trash, tmp → final, drop the trash. */
+async function swapIntoPlace(root: string, tmp: string, id: string): Promise<void> {
+  const final = packDir(id);
+  let trash: string | null = null;
+  if (existsSync(final)) {
+    trash = join(root, `.old-${id}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await rename(final, trash);
+  }
+  try {
+    await rename(tmp, final);
+  } catch (e) {
+    if (trash) await rename(trash, final).catch(() => {});
+    throw e;
+  }
+  if (trash) await rm(trash, { recursive: true, force: true });
+}
+
 /** Install a pack from a folder or an http(s) base URL into the cache. Returns the installed pack. */
 export async function installPack(source: string, opts: InstallOptions = {}): Promise<InstalledPack> {
   const { pack } = await resolvePackJson(source, opts);
@@ -217,78 +281,23 @@ export async function installPack(source: string, opts: InstallOptions = {}): Pr
   await mkdir(tmp);
   const totalBytes = pack.files.reduce((s, f) => s + f.size, 0);
   let bytes = 0;
-  const timeout = opts.idleTimeoutMs ?? 60_000;
   try {
     for (const [i, f] of pack.files.entries()) {
       const report = () =>
         opts.onProgress?.({ file: f.name, fileIndex: i, fileCount: pack.files.length, bytes, totalBytes });
       report();
-      const onBytes = (n: number) => {
+      await fetchVerified(source, f, join(tmp, f.name), opts.idleTimeoutMs ?? 60_000, (n) => {
         bytes += n;
         report();
-      };
-      const dest = join(tmp, f.name);
-      if (isUrl(source)) {
-        const url = joinUrl(source, f.name);
-        const got = await fetchOrThrow(url, timeout);
-        if (!got?.res.body)
-          throw new DfanError('NOT_FOUND', `${f.name} is missing from the source; nothing was installed`, {
-            file: url,
-            hint: 'the server must serve every file listed in pack.json',
-          });
-        try {
-          const body = Readable.fromWeb(got.res.body as import('node:stream/web').ReadableStream);
-          await copyVerified(f, body, dest, url, (n) => {
-            got.touch();
-            onBytes(n);
-          });
-        } catch (e) {
-          if (e instanceof DfanError) throw e;
-          throw new DfanError(
-            'NOT_FOUND',
-            `download of ${f.name} failed: ${(e as Error).message}; nothing was installed`,
-            {
-              file: url,
-              hint: 'check the network and try again',
-              cause: e,
-            },
-          );
-        } finally {
-          got.done();
-        }
-      } else {
-        const file = join(resolve(source), f.name);
-        if (!existsSync(file))
-          throw new DfanError(
-            'NOT_FOUND',
-            `${f.name} is missing from the source folder; nothing was installed`,
-            {
-              file,
-              hint: 'the folder must hold every file listed in pack.json',
-            },
-          );
-        await copyVerified(f, createReadStream(file, { highWaterMark: 1 << 20 }), dest, file, onBytes);
-      }
+      });
     }
     await writeFile(join(tmp, 'pack.json'), `${JSON.stringify(pack, null, 2)}\n`);
-    await writeFile(
-      join(tmp, INSTALL_RECORD),
-      `${JSON.stringify({ source: isUrl(source) ? source : resolve(source), installedAt: new Date().toISOString() })}\n`,
-    );
-    // swap into place: old → trash, tmp → final, drop trash
-    const final = packDir(pack.id);
-    let trash: string | null = null;
-    if (existsSync(final)) {
-      trash = join(root, `.old-${pack.id}-${process.pid}-${randomBytes(4).toString('hex')}`);
-      await rename(final, trash);
-    }
-    try {
-      await rename(tmp, final);
-    } catch (e) {
-      if (trash) await rename(trash, final).catch(() => {});
-      throw e;
-    }
-    if (trash) await rm(trash, { recursive: true, force: true });
+    const record = {
+      source: isUrl(source) ? source : resolve(source),
+      installedAt: new Date().toISOString(),
+    };
+    await writeFile(join(tmp, INSTALL_RECORD), `${JSON.stringify(record)}\n`);
+    await swapIntoPlace(root, tmp, pack.id);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
