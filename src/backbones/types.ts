@@ -1,6 +1,6 @@
 /**
  * Contracts of the backbone stage. A backbone is a JSON manifest + weights; a pack is a set of
- * backbones that together produce the named streams of the feature store (src/features/types.ts).
+ * backbones that together produce the named streams of ./streams.ts (stored by src/features).
  */
 
 import type { DecodeOptions, Frame, Snippet, VideoInfo } from '../video/types.js';

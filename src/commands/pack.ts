@@ -6,7 +6,7 @@ interface StreamLine {
   description: string;
 }
 
-/** What the built-in default pack's streams really are (from src/backbones/default-pack.ts; loads no model). */
+/** What the built-in default pack's streams really are (from src/backbones/default/pack.ts; loads no model). */
 async function defaultPackStreams(): Promise<StreamLine[]> {
   try {
     const { defaultStreamInfos } = await import('../backbones/default/pack.js');

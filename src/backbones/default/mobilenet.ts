@@ -4,7 +4,7 @@
  *        at block 11; `out_relu` [7,7,1280] after the fine-tuned blocks knows no object classes)
  *   mid  `block_10_expand_relu`  [N, 384] global-average-pooled
  * Engines: tfjs-wasm on the weights nsfwjs ships, or onnxruntime on an ONNX file converted from
- * those same weights at first use (src/backbones/keras2onnx.ts, cached).
+ * those same weights at first use (src/backbones/convert/keras2onnx.ts, cached).
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,7 +21,7 @@ import { packageDir, packageVersion } from './pkg.js';
 /**
  * MobileNetV2's map layer when a MobileNetV2 object map is asked for: the last layer whose weights
  * are still ImageNet's (nsfwjs fine-tuned blocks 11–16). The default pack's object map is
- * CenterNet's (src/backbones/centernet.ts); both were measured in docs/probe.md.
+ * CenterNet's (./centernet.ts); both were measured in docs/probe.md.
  */
 export const MAP_LAYER = 'block_10_expand_relu';
 /** Layers the object map may come from: [H, W, C] each. */

@@ -1,7 +1,7 @@
 /**
  * MoveNet SinglePose Lightning (shipped by @vladmandic/human) on onnxruntime, batched.
  *
- * The tfjs graph is converted at first use (src/backbones/tfgraph2onnx.ts, cached like the
+ * The tfjs graph is converted at first use (src/backbones/convert/tfgraph2onnx.ts, cached like the
  * MobileNetV2) up to its four heads; the decoding the graph does after them (ArgMax / GatherNd)
  * is re-done here in JS exactly as the graph does it:
  *   1. centre = argmax(sigmoid(centre head) × the graph's centre-weight constant)
