@@ -27,6 +27,16 @@ export interface EngineOptions {
   threads?: number;
 }
 
+/** Options of a model dfan converts to ONNX at first use, with its tfjs-wasm original as the fallback. */
+export interface ConvertedModelOptions extends EngineOptions {
+  /** 'auto' (default) = the ONNX conversion, tfjs-wasm if it fails; 'onnx' makes a failure an error */
+  engine?: 'auto' | 'onnx' | 'tfjs';
+  /** where the converted ONNX file is cached (default: the dfan cache, src/backbones/cache.ts) */
+  cacheDir?: string;
+  /** frames per inference call */
+  batchSize?: number;
+}
+
 /** A loaded model: feed named inputs, get the named outputs. */
 export interface LoadedModel {
   readonly engine: string;

@@ -18,6 +18,7 @@ import {
   type ExtractSummary,
   configHash as makeConfigHash,
 } from './extract.js';
+import { assertUniqueKeys, type PlannedItem, planBatch, stampIndex } from './plan.js';
 import {
   type ExtractJob,
   type ExtractJobConfig,
@@ -87,53 +88,8 @@ function jobConfig(opts: ExtractAllOptions): ExtractJobConfig {
   return { pack: opts.pack, T: opts.T ?? DEFAULT_T, K: opts.K ?? DEFAULT_K, streams: opts.streams };
 }
 
-function assertUniqueKeys(items: ExtractItem[]): void {
-  const seen = new Set<string>();
-  for (const it of items) {
-    if (seen.has(it.key)) throw new DfanError('BAD_ARGUMENT', `the key "${it.key}" is listed twice`);
-    seen.add(it.key);
-  }
-}
-
-/** The store's index says which pack and sampling its files hold. */
-function stampIndex(store: FeatureStore, packId: string, configHash: string, cfg: ExtractJobConfig): void {
-  store.index.packId = packId;
-  store.index.configHash = configHash;
-  store.index.T = cfg.T;
-  store.index.K = cfg.K;
-}
-
-/**
- * The jobs of a batch: every item without a valid file of this config (all of them with
- * `force`). Items whose video was not found become failures (recorded in the store and pushed
- * onto `failed`); valid files are skipped (and marked done in the index when it did not say so).
- */
-async function planJobs(
-  items: ExtractItem[],
-  store: FeatureStore,
-  hash: string,
-  opts: ExtractAllOptions,
-  failed: ExtractFailure[],
-): Promise<{ queue: ExtractJob[]; skipped: number }> {
-  const queue: ExtractJob[] = [];
-  let skipped = 0;
-  for (const it of items) {
-    const source = it.source ?? it.path ?? it.key;
-    if (!it.path) {
-      const error = 'video file not found';
-      failed.push({ key: it.key, path: null, error });
-      store.markFailed(it.key, hash, error, source);
-      continue;
-    }
-    if (!opts.force && (await store.has(it.key, hash, { verify: opts.verifyExisting ?? true }))) {
-      skipped++;
-      const e = store.index.entries[it.key];
-      if (e?.status !== 'done' || e.configHash !== hash) store.markDone(it.key, hash, source);
-      continue;
-    }
-    queue.push({ id: queue.length, key: it.key, path: it.path, source, outPath: store.pathFor(it.key) });
-  }
-  return { queue, skipped };
+function extractJob(id: number, item: PlannedItem['item'], source: string, store: FeatureStore): ExtractJob {
+  return { id, key: item.key, path: item.path, source, outPath: store.pathFor(item.key) };
 }
 
 /** How the runners take jobs off the queue. */
@@ -243,7 +199,8 @@ export async function extractAll(
     const { packId } = await runners[0].ready;
     const hash = makeConfigHash(packId, cfg);
     stampIndex(store, packId, hash, cfg);
-    const { queue, skipped } = await planJobs(items, store, hash, opts, failed);
+    const { todo, skipped } = await planBatch(items, store, hash, opts, failed);
+    const queue = todo.map(({ item, source }, id) => extractJob(id, item, source, store));
     const progress = (key?: string, status?: 'done' | 'skipped' | 'failed') =>
       opts.onProgress?.({ total: items.length, done, skipped, failed: failed.length, key, status });
     await flush();

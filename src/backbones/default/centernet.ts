@@ -10,7 +10,13 @@
  * Input: NHWC float32 [N,512,512,3], RGB 0..255 (no normalisation), the frame fitted by `fit`.
  */
 import { join } from 'node:path';
-import { type EngineOptions, type FrameRunner, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
+import {
+  type ConvertedModelOptions,
+  type FrameRunner,
+  type LoadedModel,
+  ONNX_BATCH,
+  onnxOrTfjs,
+} from '../engine.js';
 import { framesToTensor, type InputSpec } from '../preprocess.js';
 import type { MapFit } from '../streams.js';
 import { convertedHumanGraph, humanModelsDir } from './human.js';
@@ -90,12 +96,7 @@ function runner(
 }
 
 export async function loadCenternet(
-  opts: EngineOptions & {
-    engine?: 'auto' | 'onnx' | 'tfjs';
-    cacheDir?: string;
-    batchSize?: number;
-    fit?: MapFit;
-  } = {},
+  opts: ConvertedModelOptions & { fit?: MapFit } = {},
 ): Promise<ObjectMapRunner> {
   const fit = opts.fit ?? 'stretch';
   const batch = opts.batchSize ?? ONNX_BATCH;

@@ -18,7 +18,7 @@
  */
 import type { Frame } from '../../video/types.js';
 import {
-  type EngineOptions,
+  type ConvertedModelOptions,
   type FrameRunner,
   type LoadedModel,
   ONNX_BATCH,
@@ -283,9 +283,7 @@ class OnnxFaces implements FaceRunner {
   }
 }
 
-export async function loadFacesOnnx(
-  opts: EngineOptions & { cacheDir?: string; batchSize?: number } = {},
-): Promise<FaceRunner> {
+export async function loadFacesOnnx(opts: ConvertedModelOptions = {}): Promise<FaceRunner> {
   const { loadOnnx } = await import('../onnx.js');
   const load = async (m: ModelName) => loadOnnx(await convertedFaceModel(m, opts.cacheDir), opts);
   const det = await load('blazeface');
@@ -316,8 +314,6 @@ export async function loadFacesTfjs(): Promise<FaceRunner> {
 }
 
 /** ONNX when the conversion works (default), else tfjs-wasm. */
-export async function loadFaceRunner(
-  opts: EngineOptions & { engine?: 'auto' | 'onnx' | 'tfjs'; cacheDir?: string; batchSize?: number } = {},
-): Promise<FaceRunner> {
+export async function loadFaceRunner(opts: ConvertedModelOptions = {}): Promise<FaceRunner> {
   return onnxOrTfjs('the face models', opts.engine, () => loadFacesOnnx(opts), loadFacesTfjs);
 }

@@ -11,7 +11,13 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cachedConversion, convertedPath } from '../cache.js';
 import { CONVERTER_VERSION, kerasSourceFromTfjs, kerasToOnnx } from '../convert/keras2onnx.js';
-import { type FrameRunner, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from '../engine.js';
+import {
+  type ConvertedModelOptions,
+  type FrameRunner,
+  type LoadedModel,
+  ONNX_BATCH,
+  onnxOrTfjs,
+} from '../engine.js';
 import { writeOnnx } from '../onnx-writer.js';
 import { framesToTensor } from '../preprocess.js';
 import type { MapFit } from '../streams.js';
@@ -152,13 +158,8 @@ export function mobilenetRunner(
   };
 }
 
-export interface MobilenetOptions {
-  engine?: MobilenetEngine | 'auto';
-  threads?: number;
-  batchSize?: number;
-  /** where the converted ONNX file is cached (default $DFAN_CACHE or ~/.cache/dfan) */
-  cacheDir?: string;
-  /** object map layer (default out_relu) */
+export interface MobilenetOptions extends ConvertedModelOptions {
+  /** object map layer (default MAP_LAYER, block_10_expand_relu) */
   mapLayer?: MapLayer;
   /** how frames meet the square input (default stretch: the whole frame) */
   fit?: MapFit;

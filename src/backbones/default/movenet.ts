@@ -12,9 +12,8 @@
  */
 import type { ConstTensor } from '../convert/tfgraph2onnx.js';
 import {
-  type EngineOptions,
+  type ConvertedModelOptions,
   type FrameRunner,
-  type LoadedModel,
   ONNX_BATCH,
   onnxOrTfjs,
   perFrameRunner,
@@ -111,9 +110,7 @@ export function decodeMovenet(
 /** keypoints per frame: [17,3] (x, y, score), x,y in [0,1] of the frame */
 export type PoseRunner = FrameRunner<Float32Array[]>;
 
-export async function loadMovenetOnnx(
-  opts: EngineOptions & { cacheDir?: string; batchSize?: number } = {},
-): Promise<PoseRunner> {
+export async function loadMovenetOnnx(opts: ConvertedModelOptions = {}): Promise<PoseRunner> {
   const conversion = {
     version: CONV_VERSION,
     outputs: HEADS,
@@ -124,7 +121,7 @@ export async function loadMovenetOnnx(
   const { bytes, consts } = await convertedHumanGraph('movenet-lightning', conversion, opts.cacheDir);
   const dec = decoderFrom(consts);
   const { loadOnnx } = await import('../onnx.js');
-  const model: LoadedModel = await loadOnnx(bytes, opts);
+  const model = await loadOnnx(bytes, opts);
   const batch = opts.batchSize ?? ONNX_BATCH;
   return {
     engine: 'onnx',
@@ -171,8 +168,6 @@ export async function loadMovenetTfjs(): Promise<PoseRunner> {
 }
 
 /** ONNX when the conversion works (default), else tfjs-wasm. */
-export async function loadPoseRunner(
-  opts: EngineOptions & { engine?: 'auto' | 'onnx' | 'tfjs'; cacheDir?: string; batchSize?: number } = {},
-): Promise<PoseRunner> {
+export async function loadPoseRunner(opts: ConvertedModelOptions = {}): Promise<PoseRunner> {
   return onnxOrTfjs('MoveNet', opts.engine, () => loadMovenetOnnx(opts), loadMovenetTfjs);
 }
