@@ -10,14 +10,9 @@
  * Input: NHWC float32 [N,512,512,3], RGB 0..255 (no normalisation), the frame fitted by `fit`.
  */
 import { join } from 'node:path';
-import {
-  type ConvertedModelOptions,
-  type FrameRunner,
-  type LoadedModel,
-  ONNX_BATCH,
-  onnxOrTfjs,
-} from '../engine.js';
-import { framesToTensor, type InputSpec } from '../preprocess.js';
+import type { ConvertedModelOptions, FrameRunner, LoadedModel } from '../engine.js';
+import { ONNX_BATCH, onnxOrTfjs } from '../engine.js';
+import { chwToHwc, framesToTensor, type InputSpec } from '../preprocess.js';
 import type { MapFit } from '../streams.js';
 import { convertedHumanGraph, humanModelsDir } from './human.js';
 
@@ -83,10 +78,8 @@ function runner(
         for (let j = 0; j < part.length; j++) {
           const o = (i + j) * size;
           const src = y.subarray(j * size, (j + 1) * size);
-          if (!nchw) maps.set(src, o);
-          else
-            for (let c = 0; c < C; c++)
-              for (let p = 0; p < H * W; p++) maps[o + p * C + c] = src[c * H * W + p];
+          if (nchw) chwToHwc(src, C, H, W, maps, o);
+          else maps.set(src, o);
         }
       }
       return maps;

@@ -19,7 +19,7 @@ import {
   onnxOrTfjs,
 } from '../engine.js';
 import { writeOnnx } from '../onnx-writer.js';
-import { framesToTensor } from '../preprocess.js';
+import { chwToHwc, framesToTensor } from '../preprocess.js';
 import type { MapFit } from '../streams.js';
 import type { BackboneManifest } from '../types.js';
 import { packageDir, packageVersion } from './pkg.js';
@@ -133,14 +133,9 @@ export function mobilenetRunner(
         const midHW = z.length / part.length / MID_DIM;
         for (let j = 0; j < part.length; j++) {
           const o = (i + j) * mapSize;
-          if (nchw) {
-            const [h, w, c] = shape;
-            const src = y.subarray(j * mapSize, (j + 1) * mapSize);
-            for (let ch = 0; ch < c; ch++)
-              for (let p = 0; p < h * w; p++) map[o + p * c + ch] = src[ch * h * w + p];
-          } else {
-            map.set(y.subarray(j * mapSize, (j + 1) * mapSize), o);
-          }
+          const src = y.subarray(j * mapSize, (j + 1) * mapSize);
+          if (nchw) chwToHwc(src, shape[2], shape[0], shape[1], map, o);
+          else map.set(src, o);
           // global average pool of the mid layer
           const zb = j * MID_DIM * midHW;
           const mo = (i + j) * MID_DIM;
