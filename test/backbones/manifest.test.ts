@@ -7,6 +7,7 @@ import { loadPackFile } from '../../src/backbones/packs/format.js';
 import { DfanError } from '../../src/errors.js';
 import { sha256File } from '../../src/util/hash.js';
 import { testDir } from '../helpers/temp.js';
+import { inputSpec } from './helpers.js';
 
 const good = () => ({
   id: 'resnet50-imagenet',
@@ -14,16 +15,7 @@ const good = () => ({
   kind: 'frame-map',
   engine: 'onnx',
   weights: 'weights/resnet50.onnx',
-  input: {
-    name: 'input',
-    size: [224, 224],
-    crop: 'crop',
-    layout: 'NCHW',
-    colorOrder: 'RGB',
-    scale: 1 / 255,
-    mean: [0.485, 0.456, 0.406],
-    std: [0.229, 0.224, 0.225],
-  },
+  input: inputSpec({ mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }),
   output: { name: 'layer4', shape: [2048, 7, 7] },
   licence: 'Apache-2.0',
   description: 'ResNet-50 trained on ImageNet-1k',
@@ -49,7 +41,7 @@ test('each invalid field is named in a BAD_MANIFEST error', () => {
   badField((m) => delete (m as Partial<typeof m>).stream, /"resnet50-imagenet: stream" is missing/);
   badField((m) => ((m as { kind: string }).kind = 'video'), /kind.*expected one of/);
   badField((m) => ((m as { engine: string }).engine = 'torch'), /engine/);
-  badField((m) => (m.input.size = [224] as unknown as number[]), /input\.size/);
+  badField((m) => (m.input.size = [224] as unknown as [number, number]), /input\.size/);
   badField((m) => ((m.input as { layout: string }).layout = 'NCTHW'), /input\.layout.*clip layout/);
   badField((m) => (m.input.std = [0, 1, 1]), /input\.std/);
   badField((m) => (m.output.shape = [2048]), /output\.shape.*3 dims/);

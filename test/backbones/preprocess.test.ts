@@ -9,6 +9,7 @@ import {
   type InputSpec,
 } from '../../src/backbones/preprocess.js';
 import type { Frame } from '../../src/video/types.js';
+import { inputSpec } from './helpers.js';
 
 /** A frame whose left half is red and right half blue, with a green centre column. */
 function halves(w: number, h: number): Frame {
@@ -32,17 +33,8 @@ function solid(w: number, h: number, rgb: [number, number, number], time = 0): F
 const px = (f: Frame, x: number, y: number) =>
   Array.from(f.data.subarray((y * f.width + x) * 3, (y * f.width + x) * 3 + 3));
 
-const spec = (o: Partial<InputSpec> = {}): InputSpec => ({
-  name: 'x',
-  size: [4, 4],
-  crop: 'stretch',
-  layout: 'NCHW',
-  colorOrder: 'RGB',
-  scale: 1 / 255,
-  mean: [0, 0, 0],
-  std: [1, 1, 1],
-  ...o,
-});
+const spec = (o: Partial<InputSpec> = {}): InputSpec =>
+  inputSpec({ name: 'x', size: [4, 4], crop: 'stretch', ...o });
 
 test('fitGeometry: crop keeps the centre, letterbox pads, stretch maps everything', () => {
   const c = fitGeometry(200, 100, 50, 50, 'crop');
