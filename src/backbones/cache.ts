@@ -3,9 +3,10 @@
  * (src/backbones/packs/installed.ts); models converted to ONNX at first use in `converted/`,
  * each named by a key over its source files and its converter's version.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { writeFileAtomicSync } from '../util/atomic.js';
 
 /** Root of the dfan cache (DFAN_CACHE or ~/.cache/dfan). */
 export function cacheRoot(): string {
@@ -25,9 +26,7 @@ export function convertedPath(name: string, cacheDir?: string): string {
 export function cacheConverted(file: string, bytes: Uint8Array): boolean {
   try {
     mkdirSync(dirname(file), { recursive: true });
-    const tmp = `${file}.${process.pid}.tmp`;
-    writeFileSync(tmp, bytes);
-    renameSync(tmp, file);
+    writeFileAtomicSync(file, bytes);
     return true;
   } catch {
     return false;

@@ -8,7 +8,8 @@
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DfanError } from '../errors.js';
-import { removeStaleTemps } from './atomic.js';
+import { removeStaleTemps } from '../util/atomic.js';
+import { processAlive } from '../util/process.js';
 import {
   DEFAULT_K,
   DEFAULT_T,
@@ -61,16 +62,7 @@ function acquireLock(dir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(path, 'utf8').trim());
-      let alive = false;
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-        try {
-          process.kill(pid, 0);
-          alive = true;
-        } catch (err) {
-          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-        }
-      }
-      if (alive) {
+      if (pid !== process.pid && processAlive(pid)) {
         throw new DfanError('BAD_ARGUMENT', `another dfan extract (pid ${pid}) is writing to this folder`, {
           file: dir,
           hint: `wait for it to finish, or remove ${LOCK_FILE} if that process is not dfan`,

@@ -20,8 +20,8 @@ import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { StreamTensor } from '../backbones/streams.js';
 import { DfanError } from '../errors.js';
+import { writeFileAtomic, writeFileAtomicSync } from '../util/atomic.js';
 import { hashFile, sha256Hex } from '../util/hash.js';
-import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
 import {
   decodeSafetensors,
   encodeSafetensors,

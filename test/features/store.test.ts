@@ -16,7 +16,6 @@ import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { after, test } from 'node:test';
 import { isDfanError } from '../../src/errors.js';
-import { isTempName, removeStaleTemps } from '../../src/features/atomic.js';
 import { encodeSafetensors } from '../../src/features/safetensors.js';
 import {
   decodeFeatures,
@@ -27,6 +26,7 @@ import {
   readFeatures,
 } from '../../src/features/store.js';
 import type { VideoFeatures } from '../../src/features/types.js';
+import { isTempName, removeStaleTemps } from '../../src/util/atomic.js';
 import { projectRoot } from '../../src/version.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'dfan-store-'));
@@ -168,7 +168,7 @@ test('atomic write: a writer killed mid-write leaves no partial file, only a tem
   const adir = join(dir, 'atomic');
   rmSync(adir, { recursive: true, force: true });
   const target = join(adir, 'big.bin');
-  const mod = join(projectRoot(), 'dist', 'src', 'features', 'atomic.js');
+  const mod = join(projectRoot(), 'dist', 'src', 'util', 'atomic.js');
   const script = `
     import { mkdirSync } from 'node:fs';
     import { writeFileAtomic } from ${JSON.stringify(mod)};

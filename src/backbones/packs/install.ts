@@ -17,6 +17,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { DfanError } from '../../errors.js';
 import { hashFile } from '../../util/hash.js';
+import { processAlive } from '../../util/process.js';
 import {
   type InstallablePackJson,
   type PackFileEntry,
@@ -190,20 +191,11 @@ async function copyVerified(
   if (got.size !== f.size || got.sha256 !== f.sha256) throw checksumError(f, got, where);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Temp folders left by an install that was killed (its process is gone) are removed. */
-async function removeStaleTemps(root: string): Promise<void> {
+async function removeStaleInstalls(root: string): Promise<void> {
   for (const name of await readdir(root)) {
     const m = /^\.(?:tmp|old)-.+-(\d+)-[0-9a-f]{8}$/.exec(name);
-    if (m && !alive(Number(m[1]))) await rm(join(root, name), { recursive: true, force: true });
+    if (m && !processAlive(Number(m[1]))) await rm(join(root, name), { recursive: true, force: true });
   }
 }
 
@@ -276,7 +268,7 @@ export async function installPack(source: string, opts: InstallOptions = {}): Pr
   const { pack } = await resolvePackJson(source, opts);
   const root = packsRoot();
   await mkdir(root, { recursive: true });
-  await removeStaleTemps(root);
+  await removeStaleInstalls(root);
   const tmp = join(root, `.tmp-${pack.id}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   const totalBytes = pack.files.reduce((s, f) => s + f.size, 0);
