@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { DfanError } from '../../errors.js';
 import { planDecode, type RawFrame, runDecode, showinfo } from '../../video/decode.js';
-import { ffmpegInput, findFfmpeg, lastErrorLine } from '../../video/ffmpeg.js';
+import { ffmpegInput, findFfmpeg, lastErrorLine, runCollect } from '../../video/ffmpeg.js';
 import type { Frame, ResizeMode, VideoInfo } from '../../video/types.js';
 
 export interface StreamedFrame {
@@ -120,21 +120,7 @@ export async function readMonoAudio(
   const { ffmpeg } = findFfmpeg();
   const args = ['-nostdin', '-v', 'error', '-i', ffmpegInput(path), '-vn', '-sn', '-map', '0:a:0?'];
   args.push('-ac', '1', '-ar', String(sampleRate), '-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1');
-  const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => chunks.push(b));
-  child.stderr.on('data', (b: Buffer) => {
-    if (stderr.length < 65536) stderr += b.toString('utf8');
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((res, rej) => {
-    child.on('error', (e) =>
-      rej(new DfanError('FFMPEG_FAILED', `could not start ffmpeg: ${e.message}`, { cause: e })),
-    );
-    child.on('close', (c) => res(c));
-  }).finally(() => clearTimeout(timer));
-  const buf = Buffer.concat(chunks);
+  const { code, stdout: buf, stderr } = await runCollect(ffmpeg, args, timeoutMs);
   if (code !== 0) {
     // a video without audio maps nothing: ffmpeg then says it has no output streams
     if (buf.length === 0 && /does not contain any stream|Output file .* does not contain/i.test(stderr))
