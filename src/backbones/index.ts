@@ -1,6 +1,8 @@
 /**
  * The backbone stage: packs of frozen backbones that turn a video's snippets into feature
- * streams. `loadPack('default' | 'path/to/pack.json')`; engines in ./engine.ts.
+ * streams (their contract: ./streams.ts). `loadPack('default' | 'research' | 'path/to/pack.json')`;
+ * engines in ./engine.ts, the built-in packs in ./default and ./research, the pack format and
+ * installs in ./packs, the ONNX converters in ./convert.
  */
 import { existsSync } from 'node:fs';
 import { DfanError } from '../errors.js';
@@ -19,6 +21,15 @@ export {
 export { loadManifest, type ResolvedManifest, validateManifest, verifyWeights } from './manifest.js';
 export { loadPackFile, type PackJson, type ResolvedPack } from './packs/format.js';
 export { clipsToTensor, fitFrame, framesToTensor } from './preprocess.js';
+export {
+  FACE_EXPRESSIONS,
+  FACE_LAYOUT,
+  type MapFit,
+  type Region,
+  type StreamInfo,
+  type StreamKind,
+  type StreamTensor,
+} from './streams.js';
 export type { BackboneManifest, FeaturePack, PackInput } from './types.js';
 
 export type PackOptions = DefaultPackOptions & ManifestPackOptions;
