@@ -21,15 +21,7 @@ export {
 export { loadManifest, type ResolvedManifest, validateManifest, verifyWeights } from './manifest.js';
 export { loadPackFile, type PackJson, type ResolvedPack } from './packs/format.js';
 export { clipsToTensor, fitFrame, framesToTensor } from './preprocess.js';
-export {
-  FACE_EXPRESSIONS,
-  FACE_LAYOUT,
-  type MapFit,
-  type Region,
-  type StreamInfo,
-  type StreamKind,
-  type StreamTensor,
-} from './streams.js';
+export * from './streams.js';
 export type { BackboneManifest, FeaturePack, PackInput } from './types.js';
 
 export type PackOptions = DefaultPackOptions & ManifestPackOptions;

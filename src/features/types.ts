@@ -6,16 +6,8 @@
  */
 import type { StreamInfo, StreamTensor } from '../backbones/streams.js';
 
-// the stream contracts, for the stages that read feature files
-export {
-  FACE_EXPRESSIONS,
-  FACE_LAYOUT,
-  type MapFit,
-  type Region,
-  type StreamInfo,
-  type StreamKind,
-  type StreamTensor,
-} from '../backbones/streams.js';
+// the stream contracts (StreamInfo, StreamTensor, Region, MapFit, FACE_LAYOUT…) for the readers of feature files
+export * from '../backbones/streams.js';
 
 export interface SnippetTimes {
   start: number;
