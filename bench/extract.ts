@@ -81,7 +81,7 @@ async function bareInference(packName: string, pack: FeaturePack, clip: string):
     ].map((b) => ({ ...b, fps: b.framesPerVideo / Math.max(b.msPerVideo / 1000, 1e-9) }));
   }
   const { benchBackbones } = await import('./lib/backbones.js');
-  const { decodeSize } = await import('../src/backbones/default-pack.js');
+  const { decodeSize } = await import('../src/backbones/default/pack.js');
   const { decodeFrames, sampleSnippets } = await import('../src/video/index.js');
   const info = await probe(clip);
   const snippets = sampleSnippets(info.duration, 16, 8, info.fps);

@@ -33,15 +33,15 @@ import {
   smallCueFrame,
   wholePhotoFrame,
 } from '../research/probe/photos.js';
+import { kerasSourceFromTfjs, kerasToOnnx } from '../src/backbones/convert/keras2onnx.js';
+import { tfGraphToOnnx } from '../src/backbones/convert/tfgraph2onnx.js';
+import { humanModelsDir, readHumanGraph } from '../src/backbones/default/human.js';
+import { nsfwMobilenetPath } from '../src/backbones/default/mobilenet.js';
+import { packageDir } from '../src/backbones/default/pkg.js';
 import type { LoadedModel } from '../src/backbones/engine.js';
-import { humanModelsDir, readHumanGraph } from '../src/backbones/human.js';
-import { kerasSourceFromTfjs, kerasToOnnx } from '../src/backbones/keras2onnx.js';
-import { nsfwMobilenetPath } from '../src/backbones/mobilenet.js';
 import { loadOnnx } from '../src/backbones/onnx.js';
 import { writeOnnx } from '../src/backbones/onnx-writer.js';
-import { packageDir } from '../src/backbones/pkg.js';
 import { chwToHwc, framesToTensor, type InputSpec } from '../src/backbones/preprocess.js';
-import { tfGraphToOnnx } from '../src/backbones/tfgraph2onnx.js';
 import { loadTfjs } from '../src/backbones/tfjs.js';
 import { rng } from '../src/util/random.js';
 import { projectRoot } from '../src/version.js';

@@ -22,6 +22,7 @@ export type {
   SpatialGrid,
   SpatialStreamInfo,
 } from './app/types.js';
+export type { PackJson as PackManifest } from './backbones/packs/format.js';
 export type { BackboneManifest, FeaturePack, PackInput } from './backbones/types.js';
 export type { Metrics } from './data/metrics-types.js';
 export type { Dataset, DatasetItem, SplitName } from './data/types.js';
@@ -48,7 +49,6 @@ export type { ModelConfig, TrainConfig } from './model/config.js';
 export type { EvalResult, VideoResult } from './model/evaluate.js';
 export { type EpochLog, type LoadedRun, loadRun, type RunConfig, type VideoPrediction } from './model/run.js';
 export type { TrainResult } from './model/train-run.js';
-export type { PackJson as PackManifest } from './packs/format.js';
 export { DFAN_VERSION as version } from './version.js';
 
 import type { Prediction } from './app/types.js';

@@ -56,11 +56,11 @@ export async function timePerItem(
 export async function benchBackbones(frames: Frame[], opts: BenchOptions = {}): Promise<BackboneTiming[]> {
   const repeats = opts.repeats ?? 3;
   const n = frames.length;
-  const { loadMobilenet, MID_LAYER } = await import('../../src/backbones/mobilenet.js');
-  const { loadCenternet } = await import('../../src/backbones/centernet.js');
-  const { loadFaceRunner } = await import('../../src/backbones/faces.js');
-  const { loadPoseRunner } = await import('../../src/backbones/movenet.js');
-  const { colourStats, motionStats } = await import('../../src/backbones/stats.js');
+  const { loadMobilenet, MID_LAYER } = await import('../../src/backbones/default/mobilenet.js');
+  const { loadCenternet } = await import('../../src/backbones/default/centernet.js');
+  const { loadFaceRunner } = await import('../../src/backbones/default/faces.js');
+  const { loadPoseRunner } = await import('../../src/backbones/default/movenet.js');
+  const { colourStats, motionStats } = await import('../../src/backbones/default/stats.js');
   const out: BackboneTiming[] = [];
   const runnerOpts = { engine: opts.engine ?? 'auto', threads: opts.threads, batchSize: opts.batchSize };
   const engineName = (e: string) => (e === 'tfjs' ? 'tfjs-wasm' : e);

@@ -4,6 +4,7 @@
  * imported only when a backbone needs them. Other modules add engines with `registerEngine`.
  */
 import { DfanError } from '../errors.js';
+import type { Frame } from '../video/types.js';
 
 /** A dense float tensor (row-major). */
 export interface EngineTensor {
@@ -24,6 +25,16 @@ export const ONNX_BATCH = 1;
 export interface EngineOptions {
   /** threads for one inference (onnxruntime intra-op; default 2 = this machine's cores) */
   threads?: number;
+}
+
+/** Options of a model dfan converts to ONNX at first use, with its tfjs-wasm original as the fallback. */
+export interface ConvertedModelOptions extends EngineOptions {
+  /** 'auto' (default) = the ONNX conversion, tfjs-wasm if it fails; 'onnx' makes a failure an error */
+  engine?: 'auto' | 'onnx' | 'tfjs';
+  /** where the converted ONNX file is cached (default: the dfan cache, src/backbones/cache.ts) */
+  cacheDir?: string;
+  /** frames per inference call */
+  batchSize?: number;
 }
 
 /** A loaded model: feed named inputs, get the named outputs. */
@@ -73,6 +84,29 @@ registerEngine('onnx', async () => (await import('./onnx.js')).onnxEngine);
 registerEngine('tfjs', async () => (await import('./tfjs.js')).tfjsEngine);
 // stateless .tflite models (one call per item); the addon loads only when a model does
 registerEngine('tflite', async () => (await import('./tflite.js')).tfliteEngine);
+
+/**
+ * The one shape of the default pack's models: frames in (any size; each model fits them to its
+ * input), one result out, on the engine it was loaded on.
+ */
+export interface FrameRunner<Out> {
+  readonly engine: 'onnx' | 'tfjs';
+  run(frames: Frame[]): Promise<Out>;
+  dispose(): Promise<void>;
+}
+
+/** A pipeline that takes one frame per call (e.g. human's tfjs-wasm originals) as a FrameRunner. */
+export function perFrameRunner<T>(fn: (frame: Frame) => Promise<T>): FrameRunner<T[]> {
+  return {
+    engine: 'tfjs',
+    async run(frames) {
+      const out: T[] = [];
+      for (const f of frames) out.push(await fn(f));
+      return out;
+    },
+    async dispose() {},
+  };
+}
 
 /**
  * A runner converted to ONNX when that works (engine 'auto', the default), else the tfjs-wasm

@@ -1,10 +1,12 @@
 /**
  * The backbone stage: packs of frozen backbones that turn a video's snippets into feature
- * streams. `loadPack('default' | 'path/to/pack.json')`; engines in ./engine.ts.
+ * streams (their contract: ./streams.ts). `loadPack('default' | 'research' | 'path/to/pack.json')`;
+ * engines in ./engine.ts, the built-in packs in ./default and ./research, the pack format and
+ * installs in ./packs, the ONNX converters in ./convert.
  */
 import { existsSync } from 'node:fs';
 import { DfanError } from '../errors.js';
-import type { DefaultPackOptions } from './default-pack.js';
+import type { DefaultPackOptions } from './default/pack.js';
 import type { ManifestPackOptions } from './manifest-pack.js';
 import type { FeaturePack, PackInput } from './types.js';
 
@@ -16,26 +18,23 @@ export {
   type LoadedModel,
   registerEngine,
 } from './engine.js';
-export {
-  loadManifest,
-  loadPackFile,
-  type ResolvedManifest,
-  validateManifest,
-  verifyWeights,
-} from './manifest.js';
+export { loadManifest, type ResolvedManifest, validateManifest, verifyWeights } from './manifest.js';
+export { loadPackFile, type PackJson, type ResolvedPack } from './packs/format.js';
 export { clipsToTensor, fitFrame, framesToTensor } from './preprocess.js';
+export * from './streams.js';
 export type { BackboneManifest, FeaturePack, PackInput } from './types.js';
 
 export type PackOptions = DefaultPackOptions & ManifestPackOptions;
 
-export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<FeaturePack> {
-  return (await import('./default-pack.js')).loadDefaultPack(opts);
-}
-
-/** Built-in packs by name; other modules add theirs (e.g. 'research') with `registerPack`. */
-const builtin = new Map<string, (opts: PackOptions) => Promise<FeaturePack>>([['default', loadDefaultPack]]);
-// the research pack (installed with `dfan pack install … --id research`; src/backbones/research)
-builtin.set('research', async (opts) => (await import('./research/index.js')).loadResearchPack(opts));
+/**
+ * Built-in packs by name, loaded lazily (each imports its models only when used); other modules
+ * add theirs with `registerPack`. The research pack needs an installed pack (`dfan pack install
+ * … --id research`, docs/packs.md).
+ */
+const builtin = new Map<string, (opts: PackOptions) => Promise<FeaturePack>>([
+  ['default', async (opts) => (await import('./default/pack.js')).loadDefaultPack(opts)],
+  ['research', async (opts) => (await import('./research/index.js')).loadResearchPack(opts)],
+]);
 
 export function registerPack(name: string, loader: (opts: PackOptions) => Promise<FeaturePack>): void {
   builtin.set(name, loader);

@@ -8,11 +8,11 @@
  * Frames are decoded straight at each backbone's input size and resize mode (one decode per
  * distinct size), so no resizing happens in JS.
  */
-import type { StreamInfo, StreamTensor } from '../features/types.js';
 import type { Frame } from '../video/types.js';
-import { loadPackFile, type PackFile } from './manifest.js';
 import { isClipKind, isMapKind, storedTimeSteps } from './output.js';
+import { loadPackFile, type ResolvedPack } from './packs/format.js';
 import { type BackboneRunner, clipSampleTimes, loadBackbone, type RunnerOptions } from './runner.js';
+import type { StreamInfo, StreamTensor } from './streams.js';
 import type { BackboneManifest, FeaturePack, PackInput } from './types.js';
 
 export interface ManifestPackOptions extends RunnerOptions {
@@ -36,7 +36,7 @@ function streamInfoOf(m: BackboneManifest): StreamInfo {
 }
 
 export async function loadManifestPack(file: string, opts: ManifestPackOptions = {}): Promise<FeaturePack> {
-  const pack: PackFile = await loadPackFile(file, { verify: opts.verify !== false });
+  const pack: ResolvedPack = await loadPackFile(file, { verify: opts.verify !== false });
   const chosen = opts.streams?.length
     ? pack.backbones.filter((b) => opts.streams?.includes(b.stream))
     : pack.backbones;

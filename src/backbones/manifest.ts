@@ -21,12 +21,6 @@ export interface ResolvedManifest extends BackboneManifest {
   source: string;
 }
 
-export interface PackFile {
-  id: string;
-  source: string;
-  backbones: ResolvedManifest[];
-}
-
 /**
  * Validate a parsed manifest object. `file` names the manifest (or pack) for messages; weights
  * are resolved relative to `baseDir`.
@@ -98,7 +92,8 @@ function validateInput(raw: unknown, kind: BackboneKind, file: string, p: string
   return { name, size, crop, layout, colorOrder, scale, mean, std, frames: f };
 }
 
-async function readJson(file: string, what: string): Promise<unknown> {
+/** Parse a JSON file: NOT_FOUND when it is absent, BAD_MANIFEST (pointing at `docs`) when not JSON. */
+export async function readJsonFile(file: string, what: string, docs = 'docs/backbones.md'): Promise<unknown> {
   if (!existsSync(file))
     throw new DfanError('NOT_FOUND', `${what} not found`, { file, hint: 'check the path' });
   const text = await readFile(file, 'utf8');
@@ -107,7 +102,7 @@ async function readJson(file: string, what: string): Promise<unknown> {
   } catch (e) {
     throw new DfanError('BAD_MANIFEST', `${what} is not valid JSON: ${(e as Error).message}`, {
       file,
-      hint: 'see docs/backbones.md for the format',
+      hint: `see ${docs} for the format`,
     });
   }
 }
@@ -118,7 +113,7 @@ export async function loadManifest(
   opts: { checkWeights?: boolean } = {},
 ): Promise<ResolvedManifest> {
   const abs = resolve(file);
-  const m = validateManifest(await readJson(abs, 'backbone manifest'), abs, dirname(abs));
+  const m = validateManifest(await readJsonFile(abs, 'backbone manifest'), abs, dirname(abs));
   if (opts.checkWeights !== false) assertWeights(m);
   return m;
 }
@@ -148,42 +143,4 @@ export async function verifyWeights(m: ResolvedManifest): Promise<void> {
       },
     );
   }
-}
-
-/**
- * Read a user pack file: `{ id, backbones: [manifest | "relative/manifest.json"] }`. Inline
- * manifests resolve weights relative to the pack file; referenced ones relative to themselves.
- * Stream names must be unique within a pack.
- */
-export async function loadPackFile(file: string, opts: { verify?: boolean } = {}): Promise<PackFile> {
-  const abs = resolve(file);
-  const raw = await readJson(abs, 'pack file');
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
-    fail(abs, '(root)', 'must be a JSON object { id, backbones }');
-  const o = raw as Json;
-  const id = str(o, 'id', abs, 'pack.') as string;
-  const list = o.backbones;
-  if (!Array.isArray(list) || list.length === 0)
-    fail(abs, 'pack.backbones', 'must be a non-empty array of manifests or manifest paths');
-  const backbones: ResolvedManifest[] = [];
-  for (const [k, entry] of (list as unknown[]).entries()) {
-    if (typeof entry === 'string') {
-      backbones.push(await loadManifest(resolve(dirname(abs), entry), { checkWeights: false }));
-    } else if (entry && typeof entry === 'object') {
-      backbones.push(validateManifest(entry, abs, dirname(abs)));
-    } else {
-      fail(abs, `pack.backbones[${k}]`, 'must be a manifest object or a path to a manifest file');
-    }
-  }
-  const seen = new Set<string>();
-  for (const m of backbones) {
-    if (seen.has(m.stream))
-      fail(m.source, `${m.id}: stream`, `"${m.stream}" is produced by two backbones of pack "${id}"`);
-    seen.add(m.stream);
-  }
-  for (const m of backbones) {
-    if (opts.verify) await verifyWeights(m);
-    else assertWeights(m);
-  }
-  return { id, source: abs, backbones };
 }

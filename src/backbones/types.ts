@@ -1,10 +1,10 @@
 /**
  * Contracts of the backbone stage. A backbone is a JSON manifest + weights; a pack is a set of
- * backbones that together produce the named streams of the feature store (src/features/types.ts).
+ * backbones that together produce the named streams of ./streams.ts (stored by src/features).
  */
 
-import type { StreamInfo, StreamTensor } from '../features/types.js';
 import type { DecodeOptions, Frame, Snippet, VideoInfo } from '../video/types.js';
+import type { StreamInfo, StreamTensor } from './streams.js';
 
 export type BackboneKind = 'frame-map' | 'frame-vector' | 'clip-vector' | 'clip-map';
 

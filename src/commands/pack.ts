@@ -6,10 +6,10 @@ interface StreamLine {
   description: string;
 }
 
-/** What the built-in default pack's streams really are (from src/backbones/default-pack.ts; loads no model). */
+/** What the built-in default pack's streams really are (from src/backbones/default/pack.ts; loads no model). */
 async function defaultPackStreams(): Promise<StreamLine[]> {
   try {
-    const { defaultStreamInfos } = await import('../backbones/default-pack.js');
+    const { defaultStreamInfos } = await import('../backbones/default/pack.js');
     return Object.values(defaultStreamInfos('onnx')).map((s) => ({
       name: s.name,
       description: s.description,
@@ -24,7 +24,7 @@ async function knownPackIds(): Promise<string[]> {
   const { readdir } = await import('node:fs/promises');
   const { join } = await import('node:path');
   const { projectRoot } = await import('../version.js');
-  const { knownPackJson } = await import('../packs/cache.js');
+  const { knownPackJson } = await import('../backbones/packs/installed.js');
   try {
     const names = await readdir(join(projectRoot(), 'packs'));
     return names.filter((n) => knownPackJson(n) !== null).sort();
@@ -38,7 +38,7 @@ function mb(bytes: number): string {
 }
 
 async function list(opts: { json?: boolean }): Promise<void> {
-  const { listInstalled, packsRoot } = await import('../packs/cache.js');
+  const { listInstalled, packsRoot } = await import('../backbones/packs/installed.js');
   const { packs, broken } = await listInstalled();
   const builtIn = { id: 'default', builtIn: true, streams: await defaultPackStreams() };
   if (opts.json) {
@@ -87,7 +87,7 @@ async function list(opts: { json?: boolean }): Promise<void> {
 }
 
 async function install(source: string, opts: { id?: string; progress?: boolean }): Promise<void> {
-  const { installPack } = await import('../packs/install.js');
+  const { installPack } = await import('../backbones/packs/install.js');
   const showBar = opts.progress !== false && process.stderr.isTTY;
   let bar: import('cli-progress').SingleBar | null = null;
   if (showBar) {
@@ -139,7 +139,7 @@ async function install(source: string, opts: { id?: string; progress?: boolean }
 }
 
 async function verify(id: string | undefined, opts: { json?: boolean }): Promise<void> {
-  const { verifyPacks } = await import('../packs/install.js');
+  const { verifyPacks } = await import('../backbones/packs/install.js');
   const results = await verifyPacks(id);
   if (opts.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else {

@@ -3,7 +3,7 @@
  * extension (`Fear/3501259368_6d0375028d_700`) and users keep them in whatever container they
  * downloaded: the index maps names to files once, so a 1,600-video lookup is one directory walk.
  */
-import { readdirSync, statSync } from 'node:fs';
+import { readdirSync, type Stats, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve, sep } from 'node:path';
 import { DfanError } from '../errors.js';
 
@@ -81,17 +81,22 @@ export interface VideoIndex {
   find(name: string, classes?: readonly string[]): string | null;
 }
 
+/** `statSync(path)`, or a NOT_FOUND DfanError naming the path, with `message` and `hint`. */
+export function statOrNotFound(path: string, message: string, hint: string): Stats {
+  try {
+    return statSync(path);
+  } catch {
+    throw new DfanError('NOT_FOUND', message, { file: path, hint });
+  }
+}
+
 /** Walk `root` once (following no symlinked folders twice) and index every video file. */
 export function indexVideos(root: string): VideoIndex {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(root);
-  } catch {
-    throw new DfanError('NOT_FOUND', 'video root folder does not exist', {
-      file: root,
-      hint: 'pass --root with the folder that holds the videos',
-    });
-  }
+  const st = statOrNotFound(
+    root,
+    'video root folder does not exist',
+    'pass --root with the folder that holds the videos',
+  );
   if (!st.isDirectory()) {
     throw new DfanError('BAD_ARGUMENT', 'video root must be a folder', { file: root });
   }

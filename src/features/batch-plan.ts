@@ -18,6 +18,19 @@ export function assertUniqueKeys(items: readonly ExtractItem[]): void {
   }
 }
 
+/** The store's index says which pack and sampling its files hold. */
+export function stampIndex(
+  store: FeatureStore,
+  packId: string,
+  configHash: string,
+  sampling: { T: number; K: number },
+): void {
+  store.index.packId = packId;
+  store.index.configHash = configHash;
+  store.index.T = sampling.T;
+  store.index.K = sampling.K;
+}
+
 /** A video the batch must extract. */
 export interface PlannedVideo {
   key: string;

@@ -2,198 +2,33 @@
  * `extractAll`: a batch of videos into a FeatureStore, resumable. The store's files are the
  * truth: a video is skipped only when its file passes the integrity check with the same config
  * hash; everything else (missing, truncated, foreign, other config, --force) is extracted.
- * Runners are this process or worker processes; each keeps `inflight` videos going at once.
+ * Runners (./runners.ts) are this process or worker processes; each keeps `inflight` videos going
+ * at once.
  */
-import { type ChildProcess, fork } from 'node:child_process';
 import { closeSync, openSync, readFileSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { FeaturePack } from '../backbones/types.js';
-import { DfanError, describeError, isDfanError } from '../errors.js';
-import { removeStaleTemps } from './atomic.js';
-import { assertUniqueKeys, batchSummary, planBatch } from './batch-plan.js';
+import { DfanError } from '../errors.js';
+import { removeStaleTemps } from '../util/atomic.js';
+import { processAlive } from '../util/process.js';
+import { assertUniqueKeys, batchSummary, type PlannedVideo, planBatch, stampIndex } from './batch-plan.js';
 import {
-  checkStreams,
   DEFAULT_K,
   DEFAULT_T,
   type ExtractAllOptions,
   type ExtractFailure,
   type ExtractItem,
   type ExtractSummary,
-  type ExtractTiming,
-  extractVideo,
   configHash as makeConfigHash,
-  resolvePack,
 } from './extract.js';
-import { FeatureStore, writeFeatures } from './store.js';
-
-// ---------------------------------------------------------------- jobs (shared with worker.ts)
-
-export interface JobConfig {
-  pack: string;
-  T: number;
-  K: number;
-  streams?: string[];
-}
-
-export interface Job {
-  id: number;
-  key: string;
-  path: string;
-  source: string;
-  outPath: string;
-}
-
-export type JobResult =
-  | { id: number; ok: true; timing: ExtractTiming }
-  | { id: number; ok: false; error: string; code?: string };
-
-/** Extract one video and write its file atomically; never throws. */
-export async function runJob(pack: FeaturePack, cfg: JobConfig, job: Job): Promise<JobResult> {
-  try {
-    const timing = {} as ExtractTiming;
-    const vf = await extractVideo(job.path, pack, {
-      T: cfg.T,
-      K: cfg.K,
-      streams: cfg.streams,
-      key: job.key,
-      source: job.source,
-      timing,
-    });
-    await writeFeatures(job.outPath, vf);
-    return { id: job.id, ok: true, timing };
-  } catch (e) {
-    return { id: job.id, ok: false, error: describeError(e), code: isDfanError(e) ? e.code : undefined };
-  }
-}
-
-// ---------------------------------------------------------------- runners
-
-interface Runner {
-  /** resolves with the pack id once the pack is loaded */
-  ready: Promise<{ packId: string; streams: string[] }>;
-  run(job: Job): Promise<JobResult>;
-  close(): Promise<void>;
-  peakRssMB(): number;
-  /** false once the runner died (its pending jobs were failed) */
-  alive(): boolean;
-}
-
-class InProcessRunner implements Runner {
-  ready: Promise<{ packId: string; streams: string[] }>;
-  private pack: Promise<FeaturePack>;
-
-  constructor(private cfg: JobConfig) {
-    this.pack = resolvePack(cfg.pack, { streams: cfg.streams });
-    this.ready = this.pack.then((p) => {
-      checkStreams(p, cfg.streams);
-      return { packId: p.id, streams: p.streams.map((s) => s.name) };
-    });
-  }
-
-  async run(job: Job): Promise<JobResult> {
-    return runJob(await this.pack, this.cfg, job);
-  }
-
-  async close(): Promise<void> {
-    const p = await this.pack.catch(() => null);
-    await p?.dispose();
-  }
-
-  peakRssMB(): number {
-    return 0; // counted as the main process
-  }
-
-  alive(): boolean {
-    return true;
-  }
-}
-
-type WorkerMsg =
-  | { type: 'ready'; packId: string; streams: string[] }
-  | { type: 'init-failed'; error: string; code?: string }
-  | { type: 'result'; result: JobResult; rssMB: number };
-
-class ProcessRunner implements Runner {
-  ready: Promise<{ packId: string; streams: string[] }>;
-  private child: ChildProcess;
-  private pending = new Map<number, (r: JobResult) => void>();
-  private rss = 0;
-  private dead = false;
-
-  constructor(cfg: JobConfig) {
-    this.child = fork(new URL('./worker.js', import.meta.url), [], {
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-      serialization: 'json',
-    });
-    let stderrTail = '';
-    this.child.stderr?.on('data', (d: Buffer) => {
-      stderrTail = (stderrTail + d.toString()).slice(-2000);
-    });
-    this.ready = new Promise((resolveReady, rejectReady) => {
-      this.child.on('message', (m: WorkerMsg) => {
-        if (m.type === 'ready') resolveReady({ packId: m.packId, streams: m.streams });
-        else if (m.type === 'init-failed') {
-          rejectReady(new DfanError((m.code as 'INTERNAL') ?? 'INTERNAL', m.error));
-        } else if (m.type === 'result') {
-          this.rss = Math.max(this.rss, m.rssMB);
-          const cb = this.pending.get(m.result.id);
-          this.pending.delete(m.result.id);
-          cb?.(m.result);
-        }
-      });
-      this.child.on('exit', (code, signal) => {
-        this.dead = true;
-        const why = signal ? `signal ${signal}` : `exit code ${code}`;
-        const last = stderrTail.trim().split('\n').pop() ?? '';
-        rejectReady(
-          new DfanError(
-            'INTERNAL',
-            `extraction worker stopped (${why}) while loading the pack${last ? `: ${last}` : ''}`,
-          ),
-        );
-        for (const [id, cb] of this.pending) {
-          cb({
-            id,
-            ok: false,
-            error: `the worker process died (${why}) while extracting this video${last ? `: ${last}` : ''}`,
-          });
-        }
-        this.pending.clear();
-      });
-    });
-    this.ready.catch(() => {});
-    this.child.send({ type: 'init', cfg });
-  }
-
-  run(job: Job): Promise<JobResult> {
-    if (this.dead) return Promise.resolve({ id: job.id, ok: false, error: 'the worker process is gone' });
-    return new Promise((resolveJob) => {
-      this.pending.set(job.id, resolveJob);
-      this.child.send({ type: 'job', job });
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.dead) return;
-    const exited = new Promise<void>((r) => this.child.once('exit', () => r()));
-    try {
-      this.child.send({ type: 'close' });
-    } catch {
-      /* channel closed already */
-    }
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-
-  peakRssMB(): number {
-    return this.rss;
-  }
-
-  alive(): boolean {
-    return !this.dead;
-  }
-}
+import {
+  type ExtractJob,
+  type ExtractJobConfig,
+  type ExtractOutcome,
+  InProcessRunner,
+  ProcessRunner,
+  type Runner,
+} from './runners.js';
+import { FeatureStore } from './store.js';
 
 // ---------------------------------------------------------------- lock
 
@@ -216,16 +51,7 @@ function acquireLock(dir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const pid = Number(readFileSync(path, 'utf8').trim());
-      let alive = false;
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid) {
-        try {
-          process.kill(pid, 0);
-          alive = true;
-        } catch (err) {
-          alive = (err as NodeJS.ErrnoException).code === 'EPERM';
-        }
-      }
-      if (alive) {
+      if (pid !== process.pid && processAlive(pid)) {
         throw new DfanError('BAD_ARGUMENT', `another dfan extract (pid ${pid}) is writing to this folder`, {
           file: dir,
           hint: `wait for it to finish, or remove ${LOCK_FILE} if that process is not dfan`,
@@ -239,6 +65,92 @@ function acquireLock(dir: string): () => void {
 
 // ---------------------------------------------------------------- extractAll
 
+function jobConfig(opts: ExtractAllOptions): ExtractJobConfig {
+  return { pack: opts.pack, T: opts.T ?? DEFAULT_T, K: opts.K ?? DEFAULT_K, streams: opts.streams };
+}
+
+function extractJob(id: number, v: PlannedVideo, store: FeatureStore): ExtractJob {
+  return { id, key: v.key, path: v.path, source: v.source, outPath: store.pathFor(v.key) };
+}
+
+/** How the runners take jobs off the queue. */
+interface Drive {
+  packId: string;
+  /** videos in flight per runner */
+  inflight: number;
+  /** a runner that died is replaced, this many times in all */
+  maxRespawns: number;
+  makeRunner: () => Runner;
+  signal?: AbortSignal;
+  onResult: (r: ExtractOutcome) => void;
+}
+
+/**
+ * Run the queue on the runners until it is empty (or the signal aborts): each runner keeps
+ * `inflight` videos going; a runner that dies is replaced (up to `maxRespawns`); a runner that
+ * fails to load gives up its slot.
+ */
+async function driveRunners(runners: Runner[], queue: ExtractJob[], d: Drive): Promise<void> {
+  let respawns = 0;
+  const lane = async (slot: number): Promise<void> => {
+    while (queue.length > 0 && !d.signal?.aborted) {
+      let runner = runners[slot];
+      if (!runner.alive()) {
+        if (respawns >= d.maxRespawns) return;
+        respawns++;
+        runner = d.makeRunner();
+        runners[slot] = runner;
+        try {
+          await runner.ready;
+        } catch {
+          continue;
+        }
+      }
+      const job = queue.shift();
+      if (!job) return;
+      d.onResult(await runner.run(job));
+    }
+  };
+  // the other runners may still be loading: a slot whose runner fails to load gives up
+  await Promise.all(
+    runners.map(async (r, slot) => {
+      try {
+        const info = await r.ready;
+        if (info.packId !== d.packId) throw new DfanError('INTERNAL', 'workers loaded different packs');
+      } catch {
+        return;
+      }
+      await Promise.all(Array.from({ length: d.inflight }, () => lane(slot)));
+    }),
+  );
+}
+
+/**
+ * Jobs no runner took. True when the signal aborted (the batch was interrupted); else every
+ * runner died, and each of them is reported as a failure.
+ */
+function settleLeftovers(
+  queue: ExtractJob[],
+  signal: AbortSignal | undefined,
+  onResult: (r: ExtractOutcome) => void,
+): boolean {
+  if (queue.length === 0) return false;
+  if (signal?.aborted) return true;
+  for (const job of queue.splice(0)) {
+    onResult({ id: job.id, ok: false, error: 'no extraction worker could run (all worker processes died)' });
+  }
+  return false;
+}
+
+/** The last write of the index; a failure is harmless: the files are the truth, the index is rebuilt when needed. */
+function flushIndexSync(store: FeatureStore): void {
+  try {
+    store.flushSync();
+  } catch {
+    /* rebuilt from the files on the next open */
+  }
+}
+
 /** Extract a batch of videos into `outDir` (see ExtractAllOptions). Never throws for a bad video. */
 export async function extractAll(
   items: ExtractItem[],
@@ -246,24 +158,17 @@ export async function extractAll(
   opts: ExtractAllOptions,
 ): Promise<ExtractSummary> {
   const t0 = performance.now();
-  const cfg: JobConfig = {
-    pack: opts.pack,
-    T: opts.T ?? DEFAULT_T,
-    K: opts.K ?? DEFAULT_K,
-    streams: opts.streams,
-  };
+  const cfg = jobConfig(opts);
   assertUniqueKeys(items);
   const store = await FeatureStore.open(outDir, { create: true });
   const unlock = acquireLock(outDir);
   removeStaleTemps(outDir);
   const nWorkers = Math.max(0, Math.floor(opts.workers ?? 0));
-  const inflight = Math.max(1, Math.floor(opts.inflight ?? 2));
   const makeRunner = (): Runner => (nWorkers > 0 ? new ProcessRunner(cfg) : new InProcessRunner(cfg));
   const runners: Runner[] = [];
   const failed: ExtractFailure[] = [];
   const timings: ExtractSummary['timings'] = [];
   let done = 0;
-  let skipped = 0;
   let interrupted = false;
   let flushing: Promise<void> = Promise.resolve();
   const flush = () => {
@@ -272,27 +177,21 @@ export async function extractAll(
   };
   try {
     for (let i = 0; i < Math.max(1, nWorkers); i++) runners.push(makeRunner());
-    const first = await runners[0].ready;
-    const packId = first.packId;
+    const { packId } = await runners[0].ready;
     const hash = makeConfigHash(packId, cfg);
-    store.index.packId = packId;
-    store.index.configHash = hash;
-    store.index.T = cfg.T;
-    store.index.K = cfg.K;
-
-    const progress = (key?: string, status?: 'done' | 'skipped' | 'failed') =>
-      opts.onProgress?.({ total: items.length, done, skipped, failed: failed.length, key, status });
-
+    stampIndex(store, packId, hash, cfg);
     const plan = await planBatch(items, store, hash, opts);
     failed.push(...plan.failed);
-    skipped = plan.skipped;
-    const queue: Job[] = plan.todo.map((v, id) => ({ id, ...v, outPath: store.pathFor(v.key) }));
+    const { skipped } = plan;
+    const queue = plan.todo.map((v, id) => extractJob(id, v, store));
+    const progress = (key?: string, status?: 'done' | 'skipped' | 'failed') =>
+      opts.onProgress?.({ total: items.length, done, skipped, failed: failed.length, key, status });
     await flush();
     opts.onReady?.({ packId, configHash: hash, todo: queue.length, skipped });
     progress();
 
     const byId = new Map(queue.map((j) => [j.id, j]));
-    const onResult = (r: JobResult) => {
+    const onResult = (r: ExtractOutcome) => {
       const job = byId.get(r.id)!;
       if (!r.ok && opts.signal?.aborted) {
         // most likely killed by the same Ctrl-C (ffmpeg got SIGINT too): not the video's fault
@@ -310,75 +209,25 @@ export async function extractAll(
       void flush();
       progress(job.key, r.ok ? 'done' : 'failed');
     };
-
-    let respawns = 0;
-    const drive = async (slot: number): Promise<void> => {
-      const lane = async (): Promise<void> => {
-        while (queue.length > 0 && !opts.signal?.aborted) {
-          let runner = runners[slot];
-          if (!runner.alive()) {
-            if (respawns >= 3 * Math.max(1, nWorkers)) return;
-            respawns++;
-            runner = makeRunner();
-            runners[slot] = runner;
-            try {
-              await runner.ready;
-            } catch {
-              continue;
-            }
-          }
-          const job = queue.shift();
-          if (!job) return;
-          onResult(await runner.run(job));
-        }
-      };
-      await Promise.all(Array.from({ length: inflight }, lane));
-    };
-    // the other runners may still be loading: a slot whose runner fails to load gives up
-    await Promise.all(
-      runners.map(async (r, slot) => {
-        try {
-          const info = await r.ready;
-          if (info.packId !== packId) throw new DfanError('INTERNAL', 'workers loaded different packs');
-        } catch {
-          return;
-        }
-        await drive(slot);
-      }),
-    );
-    if (queue.length > 0) {
-      if (opts.signal?.aborted) interrupted = true;
-      else {
-        for (const job of queue.splice(0)) {
-          onResult({
-            id: job.id,
-            ok: false,
-            error: 'no extraction worker could run (all worker processes died)',
-          });
-        }
-      }
-    }
-    await flush();
-    const workersRss = runners.map((r) => r.peakRssMB()).filter((x) => x > 0);
-    const tally = {
-      total: items.length,
-      done,
-      skipped,
-      failed,
+    await driveRunners(runners, queue, {
       packId,
-      configHash: hash,
-      interrupted,
-      timings,
-    };
-    return batchSummary(tally, t0, workersRss);
+      inflight: Math.max(1, Math.floor(opts.inflight ?? 2)),
+      maxRespawns: 3 * Math.max(1, nWorkers),
+      makeRunner,
+      signal: opts.signal,
+      onResult,
+    });
+    if (settleLeftovers(queue, opts.signal, onResult)) interrupted = true;
+    await flush();
+    return batchSummary(
+      { total: items.length, done, skipped, failed, packId, configHash: hash, interrupted, timings },
+      t0,
+      runners.map((r) => r.peakRssMB()).filter((x) => x > 0),
+    );
   } finally {
     await Promise.all(runners.map((r) => r.close().catch(() => {})));
     await flushing;
-    try {
-      store.flushSync();
-    } catch {
-      /* the files are the truth; the index is rebuilt when needed */
-    }
+    flushIndexSync(store);
     unlock();
   }
 }

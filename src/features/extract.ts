@@ -1,3 +1,4 @@
+import type { StreamTensor } from '../backbones/streams.js';
 import type { FeaturePack } from '../backbones/types.js';
 import { DfanError, describeError } from '../errors.js';
 import { jsonTag, sha256File } from '../util/hash.js';
@@ -51,7 +52,7 @@ export function configHash(packId: string, opts: { T: number; K: number; streams
 }
 
 /** Check a --streams selection against what the pack makes. */
-export function checkStreams(pack: FeaturePack, streams?: string[]): void {
+export function checkPackStreams(pack: FeaturePack, streams?: string[]): void {
   if (!streams) return;
   const have = pack.streams.map((s) => s.name);
   for (const s of streams) {
@@ -63,6 +64,31 @@ export function checkStreams(pack: FeaturePack, streams?: string[]): void {
   }
 }
 
+/** The streams to store (`keep`), each one the pack returned with T snippets (INTERNAL otherwise). */
+function keptStreams(
+  pack: FeaturePack,
+  got: Record<string, StreamTensor>,
+  keep: string[],
+  T: number,
+  file: string,
+): VideoFeatures['streams'] {
+  const streams: VideoFeatures['streams'] = {};
+  for (const name of keep) {
+    const t = got[name];
+    if (!t) throw new DfanError('INTERNAL', `pack "${pack.id}" returned no "${name}" stream`, { file });
+    if (t.shape[0] !== T)
+      throw new DfanError(
+        'INTERNAL',
+        `pack "${pack.id}" returned ${t.shape[0]} snippets for "${name}", expected ${T}`,
+        {
+          file,
+        },
+      );
+    streams[name] = t;
+  }
+  return streams;
+}
+
 /** Extract the features of one video with a loaded pack (in this process). */
 export async function extractVideo(
   videoPath: string,
@@ -71,7 +97,7 @@ export async function extractVideo(
 ): Promise<VideoFeatures> {
   const T = opts.T ?? DEFAULT_T;
   const K = opts.K ?? DEFAULT_K;
-  checkStreams(pack, opts.streams);
+  checkPackStreams(pack, opts.streams);
   const t0 = performance.now();
   const video = await import('../video/index.js');
   const hashP = (async () => {
@@ -96,22 +122,7 @@ export async function extractVideo(
   const t2 = performance.now();
   const { h: sourceHash, ms: hashMs } = await hashP;
   const keep = opts.streams ?? pack.streams.map((s) => s.name);
-  const streams: VideoFeatures['streams'] = {};
-  for (const name of keep) {
-    const t = res.streams[name];
-    if (!t)
-      throw new DfanError('INTERNAL', `pack "${pack.id}" returned no "${name}" stream`, { file: videoPath });
-    if (t.shape[0] !== T) {
-      throw new DfanError(
-        'INTERNAL',
-        `pack "${pack.id}" returned ${t.shape[0]} snippets for "${name}", expected ${T}`,
-        {
-          file: videoPath,
-        },
-      );
-    }
-    streams[name] = t;
-  }
+  const streams = keptStreams(pack, res.streams, keep, T, videoPath);
   const vf: VideoFeatures = {
     meta: {
       source: opts.source ?? videoPath,
@@ -170,12 +181,7 @@ export async function resolvePack(spec: string, opts: { streams?: string[] } = {
     }
     return await factory(opts);
   }
-  const { loadPack, packNames } = await import('../backbones/index.js');
-  if (spec === 'research' && !packNames().includes('research')) {
-    // the research pack lives in src/backbones/research and needs an installed pack (dfan pack install)
-    const { loadResearchPack } = await import('../backbones/research/index.js');
-    return loadResearchPack();
-  }
+  const { loadPack } = await import('../backbones/index.js');
   return loadPack(spec, opts);
 }
 

@@ -3,9 +3,8 @@
  * the paths relative to the folder), or the videos of a `video,label,split` CSV manifest (keys
  * are the `video` column as written; missing files become failures, never a crash).
  */
-import { statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
-import { listVideoFiles, toPosix, VIDEO_EXTENSIONS } from '../data/find.js';
+import { listVideoFiles, statOrNotFound, toPosix, VIDEO_EXTENSIONS } from '../data/find.js';
 import { readManifest } from '../data/manifest.js';
 import { DfanError } from '../errors.js';
 import type { ExtractItem } from './extract.js';
@@ -19,15 +18,11 @@ export interface ResolvedInput {
 export const listVideos = listVideoFiles;
 
 export function resolveInput(input: string): ResolvedInput {
-  let st: ReturnType<typeof statSync>;
-  try {
-    st = statSync(input);
-  } catch {
-    throw new DfanError('NOT_FOUND', 'input does not exist', {
-      file: input,
-      hint: 'give a video, a folder of videos or a video,label,split CSV manifest',
-    });
-  }
+  const st = statOrNotFound(
+    input,
+    'input does not exist',
+    'give a video, a folder of videos or a video,label,split CSV manifest',
+  );
   if (st.isDirectory()) {
     const root = resolve(input);
     const items = listVideos(root).map((abs) => {

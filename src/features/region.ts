@@ -1,9 +1,9 @@
 /**
- * Which part of the displayed frame a map stream's grid spans (Region, src/features/types.ts).
+ * Which part of the displayed frame a map stream's grid spans (Region, src/backbones/streams.ts).
  * New feature files carry it per video; older ones were made with a centre crop onto a square.
  */
 import { gridRegion } from '../backbones/preprocess.js';
-import type { Region, StreamInfo } from './types.js';
+import type { Region, StreamInfo } from '../backbones/streams.js';
 
 /** The region of a map stream for a frame of width×height (display pixels). */
 export function mapRegion(

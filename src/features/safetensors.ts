@@ -349,68 +349,50 @@ export function decodeSafetensors(buf: Uint8Array, file?: string): Safetensors {
   return { tensors, metadata, headerLength };
 }
 
+/** One little-endian element at byte offset `o`, as a number, for the dtypes read element-wise. */
+const READ_LITTLE_ENDIAN: Partial<Record<Dtype, (dv: DataView, o: number) => number>> = {
+  BOOL: (dv, o) => dv.getUint8(o),
+  U8: (dv, o) => dv.getUint8(o),
+  I8: (dv, o) => dv.getInt8(o),
+  I16: (dv, o) => dv.getInt16(o, true),
+  U16: (dv, o) => dv.getUint16(o, true),
+  BF16: (dv, o) => {
+    // the upper half of a float32
+    u32Scratch[0] = dv.getUint16(o, true) << 16;
+    return f32Scratch[0];
+  },
+  I32: (dv, o) => dv.getInt32(o, true),
+  U32: (dv, o) => dv.getUint32(o, true),
+  I64: (dv, o) => Number(dv.getBigInt64(o, true)),
+  U64: (dv, o) => Number(dv.getBigUint64(o, true)),
+};
+
 /** A raw tensor as float32 (F16 and BF16 widened, F64 narrowed, integers converted). */
 export function toFloat32(t: RawTensor): Float32Array {
   const b = t.bytes;
   const n = product(t.shape);
-  const aligned = (size: number) => LITTLE_ENDIAN && b.byteOffset % size === 0;
+  // a view of the bytes when they are aligned (and the platform little-endian), else of a copy
+  const view = <A>(C: {
+    new (buf: ArrayBufferLike, offset: number, length: number): A;
+    BYTES_PER_ELEMENT: number;
+  }) =>
+    LITTLE_ENDIAN && b.byteOffset % C.BYTES_PER_ELEMENT === 0
+      ? new C(b.buffer, b.byteOffset, n)
+      : new C(b.slice().buffer, 0, n);
   switch (t.dtype) {
     case 'F32':
-      return aligned(4)
-        ? new Float32Array(b.buffer, b.byteOffset, n)
-        : new Float32Array(b.slice().buffer, 0, n);
-    case 'F16': {
-      const h = aligned(2)
-        ? new Uint16Array(b.buffer, b.byteOffset, n)
-        : new Uint16Array(b.slice().buffer, 0, n);
-      return f16ArrayToF32(h);
-    }
-    case 'F64': {
-      const d = aligned(8)
-        ? new Float64Array(b.buffer, b.byteOffset, n)
-        : new Float64Array(b.slice().buffer, 0, n);
-      return Float32Array.from(d);
-    }
+      return view(Float32Array);
+    case 'F16':
+      return f16ArrayToF32(view(Uint16Array));
+    case 'F64':
+      return Float32Array.from(view(Float64Array));
     default: {
+      const read = READ_LITTLE_ENDIAN[t.dtype];
+      if (!read) throw new DfanError('BAD_FEATURES', `cannot convert ${t.dtype} to float32`);
       const dv = new DataView(b.buffer, b.byteOffset, b.byteLength);
       const out = new Float32Array(n);
       const size = DTYPE_SIZE[t.dtype];
-      for (let i = 0; i < n; i++) {
-        const o = i * size;
-        switch (t.dtype) {
-          case 'BOOL':
-          case 'U8':
-            out[i] = dv.getUint8(o);
-            break;
-          case 'I8':
-            out[i] = dv.getInt8(o);
-            break;
-          case 'I16':
-            out[i] = dv.getInt16(o, true);
-            break;
-          case 'U16':
-            out[i] = dv.getUint16(o, true);
-            break;
-          case 'BF16':
-            u32Scratch[0] = dv.getUint16(o, true) << 16;
-            out[i] = f32Scratch[0];
-            break;
-          case 'I32':
-            out[i] = dv.getInt32(o, true);
-            break;
-          case 'U32':
-            out[i] = dv.getUint32(o, true);
-            break;
-          case 'I64':
-            out[i] = Number(dv.getBigInt64(o, true));
-            break;
-          case 'U64':
-            out[i] = Number(dv.getBigUint64(o, true));
-            break;
-          default:
-            throw new DfanError('BAD_FEATURES', `cannot convert ${t.dtype} to float32`);
-        }
-      }
+      for (let i = 0; i < n; i++) out[i] = read(dv, i * size);
       return out;
     }
   }

@@ -18,9 +18,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { open, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { StreamTensor } from '../backbones/streams.js';
 import { DfanError } from '../errors.js';
+import { writeFileAtomic, writeFileAtomicSync } from '../util/atomic.js';
 import { hashFile, sha256Hex } from '../util/hash.js';
-import { writeFileAtomic, writeFileAtomicSync } from './atomic.js';
 import {
   decodeSafetensors,
   encodeSafetensors,
@@ -30,7 +31,7 @@ import {
   toFloat32,
   validateEntries,
 } from './safetensors.js';
-import type { FeatureMeta, SnippetTimes, StreamTensor, VideoFeatures } from './types.js';
+import type { FeatureMeta, SnippetTimes, VideoFeatures } from './types.js';
 
 export const FEATURE_FORMAT = 'dfan-features';
 export const FEATURE_FORMAT_VERSION = '1';

@@ -7,11 +7,11 @@
 import type { FeaturePack } from '../backbones/types.js';
 import { describeError, isDfanError } from '../errors.js';
 import { peakRssMB } from '../util/memory.js';
-import { type Job, type JobConfig, runJob } from './batch.js';
 import { resolvePack } from './extract.js';
+import { type ExtractJob, type ExtractJobConfig, runExtractJob } from './runners.js';
 
 let pack: FeaturePack | null = null;
-let cfg: JobConfig | null = null;
+let cfg: ExtractJobConfig | null = null;
 let running = 0;
 let closing = false;
 
@@ -31,7 +31,7 @@ process.on('disconnect', () => {
   process.exit(0);
 });
 
-process.on('message', async (m: { type: string; cfg?: JobConfig; job?: Job }) => {
+process.on('message', async (m: { type: string; cfg?: ExtractJobConfig; job?: ExtractJob }) => {
   if (m.type === 'init' && m.cfg) {
     cfg = m.cfg;
     try {
@@ -43,7 +43,7 @@ process.on('message', async (m: { type: string; cfg?: JobConfig; job?: Job }) =>
     }
   } else if (m.type === 'job' && m.job && pack && cfg) {
     running++;
-    const result = await runJob(pack, cfg, m.job);
+    const result = await runExtractJob(pack, cfg, m.job);
     running--;
     send({ type: 'result', result, rssMB: peakRssMB() });
     if (closing && running === 0) await finish();

@@ -4,7 +4,7 @@
  * never leaves a half-written resume marker.
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomicSync } from '../features/atomic.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
 
 /** The parsed file, or null when it is absent or not JSON. */
 export function readJson(path: string): unknown {

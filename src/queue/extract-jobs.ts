@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import type { Queue } from 'bullmq';
 import type { PlannedVideo } from '../features/batch-plan.js';
 import {
-  checkStreams,
+  checkPackStreams,
   DEFAULT_K,
   DEFAULT_T,
   type ExtractAllOptions,
@@ -27,13 +27,13 @@ import {
 /** The pack id behind a spec (the config hash needs it); the default pack's without loading it. */
 export async function packIdOf(spec: string, streams?: string[]): Promise<string> {
   if (spec === 'default') {
-    const { DEFAULT_PACK_ID, resolveStreams } = await import('../backbones/default-pack.js');
+    const { DEFAULT_PACK_ID, resolveStreams } = await import('../backbones/default/pack.js');
     resolveStreams(streams); // throws for an unknown stream, as the local run does
     return DEFAULT_PACK_ID;
   }
   const pack = await resolvePack(spec, { streams });
   try {
-    checkStreams(pack, streams);
+    checkPackStreams(pack, streams);
     return pack.id;
   } finally {
     await pack.dispose();

@@ -1,6 +1,6 @@
 /**
  * The worker side (`dfan worker --queue URL`): BullMQ workers that take extraction and prediction
- * jobs and run them with the local code — `runJob` (extractVideo + the atomic FeatureStore write)
+ * jobs and run them with the local code — `runExtractJob` (extractVideo + the atomic FeatureStore write)
  * and `PredictEngine.predictFile` — keeping each pack and model warm across jobs.
  *
  * Faults: a job whose valid feature file already exists is skipped (a retry after a kill never
@@ -15,8 +15,8 @@ import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { PredictEngine } from '../app/predict.js';
 import type { FeaturePack } from '../backbones/types.js';
 import { type DfanErrorCode, describeError, isDfanError } from '../errors.js';
-import { runJob } from '../features/batch.js';
-import { checkStreams, configHash as makeConfigHash, resolvePack } from '../features/extract.js';
+import { checkPackStreams, configHash as makeConfigHash, resolvePack } from '../features/extract.js';
+import { runExtractJob } from '../features/runners.js';
 import { fileNameForKey, readFeatureHeader } from '../features/store.js';
 import {
   checkRedis,
@@ -114,7 +114,7 @@ class WarmCache<T extends { dispose(): Promise<void> }> {
 function packFor(packs: WarmCache<FeaturePack>, spec: string, streams?: string[]): Promise<FeaturePack> {
   return packs.get(`${spec}\0${streams?.join(',') ?? ''}`, async () => {
     const pack = await resolvePack(spec, { streams });
-    checkStreams(pack, streams);
+    checkPackStreams(pack, streams);
     return pack;
   });
 }
@@ -160,8 +160,17 @@ function extractHandler(me: string, packs: WarmCache<FeaturePack>) {
       );
     }
     void job.updateProgress({ stage: 'extracting', fraction: 0.05 } satisfies JobProgress).catch(() => {});
-    const cfg = { pack: d.pack, T: d.T, K: d.K, streams: d.streams };
-    const r = await runJob(pack, cfg, { id: 0, key: d.key, path: d.path, source: d.source, outPath });
+    const r = await runExtractJob(
+      pack,
+      { pack: d.pack, T: d.T, K: d.K, streams: d.streams },
+      {
+        id: 0,
+        key: d.key,
+        path: d.path,
+        source: d.source,
+        outPath,
+      },
+    );
     if (!r.ok) throw jobError(r.error, r.code);
     return { key: d.key, status: 'done', timing: r.timing, worker: me };
   };

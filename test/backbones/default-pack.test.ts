@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { ACTION_DIM, CONTEXT_DIM, decodeSize, loadDefaultPack } from '../../src/backbones/default-pack.js';
+import { ACTION_DIM, CONTEXT_DIM } from '../../src/backbones/default/extract.js';
+import { decodeSize, loadDefaultPack } from '../../src/backbones/default/pack.js';
 import { loadPack, videoPackInput } from '../../src/backbones/index.js';
 import { DfanError } from '../../src/errors.js';
 import { FACE_LAYOUT } from '../../src/features/types.js';

@@ -7,9 +7,12 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
+import {
+  convertedMobilenetBytes,
+  loadMobilenet,
+  mobilenetRunner,
+} from '../../src/backbones/default/mobilenet.js';
 import { loadPack, videoPackInput } from '../../src/backbones/index.js';
-import { convertedMobilenetBytes } from '../../src/backbones/keras2onnx.js';
-import { loadMobilenet, mobilenetRunner } from '../../src/backbones/mobilenet.js';
 import { loadOnnx } from '../../src/backbones/onnx.js';
 import { framesToTensor } from '../../src/backbones/preprocess.js';
 import { decodeFrames } from '../../src/video/index.js';
@@ -193,7 +196,7 @@ test('user pack: frame-map (Tiny Darknet), frame-vector (MobileNetV2 pool) and c
 });
 
 test('MoveNet: ONNX conversion (heads + JS decode) = tfjs-wasm graph, batched', async () => {
-  const { loadMovenetOnnx, loadMovenetTfjs } = await import('../../src/backbones/movenet.js');
+  const { loadMovenetOnnx, loadMovenetTfjs } = await import('../../src/backbones/default/movenet.js');
   const cacheDir = testDir('dfan-cache-');
   // deterministic textured frames (no person): both engines must still decode the same keypoints
   const frames = synthetic(2);
@@ -213,7 +216,7 @@ test('MoveNet: ONNX conversion (heads + JS decode) = tfjs-wasm graph, batched', 
 });
 
 test('tfjs engine through a manifest: MoveNet graph model as a frame-vector backbone', async () => {
-  const { humanModelsDir } = await import('../../src/backbones/human.js');
+  const { humanModelsDir } = await import('../../src/backbones/default/human.js');
   const { validateManifest } = await import('../../src/backbones/manifest.js');
   const { loadBackbone } = await import('../../src/backbones/runner.js');
   const m = validateManifest(

@@ -5,9 +5,10 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { decodeSize } from '../../src/backbones/default-pack.js';
-import { cropAndResize, loadFacesOnnx, loadFacesTfjs, resizeBilinear } from '../../src/backbones/faces.js';
-import type { FaceDetection } from '../../src/backbones/human.js';
+import { loadFacesOnnx, loadFacesTfjs } from '../../src/backbones/default/faces.js';
+import type { FaceDetection } from '../../src/backbones/default/human.js';
+import { decodeSize } from '../../src/backbones/default/pack.js';
+import { cropAndResize, resizeBilinear } from '../../src/backbones/default/tf-sampling.js';
 import { initTfjs } from '../../src/backbones/tfjs.js';
 import { decodeFrames, probe, sampleSnippets } from '../../src/video/index.js';
 import type { Frame } from '../../src/video/types.js';

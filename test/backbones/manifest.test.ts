@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadManifest, loadPackFile, validateManifest, verifyWeights } from '../../src/backbones/manifest.js';
+import { loadManifest, validateManifest, verifyWeights } from '../../src/backbones/manifest.js';
+import { loadPackFile } from '../../src/backbones/packs/format.js';
 import { DfanError } from '../../src/errors.js';
 import { sha256File } from '../../src/util/hash.js';
 import { testDir } from '../helpers/temp.js';
@@ -41,7 +42,7 @@ test('each invalid field is named in a BAD_MANIFEST error', () => {
   badField((m) => delete (m as Partial<typeof m>).stream, /"resnet50-imagenet: stream" is missing/);
   badField((m) => ((m as { kind: string }).kind = 'video'), /kind.*expected one of/);
   badField((m) => ((m as { engine: string }).engine = 'torch'), /engine/);
-  badField((m) => (m.input.size = [224] as unknown as number[]), /input\.size/);
+  badField((m) => (m.input.size = [224] as unknown as [number, number]), /input\.size/);
   badField((m) => ((m.input as { layout: string }).layout = 'NCTHW'), /input\.layout.*clip layout/);
   badField((m) => (m.input.std = [0, 1, 1]), /input\.std/);
   badField((m) => (m.output.shape = [2048]), /output\.shape.*3 dims/);
@@ -114,5 +115,5 @@ test('pack files: inline and referenced manifests, duplicate streams refused, mi
     (e: unknown) => e instanceof DfanError && e.code === 'MODEL_MISSING',
   );
   writeFileSync(join(dir, 'empty.json'), JSON.stringify({ id: 'e', backbones: [] }));
-  await assert.rejects(loadPackFile(join(dir, 'empty.json')), /pack\.backbones/);
+  await assert.rejects(loadPackFile(join(dir, 'empty.json')), /"backbones" must be a non-empty array/);
 });

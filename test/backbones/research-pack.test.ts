@@ -378,7 +378,7 @@ test('a missing TFLite engine is a clear DfanError (the research pack refuses to
 test("loadPack('research') loads the installed pack; a truncated installed file is refused", {
   skip: noModels,
 }, async () => {
-  const { installPack } = await import('../../src/packs/install.js');
+  const { installPack } = await import('../../src/backbones/packs/install.js');
   const { loadPack } = await import('../../src/backbones/index.js');
   const { truncate } = await import('node:fs/promises');
   const saved = process.env.DFAN_CACHE;

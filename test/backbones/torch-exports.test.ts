@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { loadPackFile } from '../../src/backbones/manifest.js';
+import { loadPackFile } from '../../src/backbones/packs/format.js';
 import { loadBackbone } from '../../src/backbones/runner.js';
 import { projectRoot } from '../../src/version.js';
 import type { Frame } from '../../src/video/types.js';

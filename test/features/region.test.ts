@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { toPrediction } from '../../src/app/explain.js';
 import { sampleGrid } from '../../src/app/heatmap.js';
-import { loadDefaultPack } from '../../src/backbones/default-pack.js';
+import { loadDefaultPack } from '../../src/backbones/default/pack.js';
 import { gridRegion } from '../../src/backbones/preprocess.js';
 import { extractVideo } from '../../src/features/extract.js';
 import { mapRegion } from '../../src/features/region.js';

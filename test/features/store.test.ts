@@ -14,7 +14,6 @@ import {
 import { basename, join, resolve } from 'node:path';
 import { test } from 'node:test';
 import { isDfanError } from '../../src/errors.js';
-import { isTempName, removeStaleTemps } from '../../src/features/atomic.js';
 import { encodeSafetensors } from '../../src/features/safetensors.js';
 import {
   decodeFeatures,
@@ -24,6 +23,8 @@ import {
   readFeatureHeader,
   readFeatures,
 } from '../../src/features/store.js';
+import type { VideoFeatures } from '../../src/features/types.js';
+import { isTempName, removeStaleTemps } from '../../src/util/atomic.js';
 import { projectRoot } from '../../src/version.js';
 import { testDir } from '../helpers/temp.js';
 import { sampleFeatures } from './helpers.js';
@@ -138,7 +139,7 @@ test('atomic write: a writer killed mid-write leaves no partial file, only a tem
   const adir = join(dir, 'atomic');
   rmSync(adir, { recursive: true, force: true });
   const target = join(adir, 'big.bin');
-  const mod = join(projectRoot(), 'dist', 'src', 'features', 'atomic.js');
+  const mod = join(projectRoot(), 'dist', 'src', 'util', 'atomic.js');
   const script = `
     import { mkdirSync } from 'node:fs';
     import { writeFileAtomic } from ${JSON.stringify(mod)};

@@ -6,10 +6,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { basename, join } from 'node:path';
 import { test } from 'node:test';
+import { type InstallablePackJson, PACK_FORMAT } from '../../src/backbones/packs/format.js';
+import { installPack, verifyPacks } from '../../src/backbones/packs/install.js';
+import { packDir, packsRoot, requireInstalled } from '../../src/backbones/packs/installed.js';
 import { DfanError } from '../../src/errors.js';
-import { packDir, packsRoot, requireInstalled } from '../../src/packs/cache.js';
-import { PACK_FORMAT, type PackJson } from '../../src/packs/format.js';
-import { installPack, verifyPacks } from '../../src/packs/install.js';
 import { projectRoot } from '../../src/version.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { testDir } from '../helpers/temp.js';
@@ -24,14 +24,14 @@ async function freshCache(): Promise<string> {
 const sha = (b: Buffer | string) => createHash('sha256').update(b).digest('hex');
 
 /** A tiny pack folder with real hashes (no ../shared needed). */
-async function makeTinyPack(id = 'tiny'): Promise<{ dir: string; pack: PackJson }> {
+async function makeTinyPack(id = 'tiny'): Promise<{ dir: string; pack: InstallablePackJson }> {
   const dir = testDir('dfan-src-');
   const files: Record<string, Buffer> = {
     'weights.bin': Buffer.from(Array.from({ length: 70_000 }, (_, i) => (i * 7919) % 251)),
     'labels.txt': Buffer.from('cat\ndog\n'),
   };
   for (const [n, b] of Object.entries(files)) await writeFile(join(dir, n), b);
-  const pack: PackJson = {
+  const pack: InstallablePackJson = {
     format: PACK_FORMAT,
     id,
     version: '0.0.1',
@@ -202,7 +202,7 @@ test('the shipped research pack.json matches ../shared/models (folder install + 
   await freshCache();
   const known = JSON.parse(
     readFileSync(join(projectRoot(), 'packs', 'research', 'pack.json'), 'utf8'),
-  ) as PackJson;
+  ) as InstallablePackJson;
   const p = await installPack(sharedPath('models'), { id: 'research' });
   assert.equal(p.id, 'research');
   assert.deepEqual(

@@ -23,11 +23,11 @@ import {
   smallCueFrame,
   wholePhotoFrame,
 } from '../../research/probe/photos.js';
-import { humanModelsDir, readHumanGraph } from '../../src/backbones/human.js';
-import { loadMobilenet } from '../../src/backbones/mobilenet.js';
+import { tfGraphToOnnx } from '../../src/backbones/convert/tfgraph2onnx.js';
+import { humanModelsDir, readHumanGraph } from '../../src/backbones/default/human.js';
+import { loadMobilenet } from '../../src/backbones/default/mobilenet.js';
 import { loadOnnx } from '../../src/backbones/onnx.js';
 import { writeOnnx } from '../../src/backbones/onnx-writer.js';
-import { tfGraphToOnnx } from '../../src/backbones/tfgraph2onnx.js';
 import { loadTfjs } from '../../src/backbones/tfjs.js';
 import { rng } from '../../src/util/random.js';
 import { needShared, sharedPath } from '../helpers/shared.js';

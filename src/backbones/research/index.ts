@@ -8,22 +8,25 @@
  *                        Places365 model exists here)
  *   action  [T,480]      MoViNet-A0-Stream Kinetics-600 head-pool change over the snippet (5 fps stream)
  *   audio   [T,521]      YAMNet AudioSet scores pooled per snippet (zero + warning when silent / no audio)
- * Everything runs in the calling thread: the TFLite addon cannot live in two JS threads at once.
+ * How one video runs: ./extract.ts.
  */
-import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DfanError } from '../../errors.js';
-import type { StreamInfo, StreamTensor } from '../../features/types.js';
-import { requireInstalled } from '../../packs/cache.js';
-import { readPackJson } from '../../packs/format.js';
-import type { Frame } from '../../video/types.js';
+import { readInstallable } from '../packs/format.js';
+import { assertFilesPresent, requireInstalled } from '../packs/installed.js';
+import type { StreamInfo } from '../streams.js';
 import { defaultTfliteThreads, loadTfliteAddon } from '../tflite.js';
-import { assembleTiles, cutTiles, halveFrame } from '../tiles.js';
-import type { FeaturePack, PackInput } from '../types.js';
-import { readMonoAudio, sharedDecode, streamSquareFrames } from './media.js';
-import { MOBILENET_C, MOBILENET_HW, MOBILENET_SIZE, Mobilenet } from './mobilenet.js';
-import { type LabelProb, MOVINET_DIM, MOVINET_SIZE, MovinetStream, poolSnippets } from './movinet.js';
-import { YAMNET_DIM, Yamnet } from './yamnet.js';
+import {
+  LoadedResearchPack,
+  type ResearchModels,
+  type ResearchPack,
+  type ResearchSettings,
+} from './extract.js';
+import { MOBILENET_HW, MOBILENET_SIZE, Mobilenet } from './mobilenet.js';
+import { MovinetStream } from './movinet.js';
+import { Yamnet } from './yamnet.js';
+
+export type { ResearchPack, ResearchTimings } from './extract.js';
 
 export const RESEARCH_PACK_ID = 'research';
 /**
@@ -88,26 +91,6 @@ export interface ResearchOptions {
   tiles?: number;
 }
 
-/** Time spent per backbone on the last video (for the benchmark's overhead ratio). */
-export interface ResearchTimings {
-  objectMs: number;
-  /** 224² images MobileNetV2 ran: 1 + tiles² per key frame (the whole frame and its tiles) */
-  objectFrames: number;
-  actionMs: number;
-  actionFrames: number;
-  audioMs: number;
-  audioWindows: number;
-  totalMs: number;
-  /** TFLite threads MoViNet ran with */
-  actionThreads: number;
-}
-
-export interface ResearchPack extends FeaturePack {
-  /** Kinetics-600 top-5 of the last video's whole clip */
-  lastActionLabels: LabelProb[];
-  lastTimings: ResearchTimings | null;
-}
-
 const FALLBACK_STREAMS: StreamInfo[] = [
   {
     name: 'object',
@@ -140,7 +123,7 @@ async function packFolder(
 ): Promise<{ dir: string; version: string; streams: StreamInfo[] }> {
   if (opts.dir) {
     try {
-      const p = await readPackJson(join(opts.dir, 'pack.json'));
+      const p = await readInstallable(join(opts.dir, 'pack.json'));
       return { dir: opts.dir, version: p.version, streams: p.streams };
     } catch (e) {
       if (e instanceof DfanError && e.code !== 'NOT_FOUND') throw e;
@@ -148,73 +131,15 @@ async function packFolder(
     }
   }
   const p = await requireInstalled(RESEARCH_PACK_ID);
-  // cheap integrity check on every load (sizes); `dfan pack verify` re-hashes everything
-  for (const f of p.pack.files) {
-    const file = join(p.dir, f.name);
-    let size = -1;
-    try {
-      size = (await stat(file)).size;
-    } catch {
-      /* missing */
-    }
-    if (size !== f.size)
-      throw new DfanError(
-        'CHECKSUM',
-        size < 0
-          ? `${f.name} is missing from the installed pack`
-          : `${f.name} has ${size} bytes, pack.json says ${f.size}`,
-        {
-          file,
-          hint: `reinstall the pack: dfan pack install <folder-or-URL> --id ${RESEARCH_PACK_ID}`,
-        },
-      );
-  }
+  await assertFilesPresent(p);
   return { dir: p.dir, version: p.pack.version, streams: p.pack.streams };
 }
 
-/**
- * MobileNetV2 on key frames of side tiles·224: the whole frame at 224² (its pool is the context)
- * and, when the map is wanted and tiles > 1, its tiles (their maps assembled into one).
- */
-async function runTiled(
-  mobilenet: Mobilenet,
-  frames: Frame[],
-  tiles: number,
-  wantMap: boolean,
-): Promise<{ map: Float32Array; pool: Float32Array; inferMs: number; n: number }> {
-  const side = MOBILENET_SIZE * tiles;
-  if (tiles === 1)
-    return mobilenet.run(
-      frames.map((f) => f.data),
-      side,
-    );
-  const whole = await mobilenet.run(
-    frames.map((f) => halveFrame(f.data, side)),
-    MOBILENET_SIZE,
-  );
-  if (!wantMap) return { map: new Float32Array(0), pool: whole.pool, inferMs: whole.inferMs, n: whole.n };
-  const parts = await mobilenet.run(
-    frames.flatMap((f) => cutTiles(f.data, side, tiles)),
-    MOBILENET_SIZE,
-  );
-  const H = MOBILENET_HW;
-  return {
-    map: assembleTiles(parts.map, frames.length, tiles, H, H, MOBILENET_C),
-    pool: whole.pool,
-    inferMs: whole.inferMs + parts.inferMs,
-    n: whole.n + parts.n,
-  };
-}
-
-/** Load the research pack (installed, or from `opts.dir`). */
-export async function loadResearchPack(opts: ResearchOptions = {}): Promise<ResearchPack> {
-  const { dir, version, streams } = await packFolder(opts);
-  const threads = opts.threads ?? 2;
-  const actionThreads = opts.actionThreads ?? defaultTfliteThreads();
+function researchSettings(opts: ResearchOptions, streams: StreamInfo[]): ResearchSettings {
   const fps = opts.actionFps ?? 5;
-  const tiles = researchTiles(opts.tiles);
   if (!(fps > 0 && fps <= 30))
     throw new DfanError('BAD_ARGUMENT', `action fps must be in (0, 30], got ${fps}`);
+  const tiles = researchTiles(opts.tiles);
   const known = streams.map((s) => s.name);
   const want = new Set(opts.streams?.length ? opts.streams : known);
   for (const s of want)
@@ -222,135 +147,37 @@ export async function loadResearchPack(opts: ResearchOptions = {}): Promise<Rese
       throw new DfanError('BAD_ARGUMENT', `the research pack has no stream "${s}"`, {
         hint: `its streams: ${known.join(', ')}`,
       });
+  const actionThreads = opts.actionThreads ?? defaultTfliteThreads();
+  return { threads: opts.threads ?? 2, actionThreads, fps, tiles, audioHop: opts.audioHop ?? 0.975, want };
+}
+
+/** Settings that change the numbers are part of the id (and so of the feature store's config hash). */
+function researchPackId(version: string, s: ResearchSettings): string {
+  const tiles = s.tiles !== RESEARCH_TILES ? `+tiles${s.tiles}` : '';
+  const fps = s.fps !== 5 ? `+fps${s.fps}` : '';
+  const hop = s.audioHop !== 0.975 ? `+hop${s.audioHop}` : '';
+  return `${RESEARCH_PACK_ID}@${version}+r${RESEARCH_PACK_REVISION}${tiles}${fps}${hop}`;
+}
+
+async function loadModels(dir: string, s: ResearchSettings, batchSize?: number): Promise<ResearchModels> {
   // TFLite first: when the optional engine is missing, say so before loading anything else
-  if (want.has('action') || want.has('audio')) loadTfliteAddon();
-  const movinet = want.has('action') ? await MovinetStream.load(dir, { threads: actionThreads }) : null;
-  // YAMNet is small: one thread is faster than two here (20 vs 26 ms per window)
-  const yamnet = want.has('audio') ? await Yamnet.load(dir, { threads: 1 }) : null;
-  const mobilenet =
-    want.has('object') || want.has('context')
-      ? await Mobilenet.load(dir, { threads, batchSize: opts.batchSize })
-      : null;
-
-  // MoViNet carries its states across awaits (frames arrive asynchronously): one clip at a time.
-  // The rest may overlap with another video's action pass (onnxruntime runs off the JS thread).
-  let actionQueue: Promise<unknown> = Promise.resolve();
-  const exclusive = <R>(fn: () => Promise<R>): Promise<R> => {
-    const run = actionQueue.then(fn, fn);
-    actionQueue = run.catch(() => {});
-    return run;
+  if (s.want.has('action') || s.want.has('audio')) loadTfliteAddon();
+  return {
+    movinet: s.want.has('action') ? await MovinetStream.load(dir, { threads: s.actionThreads }) : null,
+    // YAMNet is small: one thread is faster than two here (20 vs 26 ms per window)
+    yamnet: s.want.has('audio') ? await Yamnet.load(dir, { threads: 1 }) : null,
+    mobilenet:
+      s.want.has('object') || s.want.has('context')
+        ? await Mobilenet.load(dir, { threads: s.threads, batchSize })
+        : null,
   };
+}
 
-  const pack: ResearchPack = {
-    // settings that change the numbers are part of the id (and so of the feature store's config hash)
-    id: `${RESEARCH_PACK_ID}@${version}+r${RESEARCH_PACK_REVISION}${tiles !== RESEARCH_TILES ? `+tiles${tiles}` : ''}${fps !== 5 ? `+fps${fps}` : ''}${opts.audioHop !== undefined && opts.audioHop !== 0.975 ? `+hop${opts.audioHop}` : ''}`,
-    streams: streams.filter((s) => want.has(s.name)).map((s) => fullFrame(s, tiles)),
-    lastActionLabels: [],
-    lastTimings: null,
-    async extract(input: PackInput) {
-      const t0 = performance.now();
-      const { info, snippets } = input;
-      const T = snippets.length;
-      const warnings: string[] = [];
-      const out: Record<string, StreamTensor> = {};
-      const timings: ResearchTimings = {
-        objectMs: 0,
-        objectFrames: 0,
-        actionMs: 0,
-        actionFrames: 0,
-        audioMs: 0,
-        audioWindows: 0,
-        totalMs: 0,
-        actionThreads,
-      };
-      // audio is read by its own ffmpeg while the frames are computed
-      const audioP: Promise<Float32Array | null> =
-        yamnet && info.hasAudio
-          ? readMonoAudio(info.path).catch((e: unknown) => {
-              warnings.push(`audio: could not read the audio track (${(e as Error).message}); audio is zero`);
-              return null;
-            })
-          : Promise.resolve(null);
-
-      // Key frames are decoded by ffmpeg (another process) while MoViNet computes on this thread;
-      // MobileNetV2 runs after MoViNet so that its onnxruntime threads never compete with
-      // TFLite's spinning pool. When both are wanted, one ffmpeg decode feeds both (sharedDecode:
-      // the same frames as two separate decodes, half the decoding CPU).
-      const keyTimes = snippets.map((s) => s.keyTime);
-      // the whole key frame, stretched onto (tiles·224)² (the grid spans the frame: region [0,0,1,1])
-      const side = MOBILENET_SIZE * tiles;
-      const keyOpts = { width: side, height: side, mode: 'stretch' as const };
-      let keyFramesP: Promise<Frame[]> | null = null;
-      const separateKeys = () => {
-        const p = input.decode(keyTimes, keyOpts);
-        p.catch(() => {}); // awaited below; avoid an unhandled rejection meanwhile
-        return p;
-      };
-
-      if (movinet) {
-        // action: one causal pass over the whole video at `fps`
-        const trace = await exclusive(async () => {
-          const shared = mobilenet
-            ? await sharedDecode(info.path, fps, MOVINET_SIZE, info, keyTimes, keyOpts).catch(() => null)
-            : null;
-          if (mobilenet) keyFramesP = shared ? shared.keys : separateKeys();
-          return movinet.runClip(shared ? shared.frames : streamSquareFrames(info.path, fps, MOVINET_SIZE));
-        });
-        out.action = { shape: [T, MOVINET_DIM], data: poolSnippets(trace, snippets) }; // [T, 480]
-        const top5 = movinet.topK(trace.logits, 5);
-        pack.lastActionLabels = top5;
-        warnings.push(
-          `action: MoViNet-A0 Kinetics-600 top-5 of the whole clip: ${top5
-            .map((l) => `${l.label} ${(100 * l.prob).toFixed(1)}%`)
-            .join(', ')}`,
-        );
-        timings.actionMs = trace.inferMs;
-        timings.actionFrames = trace.times.length;
-      }
-      if (mobilenet) keyFramesP ??= separateKeys();
-
-      if (mobilenet && keyFramesP) {
-        // object: the tiles' maps side by side; context: the pool of the whole frame at 224²
-        const keyFrames = await keyFramesP;
-        const mob = await runTiled(mobilenet, keyFrames, tiles, want.has('object'));
-        const HW = MOBILENET_HW * tiles;
-        if (want.has('object')) out.object = { shape: [T, HW, HW, MOBILENET_C], data: mob.map }; // [T, 14, 14, 1280]
-        if (want.has('context')) out.context = { shape: [T, MOBILENET_C], data: mob.pool }; // [T, 1280]
-        timings.objectMs = mob.inferMs;
-        timings.objectFrames = mob.n;
-      }
-
-      if (yamnet) {
-        const samples = await audioP;
-        const au = yamnet.poolSnippets(samples, snippets, { hop: opts.audioHop ?? 0.975 });
-        out.audio = { shape: [T, YAMNET_DIM], data: au.scores }; // [T, 521]
-        if (!info.hasAudio || !samples)
-          warnings.push('audio: the video has no audio stream; the audio stream is zero');
-        else if (au.silent.every(Boolean))
-          warnings.push('audio: the audio track is silent; the audio stream is zero');
-        else if (au.silent.some(Boolean))
-          warnings.push(
-            `audio: ${au.silent.filter(Boolean).length}/${T} snippets are silent; their audio vectors are zero`,
-          );
-        if (au.clipMean)
-          warnings.push(
-            `audio: YAMNet AudioSet top-3 of the whole clip: ${yamnet
-              .topK(au.clipMean, 3)
-              .map((l) => `${l.label} ${l.score.toFixed(2)}`)
-              .join(', ')}`,
-          );
-        timings.audioMs = au.inferMs;
-        timings.audioWindows = au.windows;
-      }
-      timings.totalMs = performance.now() - t0;
-      pack.lastTimings = timings;
-      return { streams: out, warnings };
-    },
-    async dispose() {
-      movinet?.dispose();
-      yamnet?.dispose();
-      await mobilenet?.dispose();
-    },
-  };
-  return pack;
+/** Load the research pack (installed, or from `opts.dir`). */
+export async function loadResearchPack(opts: ResearchOptions = {}): Promise<ResearchPack> {
+  const { dir, version, streams } = await packFolder(opts);
+  const s = researchSettings(opts, streams);
+  const models = await loadModels(dir, s, opts.batchSize);
+  const mine = streams.filter((st) => s.want.has(st.name)).map((st) => fullFrame(st, s.tiles));
+  return new LoadedResearchPack(researchPackId(version, s), mine, models, s);
 }

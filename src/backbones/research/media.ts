@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import { DfanError } from '../../errors.js';
 import { planDecode } from '../../video/decode-plan.js';
 import { type RawFrame, runDecode, showinfo } from '../../video/decode-run.js';
-import { ffmpegInput, findFfmpeg, lastErrorLine } from '../../video/ffmpeg.js';
+import { ffmpegInput, findFfmpeg, lastErrorLine, runCollect } from '../../video/ffmpeg.js';
 import type { Frame, ResizeMode, VideoInfo } from '../../video/types.js';
 
 export interface StreamedFrame {
@@ -59,6 +59,11 @@ async function* rawSquareFrames(o: {
   }
 }
 
+/** ffmpeg filter: frames at `fps`, centre-cropped to a square, resized (bilinear) to size×size, RGB24. */
+function squareStream(fps: number, size: number): string {
+  return `fps=${fps},crop='min(iw,ih)':'min(iw,ih)',scale=${size}:${size}:flags=bilinear,format=rgb24`;
+}
+
 /**
  * Frames at `fps`, centre-cropped to a square and resized (bilinear) to size×size, streamed as
  * ffmpeg decodes them. ffmpeg runs in its own process and decodes the next frame while the
@@ -70,8 +75,17 @@ export async function* streamSquareFrames(
   size: number,
 ): AsyncGenerator<StreamedFrame> {
   const { ffmpeg } = findFfmpeg();
-  const vf = `fps=${fps},crop='min(iw,ih)':'min(iw,ih)',scale=${size}:${size}:flags=bilinear,format=rgb24`;
-  const args = ['-nostdin', '-v', 'error', '-i', ffmpegInput(path), '-an', '-sn', '-vf', vf];
+  const args = [
+    '-nostdin',
+    '-v',
+    'error',
+    '-i',
+    ffmpegInput(path),
+    '-an',
+    '-sn',
+    '-vf',
+    squareStream(fps, size),
+  ];
   args.push('-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1');
   const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
@@ -107,21 +121,7 @@ export async function readMonoAudio(
   const { ffmpeg } = findFfmpeg();
   const args = ['-nostdin', '-v', 'error', '-i', ffmpegInput(path), '-vn', '-sn', '-map', '0:a:0?'];
   args.push('-ac', '1', '-ar', String(sampleRate), '-f', 'f32le', '-acodec', 'pcm_f32le', 'pipe:1');
-  const child = spawn(ffmpeg, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  const chunks: Buffer[] = [];
-  let stderr = '';
-  child.stdout.on('data', (b: Buffer) => chunks.push(b));
-  child.stderr.on('data', (b: Buffer) => {
-    if (stderr.length < 65536) stderr += b.toString('utf8');
-  });
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((res, rej) => {
-    child.on('error', (e) =>
-      rej(new DfanError('FFMPEG_FAILED', `could not start ffmpeg: ${e.message}`, { cause: e })),
-    );
-    child.on('close', (c) => res(c));
-  }).finally(() => clearTimeout(timer));
-  const buf = Buffer.concat(chunks);
+  const { code, stdout: buf, stderr } = await runCollect(ffmpeg, args, timeoutMs);
   if (code !== 0) {
     // a video without audio maps nothing: ffmpeg then says it has no output streams
     if (buf.length === 0 && /does not contain any stream|Output file .* does not contain/i.test(stderr))
@@ -136,6 +136,73 @@ export async function readMonoAudio(
   const out = new Float32Array(n);
   for (let i = 0; i < n; i++) out[i] = buf.readFloatLE(i * 4);
   return out;
+}
+
+/** Where the key frames of a shared decode must land: their times, the plan's choice, the size. */
+interface KeyTargets {
+  path: string;
+  info: VideoInfo;
+  keyTimes: number[];
+  /** per key time, the pts of the frame the decode plan chose for it */
+  chosen: Map<number, number>;
+  /** pts tolerance of the plan */
+  eps: number;
+  keyOpts: { width: number; height: number; mode: ResizeMode };
+}
+
+/**
+ * The key frames a shared decode delivered, matched to their times: the frame chosen for each
+ * time, else the last one delivered before it (else the first), with a warning for the misses.
+ */
+function matchKeyFrames(keyRaw: RawFrame[], k: KeyTargets): Frame[] {
+  if (keyRaw.length === 0) {
+    throw new DfanError('CORRUPT', 'ffmpeg could not decode the key frames', {
+      file: k.path,
+      hint: 'the file is damaged or uses an unsupported codec; re-encode or re-download it',
+    });
+  }
+  const start = k.info.startTime ?? 0;
+  const rel = (p: number) => Math.round((p - start) * 1e6) / 1e6;
+  let missed = 0;
+  const out = k.keyTimes.map((time, i): Frame => {
+    const c = k.chosen.get(i) as number;
+    let j = -1;
+    for (let q = 0; q < keyRaw.length; q++) {
+      if (keyRaw[q].pts <= c + k.eps) j = q;
+      else break;
+    }
+    if (j < 0 || Math.abs(keyRaw[j].pts - c) >= k.eps) missed++;
+    if (j < 0) j = 0;
+    const f = keyRaw[j];
+    return { time, pts: rel(f.pts), width: k.keyOpts.width, height: k.keyOpts.height, data: f.data };
+  });
+  if (missed > 0) {
+    process.stderr.write(
+      `dfan: warning: ${k.path}: ${missed} of ${k.keyTimes.length} key frames could not be decoded (damaged or truncated stream); used the nearest earlier frame\n`,
+    );
+  }
+  return out;
+}
+
+/** A promise settled from outside, once: later settles are ignored. */
+function settleOnce<T>(): { promise: Promise<T>; settle: (value: T | null, error?: unknown) => void } {
+  let resolve: (v: T) => void = () => {};
+  let reject: (e: unknown) => void = () => {};
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  promise.catch(() => {}); // awaited by the caller
+  let open = true;
+  return {
+    promise,
+    settle(value, error) {
+      if (!open) return;
+      open = false;
+      if (value !== null) resolve(value);
+      else reject(error);
+    },
+  };
 }
 
 /**
@@ -158,63 +225,27 @@ export async function sharedDecode(
   const plan = await planDecode(path, keyTimes, keyOpts, info);
   const g = plan.exact?.groups;
   if (!plan.exact || !g || g.length !== 1 || g[0].seek !== null) return null;
-  const { eps, chosen } = plan.exact;
+  const targets: KeyTargets = {
+    path,
+    info,
+    keyTimes,
+    chosen: plan.exact.chosen,
+    eps: plan.exact.eps,
+    keyOpts,
+  };
   const STREAM = 2; // output id of the stream; the plan's key frames are output 0
-  const stream = `fps=${fps},crop='min(iw,ih)':'min(iw,ih)',scale=${size}:${size}:flags=bilinear,format=rgb24`;
   const raw = runDecode(
     path,
     [
-      { id: STREAM, filter: `${stream},${showinfo(STREAM)}`, width: size, height: size },
+      { id: STREAM, filter: `${squareStream(fps, size)},${showinfo(STREAM)}`, width: size, height: size },
       ...g[0].outs.map((o) => ({ ...o, width: keyOpts.width, height: keyOpts.height })),
     ],
     null,
     keyOpts,
   );
-
   // key frames arrive while the stream is consumed; they are matched to their times at the end
   const keyRaw: RawFrame[] = [];
-  let settle: { resolve: (f: Frame[]) => void; reject: (e: unknown) => void } | null = null;
-  const keys = new Promise<Frame[]>((resolve, reject) => {
-    settle = { resolve, reject };
-  });
-  keys.catch(() => {}); // awaited by the caller
-  const done = (f: Frame[] | null, e?: unknown) => {
-    const s = settle;
-    settle = null;
-    if (f) s?.resolve(f);
-    else s?.reject(e);
-  };
-  const matchKeys = (): Frame[] => {
-    if (keyRaw.length === 0) {
-      throw new DfanError('CORRUPT', 'ffmpeg could not decode the key frames', {
-        file: path,
-        hint: 'the file is damaged or uses an unsupported codec; re-encode or re-download it',
-      });
-    }
-    const start = info.startTime ?? 0;
-    const rel = (p: number) => Math.round((p - start) * 1e6) / 1e6;
-    let missed = 0;
-    const out = keyTimes.map((time, i): Frame => {
-      const c = chosen.get(i) as number;
-      // the frame chosen for this time, else the last one delivered before it (else the first)
-      let k = -1;
-      for (let j = 0; j < keyRaw.length; j++) {
-        if (keyRaw[j].pts <= c + eps) k = j;
-        else break;
-      }
-      if (k < 0 || Math.abs(keyRaw[k].pts - c) >= eps) missed++;
-      if (k < 0) k = 0;
-      const f = keyRaw[k];
-      return { time, pts: rel(f.pts), width: keyOpts.width, height: keyOpts.height, data: f.data };
-    });
-    if (missed > 0) {
-      process.stderr.write(
-        `dfan: warning: ${path}: ${missed} of ${keyTimes.length} key frames could not be decoded (damaged or truncated stream); used the nearest earlier frame\n`,
-      );
-    }
-    return out;
-  };
-
+  const keys = settleOnce<Frame[]>();
   async function* frames(): AsyncGenerator<StreamedFrame> {
     let index = 0;
     try {
@@ -223,18 +254,21 @@ export async function sharedDecode(
         else yield { time: index++ / fps, data: f.data };
       }
       try {
-        done(matchKeys()); // a failure here is the key frames' alone
+        keys.settle(matchKeyFrames(keyRaw, targets)); // a failure here is the key frames' alone
       } catch (e) {
-        done(null, e);
+        keys.settle(null, e);
       }
       if (index === 0) throw new DfanError('ZERO_LENGTH', 'no frame could be decoded', { file: path });
     } catch (e) {
-      done(null, e);
+      keys.settle(null, e);
       throw e;
     } finally {
       // the reader stopped before the end: ffmpeg is gone (runDecode's cleanup), and so are the keys
-      done(null, new DfanError('INTERNAL', 'the frame stream was not read to its end', { file: path }));
+      keys.settle(
+        null,
+        new DfanError('INTERNAL', 'the frame stream was not read to its end', { file: path }),
+      );
     }
   }
-  return { frames: frames(), keys };
+  return { frames: frames(), keys: keys.promise };
 }

@@ -41,7 +41,7 @@ export interface MovinetTrace {
   inferMs: number;
 }
 
-export interface LabelProb {
+export interface ClassProb {
   label: string;
   prob: number;
 }
@@ -166,7 +166,7 @@ export class MovinetStream {
     };
   }
 
-  topK(logits: Float32Array, k = 5): LabelProb[] {
+  topK(logits: Float32Array, k = 5): ClassProb[] {
     return softmaxTopK(logits, this.labels, k);
   }
 
@@ -175,7 +175,7 @@ export class MovinetStream {
   }
 }
 
-export function softmaxTopK(logits: Float32Array, labels: string[], k: number): LabelProb[] {
+export function softmaxTopK(logits: Float32Array, labels: string[], k: number): ClassProb[] {
   let m = Number.NEGATIVE_INFINITY;
   for (const v of logits) m = Math.max(m, v);
   let z = 0;

@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { processAlive } from './process.js';
 
 const TEMP_RE = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 
@@ -71,16 +72,6 @@ export function writeFileAtomicSync(path: string, data: Uint8Array | string): vo
   fsyncDir(dirname(path));
 }
 
-function pidAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** Delete temp files left in `dir` by writers that no longer run. Returns how many were removed. */
 export function removeStaleTemps(dir: string): number {
   let n = 0;
@@ -92,7 +83,7 @@ export function removeStaleTemps(dir: string): number {
   }
   for (const name of names) {
     const m = TEMP_RE.exec(name);
-    if (!m || pidAlive(Number(m[1]))) continue;
+    if (!m || processAlive(Number(m[1]))) continue;
     try {
       unlinkSync(join(dir, name));
       n++;

@@ -1,21 +1,15 @@
 /**
- * The local pack cache: `$DFAN_CACHE/packs/<id>/` (or `~/.cache/dfan/packs/<id>/` when
- * DFAN_CACHE is unset). A pack folder is complete or absent: installs build it in a temp folder
- * beside it and rename it into place, so a half-installed pack is never visible.
+ * Installed packs: `<cache>/packs/<id>/` (the cache is `$DFAN_CACHE`, else `~/.cache/dfan`). A
+ * pack folder is complete or absent: installs build it in a temp folder beside it and rename it
+ * into place, so a half-installed pack is never visible.
  */
 import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { DfanError } from '../errors.js';
-import { projectRoot } from '../version.js';
-import { isValidPackId, type PackJson, readPackJson } from './format.js';
-
-/** Root of the dfan cache (DFAN_CACHE or ~/.cache/dfan). */
-export function cacheRoot(): string {
-  const env = process.env.DFAN_CACHE;
-  return env && env.trim() !== '' ? resolve(env) : join(homedir(), '.cache', 'dfan');
-}
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DfanError } from '../../errors.js';
+import { projectRoot } from '../../version.js';
+import { cacheRoot } from '../cache.js';
+import { type InstallablePackJson, isValidPackId, readInstallable } from './format.js';
 
 export function packsRoot(): string {
   return join(cacheRoot(), 'packs');
@@ -35,7 +29,7 @@ export function knownPackJson(id: string): string | null {
 export interface InstalledPack {
   id: string;
   dir: string;
-  pack: PackJson;
+  pack: InstallablePackJson;
   /** where it was installed from and when (absent when unknown) */
   source?: string;
   installedAt?: string;
@@ -59,11 +53,11 @@ async function readRecord(dir: string): Promise<{ source?: string; installedAt?:
  * dfan's own pack.json: the copy may predate a change to what a stream is (the research pack's
  * object map sees the whole frame since revision 2), and a label must say what the code computes.
  */
-async function withCurrentStreams(pack: PackJson): Promise<PackJson> {
+async function withCurrentStreams(pack: InstallablePackJson): Promise<InstallablePackJson> {
   const known = knownPackJson(pack.id);
   if (!known) return pack;
   try {
-    const current = await readPackJson(known);
+    const current = await readInstallable(known);
     return current.version === pack.version ? { ...pack, streams: current.streams } : pack;
   } catch {
     return pack;
@@ -88,7 +82,7 @@ export async function listInstalled(): Promise<{
     if (name.startsWith('.')) continue; // temp folders of installs in progress
     const dir = join(root, name);
     try {
-      const pack = await withCurrentStreams(await readPackJson(join(dir, 'pack.json')));
+      const pack = await withCurrentStreams(await readInstallable(join(dir, 'pack.json')));
       packs.push({ id: pack.id, dir, pack, ...(await readRecord(dir)) });
     } catch (e) {
       broken.push({ dir, error: e instanceof Error ? e.message : String(e) });
@@ -109,6 +103,30 @@ export async function requireInstalled(id: string): Promise<InstalledPack> {
         : 'install it with `dfan pack install SOURCE`',
     });
   }
-  const pack = await withCurrentStreams(await readPackJson(file));
+  const pack = await withCurrentStreams(await readInstallable(file));
   return { id, dir, pack, ...(await readRecord(dir)) };
+}
+
+/**
+ * A cheap integrity check for every load: each listed file is there with its size (CHECKSUM
+ * otherwise). `dfan pack verify` re-hashes everything.
+ */
+export async function assertFilesPresent(p: InstalledPack): Promise<void> {
+  for (const f of p.pack.files) {
+    const file = join(p.dir, f.name);
+    let size = -1;
+    try {
+      size = (await stat(file)).size;
+    } catch {
+      /* missing */
+    }
+    if (size !== f.size)
+      throw new DfanError(
+        'CHECKSUM',
+        size < 0
+          ? `${f.name} is missing from the installed pack`
+          : `${f.name} has ${size} bytes, pack.json says ${f.size}`,
+        { file, hint: `reinstall the pack: dfan pack install <folder-or-URL> --id ${p.id}` },
+      );
+  }
 }

@@ -16,13 +16,15 @@
  * snippets while ffmpeg decodes the next frames. The 224² fit for MobileNetV2, MoveNet's 192²
  * letterbox and the face crops are made in JS.
  */
-import { DfanError } from '../errors.js';
-import { FACE_LAYOUT, type MapFit, type StreamInfo, type StreamTensor } from '../features/types.js';
-import { DFAN_VERSION } from '../version.js';
-import type { Frame, VideoInfo } from '../video/types.js';
-import { CENTERNET_LAYER, CENTERNET_SHAPE, loadCenternet, type ObjectMapRunner } from './centernet.js';
-import { type FaceRunner, loadFaceRunner } from './faces.js';
-import { detectFaces, type FaceDetection, humanVersion } from './human.js';
+import { DfanError } from '../../errors.js';
+import { DFAN_VERSION } from '../../version.js';
+import type { VideoInfo } from '../../video/types.js';
+import type { MapFit, StreamInfo } from '../streams.js';
+import type { FeaturePack, PackInput } from '../types.js';
+import { CENTERNET_LAYER, CENTERNET_SHAPE, loadCenternet } from './centernet.js';
+import { type DefaultModels, extractDefaultStreams } from './extract.js';
+import { loadFaceRunner } from './faces.js';
+import { humanVersion } from './human.js';
 import {
   loadMobilenet,
   MAP_FIT,
@@ -30,30 +32,17 @@ import {
   type MapLayer,
   MID_DIM,
   MID_LAYER,
-  type MobilenetRunner,
   nsfwjsVersion,
 } from './mobilenet.js';
-import { loadPoseRunner, type PoseRunner } from './movenet.js';
+import { loadPoseRunner } from './movenet.js';
+import { COLOUR_STATS, MOTION_STATS, POSE_DIM } from './stats.js';
 
 /** Where the object map comes from: human's CenterNet backbone, or a layer of nsfwjs's MobileNetV2. */
 export type ObjectLayer = 'centernet' | MapLayer;
 /** The default object map (chosen by measurement: docs/probe.md). */
 export const OBJECT_LAYER: ObjectLayer = 'centernet';
 
-import {
-  COLOUR_STATS,
-  colourStats,
-  MOTION_STATS,
-  motionStats,
-  motionThumbSize,
-  POSE_DIM,
-  poseDynamics,
-} from './stats.js';
-import type { FeaturePack, PackInput } from './types.js';
-
 export const DEFAULT_STREAMS = ['object', 'context', 'action', 'face'] as const;
-export const CONTEXT_DIM = MID_DIM + COLOUR_STATS.length;
-export const ACTION_DIM = POSE_DIM + MOTION_STATS.length;
 /**
  * Revision of the default pack's feature values within a dfan version (part of the pack id, so of
  * every feature file's config hash: a store never mixes files of two revisions). 2: motion
@@ -208,26 +197,6 @@ export function resolveStreams(streams: string[] | undefined): string[] {
   return DEFAULT_STREAMS.filter((s) => streams.includes(s));
 }
 
-/** The face vector (FACE_LAYOUT) of one frame (tfjs-wasm): the most prominent face, zeros when none. */
-export async function faceVector(frame: Frame): Promise<Float32Array> {
-  return faceVectorOf(await detectFaces(frame));
-}
-
-/** The face vector (FACE_LAYOUT) of a frame's detections (most prominent first), zeros when none. */
-export function faceVectorOf(faces: FaceDetection[]): Float32Array {
-  const v = new Float32Array(FACE_LAYOUT.size);
-  const f = faces[0];
-  if (!f) return v;
-  v[FACE_LAYOUT.presence] = f.score;
-  FACE_LAYOUT.box.forEach((k, i) => {
-    v[k] = f.box[i];
-  });
-  FACE_LAYOUT.expressions.forEach((k, i) => {
-    v[k] = f.expressions[i];
-  });
-  return v;
-}
-
 /**
  * The object map's layer and fit: the options, else DFAN_OBJECT_LAYER / DFAN_OBJECT_FIT (so that
  * `dfan extract`, its worker processes and the demo can be switched for a measurement), else the
@@ -247,12 +216,15 @@ export function objectChoice(opts: DefaultPackOptions): { layer: ObjectLayer; fi
   return { layer: layer as ObjectLayer, fit: fit as MapFit };
 }
 
-export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<FeaturePack> {
-  const { layer, fit } = objectChoice(opts);
-  const streams = resolveStreams(opts.streams);
-  const poseFrames = opts.poseFrames ?? 2;
-  const wantObject = streams.includes('object');
+/** The models the wanted streams need (MobileNetV2 also for a MobileNetV2 object map). */
+async function loadModels(
+  opts: DefaultPackOptions,
+  streams: string[],
+  layer: ObjectLayer,
+  fit: MapFit,
+): Promise<DefaultModels> {
   const centre = layer === 'centernet';
+  const wantObject = streams.includes('object');
   const needNet = (wantObject && !centre) || streams.includes('context');
   const runnerOpts = {
     engine: opts.engine ?? 'auto',
@@ -260,13 +232,20 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
     batchSize: opts.batchSize,
     cacheDir: opts.cacheDir,
   };
-  const net: MobilenetRunner | null = needNet
-    ? await loadMobilenet({ ...runnerOpts, mapLayer: centre ? MID_LAYER : layer, fit })
-    : null;
-  const objectNet: ObjectMapRunner | null =
-    wantObject && centre ? await loadCenternet({ ...runnerOpts, fit }) : null;
-  const pose: PoseRunner | null = streams.includes('action') ? await loadPoseRunner(runnerOpts) : null;
-  const faces: FaceRunner | null = streams.includes('face') ? await loadFaceRunner(runnerOpts) : null;
+  return {
+    net: needNet ? await loadMobilenet({ ...runnerOpts, mapLayer: centre ? MID_LAYER : layer, fit }) : null,
+    objectNet: wantObject && centre ? await loadCenternet({ ...runnerOpts, fit }) : null,
+    pose: streams.includes('action') ? await loadPoseRunner(runnerOpts) : null,
+    faces: streams.includes('face') ? await loadFaceRunner(runnerOpts) : null,
+  };
+}
+
+export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<FeaturePack> {
+  const { layer, fit } = objectChoice(opts);
+  const streams = resolveStreams(opts.streams);
+  const poseFrames = opts.poseFrames ?? 2;
+  const models = await loadModels(opts, streams, layer, fit);
+  const { net, objectNet, pose, faces } = models;
   const infos = defaultStreamInfos(
     net?.engine ?? 'none',
     poseFrames,
@@ -276,161 +255,18 @@ export async function loadDefaultPack(opts: DefaultPackOptions = {}): Promise<Fe
     fit,
     (objectNet ?? net)?.engine ?? 'none',
   );
-  const wantAction = streams.includes('action');
-  const wantFace = streams.includes('face');
-
   // a non-default layer or fit makes other numbers: its own id, so stores never mix them
   const id = `${DEFAULT_PACK_ID}${layer !== OBJECT_LAYER ? `+${layer}` : ''}${fit !== MAP_FIT ? `+${fit}` : ''}`;
   return {
     id,
     streams: streams.map((s) => infos[s]),
-    async extract(input: PackInput) {
-      const T = input.snippets.length;
-      const size = decodeSize(input.info, opts.shortSide ?? 256);
-      const keyTimes = input.snippets.map((s) => s.keyTime);
-      // frame indices: key frames [0, T), then each snippet's clip frames (thumbnails), then each
-      // snippet's last clip frame at full size for MoveNet's second pose
-      const clipLen = input.snippets.map((s) => (wantAction ? s.clipTimes.length : 0));
-      const clipStart = new Int32Array(T);
-      const times = [...keyTimes];
-      const owner: number[] = keyTimes.map((_, t) => t);
-      const thumbs: number[] = [];
-      for (let t = 0; t < T; t++) {
-        clipStart[t] = times.length;
-        for (let j = 0; j < clipLen[t]; j++) {
-          thumbs.push(times.length);
-          times.push(input.snippets[t].clipTimes[j]);
-          owner.push(t);
-        }
-      }
-      const poseLast = new Int32Array(T).fill(-1);
-      for (let t = 0; t < T; t++) {
-        if (poseFrames !== 2 || clipLen[t] === 0) continue;
-        poseLast[t] = times.length;
-        times.push(input.snippets[t].clipTimes[clipLen[t] - 1]);
-        owner.push(t);
-      }
-      const need = clipLen.map((k, t) => 1 + k + (poseLast[t] >= 0 ? 1 : 0));
-      const got = new Int32Array(T);
-      const frames: Frame[] = new Array(times.length);
-      const clipOf = (t: number) => frames.slice(clipStart[t], clipStart[t] + clipLen[t]);
-
-      const mapShape = (objectNet ?? net)?.mapShape ?? [0];
-      const mapLen = mapShape.reduce((a, b) => a * b, 1);
-      const object = streams.includes('object') ? new Float32Array(T * mapLen) : null;
-      const context = streams.includes('context') ? new Float32Array(T * CONTEXT_DIM) : null;
-      const action = wantAction ? new Float32Array(T * ACTION_DIM) : null;
-      const face = wantFace ? new Float32Array(T * FACE_LAYOUT.size) : null;
-
-      /**
-       * The backbones on a group of complete snippets. onnxruntime runs them off the JS thread, so
-       * they overlap with the decoding of the next frames (ffmpeg in its own process).
-       */
-      const runGroup = async (ts: number[]): Promise<void> => {
-        const keys = ts.map((t) => frames[t]);
-        const jobs: Promise<void>[] = [];
-        if (net) {
-          jobs.push(
-            net.run(keys).then((r) => {
-              ts.forEach((t, i) => {
-                if (!objectNet) object?.set(r.map.subarray(i * mapLen, (i + 1) * mapLen), t * mapLen);
-                context?.set(r.mid.subarray(i * MID_DIM, (i + 1) * MID_DIM), t * CONTEXT_DIM);
-              });
-            }),
-          );
-        }
-        if (objectNet && object) {
-          jobs.push(
-            objectNet.run(keys).then((maps) => {
-              ts.forEach((t, i) => {
-                object.set(maps.subarray(i * mapLen, (i + 1) * mapLen), t * mapLen);
-              });
-            }),
-          );
-        }
-        if (faces && face) {
-          jobs.push(
-            faces.run(keys).then((dets) => {
-              ts.forEach((t, i) => {
-                face.set(faceVectorOf(dets[i]), t * FACE_LAYOUT.size);
-              });
-            }),
-          );
-        }
-        if (pose && action) {
-          const poseIn: Frame[] = [];
-          const poseT: number[][] = [];
-          for (const t of ts) {
-            poseIn.push(frames[t]);
-            if (poseLast[t] >= 0) poseIn.push(frames[poseLast[t]]);
-            poseT.push(poseLast[t] >= 0 ? [keyTimes[t], times[poseLast[t]]] : [keyTimes[t]]);
-          }
-          jobs.push(
-            pose.run(poseIn).then((poses) => {
-              let o = 0;
-              ts.forEach((t, i) => {
-                const n = poseT[i].length;
-                action.set(poseDynamics(poses.slice(o, o + n), poseT[i]), t * ACTION_DIM);
-                o += n;
-              });
-            }),
-          );
-        }
-        // JS statistics while the models run
-        for (const t of ts) {
-          if (action) action.set(motionStats(clipOf(t)), t * ACTION_DIM + POSE_DIM);
-          if (context) context.set(colourStats(frames[t]), t * CONTEXT_DIM + MID_DIM);
-        }
-        await Promise.all(jobs);
-      };
-
-      const group = opts.streamGroup ?? 2;
-      let ready: number[] = [];
-      const running: Promise<void>[] = [];
-      const launch = () => {
-        if (ready.length === 0) return;
-        const p = runGroup(ready);
-        p.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
-        running.push(p);
-        ready = [];
-      };
-      const onFrame = (i: number, f: Frame) => {
-        if (frames[i]) return;
-        frames[i] = f;
-        const t = owner[i];
-        if (++got[t] === need[t]) {
-          ready.push(t);
-          if (ready.length >= group) launch();
-        }
-      };
-      try {
-        const thumb = thumbs.length
-          ? { ...motionThumbSize(size.width, size.height), indices: thumbs }
-          : undefined;
-        const decoded = await input.decode(times, { ...size, mode: 'stretch', thumb, onFrame });
-        // frames a PackInput did not report through onFrame
-        decoded.forEach((f, i) => {
-          onFrame(i, f);
-        });
-        launch();
-        await Promise.all(running);
-      } finally {
-        await Promise.allSettled(running);
-      }
-
-      const out: Record<string, StreamTensor> = {};
-      const warnings: string[] = [];
-      if (face) {
-        out.face = { shape: [T, FACE_LAYOUT.size], data: face };
-        let found = 0;
-        for (let t = 0; t < T; t++) if (face[t * FACE_LAYOUT.size + FACE_LAYOUT.presence] > 0) found++;
-        if (found === 0) warnings.push('face: no face found in any key frame (face stream is zero)');
-      }
-      if (action) out.action = { shape: [T, ACTION_DIM], data: action };
-      if (object) out.object = { shape: [T, ...mapShape], data: object };
-      if (context) out.context = { shape: [T, CONTEXT_DIM], data: context };
-      return { streams: out, warnings };
-    },
+    extract: (input: PackInput) =>
+      extractDefaultStreams(input, models, {
+        streams,
+        poseFrames,
+        size: decodeSize(input.info, opts.shortSide ?? 256),
+        group: opts.streamGroup ?? 2,
+      }),
     async dispose() {
       await net?.dispose();
       await objectNet?.dispose();

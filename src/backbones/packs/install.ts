@@ -15,8 +15,15 @@ import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { DfanError } from '../errors.js';
-import { hashFile } from '../util/hash.js';
+import { DfanError } from '../../errors.js';
+import { hashFile } from '../../util/hash.js';
+import { processAlive } from '../../util/process.js';
+import {
+  type InstallablePackJson,
+  type PackFileEntry,
+  readInstallable,
+  validateInstallable,
+} from './format.js';
 import {
   INSTALL_RECORD,
   type InstalledPack,
@@ -25,8 +32,7 @@ import {
   packDir,
   packsRoot,
   requireInstalled,
-} from './cache.js';
-import { type PackFile, type PackJson, readPackJson, validatePackJson } from './format.js';
+} from './installed.js';
 
 export interface InstallProgress {
   file: string;
@@ -90,8 +96,8 @@ async function fetchOrThrow(url: string, idleMs: number): Promise<Fetched | null
 async function resolvePackJson(
   source: string,
   opts: InstallOptions,
-): Promise<{ pack: PackJson; from: string }> {
-  let pack: PackJson | null = null;
+): Promise<{ pack: InstallablePackJson; from: string }> {
+  let pack: InstallablePackJson | null = null;
   let from = '';
   if (isUrl(source)) {
     const url = joinUrl(source, 'pack.json');
@@ -105,7 +111,7 @@ async function resolvePackJson(
       } finally {
         got.done();
       }
-      pack = validatePackJson(raw, url);
+      pack = validateInstallable(raw, url);
       from = url;
     }
   } else {
@@ -117,7 +123,7 @@ async function resolvePackJson(
       });
     const file = join(dir, 'pack.json');
     if (existsSync(file)) {
-      pack = await readPackJson(file);
+      pack = await readInstallable(file);
       from = file;
     }
   }
@@ -144,10 +150,10 @@ async function resolvePackJson(
       file: source,
       hint: 'known packs live in packs/<id>/pack.json of the dfan project',
     });
-  return { pack: await readPackJson(known), from: known };
+  return { pack: await readInstallable(known), from: known };
 }
 
-function checksumError(f: PackFile, got: { sha256: string; size: number }, where: string): DfanError {
+function checksumError(f: PackFileEntry, got: { sha256: string; size: number }, where: string): DfanError {
   const what =
     got.size !== f.size
       ? `size ${got.size} bytes, expected ${f.size}`
@@ -160,7 +166,7 @@ function checksumError(f: PackFile, got: { sha256: string; size: number }, where
 
 /** Stream one file into `dest` while hashing it; fails fast when more bytes come than expected. */
 async function copyVerified(
-  f: PackFile,
+  f: PackFileEntry,
   input: Readable,
   dest: string,
   where: string,
@@ -185,21 +191,76 @@ async function copyVerified(
   if (got.size !== f.size || got.sha256 !== f.sha256) throw checksumError(f, got, where);
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
+/** Temp folders left by an install that was killed (its process is gone) are removed. */
+async function removeStaleInstalls(root: string): Promise<void> {
+  for (const name of await readdir(root)) {
+    const m = /^\.(?:tmp|old)-.+-(\d+)-[0-9a-f]{8}$/.exec(name);
+    if (m && !processAlive(Number(m[1]))) await rm(join(root, name), { recursive: true, force: true });
   }
 }
 
-/** Temp folders left by an install that was killed (its process is gone) are removed. */
-async function removeStaleTemps(root: string): Promise<void> {
-  for (const name of await readdir(root)) {
-    const m = /^\.(?:tmp|old)-.+-(\d+)-[0-9a-f]{8}$/.exec(name);
-    if (m && !alive(Number(m[1]))) await rm(join(root, name), { recursive: true, force: true });
+/** Stream one listed file from the source (folder or base URL) into `dest`, verified. */
+async function fetchVerified(
+  source: string,
+  f: PackFileEntry,
+  dest: string,
+  idleMs: number,
+  onBytes: (n: number) => void,
+): Promise<void> {
+  if (!isUrl(source)) {
+    const file = join(resolve(source), f.name);
+    if (!existsSync(file))
+      throw new DfanError('NOT_FOUND', `${f.name} is missing from the source folder; nothing was installed`, {
+        file,
+        hint: 'the folder must hold every file listed in pack.json',
+      });
+    await copyVerified(f, createReadStream(file, { highWaterMark: 1 << 20 }), dest, file, onBytes);
+    return;
   }
+  const url = joinUrl(source, f.name);
+  const got = await fetchOrThrow(url, idleMs);
+  if (!got?.res.body)
+    throw new DfanError('NOT_FOUND', `${f.name} is missing from the source; nothing was installed`, {
+      file: url,
+      hint: 'the server must serve every file listed in pack.json',
+    });
+  try {
+    const body = Readable.fromWeb(got.res.body as import('node:stream/web').ReadableStream);
+    await copyVerified(f, body, dest, url, (n) => {
+      got.touch();
+      onBytes(n);
+    });
+  } catch (e) {
+    if (e instanceof DfanError) throw e;
+    throw new DfanError(
+      'NOT_FOUND',
+      `download of ${f.name} failed: ${(e as Error).message}; nothing was installed`,
+      {
+        file: url,
+        hint: 'check the network and try again',
+        cause: e,
+      },
+    );
+  } finally {
+    got.done();
+  }
+}
+
+/** A complete pack folder replaces the installed one: old → trash, tmp → final, drop the trash. */
+async function swapIntoPlace(root: string, tmp: string, id: string): Promise<void> {
+  const final = packDir(id);
+  let trash: string | null = null;
+  if (existsSync(final)) {
+    trash = join(root, `.old-${id}-${process.pid}-${randomBytes(4).toString('hex')}`);
+    await rename(final, trash);
+  }
+  try {
+    await rename(tmp, final);
+  } catch (e) {
+    if (trash) await rename(trash, final).catch(() => {});
+    throw e;
+  }
+  if (trash) await rm(trash, { recursive: true, force: true });
 }
 
 /** Install a pack from a folder or an http(s) base URL into the cache. Returns the installed pack. */
@@ -207,83 +268,28 @@ export async function installPack(source: string, opts: InstallOptions = {}): Pr
   const { pack } = await resolvePackJson(source, opts);
   const root = packsRoot();
   await mkdir(root, { recursive: true });
-  await removeStaleTemps(root);
+  await removeStaleInstalls(root);
   const tmp = join(root, `.tmp-${pack.id}-${process.pid}-${randomBytes(4).toString('hex')}`);
   await mkdir(tmp);
   const totalBytes = pack.files.reduce((s, f) => s + f.size, 0);
   let bytes = 0;
-  const timeout = opts.idleTimeoutMs ?? 60_000;
   try {
     for (const [i, f] of pack.files.entries()) {
       const report = () =>
         opts.onProgress?.({ file: f.name, fileIndex: i, fileCount: pack.files.length, bytes, totalBytes });
       report();
-      const onBytes = (n: number) => {
+      await fetchVerified(source, f, join(tmp, f.name), opts.idleTimeoutMs ?? 60_000, (n) => {
         bytes += n;
         report();
-      };
-      const dest = join(tmp, f.name);
-      if (isUrl(source)) {
-        const url = joinUrl(source, f.name);
-        const got = await fetchOrThrow(url, timeout);
-        if (!got?.res.body)
-          throw new DfanError('NOT_FOUND', `${f.name} is missing from the source; nothing was installed`, {
-            file: url,
-            hint: 'the server must serve every file listed in pack.json',
-          });
-        try {
-          const body = Readable.fromWeb(got.res.body as import('node:stream/web').ReadableStream);
-          await copyVerified(f, body, dest, url, (n) => {
-            got.touch();
-            onBytes(n);
-          });
-        } catch (e) {
-          if (e instanceof DfanError) throw e;
-          throw new DfanError(
-            'NOT_FOUND',
-            `download of ${f.name} failed: ${(e as Error).message}; nothing was installed`,
-            {
-              file: url,
-              hint: 'check the network and try again',
-              cause: e,
-            },
-          );
-        } finally {
-          got.done();
-        }
-      } else {
-        const file = join(resolve(source), f.name);
-        if (!existsSync(file))
-          throw new DfanError(
-            'NOT_FOUND',
-            `${f.name} is missing from the source folder; nothing was installed`,
-            {
-              file,
-              hint: 'the folder must hold every file listed in pack.json',
-            },
-          );
-        await copyVerified(f, createReadStream(file, { highWaterMark: 1 << 20 }), dest, file, onBytes);
-      }
+      });
     }
     await writeFile(join(tmp, 'pack.json'), `${JSON.stringify(pack, null, 2)}\n`);
-    await writeFile(
-      join(tmp, INSTALL_RECORD),
-      `${JSON.stringify({ source: isUrl(source) ? source : resolve(source), installedAt: new Date().toISOString() })}\n`,
-    );
-    // swap into place: old → trash, tmp → final, drop trash
-    const final = packDir(pack.id);
-    let trash: string | null = null;
-    if (existsSync(final)) {
-      trash = join(root, `.old-${pack.id}-${process.pid}-${randomBytes(4).toString('hex')}`);
-      await rename(final, trash);
-    }
-    try {
-      await rename(tmp, final);
-    } catch (e) {
-      if (trash) await rename(trash, final).catch(() => {});
-      throw e;
-    }
-    if (trash) await rm(trash, { recursive: true, force: true });
+    const record = {
+      source: isUrl(source) ? source : resolve(source),
+      installedAt: new Date().toISOString(),
+    };
+    await writeFile(join(tmp, INSTALL_RECORD), `${JSON.stringify(record)}\n`);
+    await swapIntoPlace(root, tmp, pack.id);
   } catch (e) {
     await rm(tmp, { recursive: true, force: true });
     throw e;
@@ -330,9 +336,9 @@ export async function verifyPacks(id?: string): Promise<VerifyResult[]> {
 /** Build a pack.json for a folder of files (used to write packs/<id>/pack.json; see docs/packs.md). */
 export async function describeFolder(
   dir: string,
-  files: Array<Omit<PackFile, 'size' | 'sha256'>>,
-): Promise<PackFile[]> {
-  const out: PackFile[] = [];
+  files: Array<Omit<PackFileEntry, 'size' | 'sha256'>>,
+): Promise<PackFileEntry[]> {
+  const out: PackFileEntry[] = [];
   for (const f of files) out.push({ ...f, ...(await hashFile(join(dir, f.name))) });
   return out;
 }

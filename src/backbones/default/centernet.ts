@@ -9,16 +9,12 @@
  * to that layer; cached), or tfjs-wasm on the same weights when the conversion fails.
  * Input: NHWC float32 [N,512,512,3], RGB 0..255 (no normalisation), the frame fitted by `fit`.
  */
-import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MapFit } from '../features/types.js';
-import type { Frame } from '../video/types.js';
-import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from './engine.js';
-import { humanModelsDir, humanVersion, readHumanGraph } from './human.js';
-import { cacheConverted, defaultCacheDir } from './keras2onnx.js';
-import { writeOnnx } from './onnx-writer.js';
-import { framesToTensor, type InputSpec } from './preprocess.js';
-import { tfGraphToOnnx } from './tfgraph2onnx.js';
+import type { ConvertedModelOptions, FrameRunner, LoadedModel } from '../engine.js';
+import { ONNX_BATCH, onnxOrTfjs } from '../engine.js';
+import { chwToHwc, framesToTensor, type InputSpec } from '../preprocess.js';
+import type { MapFit } from '../streams.js';
+import { convertedHumanGraph, humanModelsDir } from './human.js';
 
 /** Bump when the converted graph changes (names the cache file). */
 const CONV_VERSION = 2;
@@ -27,13 +23,10 @@ export const CENTERNET_SIZE = 512;
 /** [H, W, C] of the map at 512² */
 export const CENTERNET_SHAPE = [16, 16, 120] as const;
 
-export interface ObjectMapRunner {
-  readonly engine: 'onnx' | 'tfjs';
+/** frames of any size → maps [N, H, W, C] (HWC per frame) */
+export interface ObjectMapRunner extends FrameRunner<Float32Array> {
   readonly mapShape: readonly [number, number, number];
   readonly fit: MapFit;
-  /** frames of any size → maps [N, H, W, C] (HWC per frame) */
-  run(frames: Frame[]): Promise<Float32Array>;
-  dispose(): Promise<void>;
 }
 
 function inputSpec(name: string, fit: MapFit): InputSpec {
@@ -51,18 +44,14 @@ function inputSpec(name: string, fit: MapFit): InputSpec {
 
 /** The converted backbone (ONNX bytes), cached in `<cache>/converted/`. */
 export async function convertedCenternet(cacheDir?: string): Promise<Uint8Array> {
-  const g = await readHumanGraph('centernet', CONV_VERSION);
-  const file = join(
-    cacheDir ?? defaultCacheDir(),
-    'converted',
-    `human-centernet-backbone-${humanVersion()}-${g.key}.onnx`,
-  );
-  if (existsSync(file)) return readFileSync(file);
-  const graph = tfGraphToOnnx(g.nodes, g.consts, [CENTERNET_LAYER], 'human_centernet_backbone');
-  graph.doc = `converted by dfan tfgraph2onnx v${CONV_VERSION} from @vladmandic/human ${humanVersion()} (MIT) centernet, backbone up to ${CENTERNET_LAYER}`;
-  const bytes = writeOnnx(graph);
-  cacheConverted(file, bytes);
-  return bytes;
+  const conversion = {
+    version: CONV_VERSION,
+    outputs: [CENTERNET_LAYER],
+    file: 'human-centernet-backbone',
+    graph: 'human_centernet_backbone',
+    what: `centernet, backbone up to ${CENTERNET_LAYER}`,
+  };
+  return (await convertedHumanGraph('centernet', conversion, cacheDir)).bytes;
 }
 
 function runner(
@@ -89,10 +78,8 @@ function runner(
         for (let j = 0; j < part.length; j++) {
           const o = (i + j) * size;
           const src = y.subarray(j * size, (j + 1) * size);
-          if (!nchw) maps.set(src, o);
-          else
-            for (let c = 0; c < C; c++)
-              for (let p = 0; p < H * W; p++) maps[o + p * C + c] = src[c * H * W + p];
+          if (nchw) chwToHwc(src, C, H, W, maps, o);
+          else maps.set(src, o);
         }
       }
       return maps;
@@ -102,12 +89,7 @@ function runner(
 }
 
 export async function loadCenternet(
-  opts: EngineOptions & {
-    engine?: 'auto' | 'onnx' | 'tfjs';
-    cacheDir?: string;
-    batchSize?: number;
-    fit?: MapFit;
-  } = {},
+  opts: ConvertedModelOptions & { fit?: MapFit } = {},
 ): Promise<ObjectMapRunner> {
   const fit = opts.fit ?? 'stretch';
   const batch = opts.batchSize ?? ONNX_BATCH;
@@ -115,11 +97,11 @@ export async function loadCenternet(
     'the CenterNet backbone',
     opts.engine,
     async () => {
-      const { loadOnnx } = await import('./onnx.js');
+      const { loadOnnx } = await import('../onnx.js');
       return runner(await loadOnnx(await convertedCenternet(opts.cacheDir), opts), 'onnx', fit, batch);
     },
     async () => {
-      const { loadTfjs } = await import('./tfjs.js');
+      const { loadTfjs } = await import('../tfjs.js');
       return runner(await loadTfjs(join(humanModelsDir(), 'centernet.json')), 'tfjs', fit, 1);
     },
   );

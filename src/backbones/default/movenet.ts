@@ -1,7 +1,7 @@
 /**
  * MoveNet SinglePose Lightning (shipped by @vladmandic/human) on onnxruntime, batched.
  *
- * The tfjs graph is converted at first use (src/backbones/tfgraph2onnx.ts, cached like the
+ * The tfjs graph is converted at first use (src/backbones/convert/tfgraph2onnx.ts, cached like the
  * MobileNetV2) up to its four heads; the decoding the graph does after them (ArgMax / GatherNd)
  * is re-done here in JS exactly as the graph does it:
  *   1. centre = argmax(sigmoid(centre head) × the graph's centre-weight constant)
@@ -10,15 +10,16 @@
  *   4. position = (cell + offset head at that cell) / 48; score = heatmap k at that cell
  * The tfjs path (human.ts `estimatePose`) stays as the reference and fallback.
  */
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import type { Frame } from '../video/types.js';
-import { type EngineOptions, type LoadedModel, ONNX_BATCH, onnxOrTfjs } from './engine.js';
-import { humanVersion, readHumanGraph } from './human.js';
-import { cacheConverted, defaultCacheDir } from './keras2onnx.js';
-import { writeOnnx } from './onnx-writer.js';
-import { fitFrame, fitGeometry } from './preprocess.js';
-import { type ConstTensor, tfGraphToOnnx } from './tfgraph2onnx.js';
+import type { ConstTensor } from '../convert/tfgraph2onnx.js';
+import {
+  type ConvertedModelOptions,
+  type FrameRunner,
+  ONNX_BATCH,
+  onnxOrTfjs,
+  perFrameRunner,
+} from '../engine.js';
+import { fitFrame, fitGeometry } from '../preprocess.js';
+import { convertedHumanGraph } from './human.js';
 
 const SIZE = 192;
 const GRID = 48;
@@ -106,30 +107,21 @@ export function decodeMovenet(
   return out;
 }
 
-export interface PoseRunner {
-  readonly engine: 'onnx' | 'tfjs';
-  /** keypoints per frame: [17,3] (x, y, score), x,y in [0,1] of the frame */
-  run(frames: Frame[]): Promise<Float32Array[]>;
-  dispose(): Promise<void>;
-}
+/** keypoints per frame: [17,3] (x, y, score), x,y in [0,1] of the frame */
+export type PoseRunner = FrameRunner<Float32Array[]>;
 
-export async function loadMovenetOnnx(
-  opts: EngineOptions & { cacheDir?: string; batchSize?: number } = {},
-): Promise<PoseRunner> {
-  const g = await readHumanGraph('movenet-lightning', CONV_VERSION);
-  const dir = join(opts.cacheDir ?? defaultCacheDir(), 'converted');
-  const file = join(dir, `human-movenet-lightning-${humanVersion()}-${g.key}.onnx`);
-  let bytes: Uint8Array;
-  if (existsSync(file)) bytes = readFileSync(file);
-  else {
-    const graph = tfGraphToOnnx(g.nodes, g.consts, HEADS, 'movenet_lightning');
-    graph.doc = `converted by dfan tfgraph2onnx v${CONV_VERSION} from @vladmandic/human ${humanVersion()} (MIT) movenet-lightning (heads only)`;
-    bytes = writeOnnx(graph);
-    cacheConverted(file, bytes);
-  }
-  const dec = decoderFrom(g.consts);
-  const { loadOnnx } = await import('./onnx.js');
-  const model: LoadedModel = await loadOnnx(bytes, opts);
+export async function loadMovenetOnnx(opts: ConvertedModelOptions = {}): Promise<PoseRunner> {
+  const conversion = {
+    version: CONV_VERSION,
+    outputs: HEADS,
+    file: 'human-movenet-lightning',
+    graph: 'movenet_lightning',
+    what: 'movenet-lightning (heads only)',
+  };
+  const { bytes, consts } = await convertedHumanGraph('movenet-lightning', conversion, opts.cacheDir);
+  const dec = decoderFrom(consts);
+  const { loadOnnx } = await import('../onnx.js');
+  const model = await loadOnnx(bytes, opts);
   const batch = opts.batchSize ?? ONNX_BATCH;
   return {
     engine: 'onnx',
@@ -172,20 +164,10 @@ export async function loadMovenetOnnx(
 /** The tfjs-wasm MoveNet behind the same interface (one frame per call). */
 export async function loadMovenetTfjs(): Promise<PoseRunner> {
   const { estimatePose } = await import('./human.js');
-  return {
-    engine: 'tfjs',
-    async run(frames) {
-      const out: Float32Array[] = [];
-      for (const f of frames) out.push((await estimatePose(f)).keypoints);
-      return out;
-    },
-    async dispose() {},
-  };
+  return perFrameRunner(async (f) => (await estimatePose(f)).keypoints);
 }
 
 /** ONNX when the conversion works (default), else tfjs-wasm. */
-export async function loadPoseRunner(
-  opts: EngineOptions & { engine?: 'auto' | 'onnx' | 'tfjs'; cacheDir?: string; batchSize?: number } = {},
-): Promise<PoseRunner> {
+export async function loadPoseRunner(opts: ConvertedModelOptions = {}): Promise<PoseRunner> {
   return onnxOrTfjs('MoveNet', opts.engine, () => loadMovenetOnnx(opts), loadMovenetTfjs);
 }

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { DfanError } from '../errors.js';
+import { DfanError } from '../../errors.js';
 
 const require = createRequire(import.meta.url);
 

@@ -14,12 +14,15 @@ import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { DfanError } from '../errors.js';
-import type { Frame } from '../video/types.js';
+import { DfanError } from '../../errors.js';
+import type { Frame } from '../../video/types.js';
+import { cachedConversion, convertedPath } from '../cache.js';
+import { type ConstTensor, type TfNode, tfGraphToOnnx } from '../convert/tfgraph2onnx.js';
+import { writeOnnx } from '../onnx-writer.js';
+import { fitFrame, fitGeometry } from '../preprocess.js';
+import { FACE_EXPRESSIONS } from '../streams.js';
+import { initTfjs, loadGraphModel } from '../tfjs.js';
 import { packageDir, packageVersion } from './pkg.js';
-import { fitFrame, fitGeometry } from './preprocess.js';
-import type { ConstTensor, TfNode } from './tfgraph2onnx.js';
-import { initTfjs, loadGraphModel } from './tfjs.js';
 
 /** Folder of the models that @vladmandic/human ships. */
 export function humanModelsDir(): string {
@@ -60,6 +63,39 @@ export async function readHumanGraph(
   return { nodes: json.modelTopology.node, consts, key: h.digest('hex').slice(0, 16) };
 }
 
+/** What to cut out of one of human's graphs, and how its converted file is named. */
+export interface HumanConversion {
+  /** the converter version (bump when the converted graph changes: it names the cache file) */
+  version: number;
+  /** node names the ONNX graph outputs, in order (`output_0`, `output_1`, …) */
+  outputs: string[];
+  /** cache file stem, e.g. `human-centernet-backbone` */
+  file: string;
+  /** ONNX graph name */
+  graph: string;
+  /** what was converted, for the model's doc string */
+  what: string;
+}
+
+/**
+ * One of human's graphs converted to ONNX up to `c.outputs` (cached in `<cache>/converted/`), and
+ * the graph's constants (some decoders need them).
+ */
+export async function convertedHumanGraph(
+  model: string,
+  c: HumanConversion,
+  cacheDir?: string,
+): Promise<{ bytes: Uint8Array; consts: Map<string, ConstTensor> }> {
+  const g = await readHumanGraph(model, c.version);
+  const file = convertedPath(`${c.file}-${humanVersion()}-${g.key}.onnx`, cacheDir);
+  const { bytes } = await cachedConversion(file, () => {
+    const graph = tfGraphToOnnx(g.nodes, g.consts, c.outputs, c.graph);
+    graph.doc = `converted by dfan tfgraph2onnx v${c.version} from @vladmandic/human ${humanVersion()} (MIT) ${c.what}`;
+    return writeOnnx(graph);
+  });
+  return { bytes, consts: g.consts };
+}
+
 export interface FaceDetection {
   /** detector confidence 0..1 */
   score: number;
@@ -79,8 +115,6 @@ interface HumanLike {
   load(): Promise<void>;
   detect(input: unknown, config?: unknown): Promise<{ face: HumanFace[]; error?: string | null }>;
 }
-
-const EXPR = ['angry', 'disgust', 'fear', 'happy', 'sad', 'surprise', 'neutral'];
 
 let humanPromise: Promise<HumanLike> | undefined;
 
@@ -175,7 +209,7 @@ async function detectFacesNow(frame: Frame): Promise<FaceDetection[]> {
     const y0 = Math.max(0, Math.min(1, y));
     const x1 = Math.max(0, Math.min(1, x + w));
     const y1 = Math.max(0, Math.min(1, y + h));
-    const expressions = EXPR.map((e) => f.emotion?.find((q) => q.emotion === e)?.score ?? 0);
+    const expressions = FACE_EXPRESSIONS.map((e) => f.emotion?.find((q) => q.emotion === e)?.score ?? 0);
     const s = expressions.reduce((a, b) => a + b, 0);
     return {
       score: f.boxScore ?? f.score,

@@ -4,8 +4,8 @@
  * body-pose dynamics (the `action` stream). Frames are RGB24; keypoints are [17,3] (x, y, score)
  * in [0,1] of the frame.
  */
-import type { Frame } from '../video/types.js';
-import { fitFrame } from './preprocess.js';
+import type { Frame } from '../../video/types.js';
+import { fitFrame } from '../preprocess.js';
 
 // ---------------------------------------------------------------- colour (context)
 
@@ -22,6 +22,48 @@ export const COLOUR_STATS = [
   ...Array.from({ length: 12 }, (_, i) => `hue_${i * 30}`),
 ] as const;
 
+/** Running sum and sum of squares of one quantity over n samples: its mean and (population) std. */
+class Moments {
+  private sum = 0;
+  private sq = 0;
+
+  add(x: number): void {
+    this.sum += x;
+    this.sq += x * x;
+  }
+
+  mean(n: number): number {
+    return this.sum / n;
+  }
+
+  std(n: number): number {
+    const m = this.sum / n;
+    return Math.sqrt(Math.max(0, this.sq / n - m * m));
+  }
+}
+
+/** Mean absolute luma difference to the right and lower neighbours (a texture measure). */
+function edgeDensity(luma: Float32Array, w: number, h: number): number {
+  let edge = 0;
+  for (let y = 0; y < h - 1; y++) {
+    for (let x = 0; x < w - 1; x++) {
+      const p = y * w + x;
+      edge += Math.abs(luma[p + 1] - luma[p]) + Math.abs(luma[p + w] - luma[p]);
+    }
+  }
+  return edge / Math.max(1, (w - 1) * (h - 1));
+}
+
+/** Hue sector (0..11, 30° each) of an RGB colour with max mx > min mn. */
+function hueSector(r: number, g: number, b: number, mx: number, mn: number): number {
+  let hh: number;
+  if (mx === r) hh = ((g - b) / (mx - mn)) % 6;
+  else if (mx === g) hh = (b - r) / (mx - mn) + 2;
+  else hh = (r - g) / (mx - mn) + 4;
+  const deg = (hh * 60 + 360) % 360;
+  return Math.min(11, Math.floor(deg / 30));
+}
+
 /** Colour/brightness/texture statistics of one frame (any size; sub-sampled to ≤ 96 px wide). */
 export function colourStats(frame: Frame): Float32Array {
   const small =
@@ -31,68 +73,42 @@ export function colourStats(frame: Frame): Float32Array {
   const { width: w, height: h, data } = small;
   const n = w * h;
   const luma = new Float32Array(n);
-  let lm = 0;
-  let l2 = 0;
+  const [lum, sat, rg, yb] = [new Moments(), new Moments(), new Moments(), new Moments()];
   let dark = 0;
   let bright = 0;
-  let sm = 0;
-  let s2 = 0;
-  let rgM = 0;
-  let rg2 = 0;
-  let ybM = 0;
-  let yb2 = 0;
-  const hue = new Float32Array(12);
+  const hue = new Float32Array(12); // saturation-weighted hue histogram
   for (let p = 0; p < n; p++) {
     const r = data[p * 3] / 255;
     const g = data[p * 3 + 1] / 255;
     const b = data[p * 3 + 2] / 255;
     const y = 0.299 * r + 0.587 * g + 0.114 * b;
     luma[p] = y;
-    lm += y;
-    l2 += y * y;
+    lum.add(y);
     if (y < 0.2) dark++;
     if (y > 0.8) bright++;
     const mx = Math.max(r, g, b);
     const mn = Math.min(r, g, b);
     const s = mx > 0 ? (mx - mn) / mx : 0;
-    sm += s;
-    s2 += s * s;
-    const rg = r - g;
-    const yb = 0.5 * (r + g) - b;
-    rgM += rg;
-    rg2 += rg * rg;
-    ybM += yb;
-    yb2 += yb * yb;
-    if (mx > mn) {
-      let hh: number;
-      if (mx === r) hh = ((g - b) / (mx - mn)) % 6;
-      else if (mx === g) hh = (b - r) / (mx - mn) + 2;
-      else hh = (r - g) / (mx - mn) + 4;
-      const deg = (hh * 60 + 360) % 360;
-      hue[Math.min(11, Math.floor(deg / 30))] += s;
-    }
+    sat.add(s);
+    rg.add(r - g);
+    yb.add(0.5 * (r + g) - b);
+    if (mx > mn) hue[hueSector(r, g, b, mx, mn)] += s;
   }
-  lm /= n;
-  sm /= n;
-  rgM /= n;
-  ybM /= n;
-  const lstd = Math.sqrt(Math.max(0, l2 / n - lm * lm));
-  const sstd = Math.sqrt(Math.max(0, s2 / n - sm * sm));
-  const rgS = Math.sqrt(Math.max(0, rg2 / n - rgM * rgM));
-  const ybS = Math.sqrt(Math.max(0, yb2 / n - ybM * ybM));
+  const [rgM, rgS, ybM, ybS] = [rg.mean(n), rg.std(n), yb.mean(n), yb.std(n)];
   // Hasler & Süsstrunk colourfulness (on 0..1 values)
   const colourfulness = Math.sqrt(rgS * rgS + ybS * ybS) + 0.3 * Math.sqrt(rgM * rgM + ybM * ybM);
-  let edge = 0;
-  for (let y = 0; y < h - 1; y++) {
-    for (let x = 0; x < w - 1; x++) {
-      const p = y * w + x;
-      edge += Math.abs(luma[p + 1] - luma[p]) + Math.abs(luma[p + w] - luma[p]);
-    }
-  }
-  edge /= Math.max(1, (w - 1) * (h - 1));
   const hs = hue.reduce((a, b) => a + b, 0);
   const out = new Float32Array(COLOUR_STATS.length);
-  out.set([lm, lstd, dark / n, bright / n, sm, sstd, colourfulness, edge]);
+  out.set([
+    lum.mean(n),
+    lum.std(n),
+    dark / n,
+    bright / n,
+    sat.mean(n),
+    sat.std(n),
+    colourfulness,
+    edgeDensity(luma, w, h),
+  ]);
   for (let i = 0; i < 12; i++) out[8 + i] = hs > 0 ? hue[i] / hs : 0;
   return out;
 }

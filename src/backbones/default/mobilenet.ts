@@ -4,20 +4,30 @@
  *        at block 11; `out_relu` [7,7,1280] after the fine-tuned blocks knows no object classes)
  *   mid  `block_10_expand_relu`  [N, 384] global-average-pooled
  * Engines: tfjs-wasm on the weights nsfwjs ships, or onnxruntime on an ONNX file converted from
- * those same weights at first use (src/backbones/keras2onnx.ts, cached).
+ * those same weights at first use (src/backbones/convert/keras2onnx.ts, cached).
  */
-import { join } from 'node:path';
-import type { MapFit } from '../features/types.js';
-import type { Frame } from '../video/types.js';
-import { type LoadedModel, ONNX_BATCH } from './engine.js';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { cachedConversion, convertedPath } from '../cache.js';
+import { CONVERTER_VERSION, kerasSourceFromTfjs, kerasToOnnx } from '../convert/keras2onnx.js';
+import {
+  type ConvertedModelOptions,
+  type FrameRunner,
+  type LoadedModel,
+  ONNX_BATCH,
+  onnxOrTfjs,
+} from '../engine.js';
+import { writeOnnx } from '../onnx-writer.js';
+import { chwToHwc, framesToTensor } from '../preprocess.js';
+import type { MapFit } from '../streams.js';
+import type { BackboneManifest } from '../types.js';
 import { packageDir, packageVersion } from './pkg.js';
-import { framesToTensor } from './preprocess.js';
-import type { BackboneManifest } from './types.js';
 
 /**
  * MobileNetV2's map layer when a MobileNetV2 object map is asked for: the last layer whose weights
  * are still ImageNet's (nsfwjs fine-tuned blocks 11–16). The default pack's object map is
- * CenterNet's (src/backbones/centernet.ts); both were measured in docs/probe.md.
+ * CenterNet's (./centernet.ts); both were measured in docs/probe.md.
  */
 export const MAP_LAYER = 'block_10_expand_relu';
 /** Layers the object map may come from: [H, W, C] each. */
@@ -45,16 +55,14 @@ export function nsfwMobilenetPath(): string {
 
 export type MobilenetEngine = 'tfjs' | 'onnx';
 
-export interface MobilenetRunner {
+/** frames of any size (fitted to 224² by `fit`) → map [N,H,W,C] and pooled mid features [N,384] */
+export interface MobilenetRunner extends FrameRunner<{ map: Float32Array; mid: Float32Array }> {
   readonly engine: MobilenetEngine;
-  /** frames of any size (fitted to 224² by `fit`) → map [N,H,W,C] and pooled mid features [N,384] */
-  run(frames: Frame[]): Promise<{ map: Float32Array; mid: Float32Array }>;
   /** the map layer and its [H, W, C] */
   readonly mapLayer: MapLayer;
   readonly mapShape: readonly [number, number, number];
   /** how frames meet the square input */
   readonly fit: MapFit;
-  dispose(): Promise<void>;
 }
 
 /** The object stream's manifest (documentation and the generic runner use it). */
@@ -125,14 +133,9 @@ export function mobilenetRunner(
         const midHW = z.length / part.length / MID_DIM;
         for (let j = 0; j < part.length; j++) {
           const o = (i + j) * mapSize;
-          if (nchw) {
-            const [h, w, c] = shape;
-            const src = y.subarray(j * mapSize, (j + 1) * mapSize);
-            for (let ch = 0; ch < c; ch++)
-              for (let p = 0; p < h * w; p++) map[o + p * c + ch] = src[ch * h * w + p];
-          } else {
-            map.set(y.subarray(j * mapSize, (j + 1) * mapSize), o);
-          }
+          const src = y.subarray(j * mapSize, (j + 1) * mapSize);
+          if (nchw) chwToHwc(src, shape[2], shape[0], shape[1], map, o);
+          else map.set(src, o);
           // global average pool of the mid layer
           const zb = j * MID_DIM * midHW;
           const mo = (i + j) * MID_DIM;
@@ -150,37 +153,58 @@ export function mobilenetRunner(
   };
 }
 
-export interface MobilenetOptions {
-  engine?: MobilenetEngine | 'auto';
-  threads?: number;
-  batchSize?: number;
-  /** where the converted ONNX file is cached (default $DFAN_CACHE or ~/.cache/dfan) */
-  cacheDir?: string;
-  /** object map layer (default out_relu) */
+export interface MobilenetOptions extends ConvertedModelOptions {
+  /** object map layer (default MAP_LAYER, block_10_expand_relu) */
   mapLayer?: MapLayer;
   /** how frames meet the square input (default stretch: the whole frame) */
   fit?: MapFit;
 }
 
+/** sha256 over the nsfwjs bundle files (model + shards) and the converter version. */
+function sourceKey(modelPath: string): string {
+  const h = createHash('sha256');
+  h.update(`keras2onnx v${CONVERTER_VERSION}\n`);
+  const dir = dirname(modelPath);
+  for (const f of readdirSync(dir).sort()) h.update(readFileSync(join(dir, f)));
+  return h.digest('hex').slice(0, 16);
+}
+
+/**
+ * The nsfwjs MobileNetV2 (outputs `out_relu`, `block_13_expand_relu`, `block_10_expand_relu`) as
+ * ONNX: converted on first use, cached as `<cache>/converted/nsfwjs-mobilenet_v2-<version>-<key>.onnx`;
+ * an unwritable cache only costs a conversion per process.
+ */
+export async function convertedMobilenetBytes(
+  cacheDir?: string,
+  layers: string[] = [...Object.keys(MAP_LAYERS), MID_LAYER],
+): Promise<{ bytes: Uint8Array; file: string | null }> {
+  const src = nsfwMobilenetPath();
+  // only the layers asked for are converted: a map from block 10 skips blocks 11-16 entirely
+  const outputs = [...new Set(layers)].sort();
+  const all = [...new Set([...Object.keys(MAP_LAYERS), MID_LAYER])].sort();
+  const tag = outputs.join() === all.join() ? '' : `-${outputs.join('+')}`;
+  const name = `nsfwjs-mobilenet_v2-${nsfwjsVersion()}-${sourceKey(src)}${tag}.onnx`;
+  return cachedConversion(convertedPath(name, cacheDir), async () => {
+    const graph = kerasToOnnx(await kerasSourceFromTfjs(src), outputs, 'nsfwjs_mobilenet_v2');
+    graph.doc = `converted by dfan keras2onnx v${CONVERTER_VERSION} from nsfwjs ${nsfwjsVersion()} (MIT) mobilenet_v2`;
+    return writeOnnx(graph);
+  });
+}
+
 export async function loadMobilenet(opts: MobilenetOptions = {}): Promise<MobilenetRunner> {
-  const engine = opts.engine ?? 'auto';
-  if (engine !== 'tfjs') {
-    const { loadConvertedMobilenet } = await import('./keras2onnx.js');
-    try {
-      const model = await loadConvertedMobilenet({
-        threads: opts.threads,
-        cacheDir: opts.cacheDir,
-        layers: [opts.mapLayer ?? MAP_LAYER, MID_LAYER],
-      });
+  return onnxOrTfjs(
+    'the nsfwjs MobileNetV2',
+    opts.engine,
+    async () => {
+      const { bytes } = await convertedMobilenetBytes(opts.cacheDir, [opts.mapLayer ?? MAP_LAYER, MID_LAYER]);
+      const { loadOnnx } = await import('../onnx.js');
+      const model = await loadOnnx(bytes, { threads: opts.threads });
       return mobilenetRunner(model, 'onnx', opts.batchSize, opts.mapLayer, opts.fit);
-    } catch (e) {
-      if (engine === 'onnx') throw e;
-      process.stderr.write(
-        `dfan: warning: ONNX conversion of the nsfwjs MobileNetV2 failed (${(e as Error).message}); using tfjs-wasm (slower)\n`,
-      );
-    }
-  }
-  const { loadTfjs } = await import('./tfjs.js');
-  const model = await loadTfjs(nsfwMobilenetPath());
-  return mobilenetRunner(model, 'tfjs', opts.batchSize ?? 16, opts.mapLayer, opts.fit);
+    },
+    async () => {
+      const { loadTfjs } = await import('../tfjs.js');
+      const model = await loadTfjs(nsfwMobilenetPath());
+      return mobilenetRunner(model, 'tfjs', opts.batchSize ?? 16, opts.mapLayer, opts.fit);
+    },
+  );
 }
