@@ -119,17 +119,17 @@ function resolveVideo(base: string, video: string): string | null {
 
 /** Read a `video,label,split` CSV manifest into a Dataset. */
 export function readManifest(csvPath: string, opts: ReadManifestOptions = {}): Dataset {
-  let text: string;
-  try {
-    text = readFileSync(csvPath, 'utf8');
-  } catch (e) {
-    throw new DfanError('NOT_FOUND', 'cannot read the dataset manifest', {
-      file: csvPath,
-      hint: 'give a CSV with the header video,label,split',
-      cause: e,
-    });
-  }
+  const text = readTextFile(csvPath, 'the dataset manifest', 'give a CSV with the header video,label,split');
   return parseManifest(text, csvPath, opts);
+}
+
+/** A text file's content, or NOT_FOUND naming it (`what` it is, and the `hint` of what to give). */
+export function readTextFile(path: string, what: string, hint: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new DfanError('NOT_FOUND', `cannot read ${what}`, { file: path, hint, cause: e });
+  }
 }
 
 /** Parse manifest text (exported for tests); `csvPath` names the file in errors and is the base for paths. */

@@ -10,9 +10,8 @@
  * `video` is the dataset key (as in the dataset manifest), `file` is relative to the index and
  * may name an array inside an .npz after a colon, `layout` is one of LAYOUTS.
  */
-import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { parseCsv } from '../data/manifest.js';
+import { parseCsv, readTextFile } from '../data/manifest.js';
 import { DfanError } from '../errors.js';
 
 /**
@@ -136,15 +135,6 @@ export function parseImportIndex(text: string, csvPath: string): ImportVideo[] {
 }
 
 export function readImportIndex(csvPath: string): ImportVideo[] {
-  let text: string;
-  try {
-    text = readFileSync(csvPath, 'utf8');
-  } catch (e) {
-    throw new DfanError('NOT_FOUND', 'cannot read the import index', {
-      file: csvPath,
-      hint: `a CSV with the header ${REQUIRED.join(',')}`,
-      cause: e,
-    });
-  }
+  const text = readTextFile(csvPath, 'the import index', `a CSV with the header ${REQUIRED.join(',')}`);
   return parseImportIndex(text, csvPath);
 }

@@ -297,6 +297,37 @@ function checkAgainst(seen: Map<string, string>, shapes: Record<string, number[]
     if (!seen.has(name)) seen.set(name, shape.slice(1).join('×'));
 }
 
+interface ImportRun {
+  store: FeatureStore;
+  snippets: number | 'keep';
+  packId: string;
+  configHash: string;
+  force: boolean;
+  /** each stream's shape (without T), set by the first video */
+  seen: Map<string, string>;
+}
+
+/** One video: skipped (a valid file from the same bytes), imported, or a thrown DfanError. */
+async function importOne(v: ImportVideo, run: ImportRun): Promise<'done' | 'skipped'> {
+  if (v.error) throw new DfanError('BAD_MANIFEST', v.error, { hint: 'fix the row in the import index' });
+  const loaded = await loadBytes(v);
+  const prior = run.force ? null : await run.store.check(v.key, run.configHash);
+  if (prior?.ok && prior.meta.sourceHash === loaded.sourceHash) {
+    const head = await readFeatureHeader(run.store.pathFor(v.key));
+    const shapes = Object.fromEntries(v.rows.map((r) => [r.stream, head.tensors[r.stream]?.shape ?? []]));
+    checkAgainst(run.seen, shapes, []);
+    return 'skipped';
+  }
+  const vf = buildFeatures(v.key, loaded, run);
+  checkAgainst(
+    run.seen,
+    Object.fromEntries(Object.entries(vf.streams).map(([n, t]) => [n, t.shape])),
+    loaded.rows,
+  );
+  await run.store.save(vf);
+  return 'done';
+}
+
 /** Import every video of an index into the store at `out` (see the file comment). */
 export async function importFeatures(
   videos: ImportVideo[],
@@ -309,70 +340,38 @@ export async function importFeatures(
   const packId = opts.packId ?? 'imported';
   const configHash = importConfigHash(packId, snippets, videos);
   const store = await FeatureStore.open(out, { create: true });
-  const summary: ImportSummary = {
-    total: videos.length,
-    done: 0,
-    skipped: 0,
-    failed: [],
-    packId,
-    configHash,
-    interrupted: false,
-  };
-  const seen = new Map<string, string>();
   Object.assign(store.index, {
     packId,
     configHash,
     T: snippets === 'keep' ? undefined : snippets,
     K: undefined,
   });
+  const run: ImportRun = { store, snippets, packId, configHash, force: Boolean(opts.force), seen: new Map() };
+  const summary: ImportSummary = {
+    total: videos.length,
+    ...{ done: 0, skipped: 0, failed: [] },
+    ...{ packId, configHash, interrupted: false },
+  };
   opts.onReady?.({ todo: videos.length, total: videos.length, configHash });
-  const report = (key: string, status: 'done' | 'skipped' | 'failed') =>
-    opts.onProgress?.({
-      total: summary.total,
-      done: summary.done,
-      skipped: summary.skipped,
-      failed: summary.failed.length,
-      key,
-      status,
-    });
   try {
     for (const v of videos) {
       if (opts.signal?.aborted) {
         summary.interrupted = true;
         break;
       }
+      let status: 'done' | 'skipped' | 'failed';
       try {
-        if (v.error)
-          throw new DfanError('BAD_MANIFEST', v.error, { hint: 'fix the row in the import index' });
-        const loaded = await loadBytes(v);
-        const prior = opts.force ? null : await store.check(v.key, configHash);
-        if (prior?.ok && prior.meta.sourceHash === loaded.sourceHash) {
-          const head = await readFeatureHeader(store.pathFor(v.key));
-          checkAgainst(
-            seen,
-            Object.fromEntries(v.rows.map((r) => [r.stream, head.tensors[r.stream]?.shape ?? []])),
-            [],
-          );
-          summary.skipped++;
-          report(v.key, 'skipped');
-          continue;
-        }
-        const vf = buildFeatures(v.key, loaded, { snippets, packId, configHash });
-        checkAgainst(
-          seen,
-          Object.fromEntries(Object.entries(vf.streams).map(([n, t]) => [n, t.shape])),
-          loaded.rows,
-        );
-        await store.save(vf);
-        summary.done++;
-        report(v.key, 'done');
+        status = await importOne(v, run);
+        summary[status]++;
       } catch (e) {
         const error = describeError(e);
         store.markFailed(v.key, configHash, error, v.rows[0]?.file);
         summary.failed.push({ key: v.key, path: v.rows[0]?.path ?? null, error });
-        report(v.key, 'failed');
+        status = 'failed';
       }
-      if ((summary.done + summary.failed.length) % 20 === 0) await store.flush();
+      const { total, done, skipped } = summary;
+      opts.onProgress?.({ total, done, skipped, failed: summary.failed.length, key: v.key, status });
+      if ((done + summary.failed.length) % 20 === 0) await store.flush();
     }
   } finally {
     await store.flush();
