@@ -64,7 +64,7 @@ export function keysTag(keys: readonly string[]): string {
  */
 export function selectOnTest(observations: readonly TestObservation[]): TestSelected | null {
   const [first] = observations;
-  if (!first || !first.keys.length) return null;
+  if (!first?.keys.length) return null;
   for (const o of observations) {
     if (o.keys.length !== first.keys.length || o.keys.some((key, i) => key !== first.keys[i]))
       throw new DfanError('INTERNAL', 'ensemble members observed different test videos', {
