@@ -153,7 +153,7 @@ export function protocolNotes(
 ): string[] {
   const notes: string[] = [
     'Backbones are frozen; only the small DFAN head is trained, from scratch, on this dataset.',
-    'Epochs are chosen on a stratified validation slice carved from each split’s TRAINING videos when it holds ≥ 50 videos (accuracy averaged over 3 epochs); smaller training sets keep the weights averaged over their last epochs. The test videos are used once, for the figures above (the public VAANet/CTEN code selects epochs on the test split; dfan does not).',
+    'Epochs are chosen on a stratified validation slice carved from each split’s TRAINING videos when it holds ≥ 50 videos (accuracy averaged over 3 epochs); smaller training sets keep the weights averaged over their last epochs. The test videos choose nothing: dfan’s figures test the kept weights on them once (the public VAANet/CTEN code selects epochs on the test split; dfan does not).',
     'Mean ± std: over splits, std is the sample standard deviation (n − 1).',
     'Streams are named for what they are (see above): no stream here is a Places365 scene model, and a stream is a Kinetics action model only if its description says so.',
   ];
