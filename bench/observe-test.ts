@@ -9,7 +9,7 @@
  * of each, the observation's seconds per epoch, the wall ratio observed / plain and whether the
  * weights came out identical; and the memory the held test set adds. Figures only.
  */
-import { syntheticSet } from '../research/synthetic.js';
+import { packShapedSpec, syntheticSet } from '../research/synthetic.js';
 import { loadTf } from '../src/model/backend.js';
 import { resolveModelConfig, resolveTrainConfig, type Variant } from '../src/model/config.js';
 import type { Dfan } from '../src/model/dfan.js';
@@ -30,21 +30,7 @@ export async function run(args: string[]): Promise<void> {
   const variants = arg(args, 'variants', 'dual').split(',') as Variant[];
   const grid = Number(arg(args, 'grid', '7'));
   const tf = await loadTf();
-  const syn = syntheticSet({
-    videos: 1637,
-    classes: 6,
-    T: 16,
-    H: grid,
-    W: grid,
-    C: 1280,
-    vectors: { context: 404, action: 111, face: 12 },
-    cueSnippets: 2,
-    cueSide: 2,
-    strength: 1,
-    testFraction: 0,
-    noise: 'uniform',
-    seed: 7,
-  });
+  const syn = syntheticSet(packShapedSpec(1637, grid));
   const streams = ['object', 'context', 'action', 'face'];
   // every other video: 819 train / 818 test, the sizes of the Ekman-6 split
   const trainItems = syn.dataset.items.filter((_, i) => i % 2 === 0);
