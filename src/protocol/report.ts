@@ -32,9 +32,10 @@ export interface SplitResult {
   valAccuracy: number | null;
   /**
    * the best epoch chosen ON the test split, as the public VAANet/CTEN code reports (observed
-   * while training, chose nothing; not a fair estimate); absent when not observed
+   * while training, chose nothing; not a fair estimate); absent when not observed, null when
+   * observed with no test video to score
    */
-  testSelected?: TestSelected;
+  testSelected?: TestSelected | null;
   seconds: number;
   /** file names relative to the split folder */
   confusionPng: string;

@@ -179,7 +179,8 @@ async function runSplit(
   const tag = `[${job.step}/${ctx.total}] ${variant} split ${n}`;
   const observe = opts.testSelected !== false;
   const valid = !opts.force && isSplitResult(prior, configHash);
-  if (valid && (prior.testSelected || !observe)) {
+  // a result computed without the observation lacks the field (null: observed, nothing to observe)
+  if (valid && (prior.testSelected !== undefined || !observe)) {
     log(`${tag}: done earlier — accuracy ${(100 * prior.metrics.accuracy).toFixed(1)} % (result.json kept)`);
     const runCfg = readJson(join(dir, 'run', 'config.json')) as Partial<StreamsSeen> | null;
     if (runCfg?.packId && !seen.packId) {
@@ -259,7 +260,7 @@ async function testSplit(
     bestEpoch: tr.bestEpoch,
     epochs: tr.curve.length,
     valAccuracy: tr.valAccuracy,
-    ...(tr.testSelected ? { testSelected: tr.testSelected } : {}),
+    ...(ctx.opts.testSelected !== false ? { testSelected: tr.testSelected } : {}),
     seconds,
     confusionPng: png,
     run: tr.runDir ? 'run' : null,
