@@ -65,7 +65,7 @@ export interface TrainResult {
   trainSeconds: number;
   /** the trained model, ready to predict (dispose when done) */
   predictor: LoadedRun;
-  /** with `observeTest`: what this model saw of the test split per epoch (null: not observed) */
+  /** with `observeTest`: what this model (an ensemble: its first member) saw of the test split per epoch; else null */
   testObservation: TestObservation | null;
   /** with `observeTest`: the best epoch on the test split (an ensemble's: its members averaged) */
   testSelected: TestSelected | null;
@@ -111,7 +111,7 @@ async function trainOne(opts: TrainRunOptions, tcfg: TrainConfig): Promise<Train
   const testSelected = testObservation ? selectOnTest([testObservation]) : null;
   if (testSelected)
     log(
-      `test observed after each epoch in ${fit.testSeconds.toFixed(1)} s (${((100 * fit.testSeconds) / Math.max(1e-9, trainSeconds)).toFixed(0)} % of training); ${testSelectedLine(testSelected)}`,
+      `test observed after each epoch in ${fit.testSeconds.toFixed(1)} s (+${((100 * fit.testSeconds) / Math.max(1e-9, trainSeconds - fit.testSeconds)).toFixed(0)} % on training); model of seed ${tcfg.seed}: ${testSelectedLine(testSelected)}`,
     );
   const config = runConfigOf(opts, tcfg, data, curve, best, trainSeconds);
   if (testSelected) config.result.testSelected = testSelected;
