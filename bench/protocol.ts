@@ -1,6 +1,6 @@
 /**
  * `npm run bench -- protocol [--videos 1101] [--splits 10] [--channels 256] [--map-dim auto|0|N]
- *                            [--epochs 30] [--variant dual] [--ensemble 1] [--verbose]`
+ *                            [--epochs 30] [--variant dual] [--ensemble 1] [--no-test-selected] [--verbose]`
  *
  * The VE-8 protocol (10 random stratified 2:1 splits, train + test per split, mean ± std) on
  * PRECOMPUTED synthetic features for a VE-8-sized set (1,101 videos, 8 classes), shaped like
@@ -8,7 +8,9 @@
  * reduced by the model's PCA when it would not fit), context [16,404], action [16,111],
  * face [16,12]. Features are generated once, held in memory (generation time printed apart),
  * and read by the protocol runner through the same FeatureSource interface as a feature store.
- * Prints wall time, per-split times and peak RSS. Target: ≤ 15 min. Never fails on time.
+ * As `dfan protocol`, the test split is scored after every epoch for the test-selected column
+ * unless --no-test-selected. Prints wall time, per-split times and peak RSS. Target: ≤ 15 min.
+ * Never fails on time.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -102,6 +104,7 @@ export async function run(args: string[]): Promise<void> {
     // would train one after another (from a feature folder, dfan protocol trains them side by side)
     train: { epochs, seed: 0, ensemble: Number(arg(args, 'ensemble', '1')) },
     model: { mapDim },
+    testSelected: !args.includes('--no-test-selected'),
     verbose,
     log: (l) => {
       console.log(`  ${l}`);

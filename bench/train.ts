@@ -14,7 +14,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { syntheticSet } from '../research/synthetic.js';
+import { packShapedSpec, syntheticSet } from '../research/synthetic.js';
 import { FeatureStore } from '../src/features/store.js';
 import { loadTf, setFastKernels } from '../src/model/backend.js';
 import {
@@ -46,21 +46,7 @@ export async function run(args: string[]): Promise<void> {
     : undefined;
   const grid = Number(arg(args, 'grid', '7'));
   const tf = await loadTf();
-  const spec = {
-    videos,
-    classes: 6,
-    T: 16,
-    H: grid,
-    W: grid,
-    C: 1280,
-    vectors: { context: 404, action: 111, face: 12 },
-    cueSnippets: 2,
-    cueSide: 2,
-    strength: 1,
-    testFraction: 0,
-    noise: 'uniform' as const,
-    seed: 7,
-  };
+  const spec = packShapedSpec(videos, grid);
   const syn = syntheticSet(spec);
   const streams = ['object', 'context', 'action', 'face'];
   console.log(

@@ -71,6 +71,29 @@ export function weakCueSpec(trainVideos: number): Partial<SyntheticSpec> {
   };
 }
 
+/**
+ * Features shaped like the default pack's (T = 16, object map grid×grid×1280, context 404, action
+ * 111, face 12) over 6 classes, a weak cue in 2 snippets and 2×2 cells, cheap uniform noise, all
+ * training videos: the sets of `npm run bench -- train` and `npm run bench -- observe-test`.
+ */
+export function packShapedSpec(videos: number, grid = 7): Partial<SyntheticSpec> {
+  return {
+    videos,
+    classes: 6,
+    T: 16,
+    H: grid,
+    W: grid,
+    C: 1280,
+    vectors: { context: 404, action: 111, face: 12 },
+    cueSnippets: 2,
+    cueSide: 2,
+    strength: 1,
+    testFraction: 0,
+    noise: 'uniform',
+    seed: 7,
+  };
+}
+
 export interface SyntheticVideoTruth {
   /** snippet indices that carry the cue */
   snippets: number[];

@@ -16,8 +16,8 @@ const T = DEFAULT_TRAIN;
 const small = planSchedule(T, 96);
 
 const EXAMPLES = `
-Trains a Dual Focus Attention Network on extracted features (dfan extract); the test split is
-never read. The defaults adapt to the dataset's size (docs/model.md, "Training defaults"):
+Trains a Dual Focus Attention Network on extracted features (dfan extract); the test split
+chooses nothing. The defaults adapt to the dataset's size (docs/model.md, "Training defaults"):
   - at least ${T.minSteps} optimiser steps (and ${MIN_AUTO_EPOCHS} epochs): a 96-video set trains ${small.epochs} epochs of ${Math.ceil(96 / T.batchSize)} batches;
   - a validation slice (--val-fraction of the TRAIN split) is carved only when it would hold
     ≥ ${T.minValidation} videos; epochs are then compared on validation accuracy averaged over ${T.smoothing} epochs;
@@ -29,6 +29,12 @@ never read. The defaults adapt to the dataset's size (docs/model.md, "Training d
     --streams or --no-stream-check keep them all.
 One progress line per epoch (loss, train/val accuracy, seconds). Same seed + same data →
 identical weights and metrics.
+
+--observe-test also scores the test split after every epoch, as an observation only (the same
+weights, byte for byte): curve.json gains testAccuracy, and config.json result.testSelected the
+best epoch chosen ON the test split, which is what the public VAANet/CTEN code reports (not a fair
+estimate; dfan eval prints it beside its own figure, labelled). It costs one test pass per epoch
+and holds the test features in memory.
 
 Run folder (--out): weights.safetensors, config.json (model/training config, classes, feature
 pack id, result), labels.json, curve.json + curve.csv.
@@ -230,6 +236,7 @@ async function trainAction(o: CliOptions): Promise<void> {
     datasetRef: { path: resolve(String(o.dataset)), split },
     out: String(o.out),
     ...trainConfigFromOptions(o),
+    observeTest: o.observeTest === true,
     log,
   });
   r.predictor.dispose();
@@ -237,6 +244,10 @@ async function trainAction(o: CliOptions): Promise<void> {
   process.stdout.write(
     `trained ${r.curve.length} epochs (best ${r.bestEpoch}, val acc ${va}) in ${(r.loadSeconds + r.trainSeconds).toFixed(1)} s → ${r.runDir}\n`,
   );
+  if (r.testSelected) {
+    const { testSelectedLine } = await import('../model/test-selected.js');
+    process.stdout.write(`${testSelectedLine(r.testSelected)}\n`);
+  }
   if (r.skipped.length)
     process.stdout.write(`${r.skipped.length} video(s) skipped: see ${r.runDir}/config.json\n`);
   process.stdout.write(`next: dfan eval --run ${r.runDir}\n`);
@@ -260,6 +271,10 @@ export function register(program: Command): void {
       'split number for datasets with several splits',
       numberOption('--split', { min: 1 }),
       1,
+    )
+    .option(
+      '--observe-test',
+      'also score the test split after every epoch, as an observation that changes nothing: records the test-selected figure (best epoch on the test split, as VAANet/CTEN code does; not a fair estimate)',
     )
     .option('--polarity <classes>', 'polarity-aware loss: comma-separated positive classes')
     .option('--polarity-weight <x>', 'weight of the polarity loss', num('polarity-weight'), 0.5)

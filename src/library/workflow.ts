@@ -128,6 +128,12 @@ export interface TrainModelOptions {
   model?: Partial<ModelConfig>;
   /** training options over the defaults (epochs, seed, ensemble …; see TrainConfig) */
   train?: Partial<TrainConfig>;
+  /**
+   * also score the test split after every epoch, as an observation that changes nothing (as
+   * `dfan train --observe-test`): `result.testSelected` is then the best epoch chosen on the test
+   * split, the figure the public VAANet/CTEN code reports (not a fair estimate)
+   */
+  observeTest?: boolean;
   /** the progress lines `dfan train` prints (loading steps, one per epoch) */
   onLog?: (line: string) => void;
   onEpoch?: (e: EpochLog) => void;
@@ -140,13 +146,15 @@ const TRAIN_RULES: OptionRules = {
   out: { kind: 'string' },
   model: { kind: 'object' },
   train: { kind: 'object' },
+  observeTest: { kind: 'boolean' },
   onLog: { kind: 'function' },
   onEpoch: { kind: 'function' },
 };
 
 /**
- * Train DFAN on extracted features; the test split is never read. The result holds the trained
- * model as `predictor` (a LoadedRun): call `result.predictor.dispose()` when done with it.
+ * Train DFAN on extracted features; the test split chooses nothing (it is read only with
+ * `observeTest`). The result holds the trained model as `predictor` (a LoadedRun): call
+ * `result.predictor.dispose()` when done with it.
  */
 export async function train(options: TrainModelOptions): Promise<TrainResult> {
   const o = checkOptions<TrainModelOptions>('train', options, TRAIN_RULES);
@@ -165,6 +173,7 @@ export async function train(options: TrainModelOptions): Promise<TrainResult> {
     out: o.out,
     model: o.model,
     train: o.train,
+    observeTest: o.observeTest,
     log: o.onLog,
     onEpoch: o.onEpoch,
   });

@@ -54,7 +54,7 @@ export function checkMembers(members: LoadedRun[]): void {
 }
 
 /** Element-wise mean of equally long arrays into a new Float32Array. */
-function meanOf(arrays: ArrayLike<number>[]): Float32Array {
+export function meanOf(arrays: ArrayLike<number>[]): Float32Array {
   const out = new Float32Array(arrays[0].length);
   for (const a of arrays) for (let i = 0; i < out.length; i++) out[i] += a[i];
   for (let i = 0; i < out.length; i++) out[i] /= arrays.length;

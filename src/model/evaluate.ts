@@ -1,6 +1,8 @@
 /**
  * Evaluation of a trained run on one split: metrics (src/data/metrics.ts) plus, per video, the
- * probabilities and focus (β, α) that the demo and the key-clip analysis measure.
+ * probabilities and focus (β, α) that the demo and the key-clip analysis measure, and, beside
+ * them, the run's recorded test-selected figure when this evaluation is on the very test videos
+ * it was observed on.
  */
 
 import { computeMetrics, type Metrics } from '../data/metrics.js';
@@ -11,6 +13,7 @@ import { loadTf } from './backend.js';
 import type { FeatureSource } from './features.js';
 import { loadItems, storeSource } from './load.js';
 import type { LoadedRun } from './run.js';
+import { keysTag, type TestSelected } from './test-selected.js';
 
 export interface VideoResult {
   key: string;
@@ -29,6 +32,12 @@ export interface EvalResult {
   videos: VideoResult[];
   skipped: Array<{ key: string; reason: string }>;
   split: SplitName;
+  /**
+   * the run's test-selected figure (best epoch chosen on the test split, as the public VAANet/CTEN
+   * code reports; not a fair estimate), when training observed these same test videos; else null.
+   * Never part of `metrics`.
+   */
+  testSelected: TestSelected | null;
 }
 
 export async function evaluateRun(
@@ -85,5 +94,8 @@ export async function evaluateRun(
       snippets: set.snippets[i],
     });
   }
-  return { metrics: computeMetrics(run.classes, truth, pred), videos, skipped, split };
+  const recorded = run.config.result?.testSelected;
+  const testSelected =
+    split === 'test' && recorded && recorded.testKeys === keysTag(set.keys) ? recorded : null;
+  return { metrics: computeMetrics(run.classes, truth, pred), videos, skipped, split, testSelected };
 }

@@ -4,7 +4,8 @@
  *   RUN/weights.safetensors   parameters (F32) + preprocessing tensors `prep.<stream>.{mean,std,basis}`
  *   RUN/config.json           model + training config, classes, feature pack id, prep shapes, result
  *   RUN/labels.json           class names in output order
- *   RUN/curve.json, curve.csv training curve (one row per epoch)
+ *   RUN/curve.json, curve.csv training curve (one row per epoch; `testAccuracy` / test_accuracy
+ *                             only when the test split was observed)
  *
  * `loadRun(dir)` returns a predictor: probabilities, temporal focus β and spatial focus α for
  * one video's features, or for a whole FeatureSet (eval).
@@ -29,6 +30,7 @@ import { ensemblePredictor } from './ensemble.js';
 import { type BatchTensors, disposeBatch, type FeatureSet } from './features.js';
 import { applyPrep, dimsOf, type Prep, type StreamPrep } from './prep.js';
 import type { StreamCheck } from './stream-check.js';
+import type { TestSelected } from './test-selected.js';
 
 export const RUN_FORMAT = 'dfan-run';
 
@@ -44,6 +46,11 @@ export interface EpochLog {
   trainAccuracy: number;
   valAccuracy: number | null;
   valLoss: number | null;
+  /**
+   * accuracy on the test split after this epoch, when training observed it (`--observe-test`,
+   * `dfan protocol`): an observation that chose nothing; absent otherwise
+   */
+  testAccuracy?: number;
   seconds: number;
 }
 
@@ -84,6 +91,11 @@ export interface RunConfig {
     valSize: number;
     skipped: Array<{ key: string; reason: string }>;
     seconds: number;
+    /**
+     * when training observed the test split: the best epoch chosen ON it, as the public
+     * VAANet/CTEN code reports (test-selected.ts; not a fair estimate). Absent otherwise.
+     */
+    testSelected?: TestSelected;
   };
 }
 
@@ -132,12 +144,21 @@ export function writeRun(dir: string, cfg: RunConfig, model: Dfan, prep: Prep, c
   writeRunConfig(dir, cfg);
   writeFileSync(join(dir, 'labels.json'), `${JSON.stringify(cfg.classes, null, 2)}\n`);
   writeFileSync(join(dir, 'curve.json'), `${JSON.stringify(curve, null, 2)}\n`);
-  const csv = ['epoch,loss,train_accuracy,val_accuracy,val_loss,seconds'];
+  // the observed test accuracy gets a column only when there is one: other runs' files stay as they were
+  const observed = curve.some((e) => e.testAccuracy !== undefined);
+  const csv = [`epoch,loss,train_accuracy,val_accuracy,val_loss,${observed ? 'test_accuracy,' : ''}seconds`];
   for (const e of curve) {
+    const test = observed ? [e.testAccuracy ?? ''] : [];
     csv.push(
-      [e.epoch, e.loss, e.trainAccuracy, e.valAccuracy ?? '', e.valLoss ?? '', e.seconds.toFixed(3)].join(
-        ',',
-      ),
+      [
+        e.epoch,
+        e.loss,
+        e.trainAccuracy,
+        e.valAccuracy ?? '',
+        e.valLoss ?? '',
+        ...test,
+        e.seconds.toFixed(3),
+      ].join(','),
     );
   }
   writeFileSync(join(dir, 'curve.csv'), `${csv.join('\n')}\n`);

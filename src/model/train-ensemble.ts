@@ -3,7 +3,8 @@
  * member's seed), seeds seed … seed + K − 1. From a feature folder the others train in worker
  * threads (train-member.ts) while the first trains here; from an in-memory source they train one
  * after another. The first member's folder is the run; the others go to <run>/members/<i> and
- * config.json lists them. Predictions average the members (ensemble.ts).
+ * config.json lists them. Predictions average the members (ensemble.ts), and so does the
+ * test-selected figure when the test split is observed (test-selected.ts).
  */
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { Worker } from 'node:worker_threads';
 import type { TrainConfig } from './config.js';
 import { ensemblePredictor } from './ensemble.js';
 import { type LoadedRun, loadRun, writeRunConfig } from './run.js';
+import { selectOnTest, type TestObservation, testSelectedLine } from './test-selected.js';
 import type { MemberJob, MemberReply } from './train-member.js';
 import type { TrainResult, TrainRunOptions } from './train-run.js';
 
@@ -66,11 +68,13 @@ export async function trainEnsemble(
     throw e;
   }
   const members: LoadedRun[] = [first.predictor];
+  // what each kept member observed of the test split, in member order (when it was observed)
+  const seen: Array<TestObservation | null> = [first.testObservation];
   let kept: string[];
   try {
     kept = parallel
-      ? await collectWorkers(others, plan, members, log)
-      : await trainInTurn(opts, plan, members, trainOne, member);
+      ? await collectWorkers(others, plan, { members, seen }, log)
+      : await trainInTurn(opts, plan, { members, seen }, trainOne, member);
   } catch (e) {
     for (const m of members) m.dispose();
     throw e;
@@ -78,8 +82,9 @@ export async function trainEnsemble(
     if (plan.tmp) rmSync(plan.tmp, { recursive: true, force: true });
   }
   const predictor = ensemblePredictor(members);
+  const testSelected = ensembleTestSelected(seen, predictor, log);
   if (runDir && kept.length) {
-    // the first member's config.json, now listing the others
+    // the first member's config.json, now listing the others (and the ensemble's test-selected figure)
     predictor.config.members = kept;
     predictor.config.train = { ...predictor.config.train, ensemble: K };
     writeRunConfig(runDir, predictor.config);
@@ -87,7 +92,30 @@ export async function trainEnsemble(
   log(
     `ensemble: ${members.length} of ${K} models trained in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
   );
-  return { ...first, predictor, trainSeconds: (performance.now() - t0) / 1000 - first.loadSeconds };
+  return {
+    ...first,
+    predictor,
+    testSelected,
+    trainSeconds: (performance.now() - t0) / 1000 - first.loadSeconds,
+  };
+}
+
+/**
+ * The ensemble's test-selected figure (its members' probabilities averaged per epoch, as it
+ * predicts), recorded in the run's config; null when the test split was not observed.
+ */
+function ensembleTestSelected(
+  seen: Array<TestObservation | null>,
+  predictor: LoadedRun,
+  log: (line: string) => void,
+) {
+  const observed = seen.filter((o): o is TestObservation => o !== null);
+  if (observed.length !== seen.length || !observed.length) return null;
+  const testSelected = selectOnTest(observed);
+  if (!testSelected) return null;
+  predictor.config.result = { ...predictor.config.result, testSelected };
+  if (observed.length > 1) log(`ensemble ${testSelectedLine(testSelected)}`);
+  return testSelected;
 }
 
 interface MemberWorker {
@@ -110,6 +138,7 @@ function startWorkers(
       model: opts.model ?? {},
       train: member(plan.seeds[i + 1]),
       dataSeed: plan.dataSeed,
+      observeTest: opts.observeTest ?? false,
     }),
   );
 }
@@ -130,6 +159,12 @@ function trainMemberInWorker(job: MemberJob): MemberWorker {
   return { reply, stop: () => void worker.terminate() };
 }
 
+/** The members trained so far, and what each observed of the test split (null: not observed). */
+interface Trained {
+  members: LoadedRun[];
+  seen: Array<TestObservation | null>;
+}
+
 /**
  * Wait for the workers and load their runs into `members`; a member that failed is left out
  * (and said so). Returns the folders of the members kept.
@@ -137,7 +172,7 @@ function trainMemberInWorker(job: MemberJob): MemberWorker {
 async function collectWorkers(
   others: MemberWorker[],
   plan: MemberPlan,
-  members: LoadedRun[],
+  { members, seen }: Trained,
   log: (line: string) => void,
 ): Promise<string[]> {
   const base = (plan.runDir ?? plan.tmp) as string;
@@ -151,6 +186,7 @@ async function collectWorkers(
       continue;
     }
     members.push(await loadRun(join(base, plan.memberDirs[i])));
+    seen.push(r.testObservation);
     kept.push(plan.memberDirs[i]);
   }
   return kept;
@@ -160,7 +196,7 @@ async function collectWorkers(
 async function trainInTurn(
   opts: TrainRunOptions,
   plan: MemberPlan,
-  members: LoadedRun[],
+  { members, seen }: Trained,
   trainOne: TrainOne,
   member: (seed: number) => TrainConfig,
 ): Promise<string[]> {
@@ -172,6 +208,7 @@ async function trainInTurn(
       member(seed),
     );
     members.push(r.predictor);
+    seen.push(r.testObservation);
     if (out) kept.push(plan.memberDirs[i]);
   }
   return kept;

@@ -1,12 +1,14 @@
 /**
  * Worker-thread entry that trains one ensemble member (trainRun with ensemble 1) into its own run
  * folder, so members train side by side on separate cores (tfjs-wasm trains on one thread).
- * Message back: { ok: true } or { ok: false, message, hint }.
+ * Message back: { ok: true } (with what it observed of the test split, when asked) or
+ * { ok: false, message, hint }.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import type { Dataset } from '../data/types.js';
 import { DfanError } from '../errors.js';
 import type { ModelConfig, TrainConfig } from './config.js';
+import type { TestObservation } from './test-selected.js';
 
 export interface MemberJob {
   features: string;
@@ -15,9 +17,12 @@ export interface MemberJob {
   model: Partial<ModelConfig>;
   train: Partial<TrainConfig>;
   dataSeed: number;
+  observeTest: boolean;
 }
 
-export type MemberReply = { ok: true } | { ok: false; message: string; hint?: string };
+export type MemberReply =
+  | { ok: true; testObservation: TestObservation | null }
+  | { ok: false; message: string; hint?: string };
 
 async function main(job: MemberJob): Promise<MemberReply> {
   const { trainRun } = await import('./train-run.js');
@@ -29,9 +34,10 @@ async function main(job: MemberJob): Promise<MemberReply> {
       model: job.model,
       train: { ...job.train, ensemble: 1 },
       dataSeed: job.dataSeed,
+      observeTest: job.observeTest,
     });
     r.predictor.dispose();
-    return { ok: true };
+    return { ok: true, testObservation: r.testObservation };
   } catch (e) {
     return {
       ok: false,

@@ -7,10 +7,10 @@
 import { resolve } from 'node:path';
 import type { Dataset } from '../data/types.js';
 import { DFAN_VERSION } from '../version.js';
-import { loadTf } from './backend.js';
-import { type ModelConfig, resolveTrainConfig, type TrainConfig } from './config.js';
-import type { FeatureSource } from './features.js';
-import { loadTrainingData, type Skipped, storeSource, type TrainingData } from './load.js';
+import { loadTf, type Tf } from './backend.js';
+import { type ModelConfig, resolveTrainConfig, type TrainConfig, usesSpatial } from './config.js';
+import type { FeatureSet, FeatureSource } from './features.js';
+import { loadItems, loadTrainingData, type Skipped, storeSource, type TrainingData } from './load.js';
 import {
   type DatasetRef,
   type EpochLog,
@@ -19,6 +19,7 @@ import {
   type RunConfig,
   writeRun,
 } from './run.js';
+import { selectOnTest, type TestObservation, type TestSelected, testSelectedLine } from './test-selected.js';
 import { fitModel, type KeptWeights } from './train.js';
 import { trainEnsemble } from './train-ensemble.js';
 
@@ -42,6 +43,12 @@ export interface TrainRunOptions {
    * seed. An ensemble's members share it, so they share their preprocessing.
    */
   dataSeed?: number;
+  /**
+   * observe the dataset's test split: after every epoch its accuracy is recorded (curve, and the
+   * run's `result.testSelected`: the best epoch chosen on it, as the public VAANet/CTEN code
+   * reports). An observation only: the same weights, selection and run as without it.
+   */
+  observeTest?: boolean;
 }
 
 export interface TrainResult {
@@ -58,6 +65,10 @@ export interface TrainResult {
   trainSeconds: number;
   /** the trained model, ready to predict (dispose when done) */
   predictor: LoadedRun;
+  /** with `observeTest`: what this model (an ensemble: its first member) saw of the test split per epoch; else null */
+  testObservation: TestObservation | null;
+  /** with `observeTest`: the best epoch on the test split (an ensemble's: its members averaged) */
+  testSelected: TestSelected | null;
 }
 
 /**
@@ -80,17 +91,30 @@ async function trainOne(opts: TrainRunOptions, tcfg: TrainConfig): Promise<Train
     { dataset: opts.dataset, model: opts.model, dataSeed: opts.dataSeed ?? tcfg.seed, log },
     tcfg,
   );
-  const { model, curve, best, predictor, trainSeconds } = fitModel(tf, {
+  const test = opts.observeTest ? await loadObservedTest(tf, source, opts.dataset, data, log) : null;
+  const fit = fitModel(tf, {
     trainSet: data.train,
     valSet: data.val,
     classes: data.classes,
     model: data.model,
     train: tcfg,
     schedule: data.schedule,
+    testSet: test,
     log,
     onEpoch: opts.onEpoch,
   });
+  const { model, curve, best, predictor, trainSeconds } = fit;
+  const testObservation =
+    test && fit.testProbs
+      ? { keys: test.keys, labels: test.labels, classes: data.classes.length, probs: fit.testProbs }
+      : null;
+  const testSelected = testObservation ? selectOnTest([testObservation]) : null;
+  if (testSelected)
+    log(
+      `test observed after each epoch in ${fit.testSeconds.toFixed(1)} s (+${((100 * fit.testSeconds) / Math.max(1e-9, trainSeconds - fit.testSeconds)).toFixed(0)} % on training); model of seed ${tcfg.seed}: ${testSelectedLine(testSelected)}`,
+    );
   const config = runConfigOf(opts, tcfg, data, curve, best, trainSeconds);
+  if (testSelected) config.result.testSelected = testSelected;
   Object.assign(predictor.config, config);
   let runDir: string | null = null;
   if (opts.out) {
@@ -110,7 +134,45 @@ async function trainOne(opts: TrainRunOptions, tcfg: TrainConfig): Promise<Train
     loadSeconds: data.loadSeconds,
     trainSeconds,
     predictor,
+    testObservation,
+    testSelected,
   };
+}
+
+/**
+ * The dataset's test videos, with the training run's preprocessing, for the observation (null,
+ * said in the log, when the dataset has no test split or none of its videos has features).
+ */
+async function loadObservedTest(
+  tf: Tf,
+  source: FeatureSource,
+  dataset: Dataset,
+  data: TrainingData,
+  log: (line: string) => void,
+): Promise<FeatureSet | null> {
+  const items = [...dataset.items, ...dataset.missing].filter((i) => i.split === 'test');
+  const { set, skipped } = await loadItems(
+    tf,
+    source,
+    items,
+    data.classes,
+    data.prep,
+    usesSpatial(data.model.variant),
+    {
+      log,
+      what: 'test (observed)',
+    },
+  );
+  if (!set.size) {
+    log(
+      `observe test: ${items.length ? 'no test video has features' : 'the dataset has no test split'}; nothing is observed`,
+    );
+    return null;
+  }
+  log(
+    `observe test: ${set.size} test videos${skipped.length ? ` (${skipped.length} without features)` : ''} scored after each epoch, as an observation that chooses nothing`,
+  );
+  return set;
 }
 
 /** The run's config.json: what was trained on what, with which settings, and how it went. */

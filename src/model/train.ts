@@ -2,7 +2,9 @@
  * The training loop, on sets already in memory: Adam on shuffled mini-batches (with the
  * training-time masks of masks.ts), one validation pass per epoch, and the weights to keep —
  * the best epoch on smoothed validation accuracy with early stopping, or, without a validation
- * set, the mean of the last epochs' weights (schedule.ts). The test split is never read here.
+ * set, the mean of the last epochs' weights (schedule.ts). The test split chooses nothing here:
+ * when asked, its probabilities after each epoch are only recorded (test-selected.ts), after the
+ * epoch's steps, through the predictor, which draws nothing from the training PRNG.
  *
  * Reproducible: seeded initialisation, seeded shuffling and masks, deterministic kernels
  * → same seed + same data = identical weights and metrics.
@@ -20,6 +22,7 @@ import { attachMasks, drawMasks, type MaskPlan } from './masks.js';
 import { dimsOf } from './prep.js';
 import { type EpochLog, type LoadedRun, makePredictor, type RunConfig } from './run.js';
 import { planSchedule, type TrainSchedule, trailingMean } from './schedule.js';
+import { accuracyOf } from './test-selected.js';
 
 export interface FitOptions {
   trainSet: FeatureSet;
@@ -33,6 +36,11 @@ export interface FitOptions {
   maxSteps?: number;
   /** epochs and selection (default: planSchedule for these sets) */
   schedule?: TrainSchedule;
+  /**
+   * the test split, OBSERVED only: its probabilities after each epoch are returned (`testProbs`)
+   * and its accuracy goes to the curve; nothing here reads them back, so the weights are the same
+   */
+  testSet?: FeatureSet | null;
 }
 
 /** Weights kept by a fit, and the epoch (and smoothed validation score) they stand for. */
@@ -52,6 +60,10 @@ export interface FitResult {
   predictor: LoadedRun;
   trainSeconds: number;
   steps: number;
+  /** with `testSet`: per epoch, its class probabilities [n, classes]; else null */
+  testProbs: Float32Array[] | null;
+  /** seconds spent observing the test split (inside trainSeconds) */
+  testSeconds: number;
 }
 
 /** What every optimiser step of one fit shares. */
@@ -105,13 +117,16 @@ export function fitModel(tf: Tf, o: FitOptions): FitResult {
   };
   const keeper = new WeightKeeper(model, sched, sched.select && valSet.size > 0, log);
   const curve: EpochLog[] = [];
+  const testSet = o.testSet?.size ? o.testSet : null;
+  const testProbs: Float32Array[] | null = testSet ? [] : null;
+  let testSeconds = 0;
   let steps = 0;
   const t1 = performance.now();
   for (let epoch = 1; epoch <= sched.epochs; epoch++) {
     const te = performance.now();
     const pass = trainEpoch(stepper, tcfg.batchSize, o.maxSteps ? o.maxSteps - steps : Infinity);
     steps += pass.steps;
-    const val = valSet.size ? validate(predictor, valSet) : null;
+    const val = valSet.size ? scoreSet(predictor, valSet) : null;
     const e: EpochLog = {
       epoch,
       loss: pass.lossSum / trainSet.size,
@@ -120,6 +135,14 @@ export function fitModel(tf: Tf, o: FitOptions): FitResult {
       valLoss: val?.loss ?? null,
       seconds: (performance.now() - te) / 1000,
     };
+    if (testSet && testProbs) {
+      // the observation: after the epoch's steps and its validation, outside trainStep
+      const to = performance.now();
+      const seen = scoreSet(predictor, testSet);
+      testProbs.push(seen.probs);
+      e.testAccuracy = seen.accuracy;
+      testSeconds += (performance.now() - to) / 1000;
+    }
     curve.push(e);
     o.onEpoch?.(e);
     log(epochLine(e));
@@ -130,7 +153,7 @@ export function fitModel(tf: Tf, o: FitOptions): FitResult {
   model.restore(best.values);
   stepper.positive.dispose();
   const trainSeconds = (performance.now() - t1) / 1000;
-  return { model, curve, best, predictor, trainSeconds, steps };
+  return { model, curve, best, predictor, trainSeconds, steps, testProbs, testSeconds };
 }
 
 /** The masks each batch draws, from the configs (K·D_u: the width of z). */
@@ -192,17 +215,17 @@ function trainStep(s: Stepper, idx: number[]): { loss: number; correct: number; 
   return { loss, correct, n: idx.length };
 }
 
-/** Validation accuracy and mean loss of the current weights. */
-function validate(predictor: LoadedRun, valSet: FeatureSet): { accuracy: number; loss: number } {
-  const p = predictor.predictSet(valSet, { attention: false });
-  const k = predictor.classes.length;
-  let ok = 0;
-  for (let j = 0; j < valSet.size; j++) {
-    let arg = 0;
-    for (let c = 1; c < k; c++) if (p.probs[j * k + c] > p.probs[j * k + arg]) arg = c;
-    if (arg === valSet.labels[j]) ok++;
-  }
-  return { accuracy: ok / valSet.size, loss: p.loss };
+/** Accuracy, mean loss and class probabilities [n, classes] of the current weights on a set. */
+function scoreSet(
+  predictor: LoadedRun,
+  set: FeatureSet,
+): { accuracy: number; loss: number; probs: Float32Array } {
+  const p = predictor.predictSet(set, { attention: false });
+  return {
+    accuracy: accuracyOf(p.probs, set.labels, predictor.classes.length),
+    loss: p.loss,
+    probs: p.probs,
+  };
 }
 
 function epochLine(e: EpochLog): string {
@@ -210,6 +233,9 @@ function epochLine(e: EpochLog): string {
     `epoch ${String(e.epoch).padStart(3)}  loss ${e.loss.toFixed(4)}  train acc ${(100 * e.trainAccuracy).toFixed(1)} %` +
     (e.valAccuracy !== null && e.valLoss !== null
       ? `  val acc ${(100 * e.valAccuracy).toFixed(1)} %  val loss ${e.valLoss.toFixed(4)}`
+      : '') +
+    (e.testAccuracy !== undefined
+      ? `  test acc ${(100 * e.testAccuracy).toFixed(1)} % (observed, chooses nothing)`
       : '') +
     `  ${e.seconds.toFixed(1)} s`
   );

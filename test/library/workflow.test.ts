@@ -1,6 +1,7 @@
 /**
  * The research workflow through the library, held against the CLI on the same files: `extract`
- * (resumes), `train` (from a manifest path or a Dataset built in code: the same seeded curve),
+ * (resumes), `train` (from a manifest path or a Dataset built in code: the same seeded curve;
+ * with `observeTest`, the same curve and the test-selected figure),
  * `evaluate` (the metrics `dfan eval --json` prints, from a run folder or a loaded run, whose
  * `predict` on a stored feature file agrees) and a recognizer on the trained run (what
  * `dfan predict --model RUN --json` prints). Generated clips, two classes told apart by colour,
@@ -129,11 +130,21 @@ test('train from a Dataset built in code = train from the manifest (same seed, s
   };
   const a = await dfan.train({ features: feats, dataset, train: TRAIN });
   const b = await dfan.train({ features: feats, dataset: manifest, train: TRAIN });
-  a.predictor.dispose();
-  b.predictor.dispose();
+  // observing the test split changes nothing; evaluate() then gives the figure beside the metrics
+  const c = await dfan.train({ features: feats, dataset: manifest, train: TRAIN, observeTest: true });
+  const ev = await dfan.evaluate(c.predictor, { dataset: manifest });
+  for (const r of [a, b, c]) r.predictor.dispose();
   assert.equal(a.runDir, null, 'no out: the model stays in memory');
   assert.deepEqual(
     a.curve.map((e) => e.loss),
     b.curve.map((e) => e.loss),
   );
+  assert.deepEqual(
+    c.curve.map((e) => e.loss),
+    b.curve.map((e) => e.loss),
+  );
+  assert.equal(b.testSelected, null);
+  assert.equal(c.testSelected?.n, 4);
+  assert.deepEqual(ev.testSelected, c.testSelected);
+  assert.equal(c.testSelected?.accuracy, Math.max(...c.curve.map((e) => e.testAccuracy ?? -1)));
 });
