@@ -11,6 +11,7 @@ import { cpus, tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyReply } from 'fastify';
 import { describeError } from '../errors.js';
@@ -82,12 +83,18 @@ export async function buildServer(opts: ServerOptions) {
 
   const webDir = join(projectRoot(), 'web');
   const statics: Record<string, { type: string; body: Buffer }> = {};
-  for (const [file, type] of [
-    ['index.html', 'text/html; charset=utf-8'],
-    ['app.js', 'text/javascript; charset=utf-8'],
-    ['style.css', 'text/css; charset=utf-8'],
+  for (const [file, type, path] of [
+    ['index.html', 'text/html; charset=utf-8', join(webDir, 'index.html')],
+    ['app.js', 'text/javascript; charset=utf-8', join(webDir, 'app.js')],
+    ['style.css', 'text/css; charset=utf-8', join(webDir, 'style.css')],
+    // the colour ramp of the reports, as compiled (it imports nothing): the page colours the same
+    [
+      'ramp.js',
+      'text/javascript; charset=utf-8',
+      fileURLToPath(new URL('../render/ramp.js', import.meta.url)),
+    ],
   ] as const) {
-    statics[file] = { type, body: await readFile(join(webDir, file)) };
+    statics[file] = { type, body: await readFile(path) };
   }
 
   app.addHook('onSend', async (_req, reply, payload) => {
@@ -106,6 +113,7 @@ export async function buildServer(opts: ServerOptions) {
   app.get('/index.html', sendStatic('index.html'));
   app.get('/app.js', sendStatic('app.js'));
   app.get('/style.css', sendStatic('style.css'));
+  app.get('/ramp.js', sendStatic('ramp.js'));
 
   app.get('/api/info', async () => ({
     model: opts.model,
