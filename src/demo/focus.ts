@@ -18,7 +18,13 @@ import { join } from 'node:path';
 import { DfanError } from '../errors.js';
 import { rng } from '../util/random.js';
 import { findFfmpeg, lastErrorLine, runCollect } from '../video/ffmpeg.js';
-import { findFootage, type PreparedFootage, prepareFootage, splitFootage } from './footage.js';
+import {
+  type FootageSearch,
+  findFootage,
+  type PreparedFootage,
+  prepareFootage,
+  splitFootage,
+} from './footage.js';
 import {
   findPhotos,
   PHOTO_CLASSES,
@@ -147,11 +153,9 @@ export function planFocusDataset(
   footage: { train: PreparedFootage[]; test: PreparedFootage[] },
 ): Planned[] {
   const random = rng(spec.seed + 101);
-  const L = spec.duration / spec.T;
   const nTrain = Math.round(spec.perClass * (1 - spec.testFraction));
   const used = new Map<string, number>();
   const out: Planned[] = [];
-  const totalShare = spec.frames.reduce((s, f) => s + f.share, 0);
   for (let i = 0; i < spec.perClass; i++) {
     for (let c = 0; c < classes.length; c++) {
       const label = classes[c];
@@ -162,64 +166,76 @@ export function planFocusDataset(
       const k = `${label}/${split}`;
       const u = used.get(k) ?? 0;
       used.set(k, u + 1);
-      const photo = pool[u % pool.length];
       const clips = split === 'train' ? footage.train : footage.test;
-      const clip = clips[Math.floor(random() * clips.length)];
-      const frame = pickFrame(spec.frames, random() * totalShare);
-      const W = frame.width;
-      const H = frame.height;
-      // the cue covers snippets s and s+1 (their key frames and clip frames), slightly inside
-      const s = 1 + Math.floor(random() * (spec.T - 3));
-      const start = s * L + 0.04 * L;
-      const end = (s + 2) * L - 0.04 * L;
-      const bw = even(W / 4);
-      const bh = even(H / 4);
-      const x = Math.floor(random() * (W - bw + 1));
-      const y = Math.floor(random() * (H - bh + 1));
-      const card = random() < spec.cardShare;
-      // the photo fitted in the box (aspect kept); on a card with a small margin
-      const room = card ? 0.88 : 1;
-      const a = photo.stats.width / photo.stats.height;
-      const pw = Math.max(2, Math.floor(Math.min(bw * room, bh * room * a)));
-      const ph = Math.max(2, Math.floor(Math.min(bh * room, (bw * room) / a)));
-      const zoom = 1 + random() * 0.4;
-      const fx = random();
-      const fy = random();
-      const hflip = random() < 0.5;
-      const loop = clip.duration < spec.duration + 0.5;
-      const startAt = loop
-        ? random() * Math.max(0, clip.duration - 0.5)
-        : random() * (clip.duration - spec.duration - 0.3);
-      const colour = CARD_COLOURS[Math.floor(random() * CARD_COLOURS.length)];
       const n = i * classes.length + c;
-      const v: Planned = {
-        key: '',
-        label,
-        split,
-        file: '',
-        cue: { start, end, x, y, w: bw, h: bh },
-        frame: { width: W, height: H },
-        photo: {
-          path: photo.path,
-          x: x + Math.floor((bw - pw) / 2),
-          y: y + Math.floor((bh - ph) / 2),
-          w: pw,
-          h: ph,
-          card,
-        },
-        footage: { path: clip.path, start: Math.round(startAt * 100) / 100, hflip },
-        bg: { zoom, fx, fy },
-        colour,
-        loop,
-      };
-      // named by its recipe: a folder made with another seed, material or code never passes its
-      // videos off as this plan's (they would keep a cached file under another truth)
-      v.file = `videos/${label}/v${String(n).padStart(4, '0')}-${recipeId(v, clip, spec)}.mp4`;
-      v.key = v.file; // the manifest key (the video column as written)
-      out.push(v);
+      out.push(planVideo(spec, random, { n, label, split, photo: pool[u % pool.length], clips }));
     }
   }
   return out;
+}
+
+/**
+ * One video's plan: its footage clip, frame, cue interval and box, photo rectangle and
+ * background, drawn from `random` in a fixed order (the plan of a seed never changes).
+ */
+function planVideo(
+  spec: FocusSpec,
+  random: () => number,
+  v: { n: number; label: string; split: 'train' | 'test'; photo: Photo; clips: PreparedFootage[] },
+): Planned {
+  const L = spec.duration / spec.T;
+  const clip = v.clips[Math.floor(random() * v.clips.length)];
+  const frame = pickFrame(spec.frames, random() * spec.frames.reduce((s, f) => s + f.share, 0));
+  const W = frame.width;
+  const H = frame.height;
+  // the cue covers snippets s and s+1 (their key frames and clip frames), slightly inside
+  const s = 1 + Math.floor(random() * (spec.T - 3));
+  const start = s * L + 0.04 * L;
+  const end = (s + 2) * L - 0.04 * L;
+  const bw = even(W / 4);
+  const bh = even(H / 4);
+  const x = Math.floor(random() * (W - bw + 1));
+  const y = Math.floor(random() * (H - bh + 1));
+  const card = random() < spec.cardShare;
+  // the photo fitted in the box (aspect kept); on a card with a small margin
+  const room = card ? 0.88 : 1;
+  const a = v.photo.stats.width / v.photo.stats.height;
+  const pw = Math.max(2, Math.floor(Math.min(bw * room, bh * room * a)));
+  const ph = Math.max(2, Math.floor(Math.min(bh * room, (bw * room) / a)));
+  const zoom = 1 + random() * 0.4;
+  const fx = random();
+  const fy = random();
+  const hflip = random() < 0.5;
+  const loop = clip.duration < spec.duration + 0.5;
+  const startAt = loop
+    ? random() * Math.max(0, clip.duration - 0.5)
+    : random() * (clip.duration - spec.duration - 0.3);
+  const colour = CARD_COLOURS[Math.floor(random() * CARD_COLOURS.length)];
+  const planned: Planned = {
+    key: '',
+    label: v.label,
+    split: v.split,
+    file: '',
+    cue: { start, end, x, y, w: bw, h: bh },
+    frame: { width: W, height: H },
+    photo: {
+      path: v.photo.path,
+      x: x + Math.floor((bw - pw) / 2),
+      y: y + Math.floor((bh - ph) / 2),
+      w: pw,
+      h: ph,
+      card,
+    },
+    footage: { path: clip.path, start: Math.round(startAt * 100) / 100, hflip },
+    bg: { zoom, fx, fy },
+    colour,
+    loop,
+  };
+  // named by its recipe: a folder made with another seed, material or code never passes its
+  // videos off as this plan's (they would keep a cached file under another truth)
+  planned.file = `videos/${v.label}/v${String(v.n).padStart(4, '0')}-${recipeId(planned, clip, spec)}.mp4`;
+  planned.key = planned.file; // the manifest key (the video column as written)
+  return planned;
 }
 
 /** What determines a video's pixels: its ffmpeg recipe, with the footage named by its source. */
@@ -353,16 +369,18 @@ export function demoPhotos(n: number, root = TUXPAINT_STAMPS): { search: PhotoSe
   return { search, classes };
 }
 
-/**
- * Write the videos (skipping ones already there), the manifest (video,label,split) and truth.json.
- * `onProgress(done, total)` after each video.
- */
-export async function buildFocusDataset(
-  dir: string,
-  spec: FocusSpec,
-  opts: BuildOptions = {},
-): Promise<FocusDataset> {
-  const { ffmpeg } = findFfmpeg();
+/** The photos and footage of a dataset: found, split between train and test, footage prepared. */
+interface Material {
+  classes: string[];
+  search: PhotoSearch;
+  photos: { train: Map<string, Photo[]>; test: Map<string, Photo[]> };
+  found: FootageSearch;
+  footage: { train: PreparedFootage[]; test: PreparedFootage[] };
+  /** working copy path → its prepared footage */
+  byPath: Map<string, PreparedFootage>;
+}
+
+async function gatherMaterial(dir: string, spec: FocusSpec, opts: BuildOptions): Promise<Material> {
   const { search, classes } = demoPhotos(spec.classes, opts.stamps);
   const heldOut = splitPhotos(
     search.photos.filter((p) => classes.includes(p.label)),
@@ -381,10 +399,19 @@ export async function buildFocusDataset(
     train: split.train.map((s) => prepared.get(s.path) as PreparedFootage),
     test: split.test.map((s) => prepared.get(s.path) as PreparedFootage),
   };
-  const plan = planFocusDataset(spec, classes, photos, footage);
   const byPath = new Map([...prepared.values()].map((p) => [p.path, p]));
-  for (const f of staleVideos(dir, plan)) rmSync(f, { force: true });
+  return { classes, search, photos, found, footage, byPath };
+}
 
+/** Render the planned videos not on disk yet (`concurrency` ffmpeg at a time; temp file + rename). */
+async function renderVideos(
+  dir: string,
+  spec: FocusSpec,
+  plan: Planned[],
+  byPath: Map<string, PreparedFootage>,
+  ffmpeg: string,
+  opts: BuildOptions,
+): Promise<void> {
   let done = 0;
   let next = 0;
   const worker = async () => {
@@ -411,6 +438,49 @@ export async function buildFocusDataset(
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
+}
+
+/** What the summary says of the material: photos per class and split, footage per split. */
+function describeMaterial(m: Material, opts: BuildOptions): FocusMaterial {
+  const perClass: FocusMaterial['photos']['perClass'] = {};
+  for (const c of m.classes) {
+    const n = m.search.counts[c];
+    perClass[c] = {
+      kept: n.kept,
+      train: m.photos.train.get(c)?.length ?? 0,
+      test: m.photos.test.get(c)?.length ?? 0,
+      rejected: n.rejected,
+      skipped: n.skipped,
+    };
+  }
+  return {
+    photos: {
+      source: `${m.search.root} (Debian ${TUXPAINT_PACKAGE})`,
+      perClass,
+      ...(opts.sharedPhotos ? { shared: opts.sharedPhotos } : {}),
+    },
+    footage: {
+      description: `${m.found.description}${opts.sharedFootage && m.found.sources.length > 1 ? ' (shared: test videos over the training clips)' : ''}`,
+      train: m.footage.train.map((f) => f.source.path),
+      test: m.footage.test.map((f) => f.source.path),
+    },
+  };
+}
+
+/**
+ * Write the videos (skipping ones already there), the manifest (video,label,split) and truth.json.
+ * `onProgress(done, total)` after each video.
+ */
+export async function buildFocusDataset(
+  dir: string,
+  spec: FocusSpec,
+  opts: BuildOptions = {},
+): Promise<FocusDataset> {
+  const { ffmpeg } = findFfmpeg();
+  const m = await gatherMaterial(dir, spec, opts);
+  const plan = planFocusDataset(spec, m.classes, m.photos, m.footage);
+  for (const f of staleVideos(dir, plan)) rmSync(f, { force: true });
+  await renderVideos(dir, spec, plan, m.byPath, ffmpeg, opts);
 
   const manifest = join(dir, 'manifest.csv');
   writeFileSync(
@@ -420,33 +490,14 @@ export async function buildFocusDataset(
   // truth.json names the footage source, not the working copy
   const videos: FocusVideo[] = plan.map(({ bg: _b, colour: _c, loop: _l, ...v }) => ({
     ...v,
-    footage: { ...v.footage, path: (byPath.get(v.footage.path) as PreparedFootage).source.path },
+    footage: { ...v.footage, path: (m.byPath.get(v.footage.path) as PreparedFootage).source.path },
   }));
-  const perClass: FocusMaterial['photos']['perClass'] = {};
-  for (const c of classes) {
-    const n = search.counts[c];
-    perClass[c] = {
-      kept: n.kept,
-      train: photos.train.get(c)?.length ?? 0,
-      test: photos.test.get(c)?.length ?? 0,
-      rejected: n.rejected,
-      skipped: n.skipped,
-    };
-  }
-  const material: FocusMaterial = {
-    photos: {
-      source: `${search.root} (Debian ${TUXPAINT_PACKAGE})`,
-      perClass,
-      ...(opts.sharedPhotos ? { shared: opts.sharedPhotos } : {}),
-    },
-    footage: {
-      description: `${found.description}${opts.sharedFootage && found.sources.length > 1 ? ' (shared: test videos over the training clips)' : ''}`,
-      train: footage.train.map((f) => f.source.path),
-      test: footage.test.map((f) => f.source.path),
-    },
-  };
-  writeFileSync(join(dir, 'truth.json'), `${JSON.stringify({ spec, classes, material, videos }, null, 2)}\n`);
-  return { dir, manifest, classes, videos, spec, material };
+  const material = describeMaterial(m, opts);
+  writeFileSync(
+    join(dir, 'truth.json'),
+    `${JSON.stringify({ spec, classes: m.classes, material, videos }, null, 2)}\n`,
+  );
+  return { dir, manifest, classes: m.classes, videos, spec, material };
 }
 
 export function readFocusTruth(dir: string): {
