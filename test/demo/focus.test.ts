@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import {
   buildFocusDataset,
   DEFAULT_FOCUS,
@@ -33,9 +32,9 @@ import { isDfanError } from '../../src/errors.js';
 import { sampleSnippets } from '../../src/video/snippets.js';
 import { ffmpeg, lavfiClip, X264_FAST } from '../helpers/ffmpeg.js';
 import { needSlow, sharedPath } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-demo-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = testDir('dfan-demo-');
 
 const noStamps = existsSync(TUXPAINT_STAMPS)
   ? false

@@ -117,6 +117,10 @@ const at = (img: RgbImage, x: number, y: number) => [
   ...img.data.slice((y * img.width + x) * 3, (y * img.width + x) * 3 + 3),
 ];
 const CYAN = [0, 229, 255];
+const keys = (p: { right: Array<{ key: string }>; wrong: Array<{ key: string }> }) => ({
+  right: p.right.map((c) => c.key),
+  wrong: p.wrong.map((c) => c.key),
+});
 
 test('pickShowcase: right and wrong answers apart, one per true class first, in test order', () => {
   const v = (key: string, label: string, predicted: string) => ({ ...dualResult(key, label, predicted, 1) });
@@ -130,26 +134,12 @@ test('pickShowcase: right and wrong answers apart, one per true class first, in 
     ],
     2,
   );
-  assert.deepEqual(
-    picked.right.map((r) => r.key),
-    ['1', '3'],
-  );
-  assert.deepEqual(
-    picked.wrong.map((r) => r.key),
-    ['4'],
-  );
+  assert.deepEqual(keys(picked), { right: ['1', '3'], wrong: ['4'] });
 });
 
 test('demo report: the key frame with the focus and the photo box, the strip, right beside wrong, figures, details; no Markdown in the HTML', async () => {
   const { dir, showcase, md, html: htmlPath } = await generatedReport();
-  assert.deepEqual(
-    showcase.right.map((c) => c.key),
-    ['v/a.mp4', 'v/c.mp4'],
-  );
-  assert.deepEqual(
-    showcase.wrong.map((c) => c.key),
-    ['v/b.mp4'],
-  );
+  assert.deepEqual(keys(showcase), { right: ['v/a.mp4', 'v/c.mp4'], wrong: ['v/b.mp4'] });
   const html = readFileSync(htmlPath, 'utf8');
   // self-contained, and no Markdown shows
   for (const m of html.matchAll(/\b(?:src|href)\s*=\s*"([^"]*)"/g)) assert.match(m[1], /^data:/);
