@@ -46,17 +46,26 @@ const FOCUS_ALPHA = 0.75;
 
 /**
  * Up to `n` videos dual named right and `n` it named wrong, in test order, preferring one per
- * true class so that the pairs show several classes (deterministic for a run).
+ * true class so that the pairs show several classes; among the wrong ones, one whose focus
+ * `missed` the photo comes first when there is one (the page then shows both kinds of error:
+ * looking elsewhere, and looking at the photo but naming it wrong). Deterministic for a run.
  */
-export function pickShowcase(videos: VideoResult[], n = 3): { right: VideoResult[]; wrong: VideoResult[] } {
-  const pick = (pool: VideoResult[]) => {
-    const first = pool.filter((v, i) => pool.findIndex((w) => w.label === v.label) === i);
-    const rest = pool.filter((v) => !first.includes(v));
-    return [...first, ...rest].slice(0, n);
+export function pickShowcase(
+  videos: VideoResult[],
+  n = 3,
+  missed: (v: VideoResult) => boolean = () => false,
+): { right: VideoResult[]; wrong: VideoResult[] } {
+  const pick = (pool: VideoResult[], first: VideoResult[]) => {
+    const perClass = pool.filter((v, i) => pool.findIndex((w) => w.label === v.label) === i);
+    return [...new Set([...first, ...perClass, ...pool])].slice(0, n);
   };
+  const wrong = videos.filter((v) => v.predicted !== v.label);
   return {
-    right: pick(videos.filter((v) => v.predicted === v.label)),
-    wrong: pick(videos.filter((v) => v.predicted !== v.label)),
+    right: pick(
+      videos.filter((v) => v.predicted === v.label),
+      [],
+    ),
+    wrong: pick(wrong, wrong.filter(missed).slice(0, 1)),
   };
 }
 
@@ -141,7 +150,8 @@ export async function renderShowcase(opts: {
       },
     };
   };
-  const picked = pickShowcase(opts.dual, opts.n ?? 3);
+  const missed = (v: VideoResult) => !onCue(v.snippets[topSnippet(v)], truthOf(opts.truth, v.key).cue);
+  const picked = pickShowcase(opts.dual, opts.n ?? 3, missed);
   const right: ShowcaseCase[] = [];
   const wrong: ShowcaseCase[] = [];
   for (const v of picked.right) right.push(await one(v));

@@ -135,6 +135,9 @@ test('pickShowcase: right and wrong answers apart, one per true class first, in 
     2,
   );
   assert.deepEqual(keys(picked), { right: ['1', '3'], wrong: ['4'] });
+  // a wrong answer whose focus missed the photo is shown first
+  const wrong = [v('6', 'food', 'plant'), v('7', 'plant', 'food'), v('8', 'plant', 'animal')];
+  assert.deepEqual(keys(pickShowcase(wrong, 2, (x) => x.key === '8')), { right: [], wrong: ['8', '6'] });
 });
 
 test('demo report: the key frame with the focus and the photo box, the strip, right beside wrong, figures, details; no Markdown in the HTML', async () => {
