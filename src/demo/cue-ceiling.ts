@@ -15,7 +15,7 @@
 import { join } from 'node:path';
 import type { Region, SnippetTimes, StreamTensor } from '../features/types.js';
 import { fitRidgeClassifier, fitStandardiser, groupIndices } from '../model/ridge.js';
-import type { FocusVideo } from './focus.js';
+import type { FocusVideo } from './spec.js';
 
 export interface CueCeiling {
   /** test accuracy of the ridge classifier on the cue features */

@@ -9,7 +9,7 @@
  *      levels (scores.ts), and draw what dual saw on a few test videos (showcase.ts)
  *   5. write OUT/summary.html, OUT/summary.md and OUT/figures/ (summary.ts)
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readManifest } from '../data/manifest.js';
 import type { Metrics } from '../data/metrics-types.js';
@@ -17,28 +17,19 @@ import type { Dataset } from '../data/types.js';
 import { DfanError } from '../errors.js';
 import { mapRegion } from '../features/region.js';
 import type { Region, StreamInfo } from '../features/types.js';
-import type { VideoResult } from '../model/evaluate.js';
 import { type CueCeiling, cueCeiling, storeMapLoader } from './cue-ceiling.js';
+import { buildFocusDataset, sharedPhotosNote } from './focus.js';
+import { centreSquareRegion, type FocusScores, onCue, topSnippet, truthOf } from './scores.js';
+import { renderShowcase } from './showcase.js';
 import {
-  buildFocusDataset,
   DEFAULT_FOCUS,
   type FocusDataset,
   type FocusMaterial,
   type FocusSpec,
   type FocusVideo,
-  sharedPhotosNote,
-} from './focus.js';
-import {
-  centreSquareRegion,
-  type FocusScores,
-  fittedWithoutCue,
-  focusScores,
-  onCue,
-  topSnippet,
-  truthOf,
-} from './scores.js';
-import { renderShowcase } from './showcase.js';
+} from './spec.js';
 import { writeSummary } from './summary.js';
+import { runVariant, type Scoring, type VariantOutcome, type VariantPlace } from './variant.js';
 
 export interface DemoOptions {
   out: string;
@@ -150,16 +141,11 @@ export async function objectRegions(
 }
 
 /** What every step of one demo run shares: where things go and how it speaks. */
-interface DemoContext {
+interface DemoContext extends VariantPlace {
   opts: DemoOptions;
   out: string;
-  seed: number;
   plan: { spec: FocusSpec; streams: string[] };
   pack: string;
-  featuresDir: string;
-  runsDir: string;
-  log: (line: string) => void;
-  progress: (line: string) => void;
   /** whether progress item `done` of `total` is shown (every item live, every ~10 % in logs) */
   show: (done: number, total: number) => boolean;
 }
@@ -171,12 +157,14 @@ function demoContext(opts: DemoOptions): DemoContext {
   // another pack gets its own folders: a store never mixes packs, and the default's runs stay
   const suffix = pack === 'default' ? '' : `-${pack.replace(/[^A-Za-z0-9._-]+/g, '_')}`;
   const every = (total: number) => Math.max(1, Math.round(total / 10));
+  const plan = demoPlan(!!opts.quick, opts.seed ?? 0);
   return {
     opts,
     out,
     seed: opts.seed ?? 0,
-    plan: demoPlan(!!opts.quick, opts.seed ?? 0),
+    plan,
     pack,
+    streams: plan.streams,
     featuresDir: join(out, `features${suffix}`),
     runsDir: join(out, `runs${suffix}`),
     log,
@@ -255,111 +243,6 @@ async function featuresStep(ctx: DemoContext, ds: FocusDataset): Promise<Dataset
   return dataset;
 }
 
-/** One trained variant, scored on the test split (and dual on its own training videos too). */
-interface VariantOutcome {
-  scores: FocusScores;
-  metrics: Metrics;
-  videos: VideoResult[];
-  grid: { H: number; W: number };
-  /** dfan train's schedule line, and the ensemble and map-reduction notes ('' when none) */
-  schedule: string;
-  ensemble: string;
-  reduction: string;
-  trainFocus: (FocusScores & { fittedWithoutCue: number }) | null;
-  seconds: number;
-}
-
-/** What the scoring of a variant needs to know of the dataset. */
-interface Scoring {
-  dataset: Dataset;
-  truth: Map<string, FocusVideo>;
-  regionOf: (v: FocusVideo) => Region;
-}
-
-/** Step 3 for one variant: train with `dfan train`'s defaults, then evaluate. */
-async function variantStep(
-  ctx: DemoContext,
-  variant: 'mean' | 'dual',
-  index: number,
-  sc: Scoring,
-): Promise<VariantOutcome> {
-  const { reductionNote, trainRun } = await import('../model/train.js');
-  const { evaluateRun } = await import('../model/evaluate.js');
-  ctx.log(`[3/4] training ${variant} (${index + 1}/2) with dfan train's defaults`);
-  const t1 = performance.now();
-  let lastShown = 0;
-  let schedule = '';
-  const r = await trainRun({
-    features: ctx.featuresDir,
-    dataset: sc.dataset,
-    out: join(ctx.runsDir, variant),
-    // the same training defaults as `dfan train` and `dfan protocol` (src/model/schedule.ts)
-    model: {
-      variant,
-      streams: ctx.plan.streams,
-      spatialContext: ctx.plan.streams.includes('action') ? 'action' : 'mean',
-    },
-    train: { seed: ctx.seed },
-    log: (line) => {
-      if (line.startsWith('ensemble: ')) ctx.log(`      ${line}`);
-      if (line.startsWith('schedule:')) {
-        ctx.log(`      ${line}`);
-        schedule = line.slice('schedule: '.length);
-      }
-    },
-    onEpoch: (e) => {
-      if (e.epoch - lastShown >= 10 || e.epoch === 1) {
-        lastShown = e.epoch;
-        ctx.progress(
-          `      epoch ${e.epoch}: loss ${e.loss.toFixed(3)}, train acc ${pct(e.trainAccuracy)}, val acc ${e.valAccuracy === null ? 'n/a' : pct(e.valAccuracy)}`,
-        );
-      }
-    },
-  });
-  const seconds = (performance.now() - t1) / 1000;
-  ctx.log(`      ${variant}: ${r.curve.length} epochs (best ${r.bestEpoch}) in ${seconds.toFixed(1)} s`);
-  const { members, train: trained } = r.predictor.config;
-  const seeds = Array.from({ length: (members?.length ?? 0) + 1 }, (_, i) => trained.seed + i);
-  const ensemble = members?.length
-    ? `; an ensemble of ${seeds.length} models (seeds ${seeds.join(', ')}), probabilities and focus averaged`
-    : '';
-  const { H, W } = r.predictor.prep.streams.object;
-  // the demo trains with the defaults, so mapDim was automatic
-  const note = variant === 'dual' ? reductionNote(r.predictor.prep, r.predictor.config.model, true) : '';
-  const score = (videos: VideoResult[], accuracy: number) =>
-    focusScores(videos, sc.truth, { H, W }, accuracy, (_key, v) => sc.regionOf(v));
-  let trainFocus: VariantOutcome['trainFocus'] = null;
-  if (variant === 'dual') {
-    const seen = await evaluateRun(r.predictor, {
-      dataset: sc.dataset,
-      split: 'train',
-      features: ctx.featuresDir,
-    });
-    trainFocus = {
-      ...score(seen.videos, seen.metrics.accuracy),
-      fittedWithoutCue: fittedWithoutCue(seen.videos, sc.truth),
-    };
-  }
-  const ev = await evaluateRun(r.predictor, {
-    dataset: sc.dataset,
-    split: 'test',
-    features: ctx.featuresDir,
-  });
-  writeFileSync(join(ctx.runsDir, variant, 'eval-test.json'), `${JSON.stringify(ev.metrics, null, 2)}\n`);
-  r.predictor.dispose();
-  return {
-    scores: score(ev.videos, ev.metrics.accuracy),
-    metrics: ev.metrics,
-    videos: ev.videos,
-    grid: { H, W },
-    schedule,
-    ensemble,
-    reduction: note ? `; ${note}` : '',
-    trainFocus,
-    seconds,
-  };
-}
-
 /** Step 5: draw what dual saw on a few test videos, write summary.html, summary.md and figures/. */
 async function reportStep(
   ctx: DemoContext,
@@ -436,8 +319,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       `      cue ceiling (perfect focus, linear): a classifier told where and when each photo is names ${pct(ceiling.accuracy)} of the test videos (λ ${ceiling.lambda} by leaving one photo out, ${pct(ceiling.looAccuracy)} on ${ceiling.trainN} training videos)`,
     );
   const scoring = { dataset, truth, regionOf };
-  const mean = await variantStep(ctx, 'mean', 0, scoring);
-  const dual = await variantStep(ctx, 'dual', 1, scoring);
+  const mean = await runVariant(ctx, 'mean', 0, scoring);
+  const dual = await runVariant(ctx, 'dual', 1, scoring);
   const cpu = process.cpuUsage(cpu0);
   const seconds = {
     dataset: (tData - t0) / 1000,

@@ -8,7 +8,7 @@ import { DfanError } from '../errors.js';
 import type { Region } from '../features/types.js';
 import type { VideoResult } from '../model/evaluate.js';
 import { cueCellWeights } from './cue-ceiling.js';
-import type { FocusVideo } from './focus.js';
+import type { FocusVideo } from './spec.js';
 
 export interface FocusScores {
   accuracy: number;

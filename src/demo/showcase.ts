@@ -10,8 +10,8 @@ import type { FocusStrip } from '../app/report.js';
 import type { Region } from '../features/types.js';
 import type { VideoResult } from '../model/evaluate.js';
 import { drawText, overlayHeatmap, type Rgb, type RgbImage, strokeRect } from '../render/index.js';
-import type { FocusVideo } from './focus.js';
 import { onCue, topSnippet, truthOf, type VideoFocus, videoFocus } from './scores.js';
+import type { FocusVideo } from './spec.js';
 
 /** One test video as the report shows it. */
 export interface ShowcaseCase {
@@ -101,7 +101,7 @@ function answer(model: 'mean' | 'dual', v: VideoResult, classes: string[]) {
 
 /**
  * The report's cases: each picked video's key frame at dual's top snippet decoded from the
- * dataset folder (at the video's own size), drawn with the focus and the truth.
+ * dataset folder (scaled to a long side of SHOWN px), drawn with the focus and the truth.
  */
 export async function renderShowcase(opts: {
   dual: VideoResult[];

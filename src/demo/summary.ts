@@ -9,10 +9,11 @@ import { esc, focusStripSvg, REPORT_CSS } from '../app/report.js';
 import { writeFileAtomicSync } from '../features/atomic.js';
 import { encodePng, pngDataUri } from '../render/index.js';
 import type { CueCeiling } from './cue-ceiling.js';
-import { type FocusMaterial, type FocusSpec, sharedPhotosNote } from './focus.js';
+import { sharedPhotosNote } from './focus.js';
 import { type Block, blocksToHtml, blocksToMarkdown, type Part } from './page.js';
 import type { FocusScores } from './scores.js';
 import type { ShowcaseCase } from './showcase.js';
+import type { FocusMaterial, FocusSpec } from './spec.js';
 
 /** Everything the report says, as the run measured it. */
 export interface SummaryInput {

@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { cueCeiling, cueCellWeights, cueFeature, cueSnippets } from '../../src/demo/cue-ceiling.js';
-import type { FocusVideo } from '../../src/demo/focus.js';
+import type { FocusVideo } from '../../src/demo/spec.js';
 import type { Region, SnippetTimes } from '../../src/features/types.js';
 import { fitRidgeClassifier, fitStandardiser, groupIndices, spdInverse } from '../../src/model/ridge.js';
 import { rng } from '../../src/util/random.js';

@@ -2,13 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import {
-  buildFocusDataset,
-  DEFAULT_FOCUS,
-  demoPhotos,
-  type FocusVideo,
-  readFocusTruth,
-} from '../../src/demo/focus.js';
+import { buildFocusDataset, demoPhotos, readFocusTruth } from '../../src/demo/focus.js';
 import { findFootage, PLASMA_PHOTOS, PLASMA_WALLPAPERS, splitFootage } from '../../src/demo/footage.js';
 import {
   findPhotos,
@@ -28,6 +22,7 @@ import {
   fittedWithoutCue,
   focusScores,
 } from '../../src/demo/scores.js';
+import { DEFAULT_FOCUS, type FocusVideo } from '../../src/demo/spec.js';
 import { isDfanError } from '../../src/errors.js';
 import { sampleSnippets } from '../../src/video/snippets.js';
 import { ffmpeg, lavfiClip, X264_FAST } from '../helpers/ffmpeg.js';
