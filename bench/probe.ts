@@ -25,14 +25,7 @@ import {
   meanStd,
   type ProbeResult,
 } from '../research/probe/linear.js';
-import {
-  backgroundFrames,
-  isPhotograph,
-  loadStamps,
-  STAMPS_DIR,
-  smallCueFrame,
-  wholePhotoFrame,
-} from '../research/probe/photos.js';
+import { backgroundFrames, loadStamps, smallCueFrame, wholePhotoFrame } from '../research/probe/photos.js';
 import { kerasSourceFromTfjs, kerasToOnnx } from '../src/backbones/convert/keras2onnx.js';
 import { tfGraphToOnnx } from '../src/backbones/convert/tfgraph2onnx.js';
 import { humanModelsDir, readHumanGraph } from '../src/backbones/default/human.js';
@@ -43,6 +36,7 @@ import { loadOnnx } from '../src/backbones/onnx.js';
 import { writeOnnx } from '../src/backbones/onnx-writer.js';
 import { chwToHwc, framesToTensor, type InputSpec } from '../src/backbones/preprocess.js';
 import { loadTfjs } from '../src/backbones/tfjs.js';
+import { TUXPAINT_STAMPS } from '../src/demo/photos.js';
 import { rng } from '../src/util/random.js';
 import { projectRoot } from '../src/version.js';
 import type { Frame } from '../src/video/types.js';
@@ -338,7 +332,7 @@ async function mobilenetCosts(frames: Frame[], repeats = 5, threads = 2): Promis
 const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 export async function run(args: string[]): Promise<void> {
-  const photosDir = arg(args, 'photos', STAMPS_DIR);
+  const photosDir = arg(args, 'photos', TUXPAINT_STAMPS);
   const shared = resolve(projectRoot(), '..', 'shared');
   const mediaDir = arg(args, 'media', join(shared, 'media'));
   const nSeeds = Number(arg(args, 'seeds', '3'));
@@ -354,8 +348,8 @@ export async function run(args: string[]): Promise<void> {
     return;
   }
   const t0 = performance.now();
-  // photos: drawings out, at most perClass per class (seeded choice)
-  const all = loadStamps(photosDir).filter((p) => isPhotograph(p.stats));
+  // photos (the demo's: drawings out), at most perClass per class (seeded choice)
+  const all = loadStamps(photosDir);
   const classes = [...new Set(all.map((p) => p.cls))];
   const pick = rng(7);
   const photos = classes.flatMap((c) => {

@@ -1,6 +1,7 @@
 // dfan web page: upload → job (SSE progress) → player with temporal strip and spatial overlay.
-// Plain browser JavaScript, no build step, no network beyond this server.
-'use strict';
+// Plain browser JavaScript (an ES module), no build step, no network beyond this server.
+// The colour ramp is the reports' own (src/render/ramp.ts), served compiled at /ramp.js.
+import { heatColor } from '/ramp.js';
 
 const $ = (id) => document.getElementById(id);
 // still: the player shows key frames (the browser cannot play the upload, or not yet), at stillTime
@@ -288,7 +289,7 @@ function buildStrip() {
       c.style.left = `${(100 * s.start) / dur}%`;
       c.style.width = `calc(${(100 * (s.end - s.start)) / dur}% - 1px)`;
       c.style.height = `${Math.max(8, v * 100)}%`;
-      const [r, g, b] = ramp(v);
+      const [r, g, b] = heatColor(v);
       c.style.background = `rgb(${r},${g},${b})`;
       c.title = `${range(s.start, s.end)}: ${(s.weight * 100).toFixed(1)} % of the focus`;
       c.dataset.index = String(i);
@@ -306,22 +307,6 @@ function seek(t) {
   const v = $('player');
   v.currentTime = Math.max(0, Math.min(t + 0.01, (v.duration || state.result.duration) - 0.05));
   draw(true);
-}
-
-// inferno-like ramp, same stops as the HTML report
-const STOPS = [
-  [0, 0, 4],
-  [66, 10, 104],
-  [147, 38, 103],
-  [221, 81, 58],
-  [252, 165, 10],
-  [252, 255, 164],
-];
-function ramp(v) {
-  const x = Math.max(0, Math.min(1, v)) * (STOPS.length - 1);
-  const i = Math.min(STOPS.length - 2, Math.floor(x));
-  const f = x - i;
-  return STOPS[i].map((a, k) => Math.round(a + (STOPS[i + 1][k] - a) * f));
 }
 
 function snippetAt(t) {
@@ -385,7 +370,7 @@ function draw(force) {
     for (let i = 0; i < gh; i++)
       for (let j = 0; j < gw; j++) {
         const v = (grid[i][j] - min) / (max - min);
-        const [r, g, b] = ramp(v);
+        const [r, g, b] = heatColor(v);
         const o = (i * gw + j) * 4;
         img.data[o] = r;
         img.data[o + 1] = g;

@@ -1,35 +1,17 @@
 /**
- * Labelled real photos for probing object maps: Tux Paint's stamp cut-outs (Debian package
- * `tuxpaint-stamps-default`, RGBA PNGs under /usr/share/tuxpaint/stamps/<category>/…),
- * composited over real video frames.
+ * Labelled real photos for probing object maps: the demo's photos (src/demo/photos.ts: Tux Paint's
+ * stamp cut-outs of Debian `tuxpaint-stamps-default`, drawings filtered out by their flat share),
+ * decoded here to RGBA and composited over real video frames.
  *
- * Many stamps are photographs, some are drawings. `town` is left out: nearly all its non-cartoon
- * stamps are road signs and flags (drawings), 3 are photographs; `people` has 2 photographs.
- * Many stamps are photographs, some are drawings. Drawings are skipped by path (`cartoon`
- * folders, the `symbols` category, `_mirror` duplicates) and by a colour statistic of the opaque
- * pixels: a drawing is painted with few flat colours, so the entropy of its 12-bit colour
- * histogram (4 bits per channel) is low and few pixels differ from their right neighbour.
- * Thresholds were checked by eye on the stamps either side of them (docs/probe.md).
- *
- * Effects (file reads, PNG decode, ffmpeg) live here; the maths is in probe.ts.
+ * Effects (file reads, PNG decode, ffmpeg) live here; the maths is in linear.ts and head.ts.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { PNG } from 'pngjs';
+import { findPhotos, TUXPAINT_STAMPS } from '../../src/demo/photos.js';
 import { decodeFrames } from '../../src/video/decode.js';
 import { probe } from '../../src/video/probe.js';
 import type { Frame } from '../../src/video/types.js';
 import type { CueBox } from './linear.js';
-
-export const STAMPS_DIR = '/usr/share/tuxpaint/stamps';
-
-/** probe class → stamp categories (top-level folders) */
-export const STAMP_CLASSES: Record<string, string[]> = {
-  animal: ['animals'],
-  food: ['food'],
-  plant: ['plants'],
-  vehicle: ['vehicles', 'military/vehicles'],
-};
 
 /** An RGBA image cropped to its opaque pixels. */
 export interface Rgba {
@@ -38,59 +20,11 @@ export interface Rgba {
   data: Uint8Array; // [H, W, 4]
 }
 
-export interface PhotoStats {
-  /** opaque pixels (alpha ≥ 128) */
-  opaque: number;
-  /** entropy (bits) of the 4096-bin colour histogram of opaque pixels */
-  entropy: number;
-  /** fraction of opaque pixels whose colour differs from the right neighbour's by > 8 (sum |ΔRGB|) */
-  texture: number;
-}
-
 export interface StampPhoto {
-  /** path relative to the stamps folder */
+  /** absolute path of the PNG */
   path: string;
   cls: string;
-  stats: PhotoStats;
   image: Rgba;
-}
-
-/** A stamp counts as a photograph when both statistics are high (see docs/probe.md). */
-export const PHOTO_MIN_ENTROPY = 3.0;
-export const PHOTO_MIN_TEXTURE = 0.25;
-
-export function isPhotograph(s: PhotoStats): boolean {
-  return s.opaque >= 400 && s.entropy >= PHOTO_MIN_ENTROPY && s.texture >= PHOTO_MIN_TEXTURE;
-}
-
-function walk(dir: string, out: string[]): void {
-  for (const f of readdirSync(dir).sort()) {
-    const p = join(dir, f);
-    if (statSync(p).isDirectory()) walk(p, out);
-    else if (f.endsWith('.png')) out.push(p);
-  }
-}
-
-/** Stamp files of each class, minus drawings by path (cartoon folders, symbols, mirrored copies). */
-export function listStamps(root = STAMPS_DIR, classes = STAMP_CLASSES): { path: string; cls: string }[] {
-  const out: { path: string; cls: string }[] = [];
-  for (const [cls, cats] of Object.entries(classes)) {
-    for (const cat of cats) {
-      const files: string[] = [];
-      try {
-        walk(join(root, cat), files);
-      } catch {
-        continue;
-      }
-      for (const f of files) {
-        const rel = relative(root, f);
-        if (/cartoon/i.test(rel) || rel.startsWith('symbols/') || /_mirror\.png$|_flip\.png$/.test(rel))
-          continue;
-        out.push({ path: rel, cls });
-      }
-    }
-  }
-  return out;
 }
 
 /** Decode a PNG to RGBA, crop to its opaque bounding box, and shrink so the long side ≤ maxSide. */
@@ -150,39 +84,9 @@ export function readRgba(file: string, maxSide = 256): Rgba {
   return { width: w, height: h, data: out };
 }
 
-export function photoStats(img: Rgba): PhotoStats {
-  const hist = new Float64Array(4096);
-  let opaque = 0;
-  let textured = 0;
-  let pairs = 0;
-  const { width: w, height: h, data: d } = img;
-  for (let y = 0; y < h; y++)
-    for (let x = 0; x < w; x++) {
-      const i = (y * w + x) * 4;
-      if (d[i + 3] < 128) continue;
-      opaque++;
-      hist[((d[i] >> 4) << 8) | ((d[i + 1] >> 4) << 4) | (d[i + 2] >> 4)]++;
-      if (x + 1 < w && d[i + 7] >= 128) {
-        pairs++;
-        if (Math.abs(d[i] - d[i + 4]) + Math.abs(d[i + 1] - d[i + 5]) + Math.abs(d[i + 2] - d[i + 6]) > 8)
-          textured++;
-      }
-    }
-  let entropy = 0;
-  for (const c of hist)
-    if (c > 0) {
-      const p = c / opaque;
-      entropy -= p * Math.log2(p);
-    }
-  return { opaque, entropy, texture: pairs ? textured / pairs : 0 };
-}
-
-/** Every stamp of the classes with its statistics (drawings by path already removed). */
-export function loadStamps(root = STAMPS_DIR, classes = STAMP_CLASSES): StampPhoto[] {
-  return listStamps(root, classes).map(({ path, cls }) => {
-    const image = readRgba(join(root, path));
-    return { path, cls, stats: photoStats(image), image };
-  });
+/** The demo's photos of every class (the one loader and filter), decoded for compositing. */
+export function loadStamps(root = TUXPAINT_STAMPS): StampPhoto[] {
+  return findPhotos(root).photos.map((p) => ({ path: p.path, cls: p.label, image: readRgba(p.path) }));
 }
 
 /**

@@ -7,8 +7,8 @@ import { basename } from 'node:path';
 import type { FeaturePack } from '../backbones/types.js';
 import { DfanError } from '../errors.js';
 import type { Region, VideoFeatures } from '../features/types.js';
+import { encodePng, overlayHeatmap, pngDataUri } from '../render/index.js';
 import { toPrediction } from './explain.js';
-import { encodePng, overlayHeatmap, pngDataUri, rgbToRgba } from './heatmap.js';
 import type { ReportFrame } from './report.js';
 import type { Prediction, Predictor, ProgressFn } from './types.js';
 import { zeroShotPredictor } from './zero-shot.js';
@@ -178,15 +178,12 @@ export async function reportFrames(
     const overlays: Record<string, string> = {};
     for (const s of streams) {
       const g = p.spatial[s][pos];
-      if (g)
-        overlays[s] = pngDataUri(
-          encodePng(overlayHeatmap(f.data, f.width, f.height, g.grid, g.region), f.width, f.height),
-        );
+      if (g) overlays[s] = pngDataUri(overlayHeatmap(f, g.grid, g.region));
     }
     return {
       snippet: chosen[i],
       time: times[i],
-      plain: pngDataUri(encodePng(rgbToRgba(f.data, f.width, f.height), f.width, f.height)),
+      plain: pngDataUri(f),
       overlays,
     };
   });
@@ -233,8 +230,5 @@ export async function frameImage(
     throw new DfanError('FFMPEG_FAILED', 'could not grab the frame', { file: basename(path) });
   }
   const [f] = await decodeFrames(path, [time], { width: w, height: h, mode: 'stretch' }, info);
-  const rgba = grid
-    ? overlayHeatmap(f.data, f.width, f.height, grid, region)
-    : rgbToRgba(f.data, f.width, f.height);
-  return encodePng(rgba, f.width, f.height);
+  return encodePng(grid ? overlayHeatmap(f, grid, region) : f);
 }

@@ -29,7 +29,8 @@ export function esc(s: string): string {
   );
 }
 
-const CSS = `
+/** The reports' style sheet (`dfan predict --html`, `dfan demo`'s summary.html). */
+export const REPORT_CSS = `
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;background:#f5f5f7;color:#1d1d1f}
 main{max-width:1040px;margin:0 auto;padding:24px}
 h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:0 0 8px;word-break:break-all}h3{font-size:15px;margin:18px 0 6px}
@@ -49,31 +50,55 @@ svg text{font:11px system-ui,sans-serif;fill:#444}
 .error h2{color:#b3261e}
 `;
 
-function temporalSvg(p: Prediction): string {
-  const W = 900;
-  const H = 150;
+export interface FocusStrip {
+  /** one bar per snippet, its height the temporal focus weight */
+  snippets: Array<{ start: number; end: number; weight: number }>;
+  /** seconds on the time axis (default: the last snippet's end) */
+  duration?: number;
+  /** positions in `snippets` drawn in the accent colour (key moments, the top snippet) */
+  accent?: ReadonlySet<number>;
+  /** intervals shaded behind the bars, e.g. where the cue is on screen */
+  bands?: Array<{ start: number; end: number; label: string }>;
+  /** viewBox size (the SVG scales to its box's width) */
+  width?: number;
+  height?: number;
+}
+
+/**
+ * The temporal focus against time as an inline SVG: one bar per snippet (its weight, scaled to
+ * the largest), accented snippets in orange, shaded bands behind. `dfan predict --html` and the
+ * `dfan demo` report draw it with this one function.
+ */
+export function focusStripSvg(strip: FocusStrip): string {
+  const { snippets } = strip;
+  const W = strip.width ?? 900;
+  const H = strip.height ?? 150;
   const padL = 40;
   const padB = 24;
   const padT = 10;
-  const plotW = W - padL - 10;
+  const plotW = W - padL - 18; // room for the last tick's label
   const plotH = H - padB - padT;
-  const dur = p.duration > 0 ? p.duration : (p.snippets[p.snippets.length - 1]?.end ?? 1);
-  const maxW = Math.max(...p.snippets.map((s) => s.weight), 1e-9);
-  const key = new Set((p.keyMoments ?? []).flatMap((k) => k.snippets));
-  const indices = p.spatial[Object.keys(p.spatial)[0]]?.map((g) => g.snippet) ?? p.snippets.map((_, i) => i);
+  const given = strip.duration ?? 0;
+  const dur = given > 0 ? given : (snippets[snippets.length - 1]?.end ?? 1);
+  const maxW = Math.max(...snippets.map((s) => s.weight), 1e-9);
   const x = (t: number) => padL + (t / dur) * plotW;
   const parts: string[] = [];
   parts.push(
-    `<svg viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="temporal focus against time">`,
+    // xmlns and font: the same SVG also stands alone as a file (the demo's summary.md links it)
+    `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${W} ${H}" width="100%" font-family="system-ui,sans-serif" font-size="11" role="img" aria-label="temporal focus against time">`,
   );
   parts.push(
     `<rect x="${padL}" y="${padT}" width="${plotW}" height="${plotH}" fill="#fafafa" stroke="#ddd"/>`,
   );
-  p.snippets.forEach((s, i) => {
-    const h = (s.weight / maxW) * plotH;
-    const isKey = key.has(indices[i]);
+  for (const b of strip.bands ?? []) {
     parts.push(
-      `<rect class="snippet" x="${x(s.start).toFixed(1)}" y="${(padT + plotH - h).toFixed(1)}" width="${Math.max(1, x(s.end) - x(s.start) - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${isKey ? '#d95f02' : '#7570b3'}"><title>${timeRange(s.start, s.end)}: ${(s.weight * 100).toFixed(1)} %</title></rect>`,
+      `<rect class="band" x="${x(b.start).toFixed(1)}" y="${padT}" width="${Math.max(1, x(b.end) - x(b.start)).toFixed(1)}" height="${plotH}" fill="#1b9e77" fill-opacity="0.22"><title>${esc(b.label)}: ${timeRange(b.start, b.end)}</title></rect>`,
+    );
+  }
+  snippets.forEach((s, i) => {
+    const h = (s.weight / maxW) * plotH;
+    parts.push(
+      `<rect class="snippet" x="${x(s.start).toFixed(1)}" y="${(padT + plotH - h).toFixed(1)}" width="${Math.max(1, x(s.end) - x(s.start) - 1).toFixed(1)}" height="${h.toFixed(1)}" fill="${strip.accent?.has(i) ? '#d95f02' : '#7570b3'}"><title>${timeRange(s.start, s.end)}: ${(s.weight * 100).toFixed(1)} %</title></rect>`,
     );
   });
   const ticks = 6;
@@ -85,6 +110,14 @@ function temporalSvg(p: Prediction): string {
   parts.push(`<text x="${padL - 6}" y="${padT + plotH}" text-anchor="end">0</text>`);
   parts.push('</svg>');
   return parts.join('');
+}
+
+/** The prediction's strip: key-moment snippets accented. */
+function temporalSvg(p: Prediction): string {
+  const key = new Set((p.keyMoments ?? []).flatMap((k) => k.snippets));
+  const indices = p.spatial[Object.keys(p.spatial)[0]]?.map((g) => g.snippet) ?? p.snippets.map((_, i) => i);
+  const accent = new Set(p.snippets.flatMap((_, i) => (key.has(indices[i]) ? [i] : [])));
+  return focusStripSvg({ snippets: p.snippets, duration: p.duration, accent });
 }
 
 function bannerText(p: Prediction): string {
@@ -164,7 +197,7 @@ export function renderReport(
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>dfan prediction report</title>
-<style>${CSS}</style>
+<style>${REPORT_CSS}</style>
 </head>
 <body>
 <main>

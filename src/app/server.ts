@@ -7,6 +7,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { describeError } from '../errors.js';
@@ -48,12 +49,18 @@ const notFound = (reply: FastifyReply, id: string) =>
 async function registerPage(app: FastifyInstance): Promise<void> {
   const webDir = join(projectRoot(), 'web');
   const statics: Record<string, { type: string; body: Buffer }> = {};
-  for (const [file, type] of [
-    ['index.html', 'text/html; charset=utf-8'],
-    ['app.js', 'text/javascript; charset=utf-8'],
-    ['style.css', 'text/css; charset=utf-8'],
+  for (const [file, type, path] of [
+    ['index.html', 'text/html; charset=utf-8', join(webDir, 'index.html')],
+    ['app.js', 'text/javascript; charset=utf-8', join(webDir, 'app.js')],
+    ['style.css', 'text/css; charset=utf-8', join(webDir, 'style.css')],
+    // the colour ramp of the reports, as compiled (it imports nothing): the page colours the same
+    [
+      'ramp.js',
+      'text/javascript; charset=utf-8',
+      fileURLToPath(new URL('../render/ramp.js', import.meta.url)),
+    ],
   ] as const) {
-    statics[file] = { type, body: await readFile(join(webDir, file)) };
+    statics[file] = { type, body: await readFile(path) };
   }
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.header('X-Content-Type-Options', 'nosniff');
@@ -70,6 +77,7 @@ async function registerPage(app: FastifyInstance): Promise<void> {
   app.get('/index.html', sendStatic('index.html'));
   app.get('/app.js', sendStatic('app.js'));
   app.get('/style.css', sendStatic('style.css'));
+  app.get('/ramp.js', sendStatic('ramp.js'));
 }
 
 /** GET /api/jobs/:id/events: the job as server-sent events until it is done or failed. */

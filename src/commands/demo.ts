@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { DemoResult } from '../demo/run.js';
 import { parseNumber } from './numbers.js';
 
 const EXAMPLES = `
@@ -14,8 +15,10 @@ Runs the whole pipeline on real imagery that is on the machine, nothing to downl
   3. trains the \`mean\` (no attention) and \`dual\` models;
   4. prints accuracy, temporal hit rate (top-β snippet overlaps the photo's interval), spatial
      pointing (peak α cell at the top-β snippet inside the photo's box, ± one cell), chance
-     levels and the cue probe (a ridge classifier given the cells under each photo at the
-     snippets that show it: what perfect focus would give), and writes summary.md/.html. This is dfan's own focus dataset, not an emotion one.
+     levels and the cue ceiling (a ridge classifier given the cells under each photo at the
+     snippets that show it: what perfect focus would give), and writes summary.html (what dual
+     saw on a few test videos, the figures, how they are made) and its text twin summary.md.
+     This is dfan's own focus dataset, not an emotion one.
 Everything is cached under --out: a second run reuses the videos and features.
 
 Examples:
@@ -63,7 +66,6 @@ export function register(program: Command): void {
     .addHelpText('after', EXAMPLES)
     .action(async (o: DemoCliOptions) => {
       const { runDemo } = await import('../demo/run.js');
-      const { sharedPhotosNote } = await import('../demo/focus.js');
       const seed = parseNumber('--seed', o.seed);
       const sharedPhotos =
         o.sharedPhotos === undefined ? undefined : parseNumber('--shared-photos', o.sharedPhotos, { min: 1 });
@@ -90,38 +92,32 @@ export function register(program: Command): void {
           : undefined,
       });
       if (live) process.stdout.write('\n');
-      const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)} %`;
-      const m = r.scores.mean;
-      const d = r.scores.dual;
-      const chance = 1 / r.metrics.dual.classes.length;
-      const photos = Object.entries(r.material.photos.perClass)
-        .map(([c, n]) => `${c} ${n.train}/${n.test}`)
-        .join(', ');
-      const lines = [
-        '',
-        `  on dfan's own real-imagery focus dataset (not an emotion dataset), ${r.pack} pack:`,
-        `  photos (train/test, ${sharedPhotosNote(r.material.photos) ?? 'disjoint'}): ${photos}, from ${r.material.photos.source}`,
-        `  footage: ${r.material.footage.description}`,
-        '',
-        `                      accuracy   temporal hit   spatial pointing`,
-        `  mean (no focus)     ${pct(m.accuracy)}      n/a            n/a`,
-        `  dual                ${pct(d.accuracy)}    ${pct(d.temporalHit)}        ${pct(d.pointing)}`,
-        `  chance              ${pct(chance)}    ${pct(d.temporalChance)}        ${pct(d.pointingChance)}`,
-        ...(r.cueProbe
-          ? [
-              `  cue probe           ${pct(r.cueProbe.accuracy)}    (a linear classifier told where and when the photo is: perfect focus)`,
-            ]
-          : []),
-        `  dual on its ${r.trainFocus.n} training videos: accuracy ${pct(r.trainFocus.accuracy).trim()}, temporal hit ${pct(r.trainFocus.temporalHit).trim()}, pointing ${pct(r.trainFocus.pointing).trim()}`,
-        `  (${r.trainFocus.fittedWithoutCue} classified right although their top snippet misses the photo: fitted on their footage)`,
-        '',
-        '  temporal hit: top-β snippet overlaps the photo interval; pointing: peak α cell at the top-β',
-        `  snippet inside the photo box ± one cell (at the cue snippet, no tolerance: ${pct(d.pointingAtCue).trim()}, chance ${pct(d.pointingAtCueChance).trim()})`,
-        `  ${d.n} test videos; total ${r.seconds.total.toFixed(0)} s (dataset ${r.seconds.dataset.toFixed(0)} s, features ${r.seconds.extract.toFixed(0)} s, training ${r.seconds.train.toFixed(0)} s; CPU of dfan ${r.seconds.cpu.toFixed(0)} s)`,
-        `  summary: ${r.summaryMd}`,
-        `           ${r.summaryHtml}`,
-        '',
-      ];
-      process.stdout.write(`${lines.join('\n')}\n`);
+      process.stdout.write(`${demoTable(r).join('\n')}\n`);
     });
+}
+
+/** The terminal's summary: the figures, and where the report with the pictures is. */
+function demoTable(r: DemoResult): string[] {
+  const pct = (x: number) => `${(100 * x).toFixed(1).padStart(5)} %`;
+  const m = r.scores.mean;
+  const d = r.scores.dual;
+  return [
+    '',
+    `  on dfan's own real-imagery focus dataset (not an emotion dataset), ${r.pack} pack, ${d.n} test videos:`,
+    '',
+    `                      accuracy   temporal hit   spatial pointing`,
+    `  mean (no focus)     ${pct(m.accuracy)}      n/a            n/a`,
+    `  dual                ${pct(d.accuracy)}    ${pct(d.temporalHit)}        ${pct(d.pointing)}`,
+    ...(r.cueCeiling
+      ? [
+          `  cue ceiling         ${pct(r.cueCeiling.accuracy)}    (told where and when the photo is: perfect focus)`,
+        ]
+      : []),
+    `  chance              ${pct(1 / r.metrics.dual.classes.length)}    ${pct(d.temporalChance)}        ${pct(d.pointingChance)}`,
+    '',
+    `  report: ${r.summaryHtml}`,
+    `          (what dual saw on a few test videos, the figures, how they are made; text: summary.md)`,
+    `  total ${r.seconds.total.toFixed(0)} s`,
+    '',
+  ];
 }

@@ -2,7 +2,7 @@
  * Ridge regression onto one-hot labels, in closed form through the n×n kernel: standardisation,
  * an SPD inverse, exact leave-one-out accuracy and a fitted classifier. Small n (tens to hundreds of
  * videos) and any number of channels: the cost is one n×n Cholesky per λ. Used by the stream
- * check (src/model/stream-check.ts) and the demo's cue probe (src/demo/cue-probe.ts).
+ * check (src/model/stream-check.ts) and the demo's cue ceiling (src/demo/cue-ceiling.ts).
  */
 
 /** Per-channel mean and standard deviation of training rows; `apply` standardises any row with them. */

@@ -1,7 +1,7 @@
 /**
  * Small image operations on packed RGB24 images (the layout decodeFrames returns): create,
- * blit, fill, text, bilinear resize, heat-map colouring and overlay. Pure functions, no
- * dependencies; fast enough for contact sheets and report thumbnails.
+ * blit, fill, outline, text, bilinear resize. Pure functions, no dependencies; fast enough for
+ * contact sheets and report thumbnails.
  */
 import { ADVANCE, GLYPH_H, GLYPH_W, glyph, measureText } from './font.js';
 
@@ -49,6 +49,34 @@ export function fillRect(img: RgbImage, x: number, y: number, w: number, h: numb
       const o = (yy * img.width + xx) * 3;
       for (let k = 0; k < 3; k++) img.data[o + k] = Math.round(img.data[o + k] * (1 - alpha) + c[k] * alpha);
     }
+  }
+}
+
+/**
+ * Outline the rectangle (x, y, w, h) with a line `width` px thick drawn inside it; `dash` > 0
+ * draws dashes of that length (for a box that marks where something is not shown).
+ */
+export function strokeRect(
+  img: RgbImage,
+  rect: { x: number; y: number; w: number; h: number },
+  c: Rgb,
+  width = 2,
+  dash = 0,
+): void {
+  const x = Math.round(rect.x);
+  const y = Math.round(rect.y);
+  const w = Math.round(rect.w);
+  const h = Math.round(rect.h);
+  const on = (i: number) => dash <= 0 || Math.floor(i / dash) % 2 === 0;
+  for (let i = 0; i < w; i++) {
+    if (!on(i)) continue;
+    fillRect(img, x + i, y, 1, width, c);
+    fillRect(img, x + i, y + h - width, 1, width, c);
+  }
+  for (let i = 0; i < h; i++) {
+    if (!on(i)) continue;
+    fillRect(img, x, y + i, width, 1, c);
+    fillRect(img, x + w - width, y + i, width, 1, c);
   }
 }
 
@@ -134,66 +162,6 @@ function halve(src: RgbImage): RgbImage {
         out.data[(y * w + x) * 3 + k] =
           (src.data[i] + src.data[i + 3] + src.data[j] + src.data[j + 3] + 2) >> 2;
       }
-    }
-  }
-  return out;
-}
-
-/**
- * A perceptually ordered colour for v in [0, 1]: dark blue → cyan → green → yellow → red
- * (a jet/turbo-like ramp, computed, not copied from a table).
- */
-export function heatColor(v: number): Rgb {
-  const t = Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0));
-  const stops: Array<[number, Rgb]> = [
-    [0, [48, 18, 120]],
-    [0.25, [40, 120, 230]],
-    [0.5, [40, 200, 120]],
-    [0.75, [240, 210, 40]],
-    [1, [220, 40, 20]],
-  ];
-  for (let i = 1; i < stops.length; i++) {
-    const [t1, c1] = stops[i];
-    if (t <= t1) {
-      const [t0, c0] = stops[i - 1];
-      const u = (t - t0) / (t1 - t0);
-      return [0, 1, 2].map((k) => Math.round(c0[k] + (c1[k] - c0[k]) * u)) as Rgb;
-    }
-  }
-  return stops[stops.length - 1][1];
-}
-
-/**
- * Overlay a coarse attention grid (rows × cols, any non-negative values, e.g. a 7×7 spatial
- * focus map) on an image: the grid is normalised to [0, 1] by its max, upsampled bilinearly to
- * the image size and blended with `alpha` scaled by the value (low attention stays see-through).
- */
-export function overlayHeatmap(img: RgbImage, grid: number[][], alpha = 0.55): RgbImage {
-  const rows = grid.length;
-  const cols = rows ? grid[0].length : 0;
-  const out: RgbImage = { width: img.width, height: img.height, data: new Uint8Array(img.data) };
-  if (!rows || !cols) return out;
-  let max = 0;
-  for (const r of grid) for (const v of r) if (Number.isFinite(v) && v > max) max = v;
-  if (max <= 0) return out;
-  for (let y = 0; y < img.height; y++) {
-    const gy = Math.min(Math.max(((y + 0.5) / img.height) * rows - 0.5, 0), rows - 1);
-    const y0 = Math.floor(gy);
-    const y1 = Math.min(y0 + 1, rows - 1);
-    const wy = gy - y0;
-    for (let x = 0; x < img.width; x++) {
-      const gx = Math.min(Math.max(((x + 0.5) / img.width) * cols - 0.5, 0), cols - 1);
-      const x0 = Math.floor(gx);
-      const x1 = Math.min(x0 + 1, cols - 1);
-      const wx = gx - x0;
-      const v =
-        ((grid[y0][x0] || 0) * (1 - wx) + (grid[y0][x1] || 0) * wx) * (1 - wy) +
-        ((grid[y1][x0] || 0) * (1 - wx) + (grid[y1][x1] || 0) * wx) * wy;
-      const t = Math.max(0, v / max);
-      const c = heatColor(t);
-      const a = alpha * (0.35 + 0.65 * t);
-      const o = (y * img.width + x) * 3;
-      for (let k = 0; k < 3; k++) out.data[o + k] = Math.round(img.data[o + k] * (1 - a) + c[k] * a);
     }
   }
   return out;

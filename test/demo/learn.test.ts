@@ -6,20 +6,20 @@
  * chance.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { readManifest } from '../../src/data/manifest.js';
-import { buildFocusDataset, DEFAULT_FOCUS } from '../../src/demo/focus.js';
+import { buildFocusDataset } from '../../src/demo/focus.js';
 import { TUXPAINT_STAMPS } from '../../src/demo/photos.js';
+import { DEFAULT_FOCUS } from '../../src/demo/spec.js';
 import { extractAll } from '../../src/features/extract.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
 import { trainRun } from '../../src/model/train-run.js';
 import { needShared } from '../helpers/shared.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-learn-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = testDir('dfan-learn-');
 
 const skip = !existsSync(TUXPAINT_STAMPS)
   ? `skipped: ${TUXPAINT_STAMPS} is absent (apt-get install tuxpaint-stamps-default)`

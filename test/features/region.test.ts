@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { toPrediction } from '../../src/app/explain.js';
-import { sampleGrid } from '../../src/app/heatmap.js';
 import { loadDefaultPack } from '../../src/backbones/default/pack.js';
 import { gridRegion } from '../../src/backbones/preprocess.js';
 import { extractVideo } from '../../src/features/extract.js';
 import { mapRegion } from '../../src/features/region.js';
 import type { VideoFeatures } from '../../src/features/types.js';
+import { sampleGrid } from '../../src/render/index.js';
 import { ffmpeg, X264_FAST } from '../helpers/ffmpeg.js';
 import { testDir } from '../helpers/temp.js';
 

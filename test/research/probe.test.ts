@@ -14,28 +14,21 @@ import {
   meanPool,
   shuffledLabels,
 } from '../../research/probe/linear.js';
-import {
-  backgroundFrames,
-  isPhotograph,
-  loadStamps,
-  photoStats,
-  STAMPS_DIR,
-  smallCueFrame,
-  wholePhotoFrame,
-} from '../../research/probe/photos.js';
+import { backgroundFrames, loadStamps, smallCueFrame, wholePhotoFrame } from '../../research/probe/photos.js';
 import { tfGraphToOnnx } from '../../src/backbones/convert/tfgraph2onnx.js';
 import { humanModelsDir, readHumanGraph } from '../../src/backbones/default/human.js';
 import { loadMobilenet } from '../../src/backbones/default/mobilenet.js';
 import { loadOnnx } from '../../src/backbones/onnx.js';
 import { writeOnnx } from '../../src/backbones/onnx-writer.js';
 import { loadTfjs } from '../../src/backbones/tfjs.js';
+import { TUXPAINT_STAMPS } from '../../src/demo/photos.js';
 import { rng } from '../../src/util/random.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 
 function needStamps(): string | false {
-  return existsSync(STAMPS_DIR)
+  return existsSync(TUXPAINT_STAMPS)
     ? false
-    : `skipped: ${STAMPS_DIR} is absent (apt-get install tuxpaint-stamps-default)`;
+    : `skipped: ${TUXPAINT_STAMPS} is absent (apt-get install tuxpaint-stamps-default)`;
 }
 
 test('cue weights: the covered fraction of each cell; cue pooling reads only the cells under the cue', () => {
@@ -97,20 +90,10 @@ test('linear probe: separable generated data far above chance, shuffled labels n
   assert.deepEqual((await linearProbe(fs, { seeds: [0, 1] })).perSeed, r.perSeed);
 });
 
-test('drawings vs photographs: the colour statistic', () => {
-  const flat = { width: 40, height: 40, data: new Uint8Array(40 * 40 * 4) };
-  for (let i = 0; i < 1600; i++) flat.data.set(i < 800 ? [200, 20, 20, 255] : [20, 20, 200, 255], i * 4);
-  assert.equal(isPhotograph(photoStats(flat)), false);
-  const rand = rng(1);
-  const noisy = { width: 40, height: 40, data: new Uint8Array(40 * 40 * 4) };
-  for (let i = 0; i < 1600; i++) noisy.data.set([rand() * 255, rand() * 255, rand() * 255, 255], i * 4);
-  assert.equal(isPhotograph(photoStats(noisy)), true);
-});
-
 test('real photos: pooled block_10_expand_relu separates 4 classes of held-out photos; shuffled labels stay near chance', {
   skip: needStamps() || needShared('media', 'nk_carousel1.mp4'),
 }, async (t) => {
-  const stamps = loadStamps().filter((p) => isPhotograph(p.stats));
+  const stamps = loadStamps();
   const classes = ['animal', 'food', 'plant', 'vehicle'];
   const photos = classes.flatMap((c) => stamps.filter((p) => p.cls === c).slice(0, 15));
   assert.ok(photos.length >= 56, `photographs: ${photos.length}`);

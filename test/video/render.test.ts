@@ -1,4 +1,4 @@
-/** src/render: PNG round trip, bitmap font, image ops, contact sheets, and `dfan snippets --sheet`. */
+/** src/render: PNG round trip, bitmap font, image ops, the heatmap and its ramp, contact sheets, and `dfan snippets --sheet`. */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -12,10 +12,12 @@ import {
   drawText,
   encodePng,
   glyph,
+  HEAT_STOPS,
   heatColor,
   measureText,
   overlayHeatmap,
   resizeImage,
+  strokeRect,
 } from '../../src/render/index.js';
 import { projectRoot } from '../../src/version.js';
 import { testDir } from '../helpers/temp.js';
@@ -28,10 +30,10 @@ test('PNG encode → decode is lossless (RGB)', () => {
   const h = 11;
   const data = new Uint8Array(w * h * 3);
   for (let i = 0; i < data.length; i++) data[i] = (i * 7919) % 256;
-  const back = decodePng(encodePng(w, h, data));
+  const back = decodePng(encodePng({ width: w, height: h, data }));
   assert.deepEqual([back.width, back.height], [w, h]);
   assert.deepEqual(back.data, data);
-  assert.throws(() => encodePng(2, 2, new Uint8Array(5)));
+  assert.throws(() => encodePng({ width: 2, height: 2, data: new Uint8Array(5) }));
 });
 
 test('bitmap font: every letter and digit has its own glyph, accents fall back to the base letter', () => {
@@ -77,22 +79,56 @@ test('resize keeps a flat image flat and shrinks a 2-colour split sensibly', () 
   assert.ok(s.data[7 * 3 + 2] > 200, 'right stays blue');
 });
 
-test('heat map overlay: hot cells turn warm, cold cells stay close to the picture, zero grid is a no-op', () => {
+test('heat map overlay: the peak cell turns warm, the low cell stays near the picture, a flat grid only dims', () => {
   const img = createImage(40, 40, [128, 128, 128]);
   const grid = [
     [0, 0],
     [0, 1],
   ];
-  const out = overlayHeatmap(img, grid, 0.6);
+  const out = overlayHeatmap(img, grid);
   const hot = meanRgb(out.data, 40, 30, 30, 10, 10);
   const cold = meanRgb(out.data, 40, 0, 0, 10, 10);
-  assert.ok(hot[0] > hot[2] + 40, `hot ${hot}`);
+  assert.ok(hot[0] > hot[2] + 40 && hot[1] > 128, `hot ${hot}: the ramp's yellow end`);
+  const shift = (c: number[]) => Math.abs(c[0] - 128) + Math.abs(c[1] - 128) + Math.abs(c[2] - 128);
+  assert.ok(shift(cold) < shift(hot), `cold ${cold} moves less than hot ${hot}`);
+  assert.deepEqual(img.data[0], 128, 'the input is not changed');
+  // a flat focus points nowhere: every pixel is dimmed alike
+  const flat = overlayHeatmap(img, [[0.5, 0.5]]);
   assert.ok(
-    Math.abs(cold[0] - 128) + Math.abs(cold[1] - 128) < Math.abs(hot[0] - 128) + Math.abs(hot[1] - 128),
+    flat.data.every((v, i) => v === flat.data[i % 3] && v < 128),
+    'every pixel dimmed alike',
   );
-  assert.deepEqual(overlayHeatmap(img, [[0, 0]]).data, img.data);
+  // the grid lies over its region only: outside it the frame is dimmed like a flat grid
+  const inRegion = overlayHeatmap(img, grid, [0.5, 0, 1, 1]);
+  assert.deepEqual(meanRgb(inRegion.data, 40, 0, 0, 10, 40), meanRgb(flat.data, 40, 0, 0, 10, 40));
   assert.deepEqual(heatColor(2), heatColor(1));
-  assert.ok(heatColor(0)[2] > heatColor(0)[0], 'cold end is blue');
+  assert.deepEqual(heatColor(Number.NaN), heatColor(0));
+  assert.deepEqual(heatColor(0), [...HEAT_STOPS[0]]);
+  assert.deepEqual(heatColor(1), [...HEAT_STOPS[HEAT_STOPS.length - 1]]);
+  // ordered: brighter towards the hot end (the ramp reads in grey too)
+  const luma = (c: number[]) => 0.299 * c[0] + 0.587 * c[1] + 0.114 * c[2];
+  for (let v = 0.1; v <= 1; v += 0.1) assert.ok(luma(heatColor(v)) > luma(heatColor(v - 0.1)), `at ${v}`);
+});
+
+test('strokeRect outlines a box (dashed on request) and leaves the inside alone', () => {
+  const img = createImage(20, 12);
+  strokeRect(img, { x: 2, y: 3, w: 10, h: 6 }, [0, 255, 0], 1);
+  const at = (x: number, y: number) => [...img.data.slice((y * 20 + x) * 3, (y * 20 + x) * 3 + 3)];
+  for (const [x, y] of [
+    [2, 3],
+    [11, 3],
+    [2, 8],
+    [11, 8],
+    [6, 3],
+    [2, 5],
+  ])
+    assert.deepEqual(at(x, y), [0, 255, 0], `edge (${x},${y})`);
+  assert.deepEqual(at(6, 5), [0, 0, 0], 'inside');
+  assert.deepEqual(at(1, 3), [0, 0, 0], 'outside');
+  const dashed = createImage(20, 12);
+  strokeRect(dashed, { x: 0, y: 0, w: 20, h: 12 }, [255, 255, 255], 1, 3);
+  const top = Array.from({ length: 20 }, (_, x) => dashed.data[x * 3]);
+  assert.deepEqual(top.slice(0, 7), [255, 255, 255, 0, 0, 0, 255]);
 });
 
 test('contact sheet: grid geometry, tiles in place, labels drawn', () => {

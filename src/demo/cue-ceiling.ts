@@ -1,11 +1,11 @@
 /**
- * The demo's cue probe: how well the object map names a photo when it is told where and when the
- * photo is. Each video's feature is the object map's cells under the cue box (weighted by the share
+ * The demo's cue ceiling: how well the object map names a photo when it is told where and when the
+ * photo is ("what perfect focus would give"). Each video's feature is the object map's cells under the cue box (weighted by the share
  * of each cell the box covers), averaged over the snippets whose key frame shows the cue; a ridge
  * classifier fitted on the training videos names the test videos. Its λ is chosen by leaving one
  * photo out at a time (all the training videos that show it), as the test videos show photos never
  * seen in training: leaving one video out let a second video of the same photo vote for a λ that
- * fits photos, not classes (docs/probe.md, "The cue probe's λ").
+ * fits photos, not classes (docs/probe.md, "The cue probe's λ": the cue ceiling's earlier name).
  *
  * It is what a linear classifier on the backbone's cells does with perfect focus (a reference, not a
  * bound: a trained head pools and classifies differently and can beat it):
@@ -15,9 +15,9 @@
 import { join } from 'node:path';
 import type { Region, SnippetTimes, StreamTensor } from '../features/types.js';
 import { fitRidgeClassifier, fitStandardiser, groupIndices } from '../model/ridge.js';
-import type { FocusVideo } from './focus.js';
+import type { FocusVideo } from './spec.js';
 
-export interface CueProbe {
+export interface CueCeiling {
   /** test accuracy of the ridge classifier on the cue features */
   accuracy: number;
   /** test videos scored */
@@ -95,12 +95,12 @@ export type MapLoader = (v: FocusVideo) => Promise<{ map: StreamTensor; snippets
  * Fit on the training videos' cue features, score the test videos'. `regionOf` gives the frame
  * region the object grid spans (from the feature files). Null when a split has too few videos.
  */
-export async function cueProbe(
+export async function cueCeiling(
   videos: FocusVideo[],
   classes: string[],
   load: MapLoader,
   regionOf: (v: FocusVideo) => Region,
-): Promise<CueProbe | null> {
+): Promise<CueCeiling | null> {
   const rows: { split: string; label: number; photo: string; x: Float64Array }[] = [];
   for (const v of videos) {
     const f = await load(v);

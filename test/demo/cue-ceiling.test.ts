@@ -1,8 +1,8 @@
-/** The demo's cue probe: cue geometry, pooling, and a ridge classifier that is told where the cue is. */
+/** The demo's cue ceiling: cue geometry, pooling, and a ridge classifier that is told where the cue is. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { cueCellWeights, cueFeature, cueProbe, cueSnippets } from '../../src/demo/cue-probe.js';
-import type { FocusVideo } from '../../src/demo/focus.js';
+import { cueCeiling, cueCellWeights, cueFeature, cueSnippets } from '../../src/demo/cue-ceiling.js';
+import type { FocusVideo } from '../../src/demo/spec.js';
 import type { Region, SnippetTimes } from '../../src/features/types.js';
 import { fitRidgeClassifier, fitStandardiser, groupIndices, spdInverse } from '../../src/model/ridge.js';
 import { rng } from '../../src/util/random.js';
@@ -177,9 +177,9 @@ function cueVideos(n: number, seed: number) {
   return { videos, classes, load };
 }
 
-test('cueProbe: told where the cue is it names held-out videos; told a wrong place it is near chance', async () => {
+test('cueCeiling: told where the cue is it names held-out videos; told a wrong place it is near chance', async () => {
   const { videos, classes, load } = cueVideos(96, 7);
-  const p = await cueProbe(videos, classes, load, () => whole);
+  const p = await cueCeiling(videos, classes, load, () => whole);
   assert.ok(p);
   assert.equal(p.n, 32);
   assert.equal(p.trainN, 64);
@@ -187,7 +187,7 @@ test('cueProbe: told where the cue is it names held-out videos; told a wrong pla
   // the same maps, but the truth points half a frame away: no cue there
   const half = (x: number, side: number) => (x < side * 0.375 ? x + side / 2 : x - side / 2);
   const moved = videos.map((v) => ({ ...v, cue: { ...v.cue, x: half(v.cue.x, v.frame.width) } }));
-  const off = await cueProbe(moved, classes, load, () => whole);
+  const off = await cueCeiling(moved, classes, load, () => whole);
   assert.ok(off);
   assert.ok(off.accuracy <= 0.5, `accuracy with the wrong box ${off.accuracy}`);
 });
