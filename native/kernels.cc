@@ -1,0 +1,385 @@
+// The kernels of kernels.h for one instruction set. build.mjs compiles this file once per set
+// with -DDFAN_ISA=<name> -DDFAN_VW=<floats per vector> -DDFAN_MR=<rows per micro-tile> and the
+// matching -m flags; the vectors are GCC vector extensions, so the same source serves them all.
+//
+// Products: C is computed in MR × NR tiles (NR = two vectors); op(B) is packed once per KC-deep
+// slice into NR-wide panels, A is read in place (MR rows broadcast one element at a time), which
+// suits dfan's shapes: tall A (cells, snippets) and narrow B (h, d, Ht columns).
+// Everything is single-threaded and runs in a fixed order: the same inputs give the same bits.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include "kernels.h"
+
+#define DFAN_CAT2(a, b) a##b
+#define DFAN_CAT(a, b) DFAN_CAT2(a, b)
+#define DFAN_STR2(a) #a
+#define DFAN_STR(a) DFAN_STR2(a)
+
+namespace dfan {
+namespace DFAN_CAT(isa_, DFAN_ISA) {
+
+constexpr int VW = DFAN_VW;
+constexpr int MR = DFAN_MR;
+constexpr int NV = 2;
+constexpr int NR = NV * VW;
+constexpr int KC = 256;
+
+typedef float vf __attribute__((vector_size(VW * 4)));
+typedef float vfu __attribute__((vector_size(VW * 4), aligned(4)));
+typedef int vi __attribute__((vector_size(VW * 4)));
+
+static inline vf ld(const float* p) { return *reinterpret_cast<const vfu*>(p); }
+static inline void st(float* p, vf v) { *reinterpret_cast<vfu*>(p) = v; }
+static inline vf bc(float x) { return vf{} + x; }
+
+// ---------------------------------------------------------------------------------- products
+
+template <int R>
+static inline void micro(int kc, const float* a, long rsA, long csA, const float* bp, float* c, long ldc,
+                         int nr, float alpha, float beta) {
+  vf acc[R][NV];
+  for (int i = 0; i < R; i++)
+    for (int v = 0; v < NV; v++) acc[i][v] = vf{};
+  for (int k = 0; k < kc; k++) {
+    const vf b0 = ld(bp + k * NR);
+    const vf b1 = ld(bp + k * NR + VW);
+    const float* ak = a + k * csA;
+#pragma GCC unroll 16
+    for (int i = 0; i < R; i++) {
+      const vf ai = bc(ak[i * rsA]);
+      acc[i][0] += ai * b0;
+      acc[i][1] += ai * b1;
+    }
+  }
+  if (nr == NR) {
+    for (int i = 0; i < R; i++)
+      for (int v = 0; v < NV; v++) {
+        float* p = c + i * ldc + v * VW;
+        vf r = acc[i][v] * alpha;
+        if (beta != 0.f) r += ld(p) * beta;
+        st(p, r);
+      }
+    return;
+  }
+  float tmp[NR];
+  for (int i = 0; i < R; i++) {
+    for (int v = 0; v < NV; v++) std::memcpy(tmp + v * VW, &acc[i][v], VW * 4);
+    float* p = c + i * ldc;
+    for (int j = 0; j < nr; j++) p[j] = alpha * tmp[j] + (beta != 0.f ? beta * p[j] : 0.f);
+  }
+}
+
+typedef void (*MicroFn)(int, const float*, long, long, const float*, float*, long, int, float, float);
+static const MicroFn micros[9] = {nullptr,   micro<1>, micro<2>, micro<3>, micro<4>,
+                                  micro<5>, micro<6>, micro<7>, micro<8>};
+
+static std::vector<float>& scratch(int which, size_t n) {
+  thread_local std::vector<float> bufs[4];
+  std::vector<float>& b = bufs[which];
+  if (b.size() < n) b.resize(n);
+  return b;
+}
+
+static void gemm(const Gemm& g) {
+  const int M = g.M, N = g.N, K = g.K;
+  if (M <= 0 || N <= 0) return;
+  if (K <= 0) {
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) g.C[i * g.ldc + j] = g.beta != 0.f ? g.C[i * g.ldc + j] * g.beta : 0.f;
+    return;
+  }
+  const int panels = (N + NR - 1) / NR;
+  float* packed = scratch(0, (size_t)panels * NR * KC).data();
+  for (int k0 = 0; k0 < K; k0 += KC) {
+    const int kc = std::min(KC, K - k0);
+    // op(B)[k0 : k0 + kc, :] as panels [panels][kc][NR], zero-padded past N
+    for (int p = 0; p < panels; p++) {
+      float* dst = packed + (size_t)p * kc * NR;
+      const int j0 = p * NR, nr = std::min(NR, N - j0);
+      if (g.csB == 1) {
+        for (int k = 0; k < kc; k++) {
+          std::memcpy(dst + k * NR, g.B + (k0 + k) * g.rsB + j0, nr * 4);
+          if (nr < NR) std::memset(dst + k * NR + nr, 0, (NR - nr) * 4);
+        }
+      } else {
+        if (nr < NR)
+          for (int k = 0; k < kc; k++) std::memset(dst + k * NR + nr, 0, (NR - nr) * 4);
+        for (int j = 0; j < nr; j++) {
+          const float* src = g.B + (j0 + j) * g.csB + k0 * g.rsB;
+          for (int k = 0; k < kc; k++) dst[k * NR + j] = src[k * g.rsB];
+        }
+      }
+    }
+    const float beta = k0 == 0 ? g.beta : 1.f;
+    for (int i0 = 0; i0 < M; i0 += MR) {
+      const int mr = std::min(MR, M - i0);
+      const float* a = g.A + i0 * g.rsA + k0 * g.csA;
+      for (int p = 0; p < panels; p++)
+        micros[mr](kc, a, g.rsA, g.csA, packed + (size_t)p * kc * NR, g.C + i0 * g.ldc + p * NR, g.ldc,
+                   std::min(NR, N - p * NR), g.alpha, beta);
+    }
+  }
+}
+
+// ------------------------------------------------------------------------- tanh, exp, dots
+
+// e^x for x ≤ 0 down to −87 (the softmax's shifted scores): Cody–Waite reduction and a degree-6
+// polynomial on [−ln2/2, ln2/2], ~1 ulp. Scalar: std::exp.
+static inline vf vexp(vf x) {
+  x = x < bc(-87.f) ? bc(-87.f) : x;
+  x = x > bc(88.f) ? bc(88.f) : x;
+  // n = round(x / ln 2): truncate x·log2(e) + 1/2 toward zero, then step down where that was up
+  const vf v = x * 1.44269504088896341f + 0.5f;
+  vf fn = __builtin_convertvector(__builtin_convertvector(v, vi), vf);
+  fn = fn > v ? fn - 1.f : fn;
+  const vi n = __builtin_convertvector(fn, vi);
+  const vf r = x - fn * 0.693359375f + fn * 2.12194440e-4f;
+  vf p = bc(1.9875691500e-4f);
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.f;
+  const vi bits = (n + 127) << 23;
+  vf scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// tanh x = sign(x) · (1 − 2 / (e^{2|x|} + 1)); an odd polynomial near 0, where that form cancels
+static inline vf vtanh(vf x) {
+  const vf ax = x < bc(0.f) ? -x : x;
+  const vf e = vexp((ax > bc(9.f) ? bc(9.f) : ax) * 2.f);
+  vf t = 1.f - 2.f / (e + 1.f);
+  const vf x2 = x * x;
+  const vf small = x * (1.f + x2 * (-0.333333333f + x2 * (0.133333333f + x2 * -0.0539682540f)));
+  t = x < bc(0.f) ? -t : t;
+  return ax < bc(0.0625f) ? small : t;
+}
+
+static inline float tanh1(float x) {
+  vf v = bc(x);
+  return vtanh(v)[0];
+}
+
+static inline float dot(const float* a, const float* b, int n) {
+  vf acc0 = vf{}, acc1 = vf{};
+  int i = 0;
+  for (; i + 2 * VW <= n; i += 2 * VW) {
+    acc0 += ld(a + i) * ld(b + i);
+    acc1 += ld(a + i + VW) * ld(b + i + VW);
+  }
+  for (; i + VW <= n; i += VW) acc0 += ld(a + i) * ld(b + i);
+  acc0 += acc1;
+  float s = 0.f;
+  for (int v = 0; v < VW; v++) s += acc0[v];
+  for (; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+// out[0:n] += s · x[0:n]
+static inline void axpy(float* out, float s, const float* x, int n) {
+  const vf sv = bc(s);
+  int i = 0;
+  for (; i + VW <= n; i += VW) st(out + i, ld(out + i) + sv * ld(x + i));
+  for (; i < n; i++) out[i] += s * x[i];
+}
+
+// ----------------------------------------------------------------------------- spatial focus
+
+static void spatialForward(const Spatial& s) {
+  const int T = s.T, N = s.N, D = s.D, h = s.h;
+  const int Dp = s.mode == 2 ? 2 * D : D;
+  float* pre = scratch(1, (size_t)T * N * h).data();
+  std::vector<float> e(N), pooled(D), ab(D);
+  for (int b = 0; b < s.B; b++) {
+    const float* Xb = s.X + (size_t)b * T * N * D;
+    // W x_i for every cell of the video: [T·N, k] · [k, h]
+    gemm(Gemm{T * N, h, s.k, 1.f, 0.f, Xb, D, 1, s.W, h, 1, pre, h});
+    for (int t = 0; t < T; t++) {
+      const long bt = (long)b * T + t;
+      const float* G = s.G + bt * h;
+      for (int n = 0; n < N; n++) {
+        const float* p = pre + ((long)t * N + n) * h;
+        const float* C = s.Cbn ? s.Cbn + ((long)b * N + n) * h : nullptr;
+        float* H = s.Hs + (bt * N + n) * h;
+        int j = 0;
+        for (; j + VW <= h; j += VW) {
+          vf x = ld(p + j) + ld(G + j);
+          if (C) x -= ld(C + j);
+          st(H + j, vtanh(x));
+        }
+        for (; j < h; j++) H[j] = tanh1(p[j] + G[j] - (C ? C[j] : 0.f));
+        e[n] = dot(H, s.w, h);
+      }
+      float mx = e[0];
+      for (int n = 1; n < N; n++) mx = std::max(mx, e[n]);
+      double sum = 0;
+      for (int n = 0; n < N; n++) sum += std::exp((double)(e[n] - mx));
+      float* al = s.alpha + bt * N;
+      for (int n = 0; n < N; n++) al[n] = (float)(std::exp((double)(e[n] - mx)) / sum);
+      if (s.lse) s.lse[bt] = (float)(mx + std::log(sum) - std::log((double)N));
+      // x̂ = Σ α_i x_i (and Σ α_i x̄_i)
+      std::fill(pooled.begin(), pooled.end(), 0.f);
+      const float* Xt = Xb + (size_t)t * N * D;
+      for (int n = 0; n < N; n++) axpy(pooled.data(), al[n], Xt + (size_t)n * D, D);
+      float* O = s.O + bt * Dp;
+      if (s.mode == 0) {
+        std::memcpy(O, pooled.data(), D * 4);
+        continue;
+      }
+      std::fill(ab.begin(), ab.end(), 0.f);
+      const float* xb = s.xbar + (size_t)b * N * D;
+      for (int n = 0; n < N; n++) axpy(ab.data(), al[n], xb + (size_t)n * D, D);
+      std::memcpy(s.ab + bt * D, ab.data(), D * 4);
+      float* Oc = s.mode == 2 ? O + D : O;
+      if (s.mode == 2) std::memcpy(O, pooled.data(), D * 4);
+      for (int d = 0; d < D; d++) Oc[d] = pooled[d] - s.kappa[d] * ab[d];
+    }
+  }
+}
+
+static void spatialBackward(const Spatial& s) {
+  const int T = s.T, N = s.N, D = s.D, h = s.h;
+  const int Dp = s.mode == 2 ? 2 * D : D;
+  float* dpre = scratch(2, (size_t)T * N * h).data();
+  std::vector<float> dpooled(D), dab(D), da(N);
+  if (s.dC) std::memset(s.dC, 0, sizeof(float) * s.B * N * h);
+  for (int b = 0; b < s.B; b++) {
+    const float* Xb = s.X + (size_t)b * T * N * D;
+    const float* xb = s.mode != 0 ? s.xbar + (size_t)b * N * D : nullptr;
+    for (int t = 0; t < T; t++) {
+      const long bt = (long)b * T + t;
+      const float* dO = s.dO + bt * Dp;
+      if (s.mode == 0) {
+        std::memcpy(dpooled.data(), dO, D * 4);
+      } else {
+        const float* dOc = s.mode == 2 ? dO + D : dO;
+        const float* ab = s.ab + bt * D;
+        for (int d = 0; d < D; d++) {
+          dpooled[d] = s.mode == 2 ? dO[d] + dOc[d] : dOc[d];
+          dab[d] = -s.kappa[d] * dOc[d];
+          s.dkappa[d] -= dOc[d] * ab[d];
+        }
+      }
+      // dα_i = x_i · dx̂ (+ x̄_i · d(Σ α x̄)); softmax backward; tanh backward
+      const float* al = s.alpha + bt * N;
+      const float* Xt = Xb + (size_t)t * N * D;
+      double dot_ad = 0;
+      for (int n = 0; n < N; n++) {
+        da[n] = dot(Xt + (size_t)n * D, dpooled.data(), D);
+        if (xb) da[n] += dot(xb + (size_t)n * D, dab.data(), D);
+        dot_ad += (double)al[n] * da[n];
+      }
+      const float dl = s.dlse ? s.dlse[bt] : 0.f;
+      float* dG = s.dG + bt * h;
+      std::memset(dG, 0, h * 4);
+      for (int n = 0; n < N; n++) {
+        const float de = al[n] * (da[n] - (float)dot_ad) + dl * al[n];
+        const float* H = s.Hs + (bt * N + n) * h;
+        float* dp = dpre + ((long)t * N + n) * h;
+        float* dC = s.dC ? s.dC + ((long)b * N + n) * h : nullptr;
+        const vf dev = bc(de);
+        int j = 0;
+        for (; j + VW <= h; j += VW) {
+          const vf Hv = ld(H + j);
+          const vf g = dev * ld(s.w + j) * (1.f - Hv * Hv);
+          st(dp + j, g);
+          st(s.dw + j, ld(s.dw + j) + dev * Hv);
+          st(dG + j, ld(dG + j) + g);
+          if (dC) st(dC + j, ld(dC + j) + g);
+        }
+        for (; j < h; j++) {
+          const float g = de * s.w[j] * (1.f - H[j] * H[j]);
+          dp[j] = g;
+          s.dw[j] += de * H[j];
+          dG[j] += g;
+          if (dC) dC[j] += g;
+        }
+      }
+    }
+    // dW += X[:, :k]ᵀ · dpre over the video's cells: [k, T·N] · [T·N, h]
+    gemm(Gemm{s.k, h, T * N, 1.f, 1.f, Xb, 1, D, dpre, h, 1, s.dW, h});
+  }
+}
+
+// ------------------------------------------------------------------------------ the rest
+
+static double adam(const Adam& a) {
+  // Σ θ² first (the penalty's share of the loss), in vector lanes: a fixed order for a given build
+  vf acc = vf{};
+  long i = 0;
+  for (; i + VW <= a.n; i += VW) acc += ld(a.theta + i) * ld(a.theta + i);
+  double ss = 0;
+  for (int v = 0; v < VW; v++) ss += acc[v];
+  for (; i < a.n; i++) ss += (double)a.theta[i] * a.theta[i];
+  const float b1 = a.beta1, b2 = a.beta2, lr = a.lr, ic1 = 1.f / a.c1, ic2 = 1.f / a.c2, wd = a.decay;
+  float* __restrict th = a.theta;
+  float* __restrict m = a.m;
+  float* __restrict v = a.v;
+  const float* __restrict g = a.g;
+  for (long j = 0; j < a.n; j++) {
+    const float gj = g[j] + wd * th[j];
+    m[j] = b1 * m[j] + (1.f - b1) * gj;
+    v[j] = b2 * v[j] + (1.f - b2) * gj * gj;
+    th[j] -= lr * (m[j] * ic1) / (std::sqrt(v[j] * ic2) + a.epsilon);
+  }
+  return ss;
+}
+
+static void biasAct(float* Y, long rows, long cols, long stride, const float* bias, int act) {
+  for (long r = 0; r < rows; r++) {
+    float* y = Y + r * stride;
+    long j = 0;
+    for (; j + VW <= cols; j += VW) {
+      vf x = ld(y + j);
+      if (bias) x += ld(bias + j);
+      if (act == 1) x = x > bc(0.f) ? x : bc(0.f);
+      if (act == 2) x = vtanh(x);
+      st(y + j, x);
+    }
+    for (; j < cols; j++) {
+      float x = y[j] + (bias ? bias[j] : 0.f);
+      if (act == 1) x = x > 0.f ? x : 0.f;
+      if (act == 2) x = tanh1(x);
+      y[j] = x;
+    }
+  }
+}
+
+static void actGrad(float* dY, const float* Y, long rows, long cols, long stride, int act) {
+  if (act == 0) return;
+  for (long r = 0; r < rows; r++) {
+    float* d = dY + r * stride;
+    const float* y = Y + r * stride;
+    for (long j = 0; j < cols; j++) d[j] = act == 1 ? (y[j] > 0.f ? d[j] : 0.f) : d[j] * (1.f - y[j] * y[j]);
+  }
+}
+
+static void colSum(const float* X, long rows, long cols, long stride, float* out, int accumulate) {
+  if (!accumulate) std::memset(out, 0, cols * 4);
+  for (long r = 0; r < rows; r++) {
+    const float* x = X + r * stride;
+    for (long j = 0; j < cols; j++) out[j] += x[j];
+  }
+}
+
+}  // namespace isa_
+}  // namespace dfan
+
+namespace dfan {
+const Kernels DFAN_CAT(kernels_, DFAN_ISA) = {
+    DFAN_STR(DFAN_ISA),
+    DFAN_CAT(isa_, DFAN_ISA)::gemm,
+    DFAN_CAT(isa_, DFAN_ISA)::spatialForward,
+    DFAN_CAT(isa_, DFAN_ISA)::spatialBackward,
+    DFAN_CAT(isa_, DFAN_ISA)::adam,
+    DFAN_CAT(isa_, DFAN_ISA)::biasAct,
+    DFAN_CAT(isa_, DFAN_ISA)::actGrad,
+    DFAN_CAT(isa_, DFAN_ISA)::colSum,
+};
+}  // namespace dfan
