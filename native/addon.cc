@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <string>
+#include <ctime>
 
 #include "kernels.h"
 
@@ -16,6 +17,7 @@ namespace {
 
 using dfan::Kernels;
 
+// chosen once per process (thread-safe static init: worker threads load the addon too)
 const Kernels* K = nullptr;
 
 const Kernels* pickKernels() {
@@ -272,21 +274,20 @@ napi_value Gather(napi_env env, napi_callback_info info) {
     if (idx[j] < 0) a.fail("gather: negative row index");
     else a.need("gather src", ls, ((long)idx[j] + 1) * per - 1);
   if (a.failed) return nullptr;
-  for (size_t j = 0; j < li; j++) std::memcpy(dst + j * per, src + (long)idx[j] * per, per * sizeof(float));
   if (p > 0) {
-    const double keep = 1 / (1 - p);
-    const uint64_t threshold = (uint64_t)(p * 4294967296.0);
     uint32_t s = (uint32_t)(int64_t)seed;
-    if (s == 0) s = 1;
-    const long n = (long)li * per;
-    for (long j = 0; j < n; j++) {
-      s ^= s << 13;
-      s ^= s >> 17;
-      s ^= s << 5;
-      dst[j] = (float)((double)dst[j] * (s >= threshold ? keep : 0.0));
-    }
+    K->gatherDrop(src, per, idx, (long)li, dst, p, s ? s : 1u);
+  } else {
+    for (size_t j = 0; j < li; j++) std::memcpy(dst + j * per, src + (long)idx[j] * per, per * sizeof(float));
   }
   return nullptr;
+}
+
+// threadCpu(): CPU seconds of the calling thread (benchmarks on a shared machine)
+napi_value ThreadCpu(napi_env env, napi_callback_info) {
+  timespec t{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return number(env, t.tv_sec + 1e-9 * t.tv_nsec);
 }
 
 napi_value Isa(napi_env env, napi_callback_info) {
@@ -297,17 +298,23 @@ napi_value Isa(napi_env env, napi_callback_info) {
 
 }  // namespace
 
+// plain properties (a benchmark may wrap a kernel to time it)
+constexpr napi_property_attributes kProp =
+    static_cast<napi_property_attributes>(napi_writable | napi_enumerable | napi_configurable);
+
 NAPI_MODULE_INIT() {
-  if (!K) K = pickKernels();
+  static const Kernels* picked = pickKernels();
+  K = picked;
   const napi_property_descriptor props[] = {
-      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"spatial", nullptr, SpatialFocus, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"adam", nullptr, AdamStep, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"biasAct", nullptr, BiasAct, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"actGrad", nullptr, ActGrad, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"colSum", nullptr, ColSum, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"gather", nullptr, Gather, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
-      {"isa", nullptr, Isa, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
+      {"gemm", nullptr, Gemm, nullptr, nullptr, nullptr, kProp, nullptr},
+      {"spatial", nullptr, SpatialFocus, nullptr, nullptr, nullptr, kProp, nullptr},
+      {"adam", nullptr, AdamStep, nullptr, nullptr, nullptr, kProp, nullptr},
+      {"biasAct", nullptr, BiasAct, nullptr, nullptr, nullptr, kProp, nullptr},
+      {"actGrad", nullptr, ActGrad, nullptr, nullptr, nullptr, kProp, nullptr},
+      {"colSum", nullptr, ColSum, nullptr, nullptr, nullptr, kProp, nullptr},
+      {"gather", nullptr, Gather, nullptr, nullptr, nullptr, kProp, nullptr},
+      {"threadCpu", nullptr, ThreadCpu, nullptr, nullptr, nullptr, kProp, nullptr},
+      {"isa", nullptr, Isa, nullptr, nullptr, nullptr, kProp, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   return exports;

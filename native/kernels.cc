@@ -77,10 +77,93 @@ static const MicroFn micros[9] = {nullptr,   micro<1>, micro<2>, micro<3>, micro
                                   micro<5>, micro<6>, micro<7>, micro<8>};
 
 static std::vector<float>& scratch(int which, size_t n) {
-  thread_local std::vector<float> bufs[4];
+  thread_local std::vector<float> bufs[6];
   std::vector<float>& b = bufs[which];
   if (b.size() < n) b.resize(n);
   return b;
+}
+
+// op(B)[k0 : k0 + kc, :] as NR-wide panels [panels][kc][NR], zero-padded past N
+static void packPanels(const float* B, long rsB, long csB, int N, int k0, int kc, float* dst) {
+  const int panels = (N + NR - 1) / NR;
+  for (int p = 0; p < panels; p++, dst += (size_t)kc * NR) {
+    const int j0 = p * NR, nr = std::min(NR, N - j0);
+    if (csB == 1) {
+      for (int k = 0; k < kc; k++) {
+        std::memcpy(dst + k * NR, B + (k0 + k) * rsB + j0, nr * 4);
+        if (nr < NR) std::memset(dst + k * NR + nr, 0, (NR - nr) * 4);
+      }
+      continue;
+    }
+    if (nr < NR)
+      for (int k = 0; k < kc; k++) std::memset(dst + k * NR + nr, 0, (NR - nr) * 4);
+    for (int j = 0; j < nr; j++) {
+      const float* src = B + (j0 + j) * csB + k0 * rsB;
+      for (int k = 0; k < kc; k++) dst[k * NR + j] = src[k * rsB];
+    }
+  }
+}
+
+// C[M, N] (+)= alpha · A[:, k-slice] · (packed panels of one k-slice of depth kc)
+static void panelsTimes(int M, int N, int kc, const float* A, long rsA, long csA, const float* panels, float* C,
+                        long ldc, float alpha, float beta) {
+  const int np = (N + NR - 1) / NR;
+  for (int i0 = 0; i0 < M; i0 += MR) {
+    const int mr = std::min(MR, M - i0);
+    const float* a = A + i0 * rsA;
+    for (int p = 0; p < np; p++)
+      micros[mr](kc, a, rsA, csA, panels + (size_t)p * kc * NR, C + i0 * ldc + p * NR, ldc, std::min(NR, N - p * NR),
+                 alpha, beta);
+  }
+}
+
+// out[0:n] = beta·out + s·x[0:n]
+static inline void axpby(float* out, float s, const float* x, int n, float beta) {
+  const vf sv = bc(s);
+  int i = 0;
+  if (beta == 0.f) {
+    for (; i + VW <= n; i += VW) st(out + i, sv * ld(x + i));
+    for (; i < n; i++) out[i] = s * x[i];
+  } else {
+    for (; i + VW <= n; i += VW) st(out + i, ld(out + i) * beta + sv * ld(x + i));
+    for (; i < n; i++) out[i] = beta * out[i] + s * x[i];
+  }
+}
+
+static inline float dot(const float* a, const float* b, int n);
+
+// Products too thin for tiles (a row or two of C, a depth of one or two, one column): direct loops
+static bool thinGemm(const Gemm& g) {
+  const int M = g.M, N = g.N, K = g.K;
+  if (g.csB == 1 && (M <= 2 || K <= 2)) {
+    // each row of C: a combination of B's rows
+    for (int i = 0; i < M; i++) {
+      float* c = g.C + i * g.ldc;
+      for (int k = 0; k < K; k++) axpby(c, g.alpha * g.A[i * g.rsA + k * g.csA], g.B + k * g.rsB, N, k ? 1.f : g.beta);
+    }
+    return true;
+  }
+  if (g.rsB == 1 && g.csA == 1 && (M <= 2 || N == 1)) {
+    // C[i, j] = A row i · B column j, both contiguous
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) {
+        float& c = g.C[i * g.ldc + j];
+        const float v = g.alpha * dot(g.A + i * g.rsA, g.B + j * g.csB, K);
+        c = g.beta != 0.f ? g.beta * c + v : v;
+      }
+    return true;
+  }
+  if (N == 1 && g.rsA == 1) {
+    // a column: C[:, 0] = Σ_k B[k] · (row k of the stored Aᵀ)
+    std::vector<float> col(M);
+    for (int k = 0; k < K; k++) axpby(col.data(), g.B[k * g.rsB], g.A + k * g.csA, M, k ? 1.f : 0.f);
+    for (int i = 0; i < M; i++) {
+      float& c = g.C[i * g.ldc];
+      c = g.alpha * col[i] + (g.beta != 0.f ? g.beta * c : 0.f);
+    }
+    return true;
+  }
+  return false;
 }
 
 static void gemm(const Gemm& g) {
@@ -91,36 +174,16 @@ static void gemm(const Gemm& g) {
       for (int j = 0; j < N; j++) g.C[i * g.ldc + j] = g.beta != 0.f ? g.C[i * g.ldc + j] * g.beta : 0.f;
     return;
   }
+  if (thinGemm(g)) return;
   const int panels = (N + NR - 1) / NR;
   float* packed = scratch(0, (size_t)panels * NR * KC).data();
   for (int k0 = 0; k0 < K; k0 += KC) {
     const int kc = std::min(KC, K - k0);
-    // op(B)[k0 : k0 + kc, :] as panels [panels][kc][NR], zero-padded past N
-    for (int p = 0; p < panels; p++) {
-      float* dst = packed + (size_t)p * kc * NR;
-      const int j0 = p * NR, nr = std::min(NR, N - j0);
-      if (g.csB == 1) {
-        for (int k = 0; k < kc; k++) {
-          std::memcpy(dst + k * NR, g.B + (k0 + k) * g.rsB + j0, nr * 4);
-          if (nr < NR) std::memset(dst + k * NR + nr, 0, (NR - nr) * 4);
-        }
-      } else {
-        if (nr < NR)
-          for (int k = 0; k < kc; k++) std::memset(dst + k * NR + nr, 0, (NR - nr) * 4);
-        for (int j = 0; j < nr; j++) {
-          const float* src = g.B + (j0 + j) * g.csB + k0 * g.rsB;
-          for (int k = 0; k < kc; k++) dst[k * NR + j] = src[k * g.rsB];
-        }
-      }
-    }
-    const float beta = k0 == 0 ? g.beta : 1.f;
-    for (int i0 = 0; i0 < M; i0 += MR) {
-      const int mr = std::min(MR, M - i0);
-      const float* a = g.A + i0 * g.rsA + k0 * g.csA;
-      for (int p = 0; p < panels; p++)
-        micros[mr](kc, a, g.rsA, g.csA, packed + (size_t)p * kc * NR, g.C + i0 * g.ldc + p * NR, g.ldc,
-                   std::min(NR, N - p * NR), g.alpha, beta);
-    }
+    // one full panel already laid out as a panel: no copy
+    const bool asIs = N == NR && g.csB == 1 && g.rsB == NR;
+    if (!asIs) packPanels(g.B, g.rsB, g.csB, N, k0, kc, packed);
+    panelsTimes(M, N, kc, g.A + k0 * g.csA, g.rsA, g.csA, asIs ? g.B + (long)k0 * NR : packed, g.C, g.ldc, g.alpha,
+                k0 == 0 ? g.beta : 1.f);
   }
 }
 
@@ -181,30 +244,77 @@ static inline float dot(const float* a, const float* b, int n) {
   return s;
 }
 
-// out[0:n] += s · x[0:n]
-static inline void axpy(float* out, float s, const float* x, int n) {
-  const vf sv = bc(s);
+// out[0:D] = Σ_n a[n] · X[n, 0:D] (rows of X `ld` apart): D in register blocks of 4 vectors
+static void combineRows(float* out, const float* a, const float* X, int rows, long ldx, int D) {
+  int d = 0;
+  for (; d + 4 * VW <= D; d += 4 * VW) {
+    vf c0 = vf{}, c1 = vf{}, c2 = vf{}, c3 = vf{};
+    for (int n = 0; n < rows; n++) {
+      const vf an = bc(a[n]);
+      const float* x = X + n * ldx + d;
+      c0 += an * ld(x);
+      c1 += an * ld(x + VW);
+      c2 += an * ld(x + 2 * VW);
+      c3 += an * ld(x + 3 * VW);
+    }
+    st(out + d, c0);
+    st(out + d + VW, c1);
+    st(out + d + 2 * VW, c2);
+    st(out + d + 3 * VW, c3);
+  }
+  for (; d + VW <= D; d += VW) {
+    vf c0 = vf{};
+    for (int n = 0; n < rows; n++) c0 += bc(a[n]) * ld(X + n * ldx + d);
+    st(out + d, c0);
+  }
+  for (; d < D; d++) {
+    float c = 0.f;
+    for (int n = 0; n < rows; n++) c += a[n] * X[n * ldx + d];
+    out[d] = c;
+  }
+}
+
+// softmax of e[0:n] into al (sums in double, in a fixed order); returns log Σ exp(e)
+static double softmax(const float* e, float* al, int n) {
+  float mx = e[0];
+  for (int i = 1; i < n; i++) mx = std::max(mx, e[i]);
   int i = 0;
-  for (; i + VW <= n; i += VW) st(out + i, ld(out + i) + sv * ld(x + i));
-  for (; i < n; i++) out[i] += s * x[i];
+  for (; i + VW <= n; i += VW) st(al + i, vexp(ld(e + i) - mx));
+  for (; i < n; i++) al[i] = vexp(bc(e[i] - mx))[0];
+  double sum = 0;
+  for (i = 0; i < n; i++) sum += al[i];
+  const float inv = (float)(1.0 / sum);
+  for (i = 0; i < n; i++) al[i] *= inv;
+  return mx + std::log(sum);
 }
 
 // ----------------------------------------------------------------------------- spatial focus
+// One snippet at a time: its N cells (N·D floats, 25 KB for 7×7×128) stay in L1 from the
+// scorer's product through the pooling, and again in the backward pass.
 
 static void spatialForward(const Spatial& s) {
-  const int T = s.T, N = s.N, D = s.D, h = s.h;
+  const int T = s.T, N = s.N, D = s.D, h = s.h, k = s.k;
   const int Dp = s.mode == 2 ? 2 * D : D;
-  float* pre = scratch(1, (size_t)T * N * h).data();
+  // W as panels once, one KC-deep block after another (a single panel is used as it is)
+  const bool asIs = h == NR;
+  const int np = (h + NR - 1) / NR;
+  float* Wp = asIs ? nullptr : scratch(1, (size_t)np * NR * k).data();
+  if (!asIs)
+    for (int k0 = 0; k0 < k; k0 += KC) packPanels(s.W, h, 1, h, k0, std::min(KC, k - k0), Wp + (size_t)np * NR * k0);
+  const float* panels = asIs ? s.W : Wp;
+  float* pre = scratch(2, (size_t)N * h).data();
   std::vector<float> e(N), pooled(D), ab(D);
   for (int b = 0; b < s.B; b++) {
-    const float* Xb = s.X + (size_t)b * T * N * D;
-    // W x_i for every cell of the video: [T·N, k] · [k, h]
-    gemm(Gemm{T * N, h, s.k, 1.f, 0.f, Xb, D, 1, s.W, h, 1, pre, h});
     for (int t = 0; t < T; t++) {
       const long bt = (long)b * T + t;
+      const float* Xt = s.X + bt * N * D;
+      // W x_i for the snippet's cells: [N, k] · [k, h]   (k ≤ KC: the scorer reads ≤ 256 channels)
+      for (int k0 = 0; k0 < k; k0 += KC)
+        panelsTimes(N, h, std::min(KC, k - k0), Xt + k0, D, 1, panels + (size_t)np * NR * k0, pre, h, 1.f,
+                    k0 ? 1.f : 0.f);
       const float* G = s.G + bt * h;
       for (int n = 0; n < N; n++) {
-        const float* p = pre + ((long)t * N + n) * h;
+        const float* p = pre + (long)n * h;
         const float* C = s.Cbn ? s.Cbn + ((long)b * N + n) * h : nullptr;
         float* H = s.Hs + (bt * N + n) * h;
         int j = 0;
@@ -216,44 +326,35 @@ static void spatialForward(const Spatial& s) {
         for (; j < h; j++) H[j] = tanh1(p[j] + G[j] - (C ? C[j] : 0.f));
         e[n] = dot(H, s.w, h);
       }
-      float mx = e[0];
-      for (int n = 1; n < N; n++) mx = std::max(mx, e[n]);
-      double sum = 0;
-      for (int n = 0; n < N; n++) sum += std::exp((double)(e[n] - mx));
       float* al = s.alpha + bt * N;
-      for (int n = 0; n < N; n++) al[n] = (float)(std::exp((double)(e[n] - mx)) / sum);
-      if (s.lse) s.lse[bt] = (float)(mx + std::log(sum) - std::log((double)N));
+      const double lse = softmax(e.data(), al, N);
+      if (s.lse) s.lse[bt] = (float)(lse - std::log((double)N));
       // x̂ = Σ α_i x_i (and Σ α_i x̄_i)
-      std::fill(pooled.begin(), pooled.end(), 0.f);
-      const float* Xt = Xb + (size_t)t * N * D;
-      for (int n = 0; n < N; n++) axpy(pooled.data(), al[n], Xt + (size_t)n * D, D);
       float* O = s.O + bt * Dp;
-      if (s.mode == 0) {
-        std::memcpy(O, pooled.data(), D * 4);
-        continue;
-      }
-      std::fill(ab.begin(), ab.end(), 0.f);
-      const float* xb = s.xbar + (size_t)b * N * D;
-      for (int n = 0; n < N; n++) axpy(ab.data(), al[n], xb + (size_t)n * D, D);
-      std::memcpy(s.ab + bt * D, ab.data(), D * 4);
+      combineRows(s.mode == 0 ? O : pooled.data(), al, Xt, N, D, D);
+      if (s.mode == 0) continue;
+      combineRows(s.ab + bt * D, al, s.xbar + (size_t)b * N * D, N, D, D);
+      const float* abt = s.ab + bt * D;
       float* Oc = s.mode == 2 ? O + D : O;
       if (s.mode == 2) std::memcpy(O, pooled.data(), D * 4);
-      for (int d = 0; d < D; d++) Oc[d] = pooled[d] - s.kappa[d] * ab[d];
+      for (int d = 0; d < D; d++) Oc[d] = pooled[d] - s.kappa[d] * abt[d];
     }
   }
 }
 
 static void spatialBackward(const Spatial& s) {
-  const int T = s.T, N = s.N, D = s.D, h = s.h;
+  const int T = s.T, N = s.N, D = s.D, h = s.h, k = s.k;
   const int Dp = s.mode == 2 ? 2 * D : D;
-  float* dpre = scratch(2, (size_t)T * N * h).data();
+  const bool asIs = h == NR;
+  float* dpre = scratch(2, (size_t)N * h).data();
+  float* packed = asIs ? nullptr : scratch(3, (size_t)((h + NR - 1) / NR) * NR * N).data();
   std::vector<float> dpooled(D), dab(D), da(N);
   if (s.dC) std::memset(s.dC, 0, sizeof(float) * s.B * N * h);
   for (int b = 0; b < s.B; b++) {
-    const float* Xb = s.X + (size_t)b * T * N * D;
     const float* xb = s.mode != 0 ? s.xbar + (size_t)b * N * D : nullptr;
     for (int t = 0; t < T; t++) {
       const long bt = (long)b * T + t;
+      const float* Xt = s.X + bt * N * D;
       const float* dO = s.dO + bt * Dp;
       if (s.mode == 0) {
         std::memcpy(dpooled.data(), dO, D * 4);
@@ -268,7 +369,6 @@ static void spatialBackward(const Spatial& s) {
       }
       // dα_i = x_i · dx̂ (+ x̄_i · d(Σ α x̄)); softmax backward; tanh backward
       const float* al = s.alpha + bt * N;
-      const float* Xt = Xb + (size_t)t * N * D;
       double dot_ad = 0;
       for (int n = 0; n < N; n++) {
         da[n] = dot(Xt + (size_t)n * D, dpooled.data(), D);
@@ -281,7 +381,7 @@ static void spatialBackward(const Spatial& s) {
       for (int n = 0; n < N; n++) {
         const float de = al[n] * (da[n] - (float)dot_ad) + dl * al[n];
         const float* H = s.Hs + (bt * N + n) * h;
-        float* dp = dpre + ((long)t * N + n) * h;
+        float* dp = dpre + (long)n * h;
         float* dC = s.dC ? s.dC + ((long)b * N + n) * h : nullptr;
         const vf dev = bc(de);
         int j = 0;
@@ -301,9 +401,97 @@ static void spatialBackward(const Spatial& s) {
           if (dC) dC[j] += g;
         }
       }
+      // dW += X_t[:, :k]ᵀ · dpre_t: [k, N] · [N, h]
+      if (!asIs) packPanels(dpre, h, 1, h, 0, N, packed);
+      panelsTimes(k, h, N, Xt, 1, D, asIs ? dpre : packed, s.dW, h, 1.f, 1.f);
     }
-    // dW += X[:, :k]ᵀ · dpre over the video's cells: [k, T·N] · [T·N, h]
-    gemm(Gemm{s.k, h, T * N, 1.f, 1.f, Xb, 1, D, dpre, h, 1, s.dW, h});
+  }
+}
+
+// --------------------------------------------------------------------- map dropout gather
+// xorshift32 is linear over GF(2)³²: a jump of L steps is a 32×32 bit matrix (its columns: the
+// images of the 32 one-bit states). LANES copies of the one sequential stream, lane l started
+// l·L steps in, produce the same values as the scalar loop of src/model/map-dropout.ts, in
+// parallel; lane l masks elements [l·L, (l + 1)·L).
+
+constexpr int LANES = 16;
+
+struct Jump {
+  uint32_t col[32];
+};
+
+static inline uint32_t xorshift(uint32_t s) {
+  s ^= s << 13;
+  s ^= s >> 17;
+  s ^= s << 5;
+  return s;
+}
+
+static uint32_t apply(const Jump& m, uint32_t s) {
+  uint32_t r = 0;
+  for (int b = 0; b < 32; b++)
+    if ((s >> b) & 1u) r ^= m.col[b];
+  return r;
+}
+
+// the map of L steps
+static Jump jumpOf(long L) {
+  Jump base, r;
+  for (int b = 0; b < 32; b++) {
+    base.col[b] = xorshift(1u << b);
+    r.col[b] = 1u << b;
+  }
+  while (L > 0) {
+    Jump next;
+    if (L & 1) {
+      for (int b = 0; b < 32; b++) next.col[b] = apply(base, r.col[b]);
+      r = next;
+    }
+    for (int b = 0; b < 32; b++) next.col[b] = apply(base, base.col[b]);
+    base = next;
+    L >>= 1;
+  }
+  return r;
+}
+
+static void gatherDrop(const float* src, long per, const int32_t* idx, long rows, float* dst, double p,
+                       uint32_t seed) {
+  const long n = rows * per;
+  if (n <= 0) return;
+  const double keep = 1 / (1 - p);
+  const uint32_t threshold = (uint32_t)std::min(4294967295.0, std::floor(p * 4294967296.0));
+  const long L = (n + LANES - 1) / LANES;
+  uint32_t lane[LANES];
+  lane[0] = seed ? seed : 1u;
+  const Jump J = jumpOf(L);
+  for (int l = 1; l < LANES; l++) lane[l] = apply(J, lane[l - 1]);
+  uint32_t tile[16][LANES];  // [step][lane]
+  double mask[LANES][16];    // [lane][step]: 0 or keep (the product in double, as the JS one)
+  for (long i0 = 0; i0 < L; i0 += 16) {
+    const int steps = (int)std::min(16L, L - i0);
+    for (int i = 0; i < steps; i++) {
+      for (int l = 0; l < LANES; l++) lane[l] = xorshift(lane[l]);
+      std::memcpy(tile[i], lane, sizeof lane);
+    }
+    for (int i = 0; i < 16; i++)
+      for (int l = 0; l < LANES; l++) mask[l][i] = tile[i][l] >= threshold ? keep : 0.0;
+    for (int l = 0; l < LANES; l++) {
+      const long j0 = l * L + i0;
+      const long cnt = std::min((long)steps, std::min(n, (l + 1) * L) - j0);
+      if (cnt <= 0) continue;
+      const long row = j0 / per, col = j0 % per;
+      float* d = dst + j0;
+      const double* mk = mask[l];
+      if (cnt == 16 && col + 16 <= per) {
+        const float* x = src + (long)idx[row] * per + col;
+        for (int i = 0; i < 16; i++) d[i] = (float)((double)x[i] * mk[i]);
+      } else {
+        for (long i = 0; i < cnt; i++) {
+          const long j = j0 + i;
+          d[i] = (float)((double)src[(long)idx[j / per] * per + j % per] * mk[i]);
+        }
+      }
+    }
   }
 }
 
@@ -381,5 +569,6 @@ const Kernels DFAN_CAT(kernels_, DFAN_ISA) = {
     DFAN_CAT(isa_, DFAN_ISA)::biasAct,
     DFAN_CAT(isa_, DFAN_ISA)::actGrad,
     DFAN_CAT(isa_, DFAN_ISA)::colSum,
+    DFAN_CAT(isa_, DFAN_ISA)::gatherDrop,
 };
 }  // namespace dfan

@@ -78,6 +78,9 @@ struct Kernels {
   void (*actGrad)(float* dY, const float* Y, long rows, long cols, long ld, int act);
   // out[c] (+)= Σ_r X[r, c]
   void (*colSum)(const float* X, long rows, long cols, long ld, float* out, int accumulate);
+  // dst row j = src row idx[j] (rows of `per` values), each value then zeroed with probability p
+  // and the rest scaled by 1 / (1 − p), by the xorshift32 stream of `seed` (as map-dropout.ts)
+  void (*gatherDrop)(const float* src, long per, const int32_t* idx, long rows, float* dst, double p, uint32_t seed);
 };
 
 extern const Kernels kernels_base;

@@ -30,6 +30,7 @@ import {
   usesSpatial,
 } from './config.js';
 import { Dfan, initParams, paramSpecs, scoreDimOf } from './dfan.js';
+import { nativeTrainer } from './engine/trainer.js';
 import { ensemblePredictor } from './ensemble.js';
 import {
   autoMapDim,
@@ -554,6 +555,8 @@ export function fitModel(
     maxSteps?: number;
     /** epochs and selection (default: planSchedule for these sets) */
     schedule?: TrainSchedule;
+    /** 'native' (default when built, src/model/engine/) or 'tfjs'; both draw the same batches */
+    engine?: 'native' | 'tfjs';
   },
 ) {
   const trainSet = o.trainSet;
@@ -567,17 +570,14 @@ export function fitModel(
   const streams = mcfg.streams;
   let steps = 0;
   const dims = dimsOf(prep);
-  const model = new Dfan(
-    tf,
-    mcfg,
-    dims,
-    classes,
-    initParams(paramSpecs(mcfg, dims, classes.length), tcfg.seed),
-  );
+  const init = initParams(paramSpecs(mcfg, dims, classes.length), tcfg.seed);
+  const model = new Dfan(tf, mcfg, dims, classes, init);
+  const native = o.engine === 'tfjs' ? null : nativeTrainer(mcfg, dims, classes, init, tcfg.lr);
   const predictor = makePredictor(tf, null, {} as RunConfig, model, prep);
   const optimizer = new Adam(tf, tcfg.lr);
   const varList = Object.values(model.params);
-  const positive = tf.tensor1d(classes.map((c) => (mcfg.positiveClasses.includes(c) ? 1 : 0)));
+  const positiveMask = Float32Array.from(classes, (c) => (mcfg.positiveClasses.includes(c) ? 1 : 0));
+  const positive = tf.tensor1d(positiveMask);
   const random = rng((tcfg.seed * 2654435761) >>> 0);
   const Du = mcfg.projDim * streams.length * model.K;
   const scoreDims = model.scoreDims();
@@ -586,7 +586,8 @@ export function fitModel(
   const sched = o.schedule ?? planSchedule(tcfg, trainSet.size + valN, { hasOwnValidation: valN });
   const select = sched.select && valSet.size > 0;
   const curve: EpochLog[] = [];
-  let best = { epoch: 0, acc: -1, loss: Infinity, values: model.snapshot() };
+  const snapshot = () => native?.values() ?? model.snapshot();
+  let best = { epoch: 0, acc: -1, loss: Infinity, values: snapshot() };
   const accs: number[] = [];
   const losses: number[] = [];
   let sum: Record<string, Float64Array> | null = null;
@@ -606,6 +607,28 @@ export function fitModel(
         for (let j = 0; j < drop.length; j++) drop[j] = random() >= mcfg.dropout ? keep : 0;
       }
       const mapDrop = mcfg.mapDropout > 0 ? { p: mcfg.mapDropout, seed: maskSeed(random) } : undefined;
+      if (native) {
+        // the same batch and masks, drawn from `random` in the same order, on the native engine
+        const nb = native.gather(trainSet, idx, mapDrop);
+        nb.dropMask = drop;
+        if (mcfg.streamDropout > 0 && streams.length > 1)
+          nb.streamMask = streamKeepMask(
+            idx.length,
+            streams.length,
+            mcfg.projDim,
+            mcfg.streamDropout,
+            random,
+          );
+        if (tcfg.mixup > 0 && idx.length > 1) nb.mix = mixMatrix(idx.length, tcfg.mixup, random);
+        const labels = Int32Array.from(idx, (j) => trainSet.labels[j]);
+        const r = native.step(nb, labels, { weightDecay: sched.weightDecay, positive: positiveMask });
+        lossSum += r.loss * idx.length;
+        r.predicted.forEach((c, k) => {
+          if (c === labels[k]) correct++;
+        });
+        if (o.maxSteps && ++steps >= o.maxSteps) break;
+        continue;
+      }
       const batch = trainSet.batch(tf, idx, {
         maps: keepMaps,
         dropout: drop && { mask: drop, width: Du },
@@ -651,7 +674,7 @@ export function fitModel(
     let valAccuracy: number | null = null;
     let valLoss: number | null = null;
     if (valSet.size) {
-      const p = predictor.predictSet(valSet, { attention: false });
+      const p = (native ?? predictor).predictSet(valSet, { attention: false });
       valLoss = p.loss;
       let ok = 0;
       const k = classes.length;
@@ -687,7 +710,7 @@ export function fitModel(
       const score = trailingMean(accs, accs.length - 1, sched.window);
       const lossKey = trailingMean(losses, losses.length - 1, sched.window);
       if (score > best.acc + 1e-9 || (Math.abs(score - best.acc) <= 1e-9 && lossKey < best.loss)) {
-        best = { epoch, acc: score, loss: lossKey, values: model.snapshot() };
+        best = { epoch, acc: score, loss: lossKey, values: snapshot() };
       } else if (sched.patience > 0 && epoch - best.epoch >= sched.patience) {
         log(
           `early stop: no smoothed validation improvement for ${sched.patience} epochs; best epoch ${best.epoch}`,
@@ -696,7 +719,7 @@ export function fitModel(
       }
     } else if (epoch > sched.epochs - sched.averageLast || stopping) {
       // no selection: the mean of the last epochs' weights
-      const snap = model.snapshot();
+      const snap = snapshot();
       sum ??= Object.fromEntries(Object.entries(snap).map(([k, v]) => [k, new Float64Array(v.length)]));
       for (const [k, v] of Object.entries(snap)) {
         const acc = sum[k];

@@ -85,6 +85,8 @@ export interface NativeKernels {
   ): void;
   /** rows idx of src (each `per` values) into dst, then map dropout p with the JS mask stream of `seed` */
   gather(src: Float32Array, per: number, idx: Int32Array, dst: Float32Array, p?: number, seed?: number): void;
+  /** CPU seconds of the calling thread (benchmarks: the machine may be shared) */
+  threadCpu(): number;
   /** the instruction set the kernels were picked for: avx512, avx2 or base */
   isa(): string;
 }
