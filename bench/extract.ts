@@ -16,21 +16,9 @@ import { type ExtractTiming, extractAll, extractVideo, resolvePack } from '../sr
 import { writeFeatures } from '../src/features/store.js';
 import { projectRoot } from '../src/version.js';
 import { clearProbeCaches, findFfmpeg, probe } from '../src/video/index.js';
-import { arg, fmt, median, peakRssMB } from './util.js';
+import { arg, cpuSeconds, fmt, median, peakRssMB } from './util.js';
 
 const VAANET_BASELINE = { '640x360': 2.0, '1280x720': 3.8 };
-
-/** CPU seconds of this process plus its waited-for children (ffmpeg, worker processes). */
-function cpuSeconds(): number {
-  try {
-    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    // fields after "(comm) ": state=0 … utime=11 stime=12 cutime=13 cstime=14 (clock ticks, 100 Hz)
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-  } catch {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  }
-}
 
 /**
  * A 20-s test clip at a realistic web bitrate (x264, capped): uncapped temporal noise would make

@@ -12,6 +12,7 @@
  * loaded: without OpenBLAS its figures mean nothing. Figures only; nothing fails on time.
  */
 import { cpus, loadavg } from 'node:os';
+import { extractionPeers, extractTable } from './peers/extract.js';
 import { torchMissing } from './peers/python.js';
 import { trainingPeers, trainTable } from './peers/train.js';
 import { arg, fmt } from './util.js';
@@ -39,6 +40,19 @@ export async function run(args: string[]): Promise<void> {
     if (rows) {
       log('');
       for (const line of trainTable(rows, threads)) log(line);
+    }
+  }
+  if (!only || only === 'extract') {
+    log(
+      '\n## Extraction: the real clips of ../shared/media, a one-backbone pack against ffmpeg → frames → PyTorch',
+    );
+    const rows = await extractionPeers({ rounds, log });
+    if (rows) {
+      log(
+        `feature maps of dfan and the peer agree to ${rows.agreement.toExponential(1)} (largest difference over the largest value)`,
+      );
+      log('');
+      for (const line of extractTable(rows, threads)) log(line);
     }
   }
   log(
