@@ -290,6 +290,13 @@ napi_value ThreadCpu(napi_env env, napi_callback_info) {
   return number(env, t.tv_sec + 1e-9 * t.tv_nsec);
 }
 
+// the interface version src/model/engine/native.ts expects (bump when a function changes)
+constexpr int kInterface = 1;
+
+napi_value Interface(napi_env env, napi_callback_info) {
+  return number(env, kInterface);
+}
+
 napi_value Isa(napi_env env, napi_callback_info) {
   napi_value r;
   napi_create_string_utf8(env, K->isa, NAPI_AUTO_LENGTH, &r);
@@ -314,6 +321,7 @@ NAPI_MODULE_INIT() {
       {"colSum", nullptr, ColSum, nullptr, nullptr, nullptr, kProp, nullptr},
       {"gather", nullptr, Gather, nullptr, nullptr, nullptr, kProp, nullptr},
       {"threadCpu", nullptr, ThreadCpu, nullptr, nullptr, nullptr, kProp, nullptr},
+      {"interfaceVersion", nullptr, Interface, nullptr, nullptr, nullptr, kProp, nullptr},
       {"isa", nullptr, Isa, nullptr, nullptr, nullptr, kProp, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);

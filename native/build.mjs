@@ -5,7 +5,8 @@
 // compiler, no Node headers, or the build fails, it says so and exits 0: dfan then trains on
 // tfjs-wasm (slower, same results in distribution). `--strict` makes a failure exit 1.
 // Environment: CXX (compiler, default g++ then c++), DFAN_NATIVE=0 (skip the build).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -58,6 +59,18 @@ if (!headers) giveUp('no Node headers (node_api.h) found beside node or in node-
 const cxx = compiler();
 if (!cxx) giveUp('no C++ compiler (set CXX, or install g++)');
 
+/** Run the compiler; its messages go to our stderr, a failure throws with the first of them. */
+async function run(cmd, args) {
+  try {
+    const { stderr } = await promisify(execFile)(cmd, args, { maxBuffer: 16 << 20 });
+    if (stderr && !quiet) process.stderr.write(stderr);
+  } catch (e) {
+    const msg = String(e.stderr ?? e.message ?? e);
+    process.stderr.write(msg);
+    throw new Error(msg.split('\n').find((l) => /error/.test(l)) ?? msg.split('\n')[0]);
+  }
+}
+
 const x86 = process.arch === 'x64';
 // one object per instruction set: [name, floats per vector, rows per tile, flags]
 const variants = [['base', 4, 4, []]];
@@ -85,27 +98,27 @@ const tmp = join(out, `tmp-${process.pid}`);
 mkdirSync(tmp, { recursive: true });
 const t0 = Date.now();
 try {
-  const objects = variants.map(([name, vw, mr, flags]) => {
-    const obj = join(tmp, `kernels_${name}.o`);
-    const defs = [`-DDFAN_ISA=${name}`, `-DDFAN_VW=${vw}`, `-DDFAN_MR=${mr}`];
-    execFileSync(cxx, [...common, ...flags, ...defs, '-c', join(here, 'kernels.cc'), '-o', obj], {
-      stdio: ['ignore', 'inherit', 'inherit'],
-    });
-    return obj;
-  });
+  // the instruction sets compile side by side
+  const objects = await Promise.all(
+    variants.map(async ([name, vw, mr, flags]) => {
+      const obj = join(tmp, `kernels_${name}.o`);
+      const defs = [`-DDFAN_ISA=${name}`, `-DDFAN_VW=${vw}`, `-DDFAN_MR=${mr}`];
+      await run(cxx, [...common, ...flags, ...defs, '-c', join(here, 'kernels.cc'), '-o', obj]);
+      return obj;
+    }),
+  );
   const link = process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [];
   const built = join(tmp, 'dfan_native.node');
-  execFileSync(
-    cxx,
-    [...common, `-I${headers}`, '-shared', join(here, 'addon.cc'), ...objects, ...link, '-o', built],
-    { stdio: ['ignore', 'inherit', 'inherit'] },
-  );
+  await run(cxx, [...common, `-I${headers}`, '-shared', join(here, 'addon.cc'), ...objects, ...link, '-o', built]);
   // the new file replaces the old one whole (a process that has the old one loaded keeps it)
   renameSync(built, target);
   writeFileSync(stampFile, JSON.stringify({ stamp, cxx, headers }));
   say(`built ${variants.map((v) => v[0]).join(', ')} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 } catch (e) {
   rmSync(tmp, { recursive: true, force: true });
-  giveUp(`the compiler failed: ${e instanceof Error ? e.message.split('\n')[0] : e}`);
+  // an addon built from older sources must not be loaded with newer JavaScript
+  rmSync(target, { force: true });
+  rmSync(stampFile, { force: true });
+  giveUp(`the compiler failed: ${e instanceof Error ? e.message : e}`);
 }
 rmSync(tmp, { recursive: true, force: true });

@@ -126,7 +126,13 @@ function dfanStepFlops(tf: Tf, set: FeatureSet, classes: string[], model: ModelC
  * (wall: the epoch as fitModel logs it; CPU of this process between the two epochs' ends), so
  * neither the model's set-up nor a first epoch's warm-up is counted, on either side.
  */
-function dfanEpoch(tf: Tf, set: FeatureSet, classes: string[], model: ModelConfig, engine: 'native' | 'tfjs') {
+function dfanEpoch(
+  tf: Tf,
+  set: FeatureSet,
+  classes: string[],
+  model: ModelConfig,
+  engine: 'native' | 'tfjs',
+) {
   const marks: number[] = [];
   const fit = fitModel(tf, {
     trainSet: set,

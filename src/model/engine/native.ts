@@ -89,7 +89,12 @@ export interface NativeKernels {
   threadCpu(): number;
   /** the instruction set the kernels were picked for: avx512, avx2 or base */
   isa(): string;
+  /** the addon's interface version: INTERFACE_VERSION, or the build is stale */
+  interfaceVersion(): number;
 }
+
+/** The version of native/addon.cc's functions this file describes. */
+const INTERFACE_VERSION = 1;
 
 let loaded: { kernels: NativeKernels | null; status: string } | null = null;
 
@@ -117,6 +122,12 @@ function load(): { kernels: NativeKernels | null; status: string } {
     return { kernels: null, status: `not built (${path} is missing: run node native/build.mjs)` };
   try {
     const kernels = createRequire(import.meta.url)(path) as NativeKernels;
+    const v = typeof kernels.interfaceVersion === 'function' ? kernels.interfaceVersion() : 0;
+    if (v !== INTERFACE_VERSION)
+      return {
+        kernels: null,
+        status: `stale build (interface ${v}, expected ${INTERFACE_VERSION}: run node native/build.mjs)`,
+      };
     return { kernels, status: `native ${kernels.isa()}` };
   } catch (e) {
     return { kernels: null, status: `failed to load: ${e instanceof Error ? e.message : String(e)}` };
