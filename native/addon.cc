@@ -39,8 +39,8 @@ const Kernels* pickKernels() {
 
 struct Args {
   napi_env env;
-  napi_value v[24];
-  size_t n = 24;
+  napi_value v[32];
+  size_t n = 32;
   bool failed = false;
 
   Args(napi_env e, napi_callback_info info) : env(e) { napi_get_cb_info(e, info, &n, v, nullptr, nullptr); }
@@ -75,6 +75,20 @@ struct Args {
       return nullptr;
     }
     return static_cast<float*>(data);
+  }
+  uint16_t* u16(size_t i, size_t* len, bool optional = false) {
+    *len = 0;
+    if (optional && isNull(i)) return nullptr;
+    bool is = false;
+    if (i < n) napi_is_typedarray(env, v[i], &is);
+    napi_typedarray_type type;
+    void* data = nullptr;
+    if (is) napi_get_typedarray_info(env, v[i], &type, len, &data, nullptr, nullptr);
+    if (!is || type != napi_uint16_array) {
+      fail("argument " + std::to_string(i) + ": a Uint16Array expected");
+      return nullptr;
+    }
+    return static_cast<uint16_t*>(data);
   }
   int32_t* i32(size_t i, size_t* len) {
     bool is = false;
@@ -134,8 +148,10 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// spatial(backward, dims Int32Array [B, T, N, D, k, h, mode], X, W, G, Cbn, w, xbar, kappa,
-//         O, Hs, alpha, ab, lse, dO, dlse, dW, dw, dkappa, dG, dC); unused arrays may be null
+// spatial(backward, dims Int32Array [B, T, N, D, k, h, mode], X, rows, bits, keep, W, G, Cbn, w,
+//         xbar, kappa, O, Hs, alpha, ab, lse, dO, dlse, dW, dw, dkappa, dG, dC): X [n, T, N, D]
+//         and rows Int32Array [B] (video b's row of X), bits Uint16Array (map dropout) or null;
+//         unused arrays may be null
 napi_value SpatialFocus(napi_env env, napi_callback_info info) {
   Args a(env, info);
   const bool backward = a.num(0) != 0;
@@ -152,9 +168,20 @@ napi_value SpatialFocus(napi_env env, napi_callback_info info) {
     a.fail("spatial: bad dims");
     return nullptr;
   }
-  const long BT = (long)s.B * s.T, Dp = s.mode == 2 ? 2L * s.D : s.D;
+  const long BT = (long)s.B * s.T, Dp = s.mode == 2 ? 2L * s.D : s.D, per = (long)s.T * s.N * s.D;
   const bool contrast = s.mode != 0;
-  size_t l;
+  size_t l, lx, lr;
+  s.X = a.f32(2, &lx);
+  s.rows = a.i32(3, &lr);
+  s.bits = a.u16(4, &l, true);
+  s.keep = a.num(5);
+  if (a.failed) return nullptr;
+  if ((long)lr < s.B) a.fail("spatial: rows must name every video of the batch");
+  for (long b = 0; b < s.B && !a.failed; b++)
+    if (s.rows[b] < 0) a.fail("spatial: negative row");
+    else a.need("spatial X", lx, ((long)s.rows[b] + 1) * per - 1);
+  // the mask reads one word past the last value's
+  if (s.bits) a.need("spatial bits", l, (s.B * per + 15) / 16);
   // each array: its argument index, whether this pass needs it, and the elements it must hold
   auto arr = [&](size_t i, const char* what, bool needed, long elems, bool optional = false) -> float* {
     if (!needed) return nullptr;
@@ -162,30 +189,46 @@ napi_value SpatialFocus(napi_env env, napi_callback_info info) {
     if (p) a.need(what, l, elems - 1);
     return p;
   };
-  s.X = arr(2, "spatial X", true, BT * s.N * s.D);
-  s.W = arr(3, "spatial W", !backward, (long)s.k * s.h);
-  s.G = arr(4, "spatial G", !backward, BT * s.h);
-  s.Cbn = arr(5, "spatial Cbn", !backward, (long)s.B * s.N * s.h, true);
-  s.w = arr(6, "spatial w", true, s.h);
-  s.xbar = arr(7, "spatial xbar", contrast, (long)s.B * s.N * s.D);
-  s.kappa = arr(8, "spatial kappa", contrast, s.D);
-  s.O = arr(9, "spatial O", !backward, BT * Dp);
-  s.Hs = arr(10, "spatial Hs", true, BT * s.N * s.h);
-  s.alpha = arr(11, "spatial alpha", true, BT * s.N);
-  s.ab = arr(12, "spatial ab", contrast, BT * s.D);
-  s.lse = arr(13, "spatial lse", !backward, BT, true);
-  s.dO = arr(14, "spatial dO", backward, BT * Dp);
-  s.dlse = arr(15, "spatial dlse", backward, BT, true);
-  s.dW = arr(16, "spatial dW", backward, (long)s.k * s.h);
-  s.dw = arr(17, "spatial dw", backward, s.h);
-  s.dkappa = arr(18, "spatial dkappa", backward && contrast, s.D);
-  s.dG = arr(19, "spatial dG", backward, BT * s.h);
-  s.dC = arr(20, "spatial dC", backward, (long)s.B * s.N * s.h, true);
+  s.W = arr(6, "spatial W", !backward, (long)s.k * s.h);
+  s.G = arr(7, "spatial G", !backward, BT * s.h);
+  s.Cbn = arr(8, "spatial Cbn", !backward, (long)s.B * s.N * s.h, true);
+  s.w = arr(9, "spatial w", true, s.h);
+  s.xbar = arr(10, "spatial xbar", contrast, (long)s.B * s.N * s.D);
+  s.kappa = arr(11, "spatial kappa", contrast, s.D);
+  s.O = arr(12, "spatial O", !backward, BT * Dp);
+  s.Hs = arr(13, "spatial Hs", true, BT * s.N * s.h);
+  s.alpha = arr(14, "spatial alpha", true, BT * s.N);
+  s.ab = arr(15, "spatial ab", contrast, BT * s.D);
+  s.lse = arr(16, "spatial lse", !backward, BT, true);
+  s.dO = arr(17, "spatial dO", backward, BT * Dp);
+  s.dlse = arr(18, "spatial dlse", backward, BT, true);
+  s.dW = arr(19, "spatial dW", backward, (long)s.k * s.h);
+  s.dw = arr(20, "spatial dw", backward, s.h);
+  s.dkappa = arr(21, "spatial dkappa", backward && contrast, s.D);
+  s.dG = arr(22, "spatial dG", backward, BT * s.h);
+  s.dC = arr(23, "spatial dC", backward, (long)s.B * s.N * s.h, true);
   if (a.failed) return nullptr;
   if (backward)
     K->spatialBackward(s);
   else
     K->spatialForward(s);
+  return nullptr;
+}
+
+// maskBits(n, p, seed, bits): map dropout's keep decisions for n values (Uint16Array, ⌈n/16⌉ + 1 words)
+napi_value MaskBits(napi_env env, napi_callback_info info) {
+  Args a(env, info);
+  const long n = a.integer(0);
+  const double p = a.num(1), seed = a.num(2);
+  size_t l;
+  uint16_t* bits = a.u16(3, &l);
+  if (a.failed) return nullptr;
+  if (n < 0 || !(p >= 0 && p < 1)) a.fail("maskBits: bad count or rate");
+  a.need("maskBits bits", l, (n + 15) / 16);
+  if (a.failed) return nullptr;
+  std::memset(bits, 0, l * sizeof(uint16_t));
+  const uint32_t s32 = (uint32_t)(int64_t)seed;
+  K->maskBits(n, p, s32 ? s32 : 1u, bits);
   return nullptr;
 }
 
@@ -291,7 +334,7 @@ napi_value ThreadCpu(napi_env env, napi_callback_info) {
 }
 
 // the interface version src/model/engine/native.ts expects (bump when a function changes)
-constexpr int kInterface = 1;
+constexpr int kInterface = 2;
 
 napi_value Interface(napi_env env, napi_callback_info) {
   return number(env, kInterface);
@@ -319,6 +362,7 @@ NAPI_MODULE_INIT() {
       {"biasAct", nullptr, BiasAct, nullptr, nullptr, nullptr, kProp, nullptr},
       {"actGrad", nullptr, ActGrad, nullptr, nullptr, nullptr, kProp, nullptr},
       {"colSum", nullptr, ColSum, nullptr, nullptr, nullptr, kProp, nullptr},
+      {"maskBits", nullptr, MaskBits, nullptr, nullptr, nullptr, kProp, nullptr},
       {"gather", nullptr, Gather, nullptr, nullptr, nullptr, kProp, nullptr},
       {"threadCpu", nullptr, ThreadCpu, nullptr, nullptr, nullptr, kProp, nullptr},
       {"interfaceVersion", nullptr, Interface, nullptr, nullptr, nullptr, kProp, nullptr},

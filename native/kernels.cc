@@ -290,7 +290,50 @@ static double softmax(const float* e, float* al, int n) {
 
 // ----------------------------------------------------------------------------- spatial focus
 // One snippet at a time: its N cells (N·D floats, 25 KB for 7×7×128) stay in L1 from the
-// scorer's product through the pooling, and again in the backward pass.
+// scorer's product through the pooling, and again in the backward pass. The cells are read from
+// the training set's own array; with map dropout they are copied into a buffer with the mask
+// applied (never the whole batch: the pass over memory is what a dual step waits for).
+
+typedef uint32_t vu16 __attribute__((vector_size(64)));
+typedef float vf16 __attribute__((vector_size(64)));
+typedef float vf16u __attribute__((vector_size(64), aligned(4)));
+typedef double vd16 __attribute__((vector_size(128)));
+static const vu16 BIT16 = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768};
+
+// snippet (b, t)'s cells [N, D]: in place, or masked into buf
+static const float* cellsOf(const Spatial& s, int b, int t, float* buf) {
+  const long per = (long)s.T * s.N * s.D, nd = (long)s.N * s.D;
+  const float* x = s.X + (long)s.rows[b] * per + (long)t * nd;
+  if (!s.bits) return x;
+  const long j0 = (long)b * per + (long)t * nd;  // position of the first value in the batch
+  const double keep = s.keep;
+  // x · keep rounded once, as the JS mask does it in double: a power of two (p = 0.5) is exact in float
+  int ex;
+  const bool pow2 = std::frexp(keep, &ex) == 0.5;
+  const vf16 kf = vf16{} + (float)keep;
+  long e = 0;
+  // 16 values at a time: their 16 bits from the two words that hold them
+  for (; e + 16 <= nd; e += 16) {
+    const long j = j0 + e;
+    const uint32_t w = (uint32_t)s.bits[j >> 4] | ((uint32_t)s.bits[(j >> 4) + 1] << 16);
+    const vu16 on = ((vu16{} + (w >> (j & 15))) & BIT16) != 0;
+    const vf16 xv = *reinterpret_cast<const vf16u*>(x + e);
+    vf16 y;
+    if (pow2) {
+      y = xv * kf;
+    } else {
+      const vd16 xd = __builtin_convertvector(xv, vd16) * keep;
+      y = __builtin_convertvector(xd, vf16);
+    }
+    vf16 zero = vf16{};
+    *reinterpret_cast<vf16u*>(buf + e) = on ? y : zero;
+  }
+  for (; e < nd; e++) {
+    const long j = j0 + e;
+    buf[e] = (float)((double)x[e] * (((s.bits[j >> 4] >> (j & 15)) & 1u) ? keep : 0.0));
+  }
+  return buf;
+}
 
 static void spatialForward(const Spatial& s) {
   const int T = s.T, N = s.N, D = s.D, h = s.h, k = s.k;
@@ -303,11 +346,12 @@ static void spatialForward(const Spatial& s) {
     for (int k0 = 0; k0 < k; k0 += KC) packPanels(s.W, h, 1, h, k0, std::min(KC, k - k0), Wp + (size_t)np * NR * k0);
   const float* panels = asIs ? s.W : Wp;
   float* pre = scratch(2, (size_t)N * h).data();
+  float* cells = scratch(4, (size_t)N * D + 16).data();
   std::vector<float> e(N), pooled(D), ab(D);
   for (int b = 0; b < s.B; b++) {
     for (int t = 0; t < T; t++) {
       const long bt = (long)b * T + t;
-      const float* Xt = s.X + bt * N * D;
+      const float* Xt = cellsOf(s, b, t, cells);
       // W x_i for the snippet's cells: [N, k] · [k, h]   (k ≤ KC: the scorer reads ≤ 256 channels)
       for (int k0 = 0; k0 < k; k0 += KC)
         panelsTimes(N, h, std::min(KC, k - k0), Xt + k0, D, 1, panels + (size_t)np * NR * k0, pre, h, 1.f,
@@ -348,13 +392,14 @@ static void spatialBackward(const Spatial& s) {
   const bool asIs = h == NR;
   float* dpre = scratch(2, (size_t)N * h).data();
   float* packed = asIs ? nullptr : scratch(3, (size_t)((h + NR - 1) / NR) * NR * N).data();
+  float* cells = scratch(4, (size_t)N * D + 16).data();
   std::vector<float> dpooled(D), dab(D), da(N);
   if (s.dC) std::memset(s.dC, 0, sizeof(float) * s.B * N * h);
   for (int b = 0; b < s.B; b++) {
     const float* xb = s.mode != 0 ? s.xbar + (size_t)b * N * D : nullptr;
     for (int t = 0; t < T; t++) {
       const long bt = (long)b * T + t;
-      const float* Xt = s.X + bt * N * D;
+      const float* Xt = cellsOf(s, b, t, cells);
       const float* dO = s.dO + bt * Dp;
       if (s.mode == 0) {
         std::memcpy(dpooled.data(), dO, D * 4);
@@ -495,6 +540,35 @@ static void gatherDrop(const float* src, long per, const int32_t* idx, long rows
   }
 }
 
+static void maskBits(long n, double p, uint32_t seed, uint16_t* bits) {
+  if (n <= 0) return;
+  const uint32_t threshold = (uint32_t)std::min(4294967295.0, std::floor(p * 4294967296.0));
+  // lanes of a multiple of 16 values, so that each lane fills whole 16-bit words
+  const long L = ((n + LANES - 1) / LANES + 15) / 16 * 16;
+  uint32_t lane[LANES];
+  lane[0] = seed ? seed : 1u;
+  const Jump J = jumpOf(L);
+  for (int l = 1; l < LANES; l++) lane[l] = apply(J, lane[l - 1]);
+  vu16 st;
+  std::memcpy(&st, lane, sizeof st);
+  const vu16 thr = vu16{} + threshold;
+  for (long i0 = 0; i0 < L; i0 += 16) {
+    vu16 word = vu16{};
+    for (int i = 0; i < 16; i++) {
+      st ^= st << 13;
+      st ^= st >> 17;
+      st ^= st << 5;
+      word |= ((vu16)(st >= thr) & 1u) << i;
+    }
+    for (int l = 0; l < LANES; l++) {
+      const long j0 = l * L + i0;
+      if (j0 >= n) continue;
+      const uint32_t valid = n - j0 >= 16 ? 0xffffu : (1u << (n - j0)) - 1u;
+      bits[j0 >> 4] = (uint16_t)(word[l] & valid);
+    }
+  }
+}
+
 // ------------------------------------------------------------------------------ the rest
 
 static double adam(const Adam& a) {
@@ -570,5 +644,6 @@ const Kernels DFAN_CAT(kernels_, DFAN_ISA) = {
     DFAN_CAT(isa_, DFAN_ISA)::actGrad,
     DFAN_CAT(isa_, DFAN_ISA)::colSum,
     DFAN_CAT(isa_, DFAN_ISA)::gatherDrop,
+    DFAN_CAT(isa_, DFAN_ISA)::maskBits,
 };
 }  // namespace dfan

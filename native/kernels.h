@@ -30,7 +30,13 @@ struct Gemm {
 // dG_t = Σ_i dpre_i, dCsum_i = Σ_t dpre_ti, the caller applies the minus sign).
 struct Spatial {
   int B, T, N, D, k, h, mode;
-  const float* X;     // [B, T, N, D] cells (after map dropout)
+  // the cells: video b is row rows[b] of X [n, T, N, D] (the training set's maps, not copied);
+  // with map dropout, value j of the batch (in [B, T, N, D] order) is kept when bit j of `bits`
+  // is set, and then scaled by `keep`
+  const float* X;
+  const int32_t* rows;
+  const uint16_t* bits;
+  double keep;
   const float* W;     // [k, h]
   const float* G;     // [B·T, h] context term, bias included
   const float* Cbn;   // [B, N, h] or null: per-video cell term subtracted (focus contrast)
@@ -81,6 +87,8 @@ struct Kernels {
   // dst row j = src row idx[j] (rows of `per` values), each value then zeroed with probability p
   // and the rest scaled by 1 / (1 − p), by the xorshift32 stream of `seed` (as map-dropout.ts)
   void (*gatherDrop)(const float* src, long per, const int32_t* idx, long rows, float* dst, double p, uint32_t seed);
+  // the same stream's keep decisions for n values as bits (bit j of word j / 16: value j is kept)
+  void (*maskBits)(long n, double p, uint32_t seed, uint16_t* bits);
 };
 
 extern const Kernels kernels_base;

@@ -27,7 +27,7 @@ export const SHAPES = {
   classes: 6,
   batch: 32,
 };
-const STREAMS = ['object', 'context', 'action', 'face'];
+export const STREAMS = ['object', 'context', 'action', 'face'];
 
 interface Ready {
   ready?: boolean;
@@ -58,7 +58,7 @@ export interface TrainRow {
 }
 
 /** The Ekman-6-sized set of the issue: synthetic features, the object map as after the PCA (128 channels). */
-async function ekmanSizedSet(tf: Tf, videos: number): Promise<{ set: FeatureSet; classes: string[] }> {
+export async function ekmanSizedSet(tf: Tf, videos: number): Promise<{ set: FeatureSet; classes: string[] }> {
   const g = SHAPES.grid;
   const syn = syntheticSet({
     videos,

@@ -153,6 +153,15 @@ test('native gather draws the same map-dropout mask as the JS one', { skip }, ()
     assert.deepEqual(Array.from(got), Array.from(want), `per ${per}, rows ${rows}, p ${p}`);
     nk!.gather(src, per, Int32Array.from(idx), got);
     assert.deepEqual(Array.from(got), Array.from(plain));
+    // the same decisions as bits (what the spatial kernel reads)
+    const n = rows * per;
+    const ones = new Float32Array(n).fill(1);
+    dropInPlace(ones, n, p, 55 + per);
+    const bits = new Uint16Array(Math.ceil(n / 16) + 1).fill(0xffff);
+    nk!.maskBits(n, p, 55 + per, bits);
+    for (let j = 0; j < n; j++) assert.equal((bits[j >> 4] >> (j & 15)) & 1, ones[j] ? 1 : 0, `bit ${j}`);
+    for (let j = n; j < bits.length * 16; j++)
+      assert.equal((bits[j >> 4] >> (j & 15)) & 1, 0, `bit ${j} past n`);
   }
   assert.throws(
     () => nk!.gather(new Float32Array(10), 5, Int32Array.from([2]), new Float32Array(5)),

@@ -1,8 +1,9 @@
 /**
  * A training or prediction batch for the native head, gathered from a FeatureSet into reused
- * arrays (no tensors, no garbage per step). Map dropout runs in the same pass as the gather and
- * draws the same mask as FeatureSet.batch for the same seed (native `gather`, the xorshift32
- * stream of src/model/map-dropout.ts), so both engines see identical batches.
+ * arrays (no tensors, no garbage per step). The maps are not copied: the spatial kernel reads each
+ * video's cells from the set's own array, and map dropout comes as the bits of its mask, drawn
+ * from the same xorshift32 stream as FeatureSet.batch's for the same seed (src/model/map-dropout.ts),
+ * so both engines see identical batches.
  */
 import type { FeatureSet } from '../features.js';
 import type { HeadBatch } from './head.js';
@@ -52,9 +53,13 @@ export function gatherBatch(
     if (!o.maps) continue;
     if (!set.keepMaps) throw new Error('FeatureSet was loaded without maps');
     const drop = o.mapDrop;
-    batch.maps[name] = drop
-      ? take(`${name}:maps`, set.maps[name], T * N * sp.D, drop.p, (drop.seed + stream++) >>> 0)
-      : take(`${name}:maps`, set.maps[name], T * N * sp.D);
+    let bits: Uint16Array | null = null;
+    if (drop) {
+      const n = B * T * N * sp.D;
+      bits = sc.bits(`${name}:bits`, Math.ceil(n / 16) + 1);
+      nk.maskBits(n, drop.p, (drop.seed + stream++) >>> 0, bits);
+    }
+    batch.maps[name] = { data: set.maps[name], rows, bits, keep: drop ? 1 / (1 - drop.p) : 1 };
     batch.cellMeans[name] = take(`${name}:cellMeans`, set.cellMeans[name], N * sp.D);
   }
   return batch;

@@ -21,11 +21,23 @@ import {
 
 export type Params = Record<string, Float32Array>;
 
+/**
+ * A map stream's cells for a batch, read in place from the training set's array: video b is row
+ * rows[b] of data; with map dropout, value j of the batch ([B, T, N, D] order) is kept (× keep)
+ * when bit j of `bits` is set, else zero.
+ */
+export interface MapCells {
+  data: Float32Array; // [n, T, N, D]
+  rows: Int32Array; // [B]
+  bits: Uint16Array | null;
+  keep: number;
+}
+
 /** A batch as the head reads it: row-major arrays (what src/model/engine/batch.ts gathers). */
 export interface HeadBatch {
   B: number;
   T: number;
-  maps: Record<string, Float32Array>; // [B, T, N, D] after map dropout (spatial variants)
+  maps: Record<string, MapCells>; // spatial variants
   cellMeans: Record<string, Float32Array>; // [B, N, D] (spatial variants)
   pooled: Record<string, Float32Array>; // [B, T, D] each map's mean over cells
   vectors: Record<string, Float32Array>; // [B, T, C]

@@ -84,6 +84,17 @@ export function mmEach(
 /** A growable scratch array per name: the step reuses its buffers (no garbage per step). */
 export class Scratch {
   private readonly arrays = new Map<string, Float32Array>();
+  private readonly words = new Map<string, Uint16Array>();
+
+  /** `n` 16-bit words under `name` (whatever the last use left) */
+  bits(name: string, n: number): Uint16Array {
+    let a = this.words.get(name);
+    if (!a || a.length < n) {
+      a = new Uint16Array(n);
+      this.words.set(name, a);
+    }
+    return a.length === n ? a : a.subarray(0, n);
+  }
 
   /** `n` floats under `name`; zeroed when `zero` (else whatever the last step left) */
   get(name: string, n: number, zero = false): Float32Array {

@@ -37,8 +37,14 @@ export interface NativeKernels {
     strideB?: number,
     strideC?: number,
   ): void;
-  /** the fused spatial focus, forward (backward = 0) or backward (1); see native/kernels.h */
-  spatial(backward: number, dims: Int32Array, ...arrays: Array<Float32Array | null>): void;
+  /** the fused spatial focus, forward (backward = 0) or backward (1); see native/addon.cc and kernels.h */
+  spatial(
+    backward: number,
+    dims: Int32Array,
+    ...args: Array<Float32Array | Int32Array | Uint16Array | number | null>
+  ): void;
+  /** map dropout's keep decisions for n values as bits (⌈n/16⌉ + 1 words), the JS mask stream of `seed` */
+  maskBits(n: number, p: number, seed: number, bits: Uint16Array): void;
   /** one Adam update in place (L2 `decay` folded into the gradient); returns Σ θ² before it */
   adam(
     theta: Float32Array,
@@ -94,7 +100,7 @@ export interface NativeKernels {
 }
 
 /** The version of native/addon.cc's functions this file describes. */
-const INTERFACE_VERSION = 1;
+const INTERFACE_VERSION = 2;
 
 let loaded: { kernels: NativeKernels | null; status: string } | null = null;
 

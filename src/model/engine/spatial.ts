@@ -6,6 +6,7 @@
  * where the per-cell work (products with W, tanh, softmax, pooling) is one fused kernel over each
  * video's cells (native/kernels.cc) and the rest are small products here.
  */
+import type { MapCells } from './head.js';
 import { columns, mm, type Scratch, view } from './linalg.js';
 import type { NativeKernels } from './native.js';
 
@@ -33,7 +34,7 @@ export interface SpatialParams {
 }
 
 export interface SpatialInputs {
-  X: Float32Array; // [B, T, N, D] after map dropout
+  X: MapCells; // the cells, map dropout included
   xbar: Float32Array | null; // [B, N, D] cell means (focus or value contrast)
   /** the context g_t read by U: [B·T, Cg] (a vector stream, or the map's mean over cells) */
   g: Float32Array | null;
@@ -90,7 +91,10 @@ export function spatialForward(
   nk.spatial(
     0,
     dimsOf(s),
-    x.X,
+    x.X.data,
+    x.X.rows,
+    x.X.bits,
+    x.X.keep,
     p.W,
     G,
     Cbn,
@@ -129,7 +133,10 @@ export function spatialBackward(
   nk.spatial(
     1,
     dimsOf(s),
-    x.X,
+    x.X.data,
+    x.X.rows,
+    x.X.bits,
+    x.X.keep,
     null,
     null,
     null,
