@@ -1,5 +1,5 @@
 /**
- * `npm run bench -- profile [--videos 320] [--steps 20] [--variants mean,dual] [--engines native,tfjs]`
+ * `npm run bench -- profile [--videos 320] [--steps 20] [--variants mean,dual] [--engines native,tfjs] [--grid 7] [--channels 128]`
  *
  * Where the time of one training step goes, per engine, on the peers' shapes (bench/peers/train.ts:
  * batch 32, T 16, object 7×7×128, context 404, action 111, face 12, dfan's defaults):
@@ -8,6 +8,7 @@
  *   (batch order, dropout masks) — by wrapping the kernels during `fitModel` steps;
  * - tfjs: batch assembly, forward + backward (kernels' own time and the engine's bookkeeping
  *   around them), Adam, read-back, garbage collection, and the heaviest kernels of one step.
+ * `--grid 16 --channels 120` gives the default pack's object map (the demo's shapes) instead.
  * Thread CPU is used where it can be (the machine may be shared); figures only.
  */
 import { PerformanceObserver } from 'node:perf_hooks';
@@ -212,7 +213,9 @@ export async function run(args: string[]): Promise<void> {
   const variants = arg(args, 'variants', 'mean,dual').split(',') as Variant[];
   const engines = arg(args, 'engines', 'native,tfjs').split(',');
   const tf = await loadTf();
-  const { set, classes } = await ekmanSizedSet(tf, videos);
+  const grid = Number(arg(args, 'grid', '7'));
+  const channels = Number(arg(args, 'channels', '128'));
+  const { set, classes } = await ekmanSizedSet(tf, videos, { grid, channels });
   console.log(
     `profile of a training step (batch 32): ${set.size} videos loaded, ${steps} steps per variant and engine`,
   );

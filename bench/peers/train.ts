@@ -58,15 +58,19 @@ export interface TrainRow {
 }
 
 /** The Ekman-6-sized set of the issue: synthetic features, the object map as after the PCA (128 channels). */
-export async function ekmanSizedSet(tf: Tf, videos: number): Promise<{ set: FeatureSet; classes: string[] }> {
-  const g = SHAPES.grid;
+export async function ekmanSizedSet(
+  tf: Tf,
+  videos: number,
+  map: { grid?: number; channels?: number } = {},
+): Promise<{ set: FeatureSet; classes: string[] }> {
+  const g = map.grid ?? SHAPES.grid;
   const syn = syntheticSet({
     videos,
     classes: SHAPES.classes,
     T: SHAPES.T,
     H: g,
     W: g,
-    C: SHAPES.mapDim,
+    C: map.channels ?? SHAPES.mapDim,
     vectors: { context: SHAPES.context, action: SHAPES.action, face: SHAPES.face },
     cueSnippets: 2,
     cueSide: 2,
