@@ -213,15 +213,26 @@ static inline vf vexp(vf x) {
   return p * scale;
 }
 
-// tanh x = sign(x) · (1 − 2 / (e^{2|x|} + 1)); an odd polynomial near 0, where that form cancels
+// tanh x ≈ x · P(x²) / Q(x²) on [−9, 9] (beyond, ±1 to float precision): a rational fit of degree
+// 4 / 4 in x², max error 3.5e-7 evaluated in float32 — a third of the operations of the
+// exp-based form, which matters: the scorer takes tanh of every cell's h pre-activations
 static inline vf vtanh(vf x) {
-  const vf ax = x < bc(0.f) ? -x : x;
-  const vf e = vexp((ax > bc(9.f) ? bc(9.f) : ax) * 2.f);
-  vf t = 1.f - 2.f / (e + 1.f);
-  const vf x2 = x * x;
-  const vf small = x * (1.f + x2 * (-0.333333333f + x2 * (0.133333333f + x2 * -0.0539682540f)));
-  t = x < bc(0.f) ? -t : t;
-  return ax < bc(0.0625f) ? small : t;
+  x = x > bc(9.f) ? bc(9.f) : x;
+  x = x < bc(-9.f) ? bc(-9.f) : x;
+  const vf s = x * x;
+  vf p = bc(1.349020645e-08f);
+  p = p * s + 2.069530796e-05f;
+  p = p * s + 3.500286862e-03f;
+  p = p * s + 1.338478312e-01f;
+  p = p * s + 9.999999231e-01f;
+  vf q = bc(7.828667295e-07f);
+  q = q * s + 3.293708638e-04f;
+  q = q * s + 2.589425693e-02f;
+  q = q * s + 4.671808612e-01f;
+  q = q * s + 1.f;
+  vf t = x * p / q;
+  t = t > bc(1.f) ? bc(1.f) : t;
+  return t < bc(-1.f) ? bc(-1.f) : t;
 }
 
 static inline float tanh1(float x) {
