@@ -13,7 +13,22 @@
 
 #include "kernels.h"
 
+#if defined(__x86_64__)
+#include <xmmintrin.h>
+#endif
+
 namespace {
+
+// The kernels run with IEEE float behaviour whatever the thread's mode (a library loaded beside
+// dfan may turn on flush-to-zero or change the rounding): same inputs, same bits.
+struct FloatMode {
+#if defined(__x86_64__)
+  unsigned saved = _mm_getcsr();
+  // round to nearest, denormals kept (FTZ bit 15, DAZ bit 6 and the rounding bits cleared)
+  FloatMode() { _mm_setcsr(saved & ~(0x8000u | 0x0040u | 0x6000u)); }
+  ~FloatMode() { _mm_setcsr(saved); }
+#endif
+};
 
 using dfan::Kernels;
 
@@ -142,6 +157,7 @@ napi_value Gemm(napi_env env, napi_callback_info info) {
     a.need("gemm C", lc, offC + (batch - 1) * sC + (M - 1) * ldc + N - 1);
   }
   if (a.failed) return nullptr;
+  FloatMode mode;
   for (long b = 0; b < batch; b++)
     K->gemm(dfan::Gemm{(int)M, (int)N, (int)Kd, alpha, beta, A + offA + b * sA, rsA, csA, B + offB + b * sB, rsB,
                        csB, C + offC + b * sC, ldc});
@@ -208,6 +224,7 @@ napi_value SpatialFocus(napi_env env, napi_callback_info info) {
   s.dG = arr(22, "spatial dG", backward, BT * s.h);
   s.dC = arr(23, "spatial dC", backward, (long)s.B * s.N * s.h, true);
   if (a.failed) return nullptr;
+  FloatMode mode;
   if (backward)
     K->spatialBackward(s);
   else
@@ -244,6 +261,7 @@ napi_value AdamStep(napi_env env, napi_callback_info info) {
   dfan::Adam s{th, m, v, g, (long)lt, (float)a.num(4), (float)a.num(5), (float)a.num(6), (float)a.num(7),
                (float)a.num(8), (float)a.num(9), (float)a.num(10)};
   if (a.failed) return nullptr;
+  FloatMode mode;
   return number(env, K->adam(s));
 }
 
@@ -259,6 +277,7 @@ napi_value BiasAct(napi_env env, napi_callback_info info) {
   if (bias) a.need("biasAct bias", lb, cols - 1);
   if (off < 0 || act < 0 || act > 2) a.fail("biasAct: bad offset or activation");
   if (a.failed) return nullptr;
+  FloatMode mode;
   K->biasAct(Y + off, rows, cols, ldy, bias, act);
   return nullptr;
 }
@@ -277,6 +296,7 @@ napi_value ActGrad(napi_env env, napi_callback_info info) {
   }
   if (off < 0 || act < 0 || act > 2) a.fail("actGrad: bad offset or activation");
   if (a.failed) return nullptr;
+  FloatMode mode;
   K->actGrad(dY + off, Y + off, rows, cols, ldy, act);
   return nullptr;
 }
@@ -293,6 +313,7 @@ napi_value ColSum(napi_env env, napi_callback_info info) {
   a.need("colSum out", lo, cols - 1);
   if (off < 0) a.fail("colSum: bad offset");
   if (a.failed) return nullptr;
+  FloatMode mode;
   K->colSum(X + off, rows, cols, ldx, out, acc);
   return nullptr;
 }
@@ -317,6 +338,7 @@ napi_value Gather(napi_env env, napi_callback_info info) {
     if (idx[j] < 0) a.fail("gather: negative row index");
     else a.need("gather src", ls, ((long)idx[j] + 1) * per - 1);
   if (a.failed) return nullptr;
+  FloatMode mode;
   if (p > 0) {
     uint32_t s = (uint32_t)(int64_t)seed;
     K->gatherDrop(src, per, idx, (long)li, dst, p, s ? s : 1u);
