@@ -8,7 +8,7 @@
  * are printed beside wall time because the machine may be shared. Never fails on time.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeaturePack } from '../src/backbones/types.js';

@@ -107,6 +107,42 @@ function profileNative(tf: Tf, set: FeatureSet, classes: string[], variant: Vari
     );
 }
 
+/** One tfjs step under tf.profile: each kernel's own time, summed by kernel name. */
+async function tfjsKernelTable(tf: Tf, set: FeatureSet, model: Dfan, fb: number, spatial: boolean) {
+  const vars = Object.values(model.params);
+  const info = await tf.profile(() => {
+    const idx = Array.from({ length: 32 }, (_, j) => j % set.size);
+    const batch = set.batch(tf, idx, { maps: spatial, scoreDims: model.scoreDims() });
+    const labels = tf.tensor1d(
+      idx.map((j) => set.labels[j]),
+      'int32',
+    );
+    const { value, grads } = tf.variableGrads(
+      () => model.loss(model.forward(batch).logits, labels, { weightDecay: 1e-3 }),
+      vars,
+    );
+    value.dispose();
+    for (const g of Object.values(grads)) g.dispose();
+    labels.dispose();
+    disposeBatch(batch);
+  });
+  const byName = new Map<string, { ms: number; n: number }>();
+  let kernelMs = 0;
+  for (const k of info.kernels) {
+    const ms = Number(k.kernelTimeMs) || 0;
+    kernelMs += ms;
+    const e = byName.get(k.name) ?? { ms: 0, n: 0 };
+    e.ms += ms;
+    e.n++;
+    byName.set(k.name, e);
+  }
+  console.log(
+    `  forward+backward: ${info.kernels.length} kernel calls, ${fmt(kernelMs, 1)} ms in kernels, ${fmt(Math.max(0, fb - kernelMs), 1)} ms in the engine around them`,
+  );
+  for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8))
+    console.log(`    ${name.padEnd(16)} ${String(e.n).padStart(4)}×  ${fmt(e.ms, 1).padStart(7)} ms`);
+}
+
 async function profileTfjs(tf: Tf, set: FeatureSet, classes: string[], variant: Variant, steps: number) {
   let gcMs = 0;
   const obs = new PerformanceObserver((list) => {
@@ -170,39 +206,7 @@ async function profileTfjs(tf: Tf, set: FeatureSet, classes: string[], variant: 
     console.log(
       `  ${name.padEnd(38)} ${fmt(median(xs), 1).padStart(7)} ms  ${fmt((100 * median(xs)) / total, 0).padStart(3)} %`,
     );
-  // one step under tf.profile: each kernel's own time, summed by kernel name
-  const info = await tf.profile(() => {
-    const idx = Array.from({ length: 32 }, (_, j) => j % set.size);
-    const batch = set.batch(tf, idx, { maps: spatial, scoreDims: model.scoreDims() });
-    const labels = tf.tensor1d(
-      idx.map((j) => set.labels[j]),
-      'int32',
-    );
-    const { value, grads } = tf.variableGrads(
-      () => model.loss(model.forward(batch).logits, labels, { weightDecay: 1e-3 }),
-      vars,
-    );
-    value.dispose();
-    for (const g of Object.values(grads)) g.dispose();
-    labels.dispose();
-    disposeBatch(batch);
-  });
-  const byName = new Map<string, { ms: number; n: number }>();
-  let kernelMs = 0;
-  for (const k of info.kernels) {
-    const ms = Number(k.kernelTimeMs) || 0;
-    kernelMs += ms;
-    const e = byName.get(k.name) ?? { ms: 0, n: 0 };
-    e.ms += ms;
-    e.n++;
-    byName.set(k.name, e);
-  }
-  const fb = median(phases['forward+backward']);
-  console.log(
-    `  forward+backward: ${info.kernels.length} kernel calls, ${fmt(kernelMs, 1)} ms in kernels, ${fmt(Math.max(0, fb - kernelMs), 1)} ms in the engine around them`,
-  );
-  for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8))
-    console.log(`    ${name.padEnd(16)} ${String(e.n).padStart(4)}×  ${fmt(e.ms, 1).padStart(7)} ms`);
+  await tfjsKernelTable(tf, set, model, median(phases['forward+backward']), spatial);
   model.dispose();
   obs.disconnect();
 }

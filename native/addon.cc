@@ -76,8 +76,8 @@ struct Args {
     napi_typeof(env, v[i], &t);
     return t == napi_null || t == napi_undefined;
   }
-  // a Float32Array (null → nullptr when optional), with its length
-  float* f32(size_t i, size_t* len, bool optional = false) {
+  // a typed array of type `want` (null → nullptr when optional), with its length
+  void* typed(size_t i, napi_typedarray_type want, const char* name, size_t* len, bool optional) {
     *len = 0;
     if (optional && isNull(i)) return nullptr;
     bool is = false;
@@ -85,37 +85,24 @@ struct Args {
     napi_typedarray_type type;
     void* data = nullptr;
     if (is) napi_get_typedarray_info(env, v[i], &type, len, &data, nullptr, nullptr);
-    if (!is || type != napi_float32_array) {
-      fail("argument " + std::to_string(i) + ": a Float32Array expected");
+    if (!is || type != want) {
+      fail("argument " + std::to_string(i) + ": " + name + " expected");
       return nullptr;
     }
-    return static_cast<float*>(data);
+    return data;
+  }
+  float* f32(size_t i, size_t* len, bool optional = false) {
+    return static_cast<float*>(typed(i, napi_float32_array, "a Float32Array", len, optional));
   }
   uint16_t* u16(size_t i, size_t* len, bool optional = false) {
-    *len = 0;
-    if (optional && isNull(i)) return nullptr;
-    bool is = false;
-    if (i < n) napi_is_typedarray(env, v[i], &is);
-    napi_typedarray_type type;
-    void* data = nullptr;
-    if (is) napi_get_typedarray_info(env, v[i], &type, len, &data, nullptr, nullptr);
-    if (!is || type != napi_uint16_array) {
-      fail("argument " + std::to_string(i) + ": a Uint16Array expected");
-      return nullptr;
-    }
-    return static_cast<uint16_t*>(data);
+    return static_cast<uint16_t*>(typed(i, napi_uint16_array, "a Uint16Array", len, optional));
   }
   int32_t* i32(size_t i, size_t* len) {
-    bool is = false;
-    if (i < n) napi_is_typedarray(env, v[i], &is);
-    napi_typedarray_type type;
-    void* data = nullptr;
-    if (is) napi_get_typedarray_info(env, v[i], &type, len, &data, nullptr, nullptr);
-    if (!is || type != napi_int32_array) {
-      fail("argument " + std::to_string(i) + ": an Int32Array expected");
-      return nullptr;
-    }
-    return static_cast<int32_t*>(data);
+    return static_cast<int32_t*>(typed(i, napi_int32_array, "an Int32Array", len, false));
+  }
+  // the array must hold a block of `rows` × `cols` values at `off`, rows `ld` apart
+  void needBlock(const char* what, size_t len, long off, long rows, long cols, long ld) {
+    if (rows > 0 && cols > 0) need(what, len, off + (rows - 1) * ld + cols - 1);
   }
   // the array must hold index `last` (a negative extent means nothing is touched)
   void need(const char* what, size_t len, long last) {
@@ -273,7 +260,7 @@ napi_value BiasAct(napi_env env, napi_callback_info info) {
   const long off = a.integer(1), rows = a.integer(2), cols = a.integer(3), ldy = a.integer(4);
   float* bias = a.f32(5, &lb, true);
   const int act = (int)a.integer(6);
-  if (rows > 0 && cols > 0) a.need("biasAct Y", ly, off + (rows - 1) * ldy + cols - 1);
+  a.needBlock("biasAct Y", ly, off, rows, cols, ldy);
   if (bias) a.need("biasAct bias", lb, cols - 1);
   if (off < 0 || act < 0 || act > 2) a.fail("biasAct: bad offset or activation");
   if (a.failed) return nullptr;
@@ -290,10 +277,8 @@ napi_value ActGrad(napi_env env, napi_callback_info info) {
   float* Y = a.f32(1, &ld2);
   const long off = a.integer(2), rows = a.integer(3), cols = a.integer(4), ldy = a.integer(5);
   const int act = (int)a.integer(6);
-  if (rows > 0 && cols > 0) {
-    a.need("actGrad dY", ld1, off + (rows - 1) * ldy + cols - 1);
-    a.need("actGrad Y", ld2, off + (rows - 1) * ldy + cols - 1);
-  }
+  a.needBlock("actGrad dY", ld1, off, rows, cols, ldy);
+  a.needBlock("actGrad Y", ld2, off, rows, cols, ldy);
   if (off < 0 || act < 0 || act > 2) a.fail("actGrad: bad offset or activation");
   if (a.failed) return nullptr;
   FloatMode mode;
@@ -309,7 +294,7 @@ napi_value ColSum(napi_env env, napi_callback_info info) {
   const long off = a.integer(1), rows = a.integer(2), cols = a.integer(3), ldx = a.integer(4);
   float* out = a.f32(5, &lo);
   const int acc = a.num(6) != 0;
-  if (rows > 0 && cols > 0) a.need("colSum X", lx, off + (rows - 1) * ldx + cols - 1);
+  a.needBlock("colSum X", lx, off, rows, cols, ldx);
   a.need("colSum out", lo, cols - 1);
   if (off < 0) a.fail("colSum: bad offset");
   if (a.failed) return nullptr;

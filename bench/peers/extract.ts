@@ -123,6 +123,56 @@ interface PeerAnswer {
   frames: number;
 }
 
+type Sums = Record<'dfan1' | 'torch1' | 'dfanAll' | 'torchAll', [number, number]>;
+
+/** Largest |dfan − peer| over one clip's maps, relative to the largest |peer| value. */
+function disagreement(peer: Float32Array, dfan: Float32Array): number {
+  if (peer.length !== dfan.length) return Number.POSITIVE_INFINITY;
+  let scale = 1e-6;
+  let err = 0;
+  for (let j = 0; j < peer.length; j++) {
+    scale = Math.max(scale, Math.abs(peer[j]));
+    err = Math.max(err, Math.abs(peer[j] - dfan[j]));
+  }
+  return err / scale;
+}
+
+interface Setup {
+  clips: string[];
+  dir: string;
+  peer: PythonPeer;
+  packs: { one: FeaturePack; all: FeaturePack };
+  selects: Map<string, string>;
+  threads: number;
+}
+
+/** One round over every clip: dfan and the peer on one thread, then both on every core. */
+async function extractRound(x: Setup, checkAgreement: boolean): Promise<{ sums: Sums; agreement: number }> {
+  const sums: Sums = { dfan1: [0, 0], torch1: [0, 0], dfanAll: [0, 0], torchAll: [0, 0] };
+  let agreement = 0;
+  for (const [i, clip] of x.clips.entries()) {
+    const out = join(x.dir, `clip${i}`);
+    const ask = (threads: number) =>
+      x.peer.ask<PeerAnswer>({ clip, select: x.selects.get(clip), out: `${out}.npy`, threads });
+    const d1 = await dfanClip(x.packs.one, clip, `${out}.safetensors`);
+    const p1 = await ask(1);
+    const dA = await dfanClip(x.packs.all, clip, `${out}.safetensors`);
+    const pA = await ask(x.threads);
+    for (const [k, t] of [
+      ['dfan1', d1],
+      ['torch1', p1],
+      ['dfanAll', dA],
+      ['torchAll', pA],
+    ] as const) {
+      sums[k][0] += t.wall;
+      sums[k][1] += t.cpu;
+    }
+    // same network, same frames: the maps agree up to float rounding
+    if (checkAgreement) agreement = Math.max(agreement, disagreement(readNpy(`${out}.npy`), d1.map));
+  }
+  return { sums, agreement };
+}
+
 export async function extractionPeers(o: {
   rounds: number;
   log: (line: string) => void;
@@ -132,13 +182,12 @@ export async function extractionPeers(o: {
     o.log('extraction peer skipped: no clips in ../shared/media (set DFAN_SHARED)');
     return null;
   }
-  const all = cpus().length;
+  const threads = cpus().length;
   const dir = mkdtempSync(join(tmpdir(), 'dfan-peers-'));
   const onnx = join(dir, 'mobilenetv2_map.onnx');
   const { ffmpeg } = findFfmpeg();
-  const peer = new PythonPeer(join(projectRoot(), 'bench', 'peers', 'extract_torch.py'), [
-    ...['--export', onnx, '--ffmpeg', ffmpeg],
-  ]);
+  const script = join(projectRoot(), 'bench', 'peers', 'extract_torch.py');
+  const peer = new PythonPeer(script, ['--export', onnx, '--ffmpeg', ffmpeg]);
   try {
     const ready = await peer.next<{ error?: string; torch: string; params: number }>();
     if (ready.error) {
@@ -148,13 +197,14 @@ export async function extractionPeers(o: {
     const file = packFile(dir, onnx);
     const packs = {
       one: await loadManifestPack(file, { threads: 1 }),
-      all: await loadManifestPack(file, { threads: all }),
+      all: await loadManifestPack(file, { threads }),
     };
     o.log(
       `${clips.length} clips, T ${T}, MobileNetV2-1.0 (${ready.params} parameters) → 7×7×1280; ffmpeg ${ffmpeg}`,
     );
     const selects = new Map<string, string>();
     for (const clip of clips) selects.set(clip, await selectOf(clip));
+    const setup: Setup = { clips, dir, peer, packs, selects, threads };
     const rows: ExtractRows = {
       clips,
       dfan1: { wall: [], cpu: [] },
@@ -164,37 +214,9 @@ export async function extractionPeers(o: {
       agreement: 0,
     };
     for (let round = 0; round <= o.rounds; round++) {
-      const sum = { dfan1: [0, 0], torch1: [0, 0], dfanAll: [0, 0], torchAll: [0, 0] };
-      for (const [i, clip] of clips.entries()) {
-        const out = join(dir, `clip${i}`);
-        const ask = (threads: number) =>
-          peer.ask<PeerAnswer>({ clip, select: selects.get(clip), out: `${out}.npy`, threads });
-        const d1 = await dfanClip(packs.one, clip, `${out}.safetensors`);
-        const p1 = await ask(1);
-        const dA = await dfanClip(packs.all, clip, `${out}.safetensors`);
-        const pA = await ask(all);
-        for (const [k, x] of [
-          ['dfan1', d1],
-          ['torch1', p1],
-          ['dfanAll', dA],
-          ['torchAll', pA],
-        ] as const) {
-          sum[k][0] += x.wall;
-          sum[k][1] += x.cpu;
-        }
-        if (round === 0) {
-          // same network, same frames: the maps agree up to float rounding
-          const ref = readNpy(`${out}.npy`);
-          let scale = 1e-6;
-          let err = ref.length === d1.map.length ? 0 : Number.POSITIVE_INFINITY;
-          for (let j = 0; j < ref.length && Number.isFinite(err); j++) {
-            scale = Math.max(scale, Math.abs(ref[j]));
-            err = Math.max(err, Math.abs(ref[j] - d1.map[j]));
-          }
-          rows.agreement = Math.max(rows.agreement, err / scale);
-        }
-      }
-      const line = Object.entries(sum)
+      const { sums, agreement } = await extractRound(setup, round === 0);
+      if (round === 0) rows.agreement = agreement;
+      const line = Object.entries(sums)
         .map(([k, [w, c]]) => `${k} ${fmt(w)} / ${fmt(c)}`)
         .join(', ');
       o.log(
@@ -202,8 +224,8 @@ export async function extractionPeers(o: {
       );
       if (!round) continue;
       for (const k of ['dfan1', 'torch1', 'dfanAll', 'torchAll'] as const) {
-        rows[k].wall.push(sum[k][0]);
-        rows[k].cpu.push(sum[k][1]);
+        rows[k].wall.push(sums[k][0]);
+        rows[k].cpu.push(sums[k][1]);
       }
     }
     await packs.one.dispose();

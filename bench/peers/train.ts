@@ -162,28 +162,96 @@ export interface TrainOptions {
   log: (line: string) => void;
 }
 
+const VARIANTS = ['mean', 'dual'] as const;
+type PeerVariant = (typeof VARIANTS)[number];
+
+/** Parameters and one step's matrix-product FLOPs, dfan against each peer (the work must match). */
+function checkMatchedWork(
+  tf: Tf,
+  set: FeatureSet,
+  classes: string[],
+  ready: Record<string, Ready>,
+  log: (l: string) => void,
+) {
+  log('\nmatched work (one step of batch 32): parameters and matrix-product FLOPs, dfan against PyTorch');
+  for (const v of VARIANTS) {
+    const model = modelConfig(v);
+    const dfanParams = Object.values(paramSpecs(model, dimsOf(set.prep), classes.length)).reduce(
+      (a, s) => a + s.shape.reduce((x, y) => x * y, 1),
+      0,
+    );
+    const flops = dfanStepFlops(tf, set, classes, model);
+    const tf2 = ready[v].product_flops;
+    log(
+      `  ${v}: parameters ${dfanParams} vs ${ready[v].params}${dfanParams === ready[v].params ? ' (equal)' : ' (DIFFER)'}; FLOPs ${flops === null ? 'n/a' : `${fmt(flops / 1e6, 1)} M`} vs ${tf2 === null ? 'n/a' : `${fmt(tf2 / 1e6, 1)} M`}${flops && tf2 ? ` (ratio ${fmt(flops / tf2, 3)})` : ''}`,
+    );
+  }
+}
+
+/** The interleaved rounds (the first warms up: JIT, caches, the peers' allocator). */
+async function trainRounds(
+  tf: Tf,
+  set: FeatureSet,
+  classes: string[],
+  peers: Record<string, PythonPeer>,
+  o: TrainOptions,
+): Promise<TrainRow[]> {
+  const all = cpus().length;
+  const rows: TrainRow[] = VARIANTS.map((variant) => ({
+    variant,
+    dfan: { wall: [], cpu: [] },
+    torch1: { wall: [], cpu: [] },
+    torchAll: { wall: [], cpu: [] },
+    ...(o.tfjs ? { tfjs: { wall: [], cpu: [] } } : {}),
+  }));
+  o.log(
+    `\nrounds (each: dfan, PyTorch 1 thread, PyTorch ${all} threads${o.tfjs ? ', dfan on tfjs' : ''}; s/epoch wall / CPU):`,
+  );
+  const push = (t: Timing, x: { wall: number; cpu: number }) => {
+    t.wall.push(x.wall);
+    t.cpu.push(x.cpu);
+  };
+  for (let round = 0; round <= o.rounds; round++) {
+    for (const row of rows) {
+      const v = row.variant as PeerVariant;
+      const model = modelConfig(v);
+      const d = dfanEpoch(tf, set, classes, model, 'native');
+      const t1 = await peers[v].ask<Timed>({ epochs: 1, threads: 1 });
+      const tA = await peers[v].ask<Timed>({ epochs: 1, threads: all });
+      const tj = o.tfjs ? dfanEpoch(tf, set, classes, model, 'tfjs') : null;
+      o.log(
+        `  ${round ? `round ${round}` : 'warm-up'} ${v}: dfan ${fmt(d.wall)} / ${fmt(d.cpu)}, PyTorch 1T ${fmt(t1.wall[0])} / ${fmt(t1.cpu[0])}, ${all}T ${fmt(tA.wall[0])} / ${fmt(tA.cpu[0])}${tj ? `, tfjs ${fmt(tj.wall)} / ${fmt(tj.cpu)}` : ''}`,
+      );
+      if (!round) continue;
+      push(row.dfan, d);
+      push(row.torch1, { wall: t1.wall[0], cpu: t1.cpu[0] });
+      push(row.torchAll, { wall: tA.wall[0], cpu: tA.cpu[0] });
+      if (tj && row.tfjs) push(row.tfjs, tj);
+    }
+  }
+  return rows;
+}
+
 export async function trainingPeers(o: TrainOptions): Promise<TrainRow[] | null> {
   const script = join(projectRoot(), 'bench', 'peers', 'head_torch.py');
-  const args = (variant: string) => [
-    ...['--variant', variant, '--videos', String(o.videos), '--T', String(SHAPES.T)],
-    ...[
-      '--grid',
-      String(SHAPES.grid),
-      '--map-dim',
-      String(SHAPES.mapDim),
-      '--classes',
-      String(SHAPES.classes),
-    ],
+  const shape = [
+    '--T',
+    SHAPES.T,
+    '--grid',
+    SHAPES.grid,
+    '--map-dim',
+    SHAPES.mapDim,
+    '--classes',
+    SHAPES.classes,
   ];
-  const variants = ['mean', 'dual'] as const;
+  const args = (variant: string) => ['--variant', variant, '--videos', o.videos, ...shape].map(String);
   // the peers build their data while dfan loads its set
-  const peers = Object.fromEntries(variants.map((v) => [v, new PythonPeer(script, args(v))]));
+  const peers = Object.fromEntries(VARIANTS.map((v) => [v, new PythonPeer(script, args(v))]));
   const tf = await loadTf();
   const { set, classes } = await ekmanSizedSet(tf, o.videos);
-  const all = cpus().length;
   try {
     const ready: Record<string, Ready> = {};
-    for (const v of variants) {
+    for (const v of VARIANTS) {
       ready[v] = await peers[v].next<Ready>();
       if (ready[v].error) {
         o.log(`PyTorch peer skipped: ${ready[v].error}`);
@@ -197,51 +265,8 @@ export async function trainingPeers(o: TrainOptions): Promise<TrainRow[] | null>
         '  WARNING: the peer is NOT using OpenBLAS: PyTorch falls back to a reference BLAS ~50× slower; its figures mean nothing (apt-get install libopenblas0-pthread)',
       );
     o.log(`dfan engine: ${nativeStatus()}${nativeKernels() ? '' : ' → tfjs-wasm'}`);
-    o.log('\nmatched work (one step of batch 32): parameters and matrix-product FLOPs, dfan against PyTorch');
-    for (const v of variants) {
-      const model = modelConfig(v);
-      const dfanParams = Object.values(paramSpecs(model, dimsOf(set.prep), classes.length)).reduce(
-        (a, s) => a + s.shape.reduce((x, y) => x * y, 1),
-        0,
-      );
-      const flops = dfanStepFlops(tf, set, classes, model);
-      const tf2 = ready[v].product_flops;
-      o.log(
-        `  ${v}: parameters ${dfanParams} vs ${ready[v].params}${dfanParams === ready[v].params ? ' (equal)' : ' (DIFFER)'}; FLOPs ${flops === null ? 'n/a' : `${fmt(flops / 1e6, 1)} M`} vs ${tf2 === null ? 'n/a' : `${fmt(tf2 / 1e6, 1)} M`}${flops && tf2 ? ` (ratio ${fmt(flops / tf2, 3)})` : ''}`,
-      );
-    }
-    const rows: TrainRow[] = variants.map((variant) => ({
-      variant,
-      dfan: { wall: [], cpu: [] },
-      torch1: { wall: [], cpu: [] },
-      torchAll: { wall: [], cpu: [] },
-      ...(o.tfjs ? { tfjs: { wall: [], cpu: [] } } : {}),
-    }));
-    o.log(
-      `\nrounds (each: dfan, PyTorch 1 thread, PyTorch ${all} threads${o.tfjs ? ', dfan on tfjs' : ''}; s/epoch wall / CPU):`,
-    );
-    const push = (t: Timing, x: { wall: number; cpu: number }) => {
-      t.wall.push(x.wall);
-      t.cpu.push(x.cpu);
-    };
-    for (let round = 0; round <= o.rounds; round++) {
-      for (const row of rows) {
-        const v = row.variant as 'mean' | 'dual';
-        const model = modelConfig(v);
-        const d = dfanEpoch(tf, set, classes, model, 'native');
-        const t1 = await peers[v].ask<Timed>({ epochs: 1, threads: 1 });
-        const tA = await peers[v].ask<Timed>({ epochs: 1, threads: all });
-        const tj = o.tfjs ? dfanEpoch(tf, set, classes, model, 'tfjs') : null;
-        const line = `  ${round ? `round ${round}` : 'warm-up'} ${v}: dfan ${fmt(d.wall)} / ${fmt(d.cpu)}, PyTorch 1T ${fmt(t1.wall[0])} / ${fmt(t1.cpu[0])}, ${all}T ${fmt(tA.wall[0])} / ${fmt(tA.cpu[0])}${tj ? `, tfjs ${fmt(tj.wall)} / ${fmt(tj.cpu)}` : ''}`;
-        o.log(line);
-        if (!round) continue; // the first round warms up (JIT, caches, the peers' allocator)
-        push(row.dfan, d);
-        push(row.torch1, { wall: t1.wall[0], cpu: t1.cpu[0] });
-        push(row.torchAll, { wall: tA.wall[0], cpu: tA.cpu[0] });
-        if (tj && row.tfjs) push(row.tfjs, tj);
-      }
-    }
-    return rows;
+    checkMatchedWork(tf, set, classes, ready, o.log);
+    return await trainRounds(tf, set, classes, peers, o);
   } finally {
     await Promise.all(Object.values(peers).map((p) => p.close()));
   }

@@ -10,21 +10,10 @@ import { dropInPlace } from '../../src/model/map-dropout.js';
 import { mixMatrix } from '../../src/model/mixup.js';
 import { streamKeepMask } from '../../src/model/train.js';
 import { rng } from '../../src/util/random.js';
-import { makeModel, tinySet } from './helpers.js';
+import { makeModel, relErr, tinySet } from './helpers.js';
 
 const nk = nativeKernels();
 const skip = nk ? false : `native kernels not available: ${nativeStatus()} (run node native/build.mjs)`;
-
-/** max |got − ref| relative to the largest |ref| */
-function relErr(got: Float32Array, ref: Float32Array): number {
-  let scale = 1e-6;
-  let err = 0;
-  for (let i = 0; i < ref.length; i++) {
-    scale = Math.max(scale, Math.abs(ref[i]));
-    err = Math.max(err, Math.abs(got[i] - ref[i]));
-  }
-  return err / scale;
-}
 
 type Case = { name: string; cfg: Partial<ModelConfig>; mapDim?: number; train?: boolean; C?: number };
 const CASES: Case[] = [

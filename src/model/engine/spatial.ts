@@ -51,8 +51,31 @@ export interface SpatialSaved {
   A: Float32Array | null; // [B·N, h] W x̄_i[:k]
 }
 
-function dimsOf(s: SpatialShape): Int32Array {
-  return Int32Array.from([s.B, s.T, s.N, s.D, s.k, s.h, s.mode]);
+type Arr = Float32Array | null;
+
+/** The fused kernel, forward or backward: named arrays into native `spatial`'s argument order. */
+function runKernel(
+  nk: NativeKernels,
+  backward: boolean,
+  s: SpatialShape,
+  p: SpatialParams,
+  x: SpatialInputs,
+  a: { W?: Arr; G?: Arr; Cbn?: Arr; O?: Arr; Hs: Arr; alpha: Arr; ab: Arr; lse?: Arr } & Record<string, Arr>,
+): void {
+  const dims = Int32Array.from([s.B, s.T, s.N, s.D, s.k, s.h, s.mode]);
+  const contrast = s.mode !== 0;
+  const cells = [x.X.data, x.X.rows, x.X.bits, x.X.keep] as const;
+  const params = [
+    a.W ?? null,
+    a.G ?? null,
+    a.Cbn ?? null,
+    p.w,
+    contrast ? x.xbar : null,
+    contrast ? (p.kappa ?? null) : null,
+  ];
+  const outs = [a.O ?? null, a.Hs, a.alpha, a.ab, a.lse ?? null];
+  const grads = ['dO', 'dlse', 'dW', 'dw', 'dkappa', 'dG', 'dC'].map((k) => a[k] ?? null);
+  nk.spatial(backward ? 1 : 0, dims, ...cells, ...params, ...outs, ...grads);
 }
 
 export function spatialForward(
@@ -88,25 +111,7 @@ export function spatialForward(
     ab: s.mode ? sc.get(`${name}.ab`, BT * D) : null,
     A,
   };
-  nk.spatial(
-    0,
-    dimsOf(s),
-    x.X.data,
-    x.X.rows,
-    x.X.bits,
-    x.X.keep,
-    p.W,
-    G,
-    Cbn,
-    p.w,
-    s.mode ? x.xbar : null,
-    s.mode ? (p.kappa ?? null) : null,
-    saved.O,
-    saved.Hs,
-    saved.alpha,
-    saved.ab,
-    saved.lse,
-  );
+  runKernel(nk, false, s, p, x, { W: p.W, G, Cbn, ...saved });
   return saved;
 }
 
@@ -130,32 +135,9 @@ export function spatialBackward(
   g.kappa?.fill(0);
   const dG = sc.get(`${name}.dG`, BT * h);
   const dC = p.lambda ? sc.get(`${name}.dC`, B * N * h) : null;
-  nk.spatial(
-    1,
-    dimsOf(s),
-    x.X.data,
-    x.X.rows,
-    x.X.bits,
-    x.X.keep,
-    null,
-    null,
-    null,
-    p.w,
-    s.mode ? x.xbar : null,
-    s.mode ? (p.kappa ?? null) : null,
-    null,
-    saved.Hs,
-    saved.alpha,
-    saved.ab,
-    null,
-    dO,
-    dlse,
-    g.W,
-    g.w,
-    s.mode ? (g.kappa ?? null) : null,
-    dG,
-    dC,
-  );
+  const { Hs, alpha, ab } = saved;
+  const dkappa = s.mode ? (g.kappa ?? null) : null;
+  runKernel(nk, true, s, p, x, { Hs, alpha, ab, dO, dlse, dW: g.W, dw: g.w, dkappa, dG, dC });
   if (g.U && x.g) mm(nk, view(g.U, x.Cg, h), view(x.g, BT, x.Cg), view(dG, BT, h), { tA: true });
   nk.colSum(dG, 0, BT, h, h, g.b, 0);
   if (p.lambda && g.lambda && dC && saved.A && x.xbar) {
