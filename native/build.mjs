@@ -79,7 +79,9 @@ if (x86) {
   variants.push(['avx512', 16, 8, ['-mavx512f', '-mavx512vl', '-mavx512dq', '-mavx512bw', '-mavx2', '-mfma']]);
 }
 const common = ['-O3', '-std=c++17', '-fPIC', '-fno-math-errno', '-fvisibility=hidden', '-Wall'];
-const sources = ['kernels.h', 'kernels.cc', 'addon.cc', 'build.mjs'].map((f) => readFileSync(join(here, f)));
+// the kernel sources, each compiled once per instruction set
+const units = ['gemm.cc', 'spatial.cc', 'dropout.cc', 'kernels.cc'];
+const sources = ['kernels.h', 'isa.h', ...units, 'addon.cc', 'build.mjs'].map((f) => readFileSync(join(here, f)));
 const stamp = createHash('sha256')
   .update(JSON.stringify({ cxx, variants, common, node: process.versions.napi, arch: process.arch }))
   .update(Buffer.concat(sources))
@@ -98,12 +100,14 @@ const tmp = join(out, `tmp-${process.pid}`);
 mkdirSync(tmp, { recursive: true });
 const t0 = Date.now();
 try {
-  // the instruction sets compile side by side
+  // the instruction sets and units compile side by side
+  const jobs = variants.flatMap(([name, vw, mr, flags]) =>
+    units.map((unit) => ({ name, unit, args: [...flags, `-DDFAN_ISA=${name}`, `-DDFAN_VW=${vw}`, `-DDFAN_MR=${mr}`] })),
+  );
   const objects = await Promise.all(
-    variants.map(async ([name, vw, mr, flags]) => {
-      const obj = join(tmp, `kernels_${name}.o`);
-      const defs = [`-DDFAN_ISA=${name}`, `-DDFAN_VW=${vw}`, `-DDFAN_MR=${mr}`];
-      await run(cxx, [...common, ...flags, ...defs, '-c', join(here, 'kernels.cc'), '-o', obj]);
+    jobs.map(async ({ name, unit, args }) => {
+      const obj = join(tmp, `${unit.replace('.cc', '')}_${name}.o`);
+      await run(cxx, [...common, ...args, '-c', join(here, unit), '-o', obj]);
       return obj;
     }),
   );
