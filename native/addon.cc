@@ -100,9 +100,18 @@ struct Args {
   int32_t* i32(size_t i, size_t* len) {
     return static_cast<int32_t*>(typed(i, napi_int32_array, "an Int32Array", len, false));
   }
-  // the array must hold a block of `rows` × `cols` values at `off`, rows `ld` apart
-  void needBlock(const char* what, size_t len, long off, long rows, long cols, long ld) {
-    if (rows > 0 && cols > 0) need(what, len, off + (rows - 1) * ld + cols - 1);
+  // a block of an array: `rows` × `cols` values at `off`, rows `ld` apart (arguments i … i + 3)
+  struct Block {
+    long off, rows, cols, ld;
+  };
+  Block block(size_t i) {
+    Block b{integer(i), integer(i + 1), integer(i + 2), integer(i + 3)};
+    if (b.off < 0 || b.rows < 0 || b.cols < 0) fail("a block needs offset, rows and columns ≥ 0");
+    return b;
+  }
+  // the array must hold the block
+  void needBlock(const char* what, size_t len, const Block& b) {
+    if (b.rows > 0 && b.cols > 0) need(what, len, b.off + (b.rows - 1) * b.ld + b.cols - 1);
   }
   // the array must hold index `last` (a negative extent means nothing is touched)
   void need(const char* what, size_t len, long last) {
@@ -257,15 +266,15 @@ napi_value BiasAct(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t ly, lb;
   float* Y = a.f32(0, &ly);
-  const long off = a.integer(1), rows = a.integer(2), cols = a.integer(3), ldy = a.integer(4);
+  const Args::Block y = a.block(1);
   float* bias = a.f32(5, &lb, true);
   const int act = (int)a.integer(6);
-  a.needBlock("biasAct Y", ly, off, rows, cols, ldy);
-  if (bias) a.need("biasAct bias", lb, cols - 1);
-  if (off < 0 || act < 0 || act > 2) a.fail("biasAct: bad offset or activation");
+  a.needBlock("biasAct Y", ly, y);
+  if (bias) a.need("biasAct bias", lb, y.cols - 1);
+  if (act < 0 || act > 2) a.fail("biasAct: bad activation");
   if (a.failed) return nullptr;
   FloatMode mode;
-  K->biasAct(Y + off, rows, cols, ldy, bias, act);
+  K->biasAct(Y + y.off, y.rows, y.cols, y.ld, bias, act);
   return nullptr;
 }
 
@@ -275,14 +284,14 @@ napi_value ActGrad(napi_env env, napi_callback_info info) {
   size_t ld1, ld2;
   float* dY = a.f32(0, &ld1);
   float* Y = a.f32(1, &ld2);
-  const long off = a.integer(2), rows = a.integer(3), cols = a.integer(4), ldy = a.integer(5);
+  const Args::Block y = a.block(2);
   const int act = (int)a.integer(6);
-  a.needBlock("actGrad dY", ld1, off, rows, cols, ldy);
-  a.needBlock("actGrad Y", ld2, off, rows, cols, ldy);
-  if (off < 0 || act < 0 || act > 2) a.fail("actGrad: bad offset or activation");
+  a.needBlock("actGrad dY", ld1, y);
+  a.needBlock("actGrad Y", ld2, y);
+  if (act < 0 || act > 2) a.fail("actGrad: bad activation");
   if (a.failed) return nullptr;
   FloatMode mode;
-  K->actGrad(dY + off, Y + off, rows, cols, ldy, act);
+  K->actGrad(dY + y.off, Y + y.off, y.rows, y.cols, y.ld, act);
   return nullptr;
 }
 
@@ -291,15 +300,13 @@ napi_value ColSum(napi_env env, napi_callback_info info) {
   Args a(env, info);
   size_t lx, lo;
   float* X = a.f32(0, &lx);
-  const long off = a.integer(1), rows = a.integer(2), cols = a.integer(3), ldx = a.integer(4);
+  const Args::Block x = a.block(1);
   float* out = a.f32(5, &lo);
-  const int acc = a.num(6) != 0;
-  a.needBlock("colSum X", lx, off, rows, cols, ldx);
-  a.need("colSum out", lo, cols - 1);
-  if (off < 0) a.fail("colSum: bad offset");
+  a.needBlock("colSum X", lx, x);
+  a.need("colSum out", lo, x.cols - 1);
   if (a.failed) return nullptr;
   FloatMode mode;
-  K->colSum(X + off, rows, cols, ldx, out, acc);
+  K->colSum(X + x.off, x.rows, x.cols, x.ld, out, a.num(6) != 0);
   return nullptr;
 }
 

@@ -12,6 +12,7 @@ import { type InputDims, scoreDimOf, spatialContextOf } from '../dfan.js';
 import { columns, mm, mmEach, Scratch, view } from './linalg.js';
 import type { NativeKernels } from './native.js';
 import {
+  type SpatialCall,
   type SpatialParams,
   type SpatialSaved,
   type SpatialShape,
@@ -118,12 +119,16 @@ export class NativeHead {
     return { W: q('W'), U: q('U'), b: q('b'), lambda: q('lambda'), kappa: q('kappa'), w: q('w') };
   }
 
-  private spatialInputs(plan: StreamPlan, b: HeadBatch) {
+  /** A map stream's spatial focus on this batch: shapes, parameters and inputs for spatial.ts. */
+  private spatialCall(plan: StreamPlan, p: Params, b: HeadBatch): SpatialCall {
+    if (!plan.spatial) throw new Error(`stream ${plan.name} has no spatial focus`);
     const ctx = plan.ctx;
     const g = ctx === undefined ? null : ctx === 'mean' ? b.pooled[plan.name] : b.vectors[ctx];
     const Cg =
       ctx === undefined ? 0 : ctx === 'mean' ? this.dims.maps[plan.name].D : this.dims.vectors[ctx].D;
-    return { X: b.maps[plan.name], xbar: b.cellMeans[plan.name] ?? null, g, Cg };
+    const x = { X: b.maps[plan.name], xbar: b.cellMeans[plan.name] ?? null, g, Cg };
+    const s = { B: b.B, T: b.T, ...plan.spatial };
+    return { nk: this.nk, sc: this.sc, name: plan.name, s, p: this.spatialParams(p, plan.name), x };
   }
 
   /** The projection's input x for a stream: the focused map, the pooled map or the vector. */
@@ -143,9 +148,7 @@ export class NativeHead {
     for (const plan of this.plans) {
       if (plan.spatial) {
         const gamma = p[`temporal.gamma.${plan.name}`];
-        const shape = { B: b.B, T: b.T, ...plan.spatial };
-        const x = this.spatialInputs(plan, b);
-        const saved = spatialForward(nk, sc, plan.name, shape, this.spatialParams(p, plan.name), x, !!gamma);
+        const saved = spatialForward(this.spatialCall(plan, p, b), !!gamma);
         this.saved.set(plan.name, saved);
         if (gamma && saved.lse) evidence.push({ lse: saved.lse, gamma: gamma[0] });
       }
@@ -290,20 +293,7 @@ export class NativeHead {
         }
         g[`temporal.gamma.${s}`][0] = dg;
       }
-      const shape = { B, T, ...plan.spatial };
-      const x2 = this.spatialInputs(plan, b);
-      spatialBackward(
-        nk,
-        sc,
-        s,
-        shape,
-        this.spatialParams(p, s),
-        x2,
-        saved,
-        dO,
-        dlse,
-        this.spatialParams(g, s),
-      );
+      spatialBackward(this.spatialCall(plan, p, b), saved, dO, dlse, this.spatialParams(g, s));
     }
   }
 

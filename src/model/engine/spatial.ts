@@ -41,6 +41,17 @@ export interface SpatialInputs {
   Cg: number;
 }
 
+/** One stream's spatial focus for one batch: the kernels, the buffers and what it reads. */
+export interface SpatialCall {
+  nk: NativeKernels;
+  sc: Scratch;
+  /** the stream (names its scratch buffers) */
+  name: string;
+  s: SpatialShape;
+  p: SpatialParams;
+  x: SpatialInputs;
+}
+
 /** What the forward pass keeps for the backward pass. */
 export interface SpatialSaved {
   O: Float32Array; // [B·T, D or 2D] the pooled value(s) for the projection
@@ -55,11 +66,8 @@ type Arr = Float32Array | null;
 
 /** The fused kernel, forward or backward: named arrays into native `spatial`'s argument order. */
 function runKernel(
-  nk: NativeKernels,
+  { nk, s, p, x }: SpatialCall,
   backward: boolean,
-  s: SpatialShape,
-  p: SpatialParams,
-  x: SpatialInputs,
   a: { W?: Arr; G?: Arr; Cbn?: Arr; O?: Arr; Hs: Arr; alpha: Arr; ab: Arr; lse?: Arr } & Record<string, Arr>,
 ): void {
   const dims = Int32Array.from([s.B, s.T, s.N, s.D, s.k, s.h, s.mode]);
@@ -78,15 +86,8 @@ function runKernel(
   nk.spatial(backward ? 1 : 0, dims, ...cells, ...params, ...outs, ...grads);
 }
 
-export function spatialForward(
-  nk: NativeKernels,
-  sc: Scratch,
-  name: string,
-  s: SpatialShape,
-  p: SpatialParams,
-  x: SpatialInputs,
-  withEvidence: boolean,
-): SpatialSaved {
+export function spatialForward(call: SpatialCall, withEvidence: boolean): SpatialSaved {
+  const { nk, sc, name, s, p, x } = call;
   const { B, T, N, D, k, h } = s;
   const BT = B * T;
   // G_t = U g_t + b  [B·T, h]
@@ -111,23 +112,19 @@ export function spatialForward(
     ab: s.mode ? sc.get(`${name}.ab`, BT * D) : null,
     A,
   };
-  runKernel(nk, false, s, p, x, { W: p.W, G, Cbn, ...saved });
+  runKernel(call, false, { W: p.W, G, Cbn, ...saved });
   return saved;
 }
 
 /** Gradients of the stream's parameters (written into `g`) from dO [B·T, Dp] and dlse [B·T]. */
 export function spatialBackward(
-  nk: NativeKernels,
-  sc: Scratch,
-  name: string,
-  s: SpatialShape,
-  p: SpatialParams,
-  x: SpatialInputs,
+  call: SpatialCall,
   saved: SpatialSaved,
   dO: Float32Array,
   dlse: Float32Array | null,
   g: SpatialParams,
 ): void {
+  const { nk, sc, name, s, p, x } = call;
   const { B, T, N, D, k, h } = s;
   const BT = B * T;
   g.W.fill(0);
@@ -137,7 +134,7 @@ export function spatialBackward(
   const dC = p.lambda ? sc.get(`${name}.dC`, B * N * h) : null;
   const { Hs, alpha, ab } = saved;
   const dkappa = s.mode ? (g.kappa ?? null) : null;
-  runKernel(nk, true, s, p, x, { Hs, alpha, ab, dO, dlse, dW: g.W, dw: g.w, dkappa, dG, dC });
+  runKernel(call, true, { Hs, alpha, ab, dO, dlse, dW: g.W, dw: g.w, dkappa, dG, dC });
   if (g.U && x.g) mm(nk, view(g.U, x.Cg, h), view(x.g, BT, x.Cg), view(dG, BT, h), { tA: true });
   nk.colSum(dG, 0, BT, h, h, g.b, 0);
   if (p.lambda && g.lambda && dC && saved.A && x.xbar) {
