@@ -8,7 +8,7 @@
  * are printed beside wall time because the machine may be shared. Never fails on time.
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FeaturePack } from '../src/backbones/types.js';
@@ -16,21 +16,7 @@ import { type ExtractTiming, extractAll, extractVideo, resolvePack } from '../sr
 import { writeFeatures } from '../src/features/store.js';
 import { projectRoot } from '../src/version.js';
 import { clearProbeCaches, findFfmpeg, probe } from '../src/video/index.js';
-import { arg, fmt, median, peakRssMB } from './util.js';
-
-const VAANET_BASELINE = { '640x360': 2.0, '1280x720': 3.8 };
-
-/** CPU seconds of this process plus its waited-for children (ffmpeg, worker processes). */
-function cpuSeconds(): number {
-  try {
-    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
-    // fields after "(comm) ": state=0 … utime=11 stime=12 cutime=13 cstime=14 (clock ticks, 100 Hz)
-    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
-  } catch {
-    const u = process.cpuUsage();
-    return (u.user + u.system) / 1e6;
-  }
-}
+import { arg, cpuSeconds, fmt, median, peakRssMB } from './util.js';
 
 /**
  * A 20-s test clip at a realistic web bitrate (x264, capped): uncapped temporal noise would make
@@ -180,7 +166,7 @@ export async function run(args: string[]): Promise<void> {
     );
     console.log('\n## seconds per video (extract + write the feature file), in process');
     console.log(
-      'clip      | wall s (median) | CPU s | decode s* | pack s | bare inference s (CPU s) | overhead × wall (CPU) | VAANet-style (given)',
+      'clip      | wall s (median) | CPU s | decode s* | pack s | bare inference s (CPU s) | overhead × wall (CPU)',
     );
     for (const clip of clips) {
       await extractVideo(clip.path, pack, { T: 16, K: 8 }); // warm-up (caches, JIT)
@@ -211,8 +197,7 @@ export async function run(args: string[]): Promise<void> {
         `${clip.name.padEnd(9)} | ${fmt(wall).padStart(15)} | ${fmt(cpu).padStart(5)} | ` +
           `${fmt(median(tims.map((t) => t.decodeMs)) / 1000).padStart(9)} | ${fmt(median(tims.map((t) => t.packMs)) / 1000).padStart(6)} | ` +
           `${`${fmt(bareS)} (${Number.isFinite(bareCpu) ? fmt(bareCpu) : 'CPU n/a'})`.padStart(24)} | ` +
-          `${`${fmt(wall / Math.max(bareS, 1e-9))} (${Number.isFinite(bareCpu) ? fmt(cpu / bareCpu) : 'CPU n/a'})`.padStart(21)} | ` +
-          `${fmt(VAANET_BASELINE[clip.name as keyof typeof VAANET_BASELINE], 1)} s (not measured by us)`,
+          `${`${fmt(wall / Math.max(bareS, 1e-9))} (${Number.isFinite(bareCpu) ? fmt(cpu / bareCpu) : 'CPU n/a'})`.padStart(21)}`,
       );
       for (const b of bare) {
         console.log(
@@ -234,7 +219,7 @@ export async function run(args: string[]): Promise<void> {
     );
     console.log(
       'Targets: default ≤ 4 s, research ≤ 6 s per 20-s video; overhead ≤ 1.25× bare inference; peak RSS ≤ 1.5 GB.\n' +
-        'Baseline: the VAANet-style pipeline takes 2.0 s (640×360) / 3.8 s (720p) per clip on this machine — a given figure, not measured here.',
+        'Against a Python pipeline doing the same work: `npm run bench -- peers --only extract`.',
     );
   } finally {
     rmSync(tmp, { recursive: true, force: true, maxRetries: 3 });

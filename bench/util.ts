@@ -22,3 +22,15 @@ export function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);
   return i >= 0 && args[i + 1] ? args[i + 1] : dflt;
 }
+
+/** CPU seconds of this process plus its waited-for children (ffmpeg, worker processes). */
+export function cpuSeconds(): number {
+  try {
+    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1].split(' ');
+    // fields after "(comm) ": state=0 … utime=11 stime=12 cutime=13 cstime=14 (clock ticks, 100 Hz)
+    return (Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  }
+}

@@ -3,9 +3,13 @@
  * step (≈ 11 ms a step for DFAN's 17 variables on wasm); the same update in one JS loop over
  * ~150k parameters takes about 1 ms. Same rule and defaults as tf.train.adam:
  *   m ← β1·m + (1−β1)·g,  v ← β2·v + (1−β2)·g²,  θ ← θ − lr·m̂/(√v̂ + ε),  m̂ = m/(1−β1ᵗ), v̂ = v/(1−β2ᵗ).
+ * The native engine runs the same rule in its own kernel (src/model/engine/trainer.ts).
  */
 import type * as TF from '@tensorflow/tfjs';
 import type { Tf } from './backend.js';
+
+/** tf.train.adam's defaults, shared by both engines. */
+export const ADAM = { beta1: 0.9, beta2: 0.999, epsilon: 1e-7 } as const;
 
 export class Adam {
   /** per variable: its values (the truth after the first step) and the two moments */
@@ -15,9 +19,9 @@ export class Adam {
   constructor(
     private readonly tf: Tf,
     private readonly lr: number,
-    private readonly beta1 = 0.9,
-    private readonly beta2 = 0.999,
-    private readonly epsilon = 1e-7,
+    private readonly beta1: number = ADAM.beta1,
+    private readonly beta2: number = ADAM.beta2,
+    private readonly epsilon: number = ADAM.epsilon,
   ) {}
 
   /** One update of `vars` from `grads` (keyed by variable name); variables without a gradient stay. */

@@ -6,8 +6,10 @@
  * when asked, its probabilities after each epoch are only recorded (test-selected.ts), after the
  * epoch's steps, through the predictor, which draws nothing from the training PRNG.
  *
+ * Two engines run the same loop: the native kernels (src/model/engine/, the default when they are
+ * built) and tfjs-wasm. Both draw the same order and masks from the same seeded stream.
  * Reproducible: seeded initialisation, seeded shuffling and masks, deterministic kernels
- * → same seed + same data = identical weights and metrics.
+ * → same seed + same data + same engine = identical weights and metrics.
  */
 
 import type * as TF from '@tensorflow/tfjs';
@@ -18,7 +20,8 @@ import type { Tf } from './backend.js';
 import { type ModelConfig, type TrainConfig, usesSpatial } from './config.js';
 import { Dfan, paramSpecs } from './dfan.js';
 import { disposeBatch, FeatureSet } from './features.js';
-import { attachMasks, drawMasks, type MaskPlan } from './masks.js';
+import { attachMasks, drawMasks, type MaskPlan, type TrainingMasks } from './masks.js';
+import { type NativeTrainer, nativeTrainer } from './engine/trainer.js';
 import { dimsOf } from './prep.js';
 import { type EpochLog, type LoadedRun, makePredictor, type RunConfig } from './run.js';
 import { planSchedule, type TrainSchedule, trailingMean } from './schedule.js';
@@ -41,6 +44,8 @@ export interface FitOptions {
    * and its accuracy goes to the curve; nothing here reads them back, so the weights are the same
    */
   testSet?: FeatureSet | null;
+  /** 'native' (default when built, src/model/engine/) or 'tfjs'; both draw the same batches */
+  engine?: 'native' | 'tfjs';
 }
 
 /** Weights kept by a fit, and the epoch (and smoothed validation score) they stand for. */
@@ -74,6 +79,9 @@ interface Stepper {
   optimizer: Adam;
   varList: TF.Variable[];
   positive: TF.Tensor; // [classes] 1 = a positive class (polarity loss)
+  positiveMask: Float32Array; // the same, for the native engine
+  /** the native engine when it runs this fit (the weights live there), else null: tfjs */
+  native: NativeTrainer | null;
   /** the training PRNG: shuffles, then each batch's masks */
   random: () => number;
   masks: MaskPlan;
@@ -92,30 +100,32 @@ export function fitModel(tf: Tf, o: FitOptions): FitResult {
   const valSet = o.valSet ?? new FeatureSet(trainSet.prep, 0, false);
   const log = o.log ?? (() => {});
   const dims = dimsOf(trainSet.prep);
-  const model = new Dfan(
-    tf,
-    mcfg,
-    dims,
-    classes,
-    initParams(paramSpecs(mcfg, dims, classes.length), tcfg.seed),
-  );
+  const init = initParams(paramSpecs(mcfg, dims, classes.length), tcfg.seed);
+  const model = new Dfan(tf, mcfg, dims, classes, init);
+  const native = o.engine === 'tfjs' ? null : nativeTrainer(mcfg, dims, classes, init, tcfg.lr);
   const predictor = makePredictor(tf, null, {} as RunConfig, model, trainSet.prep);
   const valN = o.valSet?.size ?? 0;
   const sched = o.schedule ?? planSchedule(tcfg, trainSet.size + valN, { hasOwnValidation: valN });
+  const positiveMask = Float32Array.from(classes, (c) => (mcfg.positiveClasses.includes(c) ? 1 : 0));
   const stepper: Stepper = {
     tf,
     model,
     trainSet,
     optimizer: new Adam(tf, tcfg.lr),
     varList: Object.values(model.params),
-    positive: tf.tensor1d(classes.map((c) => (mcfg.positiveClasses.includes(c) ? 1 : 0))),
+    positive: tf.tensor1d(positiveMask),
+    positiveMask,
+    native,
     random: rng((tcfg.seed * 2654435761) >>> 0),
     masks: maskPlan(mcfg, tcfg, model.K),
     keepMaps: usesSpatial(mcfg.variant),
     scoreDims: model.scoreDims(),
     weightDecay: sched.weightDecay,
   };
-  const keeper = new WeightKeeper(model, sched, sched.select && valSet.size > 0, log);
+  // the current weights, wherever they live; validation and the test observation read them there
+  const snapshot = () => native?.values() ?? model.snapshot();
+  const scorer = native ?? predictor;
+  const keeper = new WeightKeeper(snapshot, sched, sched.select && valSet.size > 0, log);
   const curve: EpochLog[] = [];
   const testSet = o.testSet?.size ? o.testSet : null;
   const testProbs: Float32Array[] | null = testSet ? [] : null;
@@ -126,7 +136,7 @@ export function fitModel(tf: Tf, o: FitOptions): FitResult {
     const te = performance.now();
     const pass = trainEpoch(stepper, tcfg.batchSize, o.maxSteps ? o.maxSteps - steps : Infinity);
     steps += pass.steps;
-    const val = valSet.size ? scoreSet(predictor, valSet) : null;
+    const val = valSet.size ? scoreSet(scorer, classes.length, valSet) : null;
     const e: EpochLog = {
       epoch,
       loss: pass.lossSum / trainSet.size,
@@ -138,7 +148,7 @@ export function fitModel(tf: Tf, o: FitOptions): FitResult {
     if (testSet && testProbs) {
       // the observation: after the epoch's steps and its validation, outside trainStep
       const to = performance.now();
-      const seen = scoreSet(predictor, testSet);
+      const seen = scoreSet(scorer, classes.length, testSet);
       testProbs.push(seen.probs);
       e.testAccuracy = seen.accuracy;
       testSeconds += (performance.now() - to) / 1000;
@@ -187,6 +197,7 @@ function trainEpoch(s: Stepper, batchSize: number, maxSteps: number) {
 function trainStep(s: Stepper, idx: number[]): { loss: number; correct: number; n: number } {
   const { tf, model, trainSet } = s;
   const masks = drawMasks(idx.length, s.masks, s.random);
+  if (s.native) return nativeStep(s.native, s, idx, masks);
   const batch = trainSet.batch(tf, idx, { maps: s.keepMaps, scoreDims: s.scoreDims, mapDrop: masks.mapDrop });
   attachMasks(tf, batch, masks, s.masks);
   const labels = tf.tensor1d(
@@ -215,17 +226,34 @@ function trainStep(s: Stepper, idx: number[]): { loss: number; correct: number; 
   return { loss, correct, n: idx.length };
 }
 
+/** The same step on the native engine: the same batch and masks, forward → loss → backward → Adam. */
+function nativeStep(
+  native: NativeTrainer,
+  s: Stepper,
+  idx: number[],
+  masks: TrainingMasks,
+): { loss: number; correct: number; n: number } {
+  const batch = native.gather(s.trainSet, idx, masks.mapDrop);
+  batch.dropMask = masks.dropout;
+  batch.streamMask = masks.streamKeep;
+  batch.mix = masks.mix;
+  const labels = Int32Array.from(idx, (j) => s.trainSet.labels[j]);
+  const r = native.step(batch, labels, { weightDecay: s.weightDecay, positive: s.positiveMask });
+  let correct = 0;
+  r.predicted.forEach((c, k) => {
+    if (c === labels[k]) correct++;
+  });
+  return { loss: r.loss, correct, n: idx.length };
+}
+
 /** Accuracy, mean loss and class probabilities [n, classes] of the current weights on a set. */
 function scoreSet(
-  predictor: LoadedRun,
+  scorer: Pick<LoadedRun, 'predictSet'> | NativeTrainer,
+  nClasses: number,
   set: FeatureSet,
 ): { accuracy: number; loss: number; probs: Float32Array } {
-  const p = predictor.predictSet(set, { attention: false });
-  return {
-    accuracy: accuracyOf(p.probs, set.labels, predictor.classes.length),
-    loss: p.loss,
-    probs: p.probs,
-  };
+  const p = scorer.predictSet(set, { attention: false });
+  return { accuracy: accuracyOf(p.probs, set.labels, nClasses), loss: p.loss, probs: p.probs };
 }
 
 function epochLine(e: EpochLog): string {
@@ -254,12 +282,12 @@ class WeightKeeper {
   private summed = 0;
 
   constructor(
-    private readonly model: Dfan,
+    private readonly snapshot: () => Record<string, Float32Array>,
     private readonly sched: TrainSchedule,
     private readonly select: boolean,
     private readonly log: (line: string) => void,
   ) {
-    this.best = { epoch: 0, acc: -1, loss: Infinity, values: model.snapshot() };
+    this.best = { epoch: 0, acc: -1, loss: Infinity, values: snapshot() };
   }
 
   /** After an epoch (`last`: the fit stops after it anyway); false = stop early. */
@@ -272,7 +300,7 @@ class WeightKeeper {
       const lossKey = trailingMean(this.losses, this.losses.length - 1, sched.window);
       const best = this.best;
       if (score > best.acc + 1e-9 || (Math.abs(score - best.acc) <= 1e-9 && lossKey < best.loss)) {
-        this.best = { epoch: e.epoch, acc: score, loss: lossKey, values: this.model.snapshot() };
+        this.best = { epoch: e.epoch, acc: score, loss: lossKey, values: this.snapshot() };
       } else if (sched.patience > 0 && e.epoch - best.epoch >= sched.patience) {
         this.log(
           `early stop: no smoothed validation improvement for ${sched.patience} epochs; best epoch ${best.epoch}`,
@@ -280,7 +308,7 @@ class WeightKeeper {
         return false;
       }
     } else if (e.epoch > sched.epochs - sched.averageLast || last) {
-      const snap = this.model.snapshot();
+      const snap = this.snapshot();
       this.sum ??= Object.fromEntries(Object.entries(snap).map(([k, v]) => [k, new Float64Array(v.length)]));
       for (const [k, v] of Object.entries(snap)) {
         const acc = this.sum[k];

@@ -2,18 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadTf, setFastKernels } from '../../src/model/backend.js';
 import { disposeBatch } from '../../src/model/features.js';
-import { makeModel, tinySet } from './helpers.js';
-
-/** max |got − ref| relative to the largest |ref| (the replacements may sum in another order) */
-function relErr(got: Float32Array, ref: Float32Array): number {
-  let scale = 1e-6;
-  let err = 0;
-  for (let i = 0; i < ref.length; i++) {
-    scale = Math.max(scale, Math.abs(ref[i]));
-    err = Math.max(err, Math.abs(got[i] - ref[i]));
-  }
-  return err / scale;
-}
+import { makeModel, relErr, tinySet } from './helpers.js';
 
 test('the replacement kernels compute the same products and tanh as the originals', async () => {
   const tf = await loadTf();
