@@ -13,14 +13,16 @@
  */
 import { PerformanceObserver } from 'node:perf_hooks';
 import { Adam } from '../src/model/adam.js';
+import { initParams } from '../src/model/architecture.js';
 import { loadTf, type Tf } from '../src/model/backend.js';
-import { resolveModelConfig, resolveTrainConfig, type Variant } from '../src/model/config.js';
-import { Dfan, initParams, paramSpecs } from '../src/model/dfan.js';
+import { resolveModelConfig, resolveTrainConfig, usesSpatial, type Variant } from '../src/model/config.js';
+import { Dfan, paramSpecs } from '../src/model/dfan.js';
 import { NativeHead } from '../src/model/engine/head.js';
 import { nativeKernels, nativeStatus } from '../src/model/engine/native.js';
 import { NativeTrainer } from '../src/model/engine/trainer.js';
-import { dimsOf, disposeBatch, type FeatureSet } from '../src/model/features.js';
-import { maskSeed } from '../src/model/map-dropout.js';
+import { disposeBatch, type FeatureSet } from '../src/model/features.js';
+import { attachMasks, drawMasks, type MaskPlan } from '../src/model/masks.js';
+import { dimsOf } from '../src/model/prep.js';
 import { fitModel } from '../src/model/train.js';
 import { rng } from '../src/util/random.js';
 import { ekmanSizedSet, STREAMS } from './peers/train.js';
@@ -155,22 +157,26 @@ async function profileTfjs(tf: Tf, set: FeatureSet, classes: string[], variant: 
   const adam = new Adam(tf, 1e-3);
   const vars = Object.values(model.params);
   const random = rng(1);
-  const Du = mcfg.projDim * STREAMS.length * model.K;
-  const spatial = variant === 'dual' || variant === 'spatial';
+  const spatial = usesSpatial(variant);
+  // the training loop's masks (masks.ts), with the defaults' rates: dropout, map dropout
+  const plan: MaskPlan = {
+    dropout: mcfg.dropout,
+    zWidth: mcfg.projDim * STREAMS.length * model.K,
+    mapDropout: mcfg.mapDropout,
+    streamDropout: 0,
+    streams: STREAMS.length,
+    projDim: mcfg.projDim,
+    mixup: 0,
+  };
   const phases: Record<string, number[]> = { batch: [], 'forward+backward': [], adam: [], readback: [] };
   const gcs: number[] = [];
   const step = (keep: boolean) => {
     const idx = Array.from({ length: 32 }, () => Math.floor(random() * set.size));
     const g0 = gcMs;
     const t0 = performance.now();
-    const drop = new Float32Array(32 * Du);
-    for (let j = 0; j < drop.length; j++) drop[j] = random() >= mcfg.dropout ? 2 : 0;
-    const batch = set.batch(tf, idx, {
-      maps: spatial,
-      dropout: { mask: drop, width: Du },
-      scoreDims: model.scoreDims(),
-      mapDrop: spatial ? { p: mcfg.mapDropout, seed: maskSeed(random) } : undefined,
-    });
+    const masks = drawMasks(idx.length, plan, random);
+    const batch = set.batch(tf, idx, { maps: spatial, scoreDims: model.scoreDims(), mapDrop: masks.mapDrop });
+    attachMasks(tf, batch, masks, plan);
     const labels = tf.tensor1d(
       idx.map((j) => set.labels[j]),
       'int32',

@@ -1,4 +1,6 @@
 /** Small helpers shared by the benchmarks: arguments, timing, medians, peak RSS. */
+import { readFileSync } from 'node:fs';
+
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = Math.floor(s.length / 2);

@@ -7,8 +7,7 @@ import { nativeAddonPath, nativeKernels, nativeStatus } from '../../src/model/en
 import { NativeTrainer } from '../../src/model/engine/trainer.js';
 import { disposeBatch } from '../../src/model/features.js';
 import { dropInPlace } from '../../src/model/map-dropout.js';
-import { mixMatrix } from '../../src/model/mixup.js';
-import { streamKeepMask } from '../../src/model/train.js';
+import { mixMatrix, streamKeepMask } from '../../src/model/masks.js';
 import { rng } from '../../src/util/random.js';
 import { makeModel, relErr, tinySet } from './helpers.js';
 
@@ -67,12 +66,8 @@ for (const c of CASES) {
     const labels = Int32Array.from(idx, (j) => set.labels[j]);
 
     // tfjs: the reference
-    const tb = set.batch(tf, idx, {
-      maps: true,
-      scoreDims: model.scoreDims(),
-      dropout: drop && { mask: drop, width: Du * model.K },
-      mapDrop,
-    });
+    const tb = set.batch(tf, idx, { maps: true, scoreDims: model.scoreDims(), mapDrop });
+    if (drop) tb.dropMask = tf.tensor(drop, [B, Du * model.K]);
     if (streamMask) tb.streamMask = tf.tensor(streamMask, [B, Du]);
     if (mix) tb.mix = tf.tensor2d(mix, [B, B]);
     const tfLabels = tf.tensor1d(labels, 'int32');
@@ -117,10 +112,41 @@ for (const c of CASES) {
     for (const t of Object.values(grads)) t.dispose();
     value.dispose();
     disposeBatch(tb);
-    tb.mix?.dispose();
     model.dispose();
   });
 }
+
+test('native head: its options come from the config, never from which parameters are there', {
+  skip,
+}, async () => {
+  const { tf, syn, set } = await tinySet({ C: 8 }, 0);
+  const classes = syn.dataset.classes;
+  const cfg = {
+    variant: 'dual',
+    focusContrast: false,
+    valueContrast: 'off',
+    spatialContext: 'none',
+  } as const;
+  const model = makeModel(tf, set, classes, { ...cfg, spatialHidden: 7 }, 3);
+  const trainer = new NativeTrainer(nk!, model.cfg, model.dims, classes, model.snapshot(), 1e-3);
+  model.dispose();
+  const idx = [0, 1, 2, 3];
+  const head = trainer.head;
+  const plain = Float32Array.from(head.forward(trainer.params, trainer.gather(set, idx)));
+  // the parameters of options that are off (context U, contrasts λ κ μ, evidence γ), present: unread
+  const extra = {
+    ...trainer.params,
+    'spatial.object.U': new Float32Array(4 * 7).fill(0.5),
+    'spatial.object.lambda': new Float32Array(7).fill(3),
+    'spatial.object.kappa': new Float32Array(8).fill(3),
+    'temporal.mu': new Float32Array(model.cfg.temporalHidden).fill(5),
+    'temporal.gamma.object': Float32Array.of(2),
+  };
+  assert.deepEqual(Array.from(head.forward(extra, trainer.gather(set, idx))), Array.from(plain));
+  // a parameter the options need, absent: an error that names it
+  const { 'temporal.Q': _q, ...missing } = trainer.params;
+  assert.throws(() => head.forward(missing, trainer.gather(set, idx)), /missing parameter temporal\.Q/);
+});
 
 test('native gather draws the same map-dropout mask as the JS one', { skip }, () => {
   for (const [per, rows, p] of [

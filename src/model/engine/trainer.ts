@@ -7,14 +7,16 @@
  * on both engines, and the same numbers run to run on one machine.
  */
 import { ADAM } from '../adam.js';
+import { type InputDims, type ParamSpec, resolveArchitecture } from '../architecture.js';
 import type { ModelConfig } from '../config.js';
-import { type InputDims, type ParamSpec, paramSpecs } from '../dfan.js';
+import { paramSpecs } from '../dfan.js';
 import type { FeatureSet } from '../features.js';
 import { gatherBatch } from './batch.js';
-import { type HeadBatch, NativeHead, type Params } from './head.js';
+import { type HeadBatch, NativeHead } from './head.js';
 import { Scratch } from './linalg.js';
 import { lossAndGradient } from './loss.js';
 import { type NativeKernels, nativeKernels } from './native.js';
+import type { Params } from './params.js';
 
 export interface StepOptions {
   weightDecay: number;
@@ -54,7 +56,7 @@ export class NativeTrainer {
     values: Params,
     private readonly lr: number,
   ) {
-    this.head = new NativeHead(nk, cfg, dims, classes.length);
+    this.head = new NativeHead(nk, resolveArchitecture(cfg, dims, classes.length));
     this.specs = paramSpecs(cfg, dims, classes.length);
     for (const [name, s] of Object.entries(this.specs)) {
       const n = s.shape.reduce((a, b) => a * b, 1);
