@@ -74,7 +74,8 @@ export function weakCueSpec(trainVideos: number): Partial<SyntheticSpec> {
 /**
  * Features shaped like the default pack's (T = 16, object map grid×grid×1280, context 404, action
  * 111, face 12) over 6 classes, a weak cue in 2 snippets and 2×2 cells, cheap uniform noise, all
- * training videos: the sets of `npm run bench -- train` and `npm run bench -- observe-test`.
+ * training videos: the sets of `npm run bench -- train`, `observe-test` and (object map at 128
+ * channels, as after the PCA) `peers` and `profile`.
  */
 export function packShapedSpec(videos: number, grid = 7): Partial<SyntheticSpec> {
   return {

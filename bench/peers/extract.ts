@@ -24,6 +24,8 @@ import {
   sampleSnippets,
   selectExpr,
 } from '../../src/video/index.js';
+import { IMAGENET, rgbInput } from '../../test/backbones/helpers.js';
+import { relErr } from '../../test/helpers/numeric.js';
 import { cpuSeconds, fmt, median } from '../util.js';
 import { PythonPeer } from './python.js';
 
@@ -69,16 +71,7 @@ function packFile(dir: string, onnx: string): string {
         kind: 'frame-map',
         engine: 'onnx',
         weights: onnx,
-        input: {
-          name: 'input',
-          size: [SIZE, SIZE],
-          crop: 'crop',
-          layout: 'NCHW',
-          colorOrder: 'RGB',
-          scale: 1 / 255,
-          mean: [0.485, 0.456, 0.406],
-          std: [0.229, 0.224, 0.225],
-        },
+        input: rgbInput({ size: [SIZE, SIZE], ...IMAGENET }),
         output: { name: 'features', shape: [1280, 7, 7] },
         licence: 'none (seeded random weights, written by the benchmark)',
         description:
@@ -127,14 +120,7 @@ type Sums = Record<'dfan1' | 'torch1' | 'dfanAll' | 'torchAll', [number, number]
 
 /** Largest |dfan − peer| over one clip's maps, relative to the largest |peer| value. */
 function disagreement(peer: Float32Array, dfan: Float32Array): number {
-  if (peer.length !== dfan.length) return Number.POSITIVE_INFINITY;
-  let scale = 1e-6;
-  let err = 0;
-  for (let j = 0; j < peer.length; j++) {
-    scale = Math.max(scale, Math.abs(peer[j]));
-    err = Math.max(err, Math.abs(peer[j] - dfan[j]));
-  }
-  return err / scale;
+  return peer.length === dfan.length ? relErr(dfan, peer) : Number.POSITIVE_INFINITY;
 }
 
 interface Setup {

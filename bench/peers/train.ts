@@ -6,7 +6,7 @@
  */
 import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { syntheticSet } from '../../research/synthetic.js';
+import { packShapedSpec, syntheticSet } from '../../research/synthetic.js';
 import { loadTf, type Tf } from '../../src/model/backend.js';
 import { type ModelConfig, resolveModelConfig, resolveTrainConfig } from '../../src/model/config.js';
 import { paramSpecs } from '../../src/model/dfan.js';
@@ -66,21 +66,8 @@ export async function ekmanSizedSet(
   map: { grid?: number; channels?: number } = {},
 ): Promise<{ set: FeatureSet; classes: string[] }> {
   const g = map.grid ?? SHAPES.grid;
-  const syn = syntheticSet({
-    videos,
-    classes: SHAPES.classes,
-    T: SHAPES.T,
-    H: g,
-    W: g,
-    C: map.channels ?? SHAPES.mapDim,
-    vectors: { context: SHAPES.context, action: SHAPES.action, face: SHAPES.face },
-    cueSnippets: 2,
-    cueSide: 2,
-    strength: 1,
-    testFraction: 0,
-    noise: 'uniform',
-    seed: 7,
-  });
+  // the benchmark's pack-shaped set, its object map as after the PCA
+  const syn = syntheticSet({ ...packShapedSpec(videos, g), C: map.channels ?? SHAPES.mapDim });
   const items = syn.dataset.items;
   const sample = await Promise.all(items.slice(0, 128).map((i) => syn.source.load(i.key)));
   const prep = await fitPrep(tf, sample, STREAMS, 0, 0);

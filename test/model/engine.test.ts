@@ -9,10 +9,11 @@ import { disposeBatch } from '../../src/model/features.js';
 import { dropInPlace } from '../../src/model/map-dropout.js';
 import { mixMatrix, streamKeepMask } from '../../src/model/masks.js';
 import { rng } from '../../src/util/random.js';
-import { makeModel, relErr, tinySet } from './helpers.js';
+import { relErr } from '../helpers/numeric.js';
+import { makeModel, tinySet } from './helpers.js';
 
 const nk = nativeKernels();
-const skip = nk ? false : `native kernels not available: ${nativeStatus()} (run node native/build.mjs)`;
+const skip = nk ? false : `native kernels not available: ${nativeStatus()}`;
 
 type Case = { name: string; cfg: Partial<ModelConfig>; mapDim?: number; train?: boolean; C?: number };
 const CASES: Case[] = [

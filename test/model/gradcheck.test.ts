@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { loadTf, setFastKernels } from '../../src/model/backend.js';
 import { disposeBatch } from '../../src/model/features.js';
-import { makeModel, relErr, tinySet } from './helpers.js';
+import { relErr } from '../helpers/numeric.js';
+import { makeModel, tinySet } from './helpers.js';
 
 test('the replacement kernels compute the same products and tanh as the originals', async () => {
   const tf = await loadTf();
