@@ -6,8 +6,8 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { esc, focusStripSvg, REPORT_CSS } from '../app/report.js';
-import { writeFileAtomicSync } from '../util/atomic.js';
 import { encodePng, pngDataUri } from '../render/index.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
 import type { CueCeiling } from './cue-ceiling.js';
 import { sharedPhotosNote } from './focus.js';
 import { type Block, blocksToHtml, blocksToMarkdown, type Part } from './page.js';

@@ -23,7 +23,6 @@ import {
   readFeatureHeader,
   readFeatures,
 } from '../../src/features/store.js';
-import type { VideoFeatures } from '../../src/features/types.js';
 import { isTempName, removeStaleTemps } from '../../src/util/atomic.js';
 import { projectRoot } from '../../src/version.js';
 import { testDir } from '../helpers/temp.js';
