@@ -2,12 +2,14 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type { ModelConfig } from '../../src/model/config.js';
+import { type ModelConfig, resolveModelConfig, resolveTrainConfig } from '../../src/model/config.js';
 import { nativeAddonPath, nativeKernels, nativeStatus } from '../../src/model/engine/native.js';
 import { NativeTrainer } from '../../src/model/engine/trainer.js';
 import { disposeBatch } from '../../src/model/features.js';
 import { dropInPlace } from '../../src/model/map-dropout.js';
 import { mixMatrix, streamKeepMask } from '../../src/model/masks.js';
+import { accuracyOf } from '../../src/model/test-selected.js';
+import { fitModel } from '../../src/model/train.js';
 import { rng } from '../../src/util/random.js';
 import { relErr } from '../helpers/numeric.js';
 import { makeModel, tinySet } from './helpers.js';
@@ -147,6 +149,36 @@ test('native head: its options come from the config, never from which parameters
   // a parameter the options need, absent: an error that names it
   const { 'temporal.Q': _q, ...missing } = trainer.params;
   assert.throws(() => head.forward(missing, trainer.gather(set, idx)), /missing parameter temporal\.Q/);
+});
+
+test('both engines run one loop: the same first batch, masks and loss; each reproducible; each learns', async () => {
+  const { tf, syn, set } = await tinySet({ C: 8, classes: 2, strength: 3 }, 0);
+  const classes = syn.dataset.classes;
+  // dfan's defaults: dropout 0.5 and map dropout 0.5, drawn by the loop for every batch
+  const model = resolveModelConfig({
+    variant: 'dual',
+    streams: ['object', 'action', 'face'],
+    spatialHidden: 7,
+  });
+  const fit = (engine: 'native' | 'tfjs', epochs: number, maxSteps?: number) => {
+    const train = resolveTrainConfig({ epochs, batchSize: 4, valFraction: 0, seed: 2 });
+    const r = fitModel(tf, { trainSet: set, valSet: null, classes, model, train, engine, maxSteps });
+    // the kept weights (restored into the tfjs model) on the training videos, no dropout
+    const seen = r.predictor.predictSet(set, { attention: false });
+    r.predictor.dispose();
+    return { ...r, accuracy: accuracyOf(seen.probs, set.labels, classes.length) };
+  };
+  const engines = nk ? (['tfjs', 'native'] as const) : (['tfjs'] as const);
+  // one step from the same initial weights: the loss of the same batch under the same masks
+  const first = engines.map((e) => fit(e, 1, 1).curve[0].loss);
+  if (first.length === 2) assert.ok(Math.abs(first[0] - first[1]) < 1e-4 * first[0], `first loss ${first}`);
+  for (const e of engines) {
+    const a = fit(e, 25);
+    const b = fit(e, 25);
+    for (const [name, v] of Object.entries(a.best.values))
+      assert.deepEqual(Array.from(b.best.values[name]), Array.from(v), `${e}: ${name} differs run to run`);
+    assert.ok(a.accuracy >= 0.9, `${e}: accuracy on the training videos ${a.accuracy}`);
+  }
 });
 
 test('native gather draws the same map-dropout mask as the JS one', { skip }, () => {
