@@ -1,10 +1,12 @@
 /**
  * Training and prediction of a DFAN on the native kernels: the parameters live here as
  * Float32Arrays (names and shapes of paramSpecs), a step is forward → loss → backward → Adam
- * (the rule of src/model/adam.ts, weight decay folded into each decayed gradient). The training
- * loop stays the caller's (src/model/train.ts): it draws the order, the dropout masks and the
- * map-dropout seeds from its seeded stream exactly as for tfjs, so a seed means the same batches
- * on both engines, and the same numbers run to run on one machine.
+ * (the rule of src/model/adam.ts, weight decay folded into each decayed gradient). The head is
+ * built from the resolved architecture (architecture.ts), as the tfjs model is. The training loop
+ * stays the caller's (src/model/train.ts): it draws the order and every mask of a batch
+ * (masks.ts) from its seeded stream exactly as for tfjs, so a seed means the same batches on both
+ * engines, and the same numbers run to run on one machine. `predictSet` (validation, the observed
+ * test split) reads the parameters between steps and changes neither them nor Adam's moments.
  */
 import { ADAM } from '../adam.js';
 import { type InputDims, type ParamSpec, resolveArchitecture } from '../architecture.js';
