@@ -14,6 +14,7 @@
  */
 
 import type { VideoFeatures } from '../features/types.js';
+import { shuffle } from '../util/random.js';
 import { ridgeLooAccuracies, standardisedMeans } from './ridge.js';
 
 export interface StreamCheck {
@@ -25,21 +26,14 @@ export interface StreamCheck {
   kept: boolean;
 }
 
-/** Seeded Fisher–Yates permutations of `labels`. */
+/** Seeded Fisher–Yates permutations of `labels` (their own LCG stream: the verdicts of old runs stay). */
 export function permutations(labels: number[], count: number, seed: number): number[][] {
   let s = seed >>> 0 || 1;
   const random = () => {
     s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
     return s / 4294967296;
   };
-  return Array.from({ length: count }, () => {
-    const p = [...labels];
-    for (let i = p.length - 1; i > 0; i--) {
-      const j = Math.floor(random() * (i + 1));
-      [p[i], p[j]] = [p[j], p[i]];
-    }
-    return p;
-  });
+  return Array.from({ length: count }, () => shuffle(labels, random));
 }
 
 /**
