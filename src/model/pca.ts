@@ -6,20 +6,19 @@
 
 import { type Tf, tidyValue } from './backend.js';
 
-/** Orthonormal basis [C, D] of the top-D principal subspace of the (centred) rows: subspace iteration. */
-export function principalSubspace(
-  tf: Tf,
-  rows: Float32Array[],
-  mean: Float32Array,
-  D: number,
-  random: () => number,
-) {
+/** The rows minus their mean, as one row-major matrix [m, C] (what both functions below read). */
+export function centredRows(rows: Float32Array[], mean: Float32Array): Float32Array {
   const C = mean.length;
-  const m = rows.length;
-  const X = new Float32Array(m * C);
+  const X = new Float32Array(rows.length * C);
   rows.forEach((r, i) => {
     for (let c = 0; c < C; c++) X[i * C + c] = r[c] - mean[c];
   });
+  return X;
+}
+
+/** Orthonormal basis [C, D] of the top-D principal subspace of centred rows X [m, C]: subspace iteration. */
+export function principalSubspace(tf: Tf, X: Float32Array, C: number, D: number, random: () => number) {
+  const m = X.length / C;
   const cov = tf.tidy(() => {
     const x = tf.tensor2d(X, [m, C]);
     return tf.div(tf.matMul(x, x, true, false), m);
@@ -119,20 +118,9 @@ function orthonormalise(Q: Float32Array, C: number, D: number): void {
   }
 }
 
-/** Root mean square of the centred rows after projection on the basis [C, D]. */
-export function projectedRms(
-  tf: Tf,
-  rows: Float32Array[],
-  mean: Float32Array,
-  basis: Float32Array,
-  D: number,
-): number {
-  const C = mean.length;
-  const m = rows.length;
-  const X = new Float32Array(m * C);
-  rows.forEach((r, i) => {
-    for (let c = 0; c < C; c++) X[i * C + c] = r[c] - mean[c];
-  });
+/** Root mean square of centred rows X [m, C] after projection on the basis [C, D]. */
+export function projectedRms(tf: Tf, X: Float32Array, C: number, basis: Float32Array, D: number): number {
+  const m = X.length / C;
   const ms = tidyValue(
     tf,
     () => tf.mean(tf.square(tf.matMul(tf.tensor2d(X, [m, C]), tf.tensor2d(basis, [C, D])))).dataSync()[0],

@@ -15,7 +15,7 @@ import type { VideoFeatures } from '../features/types.js';
 import { rng } from '../util/random.js';
 import type { InputDims } from './architecture.js';
 import { type Tf, tidyValue } from './backend.js';
-import { principalSubspace, projectedRms } from './pca.js';
+import { centredRows, principalSubspace, projectedRms } from './pca.js';
 
 export interface StreamPrep {
   kind: 'map' | 'vector';
@@ -141,8 +141,9 @@ function fitMapPrep(
   const D = mapDim > 0 && mapDim < C ? mapDim : C;
   const sp: StreamPrep = { kind: 'map', C, H, W, D, mean, scale: 1 };
   if (D < C) {
-    sp.basis = principalSubspace(tf, rows, mean, D, random);
-    sp.scale = projectedRms(tf, rows, mean, sp.basis, D);
+    const X = centredRows(rows, mean); // [m, C]
+    sp.basis = principalSubspace(tf, X, C, D, random);
+    sp.scale = projectedRms(tf, X, C, sp.basis, D);
   } else {
     let ss = 0;
     for (const r of rows) for (let c = 0; c < C; c++) ss += (r[c] - mean[c]) ** 2;
