@@ -28,9 +28,9 @@ export function gatherBatch(
   const B = idx.length;
   const T = set.T;
   const rows = Int32Array.from(idx);
-  const take = (key: string, src: Float32Array, per: number, p = 0, seed = 1) => {
+  const take = (key: string, src: Float32Array, per: number) => {
     const out = sc.get(key, B * per);
-    nk.gather(src, per, rows, out, p, seed);
+    nk.gather(src, per, rows, out);
     return out;
   };
   const batch: HeadBatch = {
