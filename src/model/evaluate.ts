@@ -5,7 +5,7 @@
  * it was observed on.
  */
 
-import { computeMetrics, type Metrics } from '../data/metrics.js';
+import { argmax, computeMetrics, type Metrics } from '../data/metrics.js';
 import type { Dataset, SplitName } from '../data/types.js';
 import { DfanError } from '../errors.js';
 import type { SnippetTimes } from '../features/types.js';
@@ -72,8 +72,7 @@ export async function evaluateRun(
   const videos: VideoResult[] = [];
   for (let i = 0; i < set.size; i++) {
     const probs = Array.from(p.probs.subarray(i * k, (i + 1) * k));
-    let arg = 0;
-    for (let c = 1; c < k; c++) if (probs[c] > probs[arg]) arg = c;
+    const arg = argmax(probs);
     truth.push(set.labels[i]);
     pred.push(arg);
     const alpha: VideoResult['alpha'] = {};

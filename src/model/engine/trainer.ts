@@ -8,6 +8,7 @@
  * engines, and the same numbers run to run on one machine. `predictSet` (validation, the observed
  * test split) reads the parameters between steps and changes neither them nor Adam's moments.
  */
+import { argmax } from '../../data/metrics.js';
 import { ADAM } from '../adam.js';
 import { type InputDims, type ParamSpec, resolveArchitecture } from '../architecture.js';
 import type { ModelConfig } from '../config.js';
@@ -164,13 +165,7 @@ export class NativeTrainer {
 }
 
 function argmaxRows(x: Float32Array, rows: number, cols: number): Int32Array {
-  const out = new Int32Array(rows);
-  for (let r = 0; r < rows; r++) {
-    let best = 0;
-    for (let c = 1; c < cols; c++) if (x[r * cols + c] > x[r * cols + best]) best = c;
-    out[r] = best;
-  }
-  return out;
+  return Int32Array.from({ length: rows }, (_, r) => argmax(x.subarray(r * cols, (r + 1) * cols)));
 }
 
 /**
