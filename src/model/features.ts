@@ -6,6 +6,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import type { SnippetTimes, VideoFeatures } from '../features/types.js';
 import type { Tf } from './backend.js';
+import { Scratch } from './engine/linalg.js';
 import { dropInPlace } from './map-dropout.js';
 import { applyPrep, type Prep } from './prep.js';
 
@@ -76,15 +77,7 @@ export class FeatureSet {
    * A reusable staging array per source (a batch of maps is ~13 MB: allocating one per step
    * costs a garbage collection every few steps). Valid until the next call with the same key.
    */
-  private scratch(key: string, n: number): Float32Array {
-    let a = this.staging.get(key);
-    if (!a || a.length < n) {
-      a = new Float32Array(n);
-      this.staging.set(key, a);
-    }
-    return a.length === n ? a : a.subarray(0, n);
-  }
-  private readonly staging = new Map<string, Float32Array>();
+  private readonly staging = new Scratch();
 
   add(tf: Tf, vf: VideoFeatures, label: number, file?: string): void {
     const i = this.keys.length;
@@ -123,7 +116,7 @@ export class FeatureSet {
     const T = this.T;
     // the rows of the videos at idx, in that order, in a reused scratch array
     const gather = (key: string, src: Float32Array, per: number) => {
-      const out = this.scratch(key, B * per);
+      const out = this.staging.get(key, B * per);
       idx.forEach((v, j) => {
         out.set(src.subarray(v * per, (v + 1) * per), j * per);
       });
@@ -156,7 +149,7 @@ export class FeatureSet {
           const k = scoreDims[name];
           if (k !== undefined && k < sp.D) {
             // the leading k channels of every cell, contiguous (cheaper here than a Slice kernel)
-            const out = this.scratch(`${name}:scored`, B * T * N * k);
+            const out = this.staging.get(`${name}:scored`, B * T * N * k);
             for (let cell = 0, o = 0; cell < B * T * N; cell++, o += k)
               out.set(maps.subarray(cell * sp.D, cell * sp.D + k), o);
             bt.scored ??= {};
