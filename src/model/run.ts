@@ -11,7 +11,7 @@
  * one video's features, or for a whole FeatureSet (eval).
  */
 
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DfanError } from '../errors.js';
 import {
@@ -22,6 +22,7 @@ import {
   toFloat32,
 } from '../features/safetensors.js';
 import type { VideoFeatures } from '../features/types.js';
+import { writeFileAtomicSync } from '../util/atomic.js';
 import { DFAN_VERSION } from '../version.js';
 import { loadTf, type Tf, tidyValue } from './backend.js';
 import { type ModelConfig, resolveModelConfig, type TrainConfig, usesSpatial } from './config.js';
@@ -121,9 +122,7 @@ export function recordedDataset(run: { dir: string | null; config: RunConfig }):
 
 /** RUN/config.json, written whole and then renamed (a reader never sees half a file). */
 export function writeRunConfig(dir: string, cfg: RunConfig): void {
-  const file = join(dir, 'config.json');
-  writeFileSync(`${file}.tmp`, `${JSON.stringify(cfg, null, 2)}\n`);
-  renameSync(`${file}.tmp`, file);
+  writeFileAtomicSync(join(dir, 'config.json'), `${JSON.stringify(cfg, null, 2)}\n`);
 }
 
 export function writeRun(dir: string, cfg: RunConfig, model: Dfan, prep: Prep, curve: EpochLog[]): void {
@@ -137,13 +136,13 @@ export function writeRun(dir: string, cfg: RunConfig, model: Dfan, prep: Prep, c
     if (sp.std) tensors[`prep.${name}.std`] = { dtype: 'F32', shape: [sp.C], data: sp.std };
     if (sp.basis) tensors[`prep.${name}.basis`] = { dtype: 'F32', shape: [sp.C, sp.D], data: sp.basis };
   }
-  writeFileSync(
+  writeFileAtomicSync(
     join(dir, 'weights.safetensors'),
     encodeSafetensors(tensors, { format: RUN_FORMAT, dfan: DFAN_VERSION }),
   );
   writeRunConfig(dir, cfg);
-  writeFileSync(join(dir, 'labels.json'), `${JSON.stringify(cfg.classes, null, 2)}\n`);
-  writeFileSync(join(dir, 'curve.json'), `${JSON.stringify(curve, null, 2)}\n`);
+  writeFileAtomicSync(join(dir, 'labels.json'), `${JSON.stringify(cfg.classes, null, 2)}\n`);
+  writeFileAtomicSync(join(dir, 'curve.json'), `${JSON.stringify(curve, null, 2)}\n`);
   // the observed test accuracy gets a column only when there is one: other runs' files stay as they were
   const observed = curve.some((e) => e.testAccuracy !== undefined);
   const csv = [`epoch,loss,train_accuracy,val_accuracy,val_loss,${observed ? 'test_accuracy,' : ''}seconds`];
@@ -161,7 +160,7 @@ export function writeRun(dir: string, cfg: RunConfig, model: Dfan, prep: Prep, c
       ].join(','),
     );
   }
-  writeFileSync(join(dir, 'curve.csv'), `${csv.join('\n')}\n`);
+  writeFileAtomicSync(join(dir, 'curve.csv'), `${csv.join('\n')}\n`);
 }
 
 export function prepSummary(prep: Prep): RunConfig['prep'] {
