@@ -10,6 +10,7 @@ import type { Dataset, SplitName } from '../data/types.js';
 import { DfanError } from '../errors.js';
 import type { SnippetTimes } from '../features/types.js';
 import { loadTf } from './backend.js';
+import { usesSpatial } from './config.js';
 import type { FeatureSource } from './features.js';
 import { loadItems, storeSource } from './load.js';
 import type { LoadedRun } from './run.js';
@@ -60,7 +61,9 @@ export async function evaluateRun(
   const items = [...opts.dataset.items, ...opts.dataset.missing].filter((i) => i.split === split);
   if (!items.length)
     throw new DfanError('BAD_MANIFEST', `dataset "${opts.dataset.name}" has no "${split}" items`);
-  const { set, skipped } = await loadItems(await loadTf(), source, items, run.classes, run.prep, true, {
+  // the full maps only for a spatial focus: the other variants read each map's mean over cells
+  const keepMaps = usesSpatial(run.model.cfg.variant);
+  const { set, skipped } = await loadItems(await loadTf(), source, items, run.classes, run.prep, keepMaps, {
     log: opts.log,
     what: split,
   });
