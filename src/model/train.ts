@@ -15,7 +15,7 @@
 import type * as TF from '@tensorflow/tfjs';
 import { rng, shuffle } from '../util/random.js';
 import { Adam } from './adam.js';
-import { initParams } from './architecture.js';
+import { type Architecture, initParams } from './architecture.js';
 import type { Tf } from './backend.js';
 import { type ModelConfig, type TrainConfig, usesSpatial } from './config.js';
 import { Dfan, paramSpecs } from './dfan.js';
@@ -117,7 +117,7 @@ export function fitModel(tf: Tf, o: FitOptions): FitResult {
     positiveMask,
     native,
     random: rng((tcfg.seed * 2654435761) >>> 0),
-    masks: maskPlan(mcfg, tcfg, model.K),
+    masks: maskPlan(mcfg, tcfg, model.arch),
     keepMaps: usesSpatial(mcfg.variant),
     scoreDims: model.scoreDims(),
     weightDecay: sched.weightDecay,
@@ -166,15 +166,15 @@ export function fitModel(tf: Tf, o: FitOptions): FitResult {
   return { model, curve, best, predictor, trainSeconds, steps, testProbs, testSeconds };
 }
 
-/** The masks each batch draws, from the configs (K·D_u: the width of z). */
-function maskPlan(mcfg: ModelConfig, tcfg: TrainConfig, K: number): MaskPlan {
+/** The masks each batch draws, from the configs and the widths of the resolved architecture. */
+function maskPlan(mcfg: ModelConfig, tcfg: TrainConfig, arch: Architecture): MaskPlan {
   return {
     dropout: mcfg.dropout,
-    zWidth: mcfg.projDim * mcfg.streams.length * K,
+    zWidth: arch.heads * arch.snippetWidth, // K·D_u
     mapDropout: mcfg.mapDropout,
     streamDropout: mcfg.streamDropout,
-    streams: mcfg.streams.length,
-    projDim: mcfg.projDim,
+    streams: arch.streams.length,
+    projDim: arch.projDim,
     mixup: tcfg.mixup,
   };
 }
