@@ -188,11 +188,12 @@ export interface VideoPrediction {
   alpha: Record<string, { H: number; W: number; T: number; data: Float32Array }>;
 }
 
-/** Predictions for a FeatureSet: flat arrays, one row per video. */
+/** Predictions for a FeatureSet (either engine): flat arrays, one row per video. */
 export interface SetPredictions {
   probs: Float32Array; // [n, classes]
-  beta: Float32Array; // [n, T]
-  alpha: Record<string, Float32Array>; // [n, T, N]
+  beta: Float32Array; // [n, T] mean over heads
+  alpha: Record<string, Float32Array>; // [n, T, N] per map stream
+  /** mean cross-entropy */
   loss: number;
 }
 

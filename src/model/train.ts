@@ -248,7 +248,7 @@ function nativeStep(
 
 /** Accuracy, mean loss and class probabilities [n, classes] of the current weights on a set. */
 function scoreSet(
-  scorer: Pick<LoadedRun, 'predictSet'> | NativeTrainer,
+  scorer: Pick<LoadedRun, 'predictSet'>,
   nClasses: number,
   set: FeatureSet,
 ): { accuracy: number; loss: number; probs: Float32Array } {

@@ -14,6 +14,7 @@ import { type InputDims, type ParamSpec, resolveArchitecture } from '../architec
 import type { ModelConfig } from '../config.js';
 import { paramSpecs } from '../dfan.js';
 import type { FeatureSet } from '../features.js';
+import type { SetPredictions } from '../run.js';
 import { gatherBatch } from './batch.js';
 import { type HeadBatch, NativeHead } from './head.js';
 import { Scratch } from './linalg.js';
@@ -32,14 +33,6 @@ export interface StepResult {
   loss: number;
   /** argmax of each video's logits */
   predicted: Int32Array;
-}
-
-export interface SetPredictions {
-  probs: Float32Array; // [n, classes]
-  beta: Float32Array; // [n, T] mean over heads
-  alpha: Record<string, Float32Array>; // [n, T, N] per map stream
-  /** mean cross-entropy */
-  loss: number;
 }
 
 export class NativeTrainer {
