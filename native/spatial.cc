@@ -102,7 +102,7 @@ void spatialForward(const Spatial& s) {
   const float* panels = asIs ? s.W : Wp;
   float* pre = scratch(2, (size_t)N * h).data();
   float* cells = scratch(4, (size_t)N * D + 16).data();
-  std::vector<float> e(N), pooled(D), ab(D);
+  std::vector<float> e(N), pooled(D);
   for (int b = 0; b < s.B; b++) {
     for (int t = 0; t < T; t++) {
       const long bt = (long)b * T + t;
