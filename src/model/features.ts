@@ -79,10 +79,10 @@ export class FeatureSet {
    */
   private readonly staging = new Scratch();
 
-  add(tf: Tf, vf: VideoFeatures, label: number, file?: string): void {
+  add(tf: Tf, vf: VideoFeatures, label: number): void {
     const i = this.keys.length;
     if (i >= this.capacity) throw new Error('FeatureSet is full');
-    const p = applyPrep(tf, this.prep, vf, { T: this.T, file });
+    const p = applyPrep(tf, this.prep, vf, { T: this.T });
     this.mask.set(p.mask, i * this.T);
     for (const [name, sp] of Object.entries(this.prep.streams)) {
       if (sp.kind === 'map') {
