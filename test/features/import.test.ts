@@ -12,7 +12,7 @@ import { test } from 'node:test';
 import { importFeatures } from '../../src/features/import.js';
 import { readImportIndex } from '../../src/features/import-index.js';
 import { FeatureStore } from '../../src/features/store.js';
-import { projectRoot } from '../../src/version.js';
+import { runCliSync } from '../helpers/cli.js';
 import { testDir } from '../helpers/temp.js';
 
 function numpyMissing(): string | false {
@@ -196,9 +196,7 @@ open('manifest.csv', 'w').write('\\n'.join(man) + '\\n')
 `,
     dir,
   );
-  const cli = join(projectRoot(), 'dist', 'src', 'cli.js');
-  const dfan = (...args: string[]) =>
-    spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: dir });
+  const dfan = (...args: string[]) => runCliSync(args, { cwd: dir });
   const imp = dfan('features', 'import', 'index.csv', '--out', 'feats', '--snippets', '6', '--no-progress');
   assert.equal(imp.status, 0, imp.stderr);
   assert.match(imp.stderr, /imported 24, skipped 0 \(already done\), failed 0 of 24/);
