@@ -13,18 +13,13 @@ import { importFeatures } from '../../src/features/import.js';
 import { readImportIndex } from '../../src/features/import-index.js';
 import { FeatureStore } from '../../src/features/store.js';
 import { runCliSync } from '../helpers/cli.js';
+import { needPython, PYTHON } from '../helpers/python.js';
 import { testDir } from '../helpers/temp.js';
 
-function numpyMissing(): string | false {
-  const r = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-  return r.status === 0
-    ? false
-    : 'skipped: python3 with numpy is not installed (apt-get install python3-numpy)';
-}
-const skip = numpyMissing();
+const skip = needPython(['numpy'], 'python3-numpy');
 
 function python(script: string, cwd: string): void {
-  const r = spawnSync('python3', ['-c', script], { cwd, encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', script], { cwd, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 }
 
