@@ -14,7 +14,7 @@ import type { Prediction } from '../../src/app/types.js';
 import { gridRegion } from '../../src/backbones/preprocess.js';
 import { readFeatures } from '../../src/features/store.js';
 import { runCliSync } from '../helpers/cli.js';
-import { ffmpeg, X264_FAST } from '../helpers/ffmpeg.js';
+import { lavfiClip } from '../helpers/ffmpeg.js';
 import { testDir } from '../helpers/temp.js';
 import { writeClip3dLike, writeVitLike } from './token-models.js';
 
@@ -23,14 +23,10 @@ const dfan = (...args: string[]) => runCliSync(args, { timeout: 300_000 });
 function cueVideo(path: string, colour: string, fx: number, fy: number): void {
   const x = Math.round(fx * 96);
   const y = Math.round(fy * 54);
-  ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=0x606060:s=96x54:r=10:d=1,drawbox=x=${x}+t*8:y=${y}:w=14:h=14:color=${colour}:t=fill,format=yuv420p`,
-    ...X264_FAST,
+  lavfiClip(
     path,
-  ]);
+    `color=c=0x606060:s=96x54:r=10:d=1,drawbox=x=${x}+t*8:y=${y}:w=14:h=14:color=${colour}:t=fill,format=yuv420p`,
+  );
 }
 
 function writePack(dir: string): string {
