@@ -22,9 +22,11 @@ const dir = testDir('dfan-app-playback-');
 const SOURCE = 'testsrc2=s=176x144:d=1:r=10';
 const TONE = ['-f', 'lavfi', '-i', 'sine=f=440:d=1'];
 
-/** An MPEG-4 Part 2 + MP3 AVI, the kind old cameras and DivX/Xvid encoders wrote. */
-function mpeg4Avi(name: string): string {
-  const file = join(dir, name);
+/** An MPEG-4 Part 2 + MP3 AVI, the kind old cameras and DivX/Xvid encoders wrote (made once for the file). */
+let aviFile = '';
+function mpeg4Avi(): string {
+  if (aviFile) return aviFile;
+  const file = join(dir, 'camera.avi');
   ffmpeg([
     '-f',
     'lavfi',
@@ -40,6 +42,7 @@ function mpeg4Avi(name: string): string {
     '-shortest',
     file,
   ]);
+  aviFile = file;
   return file;
 }
 
@@ -70,7 +73,7 @@ test('a browser plays H.264 MP4 and VP9 WebM as they are; AVI, Theora and H.264 
 });
 
 test('convertForBrowser: an MPEG-4 Part 2 AVI becomes an H.264/AAC MP4 of the same length, written whole', async () => {
-  const avi = mpeg4Avi('camera.avi');
+  const avi = mpeg4Avi();
   const before = await probe(avi);
   assert.equal(before.codec, 'mpeg4');
   const plan = await checkVideoFile(avi);
@@ -120,7 +123,7 @@ async function settled(app: FastifyInstance, id: string): Promise<Record<string,
 }
 
 test('server: 409 while the copy is made, then the copy (ranges too) until the TTL sweep removes it', async () => {
-  const avi = mpeg4Avi('upload.avi');
+  const avi = mpeg4Avi();
   let release = () => {};
   const gate = new Promise<void>((r) => {
     release = r;
@@ -173,7 +176,7 @@ test('server: 409 while the copy is made, then the copy (ranges too) until the T
 });
 
 test('server: a copy that cannot be made leaves the player on key frames (415), and the job says why', async () => {
-  const avi = mpeg4Avi('failing.avi');
+  const avi = mpeg4Avi();
   const { app } = await serverWith(async () => {
     throw new Error('Unknown encoder libx264');
   });

@@ -3,32 +3,23 @@
  * through a fake pack on generated clips (fast), and the real default pack on ../shared/media.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { PNG } from 'pngjs';
 import { checkPrediction, describeGrid } from '../../src/app/explain.js';
 import type { Prediction } from '../../src/app/types.js';
-import { projectRoot } from '../../src/version.js';
+import { runCli } from '../helpers/cli.js';
 import { lavfiClip } from '../helpers/ffmpeg.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { testDir } from '../helpers/temp.js';
 import { writeFakePack } from './fake-pack.js';
 
-const CLI = join(projectRoot(), 'dist', 'src', 'cli.js');
 const dir = testDir('dfan-app-predict-');
 let clip = '';
 let fakePack = '';
 
-function dfan(args: string[], timeout = 120_000): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { timeout, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const dfan = (args: string[], timeout = 120_000) => runCli(args, { timeout });
 
 before(async () => {
   clip = join(dir, 'bright box.mp4');

@@ -4,13 +4,12 @@
  * temporal and spatial focus in the contract.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { checkPrediction } from '../../src/app/explain.js';
 import { packSpecOf } from '../../src/app/run-model.js';
 import type { Prediction } from '../../src/app/types.js';
-import { projectRoot } from '../../src/version.js';
+import { runCli } from '../helpers/cli.js';
 import { lavfiClip } from '../helpers/ffmpeg.js';
 import { testDir } from '../helpers/temp.js';
 import { writeFakePack } from './fake-pack.js';
@@ -45,14 +44,7 @@ test('pack spec from a run pack id', () => {
 });
 
 test('predict --model RUN: trained run, its classes, learned focus, contract invariants', async () => {
-  const cli = join(projectRoot(), 'dist', 'src', 'cli.js');
-  const out = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-    execFile(
-      process.execPath,
-      [cli, 'predict', clip, '--model', runDir, '--pack', fakePack, '--json'],
-      (err, stdout, stderr) => resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
-    );
-  });
+  const out = await runCli(['predict', clip, '--model', runDir, '--pack', fakePack, '--json']);
   assert.equal(out.code, 0, out.stderr);
   const p = JSON.parse(out.stdout) as Prediction;
   assert.deepEqual(checkPrediction(p), []);
@@ -68,11 +60,7 @@ test('predict --model RUN: trained run, its classes, learned focus, contract inv
   // the fake map covers the whole frame: every grid says so, and the stream in words
   for (const g of p.spatial.object) assert.deepEqual(g.region, [0, 0, 1, 1]);
   assert.equal(p.spatialStreams?.[0].spans, 'the whole frame');
-  const term = await new Promise<string>((resolve) => {
-    execFile(process.execPath, [cli, 'predict', clip, '--model', runDir, '--pack', fakePack], (_e, stdout) =>
-      resolve(stdout),
-    );
-  });
+  const term = (await runCli(['predict', clip, '--model', runDir, '--pack', fakePack])).stdout;
   assert.match(term, /trained DFAN run/);
   assert.doesNotMatch(term, /ZERO-SHOT/);
 });

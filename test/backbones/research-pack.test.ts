@@ -3,7 +3,6 @@
  * clips. Skips cleanly when ../shared is absent.
  */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
@@ -17,7 +16,8 @@ import { loadBackbone } from '../../src/backbones/runner.js';
 import { loadTflite } from '../../src/backbones/tflite.js';
 import { halveFrame } from '../../src/backbones/tiles.js';
 import { DfanError } from '../../src/errors.js';
-import { decodeFrames, findFfmpeg, probe, sampleSnippets } from '../../src/video/index.js';
+import { decodeFrames, probe, sampleSnippets } from '../../src/video/index.js';
+import { ffmpeg } from '../helpers/ffmpeg.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { testDir } from '../helpers/temp.js';
 
@@ -39,14 +39,14 @@ after(async () => {
 /** A tiny generated clip: moving test pattern, optionally with a 440 Hz tone or a silent track. */
 async function genClip(name: string, audio: 'none' | 'sine' | 'silent', seconds = 2): Promise<string> {
   const out = join(tmp, name);
-  const args = ['-v', 'error', '-y', '-f', 'lavfi', '-i', `testsrc=size=320x240:rate=25:duration=${seconds}`];
+  const args = ['-f', 'lavfi', '-i', `testsrc=size=320x240:rate=25:duration=${seconds}`];
   if (audio === 'sine')
     args.push('-f', 'lavfi', '-i', `sine=frequency=440:sample_rate=44100:duration=${seconds}`);
   if (audio === 'silent') args.push('-f', 'lavfi', '-i', `anullsrc=r=44100:cl=mono:d=${seconds}`);
   args.push('-pix_fmt', 'yuv420p', '-c:v', 'libx264', '-preset', 'ultrafast');
   if (audio !== 'none') args.push('-c:a', 'aac', '-shortest');
   args.push(out);
-  execFileSync(findFfmpeg().ffmpeg, args);
+  ffmpeg(args);
   return out;
 }
 

@@ -6,7 +6,6 @@
  * The videos are grey 16:9 clips with a red or a blue square (the class) at varying places.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -14,26 +13,20 @@ import { checkPrediction } from '../../src/app/explain.js';
 import type { Prediction } from '../../src/app/types.js';
 import { gridRegion } from '../../src/backbones/preprocess.js';
 import { readFeatures } from '../../src/features/store.js';
-import { projectRoot } from '../../src/version.js';
-import { ffmpeg, X264_FAST } from '../helpers/ffmpeg.js';
+import { runCliSync } from '../helpers/cli.js';
+import { lavfiClip } from '../helpers/ffmpeg.js';
 import { testDir } from '../helpers/temp.js';
 import { writeClip3dLike, writeVitLike } from './token-models.js';
 
-const CLI = join(projectRoot(), 'dist', 'src', 'cli.js');
-const dfan = (...args: string[]) =>
-  spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 300_000 });
+const dfan = (...args: string[]) => runCliSync(args, { timeout: 300_000 });
 
 function cueVideo(path: string, colour: string, fx: number, fy: number): void {
   const x = Math.round(fx * 96);
   const y = Math.round(fy * 54);
-  ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=0x606060:s=96x54:r=10:d=1,drawbox=x=${x}+t*8:y=${y}:w=14:h=14:color=${colour}:t=fill,format=yuv420p`,
-    ...X264_FAST,
+  lavfiClip(
     path,
-  ]);
+    `color=c=0x606060:s=96x54:r=10:d=1,drawbox=x=${x}+t*8:y=${y}:w=14:h=14:color=${colour}:t=fill,format=yuv420p`,
+  );
 }
 
 function writePack(dir: string): string {

@@ -16,7 +16,7 @@ import { loadBackbone } from '../../src/backbones/runner.js';
 import { DfanError } from '../../src/errors.js';
 import { extractVideo } from '../../src/features/extract.js';
 import type { Frame } from '../../src/video/types.js';
-import { ffmpeg, X264_FAST } from '../helpers/ffmpeg.js';
+import { lavfiClip } from '../helpers/ffmpeg.js';
 import { testDir } from '../helpers/temp.js';
 import { writeClip3dLike, writeVitLike } from './token-models.js';
 
@@ -220,15 +220,10 @@ test('an output with the right size but other dims (THWC declared for a CTHW map
 
 /** A grey 16:9 clip with a white square whose top-left is at (fx, fy) of the frame. */
 function cueClip(path: string, fx: number, fy: number): string {
-  ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=0x404040:s=320x180:r=10:d=1,drawbox=x=${Math.round(fx * 320)}:y=${Math.round(fy * 180)}:w=36:h=36:color=white:t=fill,format=yuv420p`,
-    ...X264_FAST,
+  return lavfiClip(
     path,
-  ]);
-  return path;
+    `color=c=0x404040:s=320x180:r=10:d=1,drawbox=x=${Math.round(fx * 320)}:y=${Math.round(fy * 180)}:w=36:h=36:color=white:t=fill,format=yuv420p`,
+  );
 }
 
 test('decoded video: each token / clip cell covers its part of the stream region (centre crop of 16:9), cells state their time steps', async () => {

@@ -14,15 +14,10 @@ import { loadPackFile } from '../../src/backbones/packs/format.js';
 import { loadBackbone } from '../../src/backbones/runner.js';
 import { projectRoot } from '../../src/version.js';
 import type { Frame } from '../../src/video/types.js';
+import { needPython, PYTHON } from '../helpers/python.js';
 import { testDir } from '../helpers/temp.js';
 
-const PYTHON = process.env.DFAN_PYTHON ?? '/usr/bin/python3';
 const SCRIPT = join(projectRoot(), 'test', 'backbones', 'torch_exports.py');
-
-function noTorch(): string | false {
-  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy'], { encoding: 'utf8' });
-  return r.status === 0 ? false : `skipped: ${PYTHON} cannot import torch and numpy (python3-torch)`;
-}
 
 /** uint8 RGB frames [n, h, w, 3] from a raw file. */
 function framesOf(file: string, n: number, w: number, h: number): Frame[] {
@@ -41,7 +36,7 @@ function floats(file: string): Float32Array {
 }
 
 test('PyTorch exports (CLIP-like tokens, VideoMAE-like tokens, 3-D ResNet-like map): dfan stores what PyTorch means', {
-  skip: noTorch(),
+  skip: needPython(['torch', 'numpy'], 'python3-torch python3-numpy'),
   timeout: 180_000,
 }, async () => {
   const dir = testDir('dfan-torch-');

@@ -5,17 +5,15 @@
  * --observe-test shows its test-selected figure after the metrics, labelled, on its test videos only.
  */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { projectRoot } from '../../src/version.js';
+import { runCliSync } from '../helpers/cli.js';
 import { syntheticStore } from '../helpers/synthetic-store.js';
 import { testDir } from '../helpers/temp.js';
 
 const tmp = testDir('dfan-eval-');
-const cli = join(projectRoot(), 'dist', 'src', 'cli.js');
-const dfan = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const dfan = (...args: string[]) => runCliSync(args);
 
 test('dfan eval --run RUN finds the dataset the run was trained on; old and moved ones say what to do', async () => {
   const spec = { videos: 30, T: 4, H: 2, W: 2, C: 8, strength: 4, vectors: { action: 4 } };

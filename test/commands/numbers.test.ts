@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { test } from 'node:test';
 import { parseNumber } from '../../src/commands/numbers.js';
 import { isDfanError } from '../../src/errors.js';
-import { projectRoot } from '../../src/version.js';
+import { runCliSync } from '../helpers/cli.js';
 
 const badArgument = (message: RegExp) => (e: unknown) =>
   isDfanError(e) && e.code === 'BAD_ARGUMENT' && message.test(e.message);
@@ -32,7 +30,6 @@ test('parseNumber: integers by default, ranges inclusive, the message names opti
 });
 
 test('a bad number on any command is a usage error (exit 2) naming the option, never an "unexpected error"', () => {
-  const cli = join(projectRoot(), 'dist', 'src', 'cli.js');
   const cases: string[][] = [
     ['train', '--features', 'f', '--dataset', 'd.csv', '--out', 'r', '--lr', 'abc'],
     ['train', '--features', 'f', '--dataset', 'd.csv', '--out', 'r', '--split', '0'],
@@ -42,7 +39,7 @@ test('a bad number on any command is a usage error (exit 2) naming the option, n
     ['queue', 'status', '--recent', 'many'],
   ];
   for (const args of cases) {
-    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    const r = runCliSync(args);
     const option = args.find((a, i) => a.startsWith('-') && i === args.length - 2) ?? '';
     assert.equal(r.status, 2, `dfan ${args.join(' ')}: exit ${r.status}, stderr ${r.stderr}`);
     assert.match(r.stderr, new RegExp(`${option} must be`), `dfan ${args.join(' ')}: ${r.stderr}`);

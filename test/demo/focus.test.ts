@@ -215,18 +215,25 @@ function makeClip(path: string, seconds: number, source: string): void {
   lavfiClip(path, `${source}:d=${seconds}`, [...X264_FAST, '-pix_fmt', 'yuv420p']);
 }
 
-/** Still footage, two clips (so one is held out): any change inside the box is the photo. */
-async function stillFootage(dir: string): Promise<string> {
-  mkdirSync(dir, { recursive: true });
-  makeClip(join(dir, 'a.mp4'), 6, 'smptebars=s=640x360:r=10');
-  makeClip(join(dir, 'b.mp4'), 4, 'color=c=0x406080:s=480x360:r=10');
-  return dir;
+/**
+ * Still footage, two clips (so one is held out): any change inside the box is the photo. Made once
+ * for the file: the generator only reads it.
+ */
+let stillDir = '';
+function stillFootage(): string {
+  if (!stillDir) {
+    stillDir = join(tmp, 'clips');
+    mkdirSync(stillDir, { recursive: true });
+    makeClip(join(stillDir, 'a.mp4'), 6, 'smptebars=s=640x360:r=10');
+    makeClip(join(stillDir, 'b.mp4'), 4, 'color=c=0x406080:s=480x360:r=10');
+  }
+  return stillDir;
 }
 
 test('generator: the photo is where truth.json says, only in its interval; photos and footage held out', {
   skip: noStamps,
 }, async () => {
-  const footage = await stillFootage(join(tmp, 'clips'));
+  const footage = stillFootage();
   const spec = { ...DEFAULT_FOCUS, classes: 2, perClass: 6, duration: 4, T: 4, testFraction: 1 / 3, seed: 3 };
   const ds = await buildFocusDataset(join(tmp, 'ds'), spec, { footage });
   assert.equal(ds.videos.length, 12);
@@ -267,7 +274,7 @@ test('generator: the photo is where truth.json says, only in its interval; photo
 test('generator with sharedPhotos: test videos show the training photos, k per class; held out again, they are re-rendered', {
   skip: noStamps,
 }, async () => {
-  const footage = await stillFootage(join(tmp, 'clips-shared'));
+  const footage = stillFootage();
   const dir = join(tmp, 'shared-photos');
   const spec = { ...DEFAULT_FOCUS, classes: 2, perClass: 6, duration: 4, T: 4, testFraction: 1 / 3, seed: 5 };
   const ds = await buildFocusDataset(dir, spec, { footage, sharedPhotos: 2 });
@@ -339,7 +346,7 @@ async function assertPhotoWhereTruthSays(dir: string, v: FocusVideo, duration: n
 test("a demo folder rebuilt with another seed renders that seed's videos (never the cached ones of the first); the same seed reuses them", {
   skip: noStamps,
 }, async () => {
-  const footage = await stillFootage(join(tmp, 'clips-reseed'));
+  const footage = stillFootage();
   const dir = join(tmp, 'reseed');
   const spec = { ...DEFAULT_FOCUS, classes: 2, perClass: 3, duration: 4, T: 4, testFraction: 1 / 3 };
   const first = await buildFocusDataset(dir, { ...spec, seed: 1 }, { footage });

@@ -4,13 +4,14 @@
  * file, odd names.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { FeatureStore, readFeatures } from '../../src/features/store.js';
+import { CLI, runCliSync } from '../helpers/cli.js';
 import { testDir } from '../helpers/temp.js';
-import { builtFakePack, CLI, makeVideo } from './helpers.js';
+import { builtFakePack, makeVideo } from './helpers.js';
 
 const dir = testDir('dfan-cli-');
 const colours = ['red', 'green', 'blue', 'yellow', 'white', 'gray'];
@@ -20,11 +21,7 @@ before(() => {
 });
 
 function run(args: string[], env: Record<string, string> = {}) {
-  return spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    timeout: 60_000,
-  });
+  return runCliSync(args, { env: { ...process.env, ...env }, timeout: 60_000 });
 }
 
 function loggedPaths(log: string): string[] {
@@ -173,7 +170,7 @@ test('a manifest with a missing file: listed as not found, the rest extracted, k
   const vf = await store.load('clips/Joy/one.mp4');
   assert.equal(vf.meta.source, 'clips/Joy/one.mp4');
   assert.equal(vf.snippets.length, 2);
-  const list = spawnSync(process.execPath, [CLI, 'features', 'list', out], { encoding: 'utf8' });
+  const list = runCliSync(['features', 'list', out]);
   assert.equal(list.status, 0, list.stderr);
   assert.match(list.stdout, /2 extracted, 1 failed/);
   assert.match(list.stdout, /FAILED\s+clips\/Fear\/gone\.mp4\s+video file not found/);
@@ -210,9 +207,7 @@ test('odd file names and keys; features inspect (text and --json); bad arguments
   for (const n of readdirSync(out))
     assert.match(n, /^(index\.json|[A-Za-z0-9][A-Za-z0-9._-]*\.safetensors)$/, n);
   const file = store.pathFor('Fear/[HD]Scary(2)^x=1.mp4');
-  const insp = spawnSync(process.execPath, [CLI, 'features', 'inspect', file, '--json'], {
-    encoding: 'utf8',
-  });
+  const insp = runCliSync(['features', 'inspect', file, '--json']);
   assert.equal(insp.status, 0, insp.stderr);
   const j = JSON.parse(insp.stdout) as {
     meta: { key: string };
@@ -231,17 +226,13 @@ test('odd file names and keys; features inspect (text and --json); bad arguments
     },
   ]);
   assert.equal(j.snippets.length, 3);
-  const text = spawnSync(process.execPath, [CLI, 'features', 'inspect', file, '--verify'], {
-    encoding: 'utf8',
-  });
+  const text = runCliSync(['features', 'inspect', file, '--verify']);
   assert.equal(text.status, 0, text.stderr);
   assert.match(text.stdout, /object\s+F16 \[3, 2, 2, 3\]/);
   assert.match(text.stdout, /sha256 verified/);
   // a foreign file gives a one-line BAD_FEATURES error
   writeFileSync(join(dir, 'foreign.safetensors'), 'garbage garbage garbage');
-  const bad = spawnSync(process.execPath, [CLI, 'features', 'inspect', join(dir, 'foreign.safetensors')], {
-    encoding: 'utf8',
-  });
+  const bad = runCliSync(['features', 'inspect', join(dir, 'foreign.safetensors')]);
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /foreign\.safetensors: not a valid safetensors file/);
   // an unknown stream and a missing input are user errors

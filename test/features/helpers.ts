@@ -15,7 +15,6 @@ export function makeVideo(path: string, colour = 'red', seconds = 1, size = '64x
 }
 
 export const FAKE_PACK = join(projectRoot(), 'dist', 'test', 'features', 'fake-pack.js');
-export const CLI = join(projectRoot(), 'dist', 'src', 'cli.js');
 
 export function builtFakePack(): string {
   if (!existsSync(FAKE_PACK)) throw new Error(`build first: ${FAKE_PACK} is missing`);

@@ -12,19 +12,14 @@ import { test } from 'node:test';
 import { importFeatures } from '../../src/features/import.js';
 import { readImportIndex } from '../../src/features/import-index.js';
 import { FeatureStore } from '../../src/features/store.js';
-import { projectRoot } from '../../src/version.js';
+import { runCliSync } from '../helpers/cli.js';
+import { needPython, PYTHON } from '../helpers/python.js';
 import { testDir } from '../helpers/temp.js';
 
-function numpyMissing(): string | false {
-  const r = spawnSync('python3', ['-c', 'import numpy'], { stdio: 'ignore' });
-  return r.status === 0
-    ? false
-    : 'skipped: python3 with numpy is not installed (apt-get install python3-numpy)';
-}
-const skip = numpyMissing();
+const skip = needPython(['numpy'], 'python3-numpy');
 
 function python(script: string, cwd: string): void {
-  const r = spawnSync('python3', ['-c', script], { cwd, encoding: 'utf8' });
+  const r = spawnSync(PYTHON, ['-c', script], { cwd, encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
 }
 
@@ -196,9 +191,7 @@ open('manifest.csv', 'w').write('\\n'.join(man) + '\\n')
 `,
     dir,
   );
-  const cli = join(projectRoot(), 'dist', 'src', 'cli.js');
-  const dfan = (...args: string[]) =>
-    spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8', cwd: dir });
+  const dfan = (...args: string[]) => runCliSync(args, { cwd: dir });
   const imp = dfan('features', 'import', 'index.csv', '--out', 'feats', '--snippets', '6', '--no-progress');
   assert.equal(imp.status, 0, imp.stderr);
   assert.match(imp.stderr, /imported 24, skipped 0 \(already done\), failed 0 of 24/);

@@ -4,27 +4,22 @@
  * wrote and writes one that dfan reads back, integrity check included.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { readFeatures, writeFeatures } from '../../src/features/store.js';
 import { projectRoot } from '../../src/version.js';
+import { needPython, PYTHON } from '../helpers/python.js';
 import { testDir } from '../helpers/temp.js';
 import { sampleFeatures } from './helpers.js';
 
-const PYTHON = process.env.DFAN_PYTHON ?? 'python3';
 const SCRIPT = join(projectRoot(), 'test', 'features', 'dfan_features.py');
 const dir = testDir('dfan-python-');
-
-function pythonWithNumpy(): string | false {
-  const r = spawnSync(PYTHON, ['-c', 'import numpy'], { stdio: 'ignore' });
-  return r.status === 0 ? false : `skipped: ${PYTHON} with numpy is absent (apt-get install python3-numpy)`;
-}
 
 const python = (...args: string[]) => execFileSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8' });
 
 test('Python (json + numpy) reads a dfan feature file and writes one dfan reads', {
-  skip: pythonWithNumpy(),
+  skip: needPython(['numpy'], 'python3-numpy'),
 }, async () => {
   const vf = sampleFeatures('Fear/clip 01');
   const ours = join(dir, 'ours.safetensors');

@@ -13,7 +13,7 @@ import { extractVideo } from '../../src/features/extract.js';
 import { mapRegion } from '../../src/features/region.js';
 import type { VideoFeatures } from '../../src/features/types.js';
 import { sampleGrid } from '../../src/render/index.js';
-import { ffmpeg, X264_FAST } from '../helpers/ffmpeg.js';
+import { lavfiClip } from '../helpers/ffmpeg.js';
 import { testDir } from '../helpers/temp.js';
 
 const close = (a: number[], b: number[]) => a.every((v, i) => Math.abs(v - b[i]) < 1e-6);
@@ -76,15 +76,10 @@ function patchClip(path: string, size: string, fx: number, fy: number): string {
   const side = Math.round(Math.min(w, h) / 5);
   const x = Math.round(fx * w);
   const y = Math.round(fy * h);
-  ffmpeg([
-    '-f',
-    'lavfi',
-    '-i',
-    `color=c=0x505050:s=${size}:r=5:d=1,drawbox=x=${x}:y=${y}:w=${side}:h=${side}:color=white:t=fill,format=yuv420p`,
-    ...X264_FAST,
+  return lavfiClip(
     path,
-  ]);
-  return path;
+    `color=c=0x505050:s=${size}:r=5:d=1,drawbox=x=${x}:y=${y}:w=${side}:h=${side}:color=white:t=fill,format=yuv420p`,
+  );
 }
 
 /** Column (0..1) of the cell whose map values differ most between two object maps [T,H,W,C]. */

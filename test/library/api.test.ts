@@ -11,10 +11,11 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import * as dfan from '../../src/index.js';
 import { writeFakePack } from '../app/fake-pack.js';
+import { runCli } from '../helpers/cli.js';
 import { lavfiClip } from '../helpers/ffmpeg.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { testDir } from '../helpers/temp.js';
-import { run, timeless } from './helpers.js';
+import { timeless } from './helpers.js';
 
 /** Runs `fn`, which must throw a DfanError of `code` whose one-line text matches `pattern`. */
 async function rejects(
@@ -132,7 +133,7 @@ test('recognizer.predict = `dfan predict --json` on a generated clip (fake pack)
     'color=c=black:s=320x240:d=4:r=10,drawbox=x=230:y=20:w=50:h=50:color=white:t=fill,format=yuv420p',
   );
   const pack = await writeFakePack(dir);
-  const cli = await run(['predict', clip, '--json', '--pack', pack]);
+  const cli = await runCli(['predict', clip, '--json', '--pack', pack]);
   assert.equal(cli.code, 0, cli.stderr);
   const expected = timeless(JSON.parse(cli.stdout));
 
@@ -202,7 +203,7 @@ test('the default model on a real clip: exactly what `dfan predict --json` answe
   skip: needShared(SINGLE_FACE),
 }, async () => {
   const clip = sharedPath(SINGLE_FACE);
-  const cli = await run(['predict', clip, '--json']);
+  const cli = await runCli(['predict', clip, '--json']);
   assert.equal(cli.code, 0, cli.stderr);
   const recognizer = await dfan.createRecognizer();
   try {

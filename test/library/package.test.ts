@@ -12,9 +12,10 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { projectRoot } from '../../src/version.js';
+import { execute, type Ran } from '../helpers/cli.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { testDir } from '../helpers/temp.js';
-import { execute, type Ran, timeless } from './helpers.js';
+import { timeless } from './helpers.js';
 
 const root = projectRoot();
 const scratch = testDir('dfan-library-package-');

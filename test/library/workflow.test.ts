@@ -13,9 +13,10 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import * as dfan from '../../src/index.js';
 import { writeFakePack } from '../app/fake-pack.js';
+import { runCli } from '../helpers/cli.js';
 import { lavfiClip } from '../helpers/ffmpeg.js';
 import { testDir } from '../helpers/temp.js';
-import { run, timeless } from './helpers.js';
+import { timeless } from './helpers.js';
 
 const dir = testDir('dfan-library-workflow-');
 const feats = join(dir, 'feats');
@@ -82,7 +83,7 @@ test('extract → train → evaluate → predict: the CLI answers, through typed
   assert.deepEqual([...trained.classes].sort(), ['blue', 'red']);
   assert.equal(trained.trainSize, 8);
 
-  const cliEval = await run(['eval', '--run', runDir, '--dataset', manifest, '--json']);
+  const cliEval = await runCli(['eval', '--run', runDir, '--dataset', manifest, '--json']);
   assert.equal(cliEval.code, 0, cliEval.stderr);
   const fromFolder = await dfan.evaluate(runDir, { dataset: manifest });
   assert.deepEqual(fromFolder.metrics, JSON.parse(cliEval.stdout));
@@ -90,7 +91,7 @@ test('extract → train → evaluate → predict: the CLI answers, through typed
   assert.equal(fromFolder.videos.length, 4);
   // the run records the dataset it was trained on: evaluate(run) alone finds it, as `dfan eval --run` does
   assert.deepEqual((await dfan.evaluate(runDir)).metrics, fromFolder.metrics);
-  const cliAlone = await run(['eval', '--run', runDir, '--json']);
+  const cliAlone = await runCli(['eval', '--run', runDir, '--json']);
   assert.equal(cliAlone.code, 0, cliAlone.stderr);
   assert.deepEqual(JSON.parse(cliAlone.stdout), fromFolder.metrics);
   const loaded = await dfan.loadRun(runDir);
@@ -110,7 +111,7 @@ test('extract → train → evaluate → predict: the CLI answers, through typed
   }
 
   const clip = join(dir, rows[9].key);
-  const cliPredict = await run(['predict', clip, '--model', runDir, '--pack', pack, '--json']);
+  const cliPredict = await runCli(['predict', clip, '--model', runDir, '--pack', pack, '--json']);
   assert.equal(cliPredict.code, 0, cliPredict.stderr);
   const recognizer = await dfan.createRecognizer({ model: runDir, pack });
   try {

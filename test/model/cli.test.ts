@@ -1,31 +1,20 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
-import { syntheticSet } from '../../research/synthetic.js';
-import { FeatureStore } from '../../src/features/store.js';
-import { projectRoot } from '../../src/version.js';
+import { test } from 'node:test';
+import { runCliSync } from '../helpers/cli.js';
+import { syntheticStore } from '../helpers/synthetic-store.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-cli-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
-const cli = join(projectRoot(), 'dist', 'src', 'cli.js');
-const dfan = (...args: string[]) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+const tmp = testDir('dfan-cli-');
+const dfan = (...args: string[]) => runCliSync(args);
 
 test('dfan train → dfan eval on a feature store and a CSV manifest (videos absent: features suffice)', async () => {
-  const syn = syntheticSet({ videos: 36, T: 6, H: 3, W: 3, C: 16, strength: 4, vectors: { action: 4 } });
-  const store = await FeatureStore.open(join(tmp, 'feats'), { create: true });
-  for (const it of syn.dataset.items) await store.save(await syn.source.load(it.key));
-  await store.flush();
-  const manifest = join(tmp, 'manifest.csv');
-  writeFileSync(
-    manifest,
-    `video,label,split\n${syn.dataset.items.map((i) => `${i.key},${i.label},${i.split}`).join('\n')}\n`,
-  );
+  const spec = { videos: 36, T: 6, H: 3, W: 3, C: 16, strength: 4, vectors: { action: 4 } };
+  const { syn, features, manifest } = await syntheticStore(tmp, spec);
   const run = join(tmp, 'run');
   const train = (...extra: string[]) =>
-    dfan('train', '--features', join(tmp, 'feats'), '--dataset', manifest, '--out', run, ...extra);
+    dfan('train', '--features', features, '--dataset', manifest, '--out', run, ...extra);
   const t = train('--epochs', '3', '--seed', '2');
   assert.equal(t.status, 0, t.stderr);
   assert.match(t.stderr, /epoch {3}1 {2}loss/);

@@ -356,8 +356,9 @@ for (const isa of ['avx2', 'base']) {
   const why = skip || (child ? 'inside the child run' : process.arch !== 'x64' ? 'x86-64 only' : false);
   test(`native kernels compiled for ${isa}: the same tests pass`, { skip: why }, () => {
     const file = fileURLToPath(import.meta.url);
+    // NODE_TEST_CONTEXT (set by the runner of this file) would make the child `node --test` run nothing
     execFileSync(process.execPath, ['--test', '--test-concurrency=1', file], {
-      env: { ...process.env, DFAN_NATIVE_ISA: isa, DFAN_ENGINE_TEST_ISA: isa },
+      env: { ...process.env, NODE_TEST_CONTEXT: undefined, DFAN_NATIVE_ISA: isa, DFAN_ENGINE_TEST_ISA: isa },
       stdio: 'pipe',
     });
     const line = execFileSync(

@@ -1,18 +1,17 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { syntheticSet } from '../../research/synthetic.js';
-import { FeatureStore } from '../../src/features/store.js';
 import { resolveTrainConfig } from '../../src/model/config.js';
 import { checkMembers } from '../../src/model/ensemble.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
 import { loadRun } from '../../src/model/run.js';
 import { trainRun } from '../../src/model/train-run.js';
+import { syntheticStore } from '../helpers/synthetic-store.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-ensemble-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = testDir('dfan-ensemble-');
 
 const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
   assert.equal(a.length, b.length, what);
@@ -21,23 +20,12 @@ const close = (a: ArrayLike<number>, b: ArrayLike<number>, what: string) => {
 };
 
 test('ensemble from a feature folder: members train in worker threads, the run folder loads as their mean', async () => {
-  const syn = syntheticSet({
-    videos: 40,
-    T: 6,
-    H: 3,
-    W: 3,
-    C: 16,
-    strength: 2,
-    vectors: { action: 4 },
-    seed: 2,
-  });
-  const store = await FeatureStore.open(join(tmp, 'feats'), { create: true });
-  for (const it of syn.dataset.items) await store.save(await syn.source.load(it.key));
-  await store.flush();
+  const spec = { videos: 40, T: 6, H: 3, W: 3, C: 16, strength: 2, vectors: { action: 4 }, seed: 2 };
+  const { syn, features } = await syntheticStore(tmp, spec);
   const out = join(tmp, 'run');
   const lines: string[] = [];
   const r = await trainRun({
-    features: join(tmp, 'feats'),
+    features,
     dataset: syn.dataset,
     out,
     model: { variant: 'dual' },
@@ -69,7 +57,7 @@ test('ensemble from a feature folder: members train in worker threads, the run f
     const loaded = await loadRun(out);
     const [ev, e0, e1, e2, eL] = await Promise.all(
       [r.predictor, m0, m1, m2, loaded].map((p) =>
-        evaluateRun(p, { dataset: syn.dataset, split: 'test', features: join(tmp, 'feats') }),
+        evaluateRun(p, { dataset: syn.dataset, split: 'test', features }),
       ),
     );
     assert.deepEqual(eL.videos, ev.videos, 'saved and loaded: the same predictions as the trained one');

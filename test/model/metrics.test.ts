@@ -1,14 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { computeMetrics, metricsFromScoreFile, metricsMarkdown } from '../../src/data/metrics.js';
 import { DfanError } from '../../src/errors.js';
 import { softmax } from '../../src/util/softmax.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-metrics-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = testDir('dfan-metrics-');
 const file = (name: string, text: string) => {
   const p = join(tmp, name);
   writeFileSync(p, text);

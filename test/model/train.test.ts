@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, test } from 'node:test';
+import { test } from 'node:test';
 import { syntheticSet } from '../../research/synthetic.js';
 import { evaluateRun } from '../../src/model/evaluate.js';
 import { loadRun } from '../../src/model/run.js';
 import { trainRun } from '../../src/model/train-run.js';
+import { testDir } from '../helpers/temp.js';
 
-const tmp = mkdtempSync(join(tmpdir(), 'dfan-model-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+const tmp = testDir('dfan-model-');
 
 test('overfits a tiny training set to 100 %', async () => {
   const syn = syntheticSet({ videos: 12, T: 4, H: 2, W: 2, C: 8, classes: 3, strength: 1, testFraction: 0 });

@@ -1,22 +1,15 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { test } from 'node:test';
-import { projectRoot } from '../../src/version.js';
+import { runCliSync } from '../helpers/cli.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { testDir } from '../helpers/temp.js';
 
-const CLI = join(projectRoot(), 'dist', 'src', 'cli.js');
-
 function dfan(args: string[], cache: string) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    env: { ...process.env, DFAN_CACHE: cache },
-    encoding: 'utf8',
-    timeout: 60_000,
-  });
+  const r = runCliSync(args, { env: { ...process.env, DFAN_CACHE: cache }, timeout: 60_000 });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 

@@ -16,6 +16,7 @@ import { datasetStats } from '../../src/data/stats.js';
 import { isSplitResult, type ProtocolReport } from '../../src/protocol/report.js';
 import { runProtocol } from '../../src/protocol/run.js';
 import { decodePng } from '../../src/render/index.js';
+import { CLI } from '../helpers/cli.js';
 import { lavfiClip, X264_FAST } from '../helpers/ffmpeg.js';
 import { needSlow } from '../helpers/shared.js';
 import { testDir } from '../helpers/temp.js';
@@ -185,10 +186,9 @@ test('protocol end to end: extract once, 2 splits, report, confusion PNGs, resum
       ]);
   }
   await wb.xlsx.writeFile(kc);
-  const cli = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
   const evalOut = execFileSync(
     process.execPath,
-    [cli, 'eval', '--run', join(out, 'dual', 'split-01', 'run'), '--dataset', lists, '--keyclips', kc],
+    [CLI, 'eval', '--run', join(out, 'dual', 'split-01', 'run'), '--dataset', lists, '--keyclips', kc],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
   );
   assert.match(evalOut, /Key-clip attribution .*: 6\/6 evaluated videos annotated/);
@@ -226,11 +226,10 @@ test('protocol end to end: extract once, 2 splits, report, confusion PNGs, resum
 
 test('protocol --ablation through the CLI (slow)', { skip: needSlow() }, () => {
   const out = join(tmp, 'ablation');
-  const cli = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
   const stderr = execFileSync(
     process.execPath,
     [
-      cli,
+      CLI,
       'protocol',
       lists,
       '--root',

@@ -1,11 +1,9 @@
 /** The queue verbs teach in --help (options with defaults, an example) without a Redis. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
-import { CLI } from '../features/helpers.js';
+import { runCliSync } from '../helpers/cli.js';
 
-const help = (...args: string[]) =>
-  spawnSync(process.execPath, [CLI, ...args, '--help'], { encoding: 'utf8', timeout: 30_000 });
+const help = (...args: string[]) => runCliSync([...args, '--help'], { timeout: 30_000 });
 
 test('dfan worker / queue status / extract --queue: --help shows options, defaults and examples', () => {
   const w = help('worker');
@@ -25,21 +23,22 @@ test('dfan worker / queue status / extract --queue: --help shows options, defaul
 });
 
 test('--detach without --queue, and --queue with --workers, are usage errors (exit 2)', () => {
-  const a = spawnSync(process.execPath, [CLI, 'extract', 'x.mp4', '--out', 'y', '--detach'], {
-    encoding: 'utf8',
-  });
+  const a = runCliSync(['extract', 'x.mp4', '--out', 'y', '--detach']);
   assert.equal(a.status, 2);
   assert.match(a.stderr, /--detach needs --queue/);
-  const b = spawnSync(
-    process.execPath,
-    [CLI, 'extract', 'x.mp4', '--out', 'y', '--queue', 'redis://127.0.0.1:1', '--workers', '2'],
-    {
-      encoding: 'utf8',
-    },
-  );
+  const b = runCliSync([
+    'extract',
+    'x.mp4',
+    '--out',
+    'y',
+    '--queue',
+    'redis://127.0.0.1:1',
+    '--workers',
+    '2',
+  ]);
   assert.equal(b.status, 2);
   assert.match(b.stderr, /start `dfan worker`s instead/);
-  const c = spawnSync(process.execPath, [CLI, 'worker', '--queue', 'http://x'], { encoding: 'utf8' });
+  const c = runCliSync(['worker', '--queue', 'http://x']);
   assert.equal(c.status, 2);
   assert.match(c.stderr, /redis:\/\/ or rediss:\/\//);
 });

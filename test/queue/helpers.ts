@@ -1,6 +1,6 @@
 /** Spawning `dfan worker` / `dfan extract --queue` for the queue tests, with bounded waits. */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { CLI } from '../features/helpers.js';
+import { CLI } from '../helpers/cli.js';
 
 export interface Proc {
   child: ChildProcess;

@@ -8,12 +8,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
-import { projectRoot } from '../../src/version.js';
 import { decodeFrames, probe } from '../../src/video/index.js';
+import { runCliSync } from '../helpers/cli.js';
 import { testDir } from '../helpers/temp.js';
 import { audioOnly, hasMkfifo, testsrcClip, zeroLength } from './fixtures.js';
 
-const CLI = join(projectRoot(), 'dist', 'src', 'cli.js');
 const dir = testDir('dfan-video-');
 let good = '';
 const bad: Record<string, { path: string; code: string }> = {};
@@ -37,11 +36,7 @@ before(() => {
 });
 
 function cli(args: string[], env: NodeJS.ProcessEnv = {}) {
-  const r = spawnSync(process.execPath, [CLI, ...args], {
-    encoding: 'utf8',
-    timeout: 120_000,
-    env: { ...process.env, ...env },
-  });
+  const r = runCliSync(args, { timeout: 120_000, env: { ...process.env, ...env } });
   return {
     code: r.status,
     stdout: r.stdout,
@@ -158,10 +153,7 @@ test('odd names work: spaces, brackets, commas, ^, =, non-ASCII, leading dash, c
     assert.equal(JSON.parse(r.stdout).snippets.length, 2);
   }
   // relative name starting with '-' (after --) from the CLI
-  const r = spawnSync(process.execPath, [CLI, 'probe', '--json', '--', '-starts-with-dash.mp4'], {
-    cwd: dir,
-    encoding: 'utf8',
-  });
+  const r = runCliSync(['probe', '--json', '--', '-starts-with-dash.mp4'], { cwd: dir });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).width, 160);
 });

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import { before, test } from 'node:test';
 import { DfanError } from '../../src/errors.js';
 import { decodeFrameStream, decodeFrames, frameTimes, probe, sampleSnippets } from '../../src/video/index.js';
+import { ffmpeg } from '../helpers/ffmpeg.js';
 import { testDir } from '../helpers/temp.js';
 import {
   anamorphicClip,
   barClip,
   colourClip,
-  ffmpeg,
   meanRgb,
   nearestColour,
   rotatedClip,

@@ -3,11 +3,8 @@
  * Each goes into the folder it is given (tests use test/helpers/temp.ts).
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ffmpeg, lavfiClip } from '../helpers/ffmpeg.js';
-
-export { ffmpeg };
 
 /** libx264 at its default preset (the pixels these tests expect were measured with it). */
 const X264 = ['-c:v', 'libx264'];
@@ -98,12 +95,6 @@ export function testsrcClip(dir: string, name = 'testsrc.mp4'): string {
     ...X264,
     ...['-g', '25', '-movflags', '+faststart'],
   ]);
-}
-
-export function copyAs(src: string, dir: string, name: string): string {
-  const out = join(dir, name);
-  copyFileSync(src, out);
-  return out;
 }
 
 /** Nearest palette colour name of an RGB pixel. */

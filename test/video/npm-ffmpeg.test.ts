@@ -1,11 +1,9 @@
 /** The npm-shipped ffmpeg/ffprobe fallback (what a machine with only `npm ci` uses). */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { before, test } from 'node:test';
-import { projectRoot } from '../../src/version.js';
 import { decodeFrames, findFfmpeg, probe } from '../../src/video/index.js';
+import { runCliSync } from '../helpers/cli.js';
 import { testDir } from '../helpers/temp.js';
 import { colourClip, meanRgb, nearestColour, vfrClip } from './fixtures.js';
 
@@ -58,14 +56,9 @@ test('DFAN_FFMPEG_SOURCE=npm: probe and decode work with the npm binaries', {
 });
 
 test('CLI with the npm binaries (no system ffmpeg on PATH)', { skip: npmPackagesPresent() }, () => {
-  const r = spawnSync(
-    process.execPath,
-    [join(projectRoot(), 'dist', 'src', 'cli.js'), 'probe', '--json', colours],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, PATH: '/nonexistent', DFAN_FFMPEG_SOURCE: '' },
-    },
-  );
+  const r = runCliSync(['probe', '--json', colours], {
+    env: { ...process.env, PATH: '/nonexistent', DFAN_FFMPEG_SOURCE: '' },
+  });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(JSON.parse(r.stdout).frameCount, 100);
 });

@@ -12,9 +12,10 @@ import {
   sampleSnippets,
 } from '../../src/video/index.js';
 import type { VideoInfo } from '../../src/video/types.js';
+import { ffmpeg } from '../helpers/ffmpeg.js';
 import { needShared, sharedPath } from '../helpers/shared.js';
 import { testDir } from '../helpers/temp.js';
-import { colourClip, ffmpeg, meanRgb } from './fixtures.js';
+import { colourClip, meanRgb } from './fixtures.js';
 
 const dir = testDir('dfan-video-');
 let colours = '';

@@ -1,6 +1,5 @@
 /** src/render: PNG round trip, bitmap font, image ops, the heatmap and its ramp, contact sheets, and `dfan snippets --sheet`. */
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -19,7 +18,7 @@ import {
   resizeImage,
   strokeRect,
 } from '../../src/render/index.js';
-import { projectRoot } from '../../src/version.js';
+import { runCliSync } from '../helpers/cli.js';
 import { testDir } from '../helpers/temp.js';
 import { colourClip, meanRgb, nearestColour, PALETTE } from './fixtures.js';
 
@@ -152,21 +151,7 @@ test('contact sheet: grid geometry, tiles in place, labels drawn', () => {
 test('dfan snippets --sheet writes a PNG whose tiles show the colours at the key times', () => {
   const clip = colourClip(dir);
   const out = join(dir, 'sheet.png');
-  const r = spawnSync(
-    process.execPath,
-    [
-      join(projectRoot(), 'dist', 'src', 'cli.js'),
-      'snippets',
-      clip,
-      '-T',
-      '4',
-      '--sheet',
-      out,
-      '--size',
-      '32',
-    ],
-    { encoding: 'utf8' },
-  );
+  const r = runCliSync(['snippets', clip, '-T', '4', '--sheet', out, '--size', '32']);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /contact sheet: .*sheet\.png/);
   assert.match(r.stdout, /^ *4 +3\.000 +4\.000 +3\.500/m);
