@@ -40,6 +40,7 @@ import { TUXPAINT_STAMPS } from '../src/demo/photos.js';
 import { rng } from '../src/util/random.js';
 import { projectRoot } from '../src/version.js';
 import type { Frame } from '../src/video/types.js';
+import { timePerItem } from './lib/backbones.js';
 import { arg, fmt } from './util.js';
 
 /** One map a backbone yields: [h, w, c] channels-last per frame. */
@@ -292,19 +293,9 @@ async function mobilenetCosts(frames: Frame[], repeats = 5, threads = 2): Promis
   console.log('|---|---:|---:|');
   for (const outs of sets) {
     const m = await nsfwMobilenetOnnx(outs, threads);
-    await m.run({ input: x }, outs); // warm-up
-    const wall: number[] = [];
-    const cpu: number[] = [];
-    for (let r = 0; r < repeats; r++) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      await m.run({ input: x }, outs);
-      wall.push((performance.now() - t0) / 16);
-      const c = process.cpuUsage(c0);
-      cpu.push((c.user + c.system) / 1000 / 16);
-    }
+    const t = await timePerItem(16, repeats, () => m.run({ input: x }, outs));
     await m.dispose();
-    console.log(`| ${outs.join(' + ')} | ${fmt(med(wall), 1)} | ${fmt(med(cpu), 1)} |`);
+    console.log(`| ${outs.join(' + ')} | ${fmt(t.ms, 1)} | ${fmt(t.cpu, 1)} |`);
   }
   // human's CenterNet backbone (512², NHWC 0..255) through tfgraph2onnx
   const g = await readHumanGraph('centernet', 1);
@@ -312,24 +303,10 @@ async function mobilenetCosts(frames: Frame[], repeats = 5, threads = 2): Promis
     threads,
   });
   const xc = framesToTensor(frames.slice(0, 16), stretchSpec(512, 'NHWC', 'input', { scale: 1 }));
-  await cn.run({ input: xc }, ['output_0']);
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await cn.run({ input: xc }, ['output_0']);
-    wall.push((performance.now() - t0) / 16);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000 / 16);
-  }
+  const t = await timePerItem(16, repeats, () => cn.run({ input: xc }, ['output_0']));
   await cn.dispose();
-  console.log(
-    `| human CenterNet → ${CENTERNET_BACKBONE} (512²) | ${fmt(med(wall), 1)} | ${fmt(med(cpu), 1)} |`,
-  );
+  console.log(`| human CenterNet → ${CENTERNET_BACKBONE} (512²) | ${fmt(t.ms, 1)} | ${fmt(t.cpu, 1)} |`);
 }
-
-const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 export async function run(args: string[]): Promise<void> {
   const photosDir = arg(args, 'photos', TUXPAINT_STAMPS);
