@@ -40,6 +40,7 @@ import { TUXPAINT_STAMPS } from '../src/demo/photos.js';
 import { rng } from '../src/util/random.js';
 import { projectRoot } from '../src/version.js';
 import type { Frame } from '../src/video/types.js';
+import { IMAGENET, rgbInput } from '../test/backbones/helpers.js';
 import { timePerItem } from './lib/backbones.js';
 import { arg, fmt } from './util.js';
 
@@ -67,17 +68,7 @@ function stretchSpec(
   name: string,
   extra: Partial<InputSpec> = {},
 ): InputSpec {
-  return {
-    name,
-    size: [size, size],
-    crop: 'stretch',
-    layout,
-    colorOrder: 'RGB',
-    scale: 1 / 255,
-    mean: [0, 0, 0],
-    std: [1, 1, 1],
-    ...extra,
-  };
+  return rgbInput({ name, size: [size, size], crop: 'stretch', layout, ...extra });
 }
 
 /** Average- (or max-) pool a channels-last map to at most `cap` × `cap` cells. */
@@ -223,7 +214,7 @@ function backbones(shared: string): Backbone[] {
   ];
   const references = [
     sharedOnnxMap(shared, 'mobilenetv2-12-int8-feat.onnx', 'ImageNet MobileNetV2 int8', 'feat_map_1280x7x7', {
-      spec: stretchSpec(224, 'NCHW', 'input', { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }),
+      spec: stretchSpec(224, 'NCHW', 'input', IMAGENET),
       label: 'ImageNet feat_map_1280x7x7',
     }),
     sharedOnnxMap(shared, 'tiny_darknet_imagenet.onnx', 'Tiny Darknet ImageNet', 'feat', {
