@@ -10,7 +10,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadManifestPack } from '../../src/backbones/manifest-pack.js';
 import type { FeaturePack } from '../../src/backbones/types.js';
 import { extractVideo } from '../../src/features/extract.js';
@@ -26,6 +26,7 @@ import {
 } from '../../src/video/index.js';
 import { IMAGENET, rgbInput } from '../../test/backbones/helpers.js';
 import { relErr } from '../../test/helpers/numeric.js';
+import { sharedPath } from '../../test/helpers/shared.js';
 import { cpuSeconds, fmt, medianRange, medianWallCpu, type Timing } from '../util.js';
 import { PythonPeer } from './python.js';
 
@@ -45,7 +46,7 @@ export interface ExtractRows {
 
 /** The clips of ../shared/media (DFAN_SHARED overrides ../shared), or null when absent. */
 function sharedClips(): string[] | null {
-  const dir = join(process.env.DFAN_SHARED ?? resolve(projectRoot(), '..', 'shared'), 'media');
+  const dir = sharedPath('media');
   try {
     return readdirSync(dir)
       .filter((f) => f.endsWith('.mp4'))
