@@ -22,7 +22,6 @@ import {
   featureSet,
   linearProbe,
   meanPool,
-  meanStd,
   type ProbeResult,
 } from '../research/probe/linear.js';
 import { backgroundFrames, loadStamps, smallCueFrame, wholePhotoFrame } from '../research/probe/photos.js';
@@ -37,6 +36,7 @@ import { writeOnnx } from '../src/backbones/onnx-writer.js';
 import { chwToHwc, framesToTensor, type InputSpec } from '../src/backbones/preprocess.js';
 import { loadTfjs } from '../src/backbones/tfjs.js';
 import { TUXPAINT_STAMPS } from '../src/demo/photos.js';
+import { meanStd } from '../src/protocol/report.js';
 import { rng } from '../src/util/random.js';
 import { projectRoot } from '../src/version.js';
 import type { Frame } from '../src/video/types.js';
