@@ -5,6 +5,9 @@
  */
 import { esc } from '../app/report.js';
 
+/** A share as the demo says it everywhere (report, log): a percentage with one decimal. */
+export const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+
 export type Block =
   | { kind: 'p'; text: string }
   | { kind: 'list'; items: string[] }
