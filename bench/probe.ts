@@ -22,7 +22,6 @@ import {
   featureSet,
   linearProbe,
   meanPool,
-  meanStd,
   type ProbeResult,
 } from '../research/probe/linear.js';
 import { backgroundFrames, loadStamps, smallCueFrame, wholePhotoFrame } from '../research/probe/photos.js';
@@ -37,9 +36,12 @@ import { writeOnnx } from '../src/backbones/onnx-writer.js';
 import { chwToHwc, framesToTensor, type InputSpec } from '../src/backbones/preprocess.js';
 import { loadTfjs } from '../src/backbones/tfjs.js';
 import { TUXPAINT_STAMPS } from '../src/demo/photos.js';
+import { meanStd } from '../src/protocol/report.js';
 import { rng } from '../src/util/random.js';
 import { projectRoot } from '../src/version.js';
 import type { Frame } from '../src/video/types.js';
+import { IMAGENET, rgbInput } from '../test/backbones/helpers.js';
+import { timePerItem } from './lib/backbones.js';
 import { arg, fmt } from './util.js';
 
 /** One map a backbone yields: [h, w, c] channels-last per frame. */
@@ -66,17 +68,7 @@ function stretchSpec(
   name: string,
   extra: Partial<InputSpec> = {},
 ): InputSpec {
-  return {
-    name,
-    size: [size, size],
-    crop: 'stretch',
-    layout,
-    colorOrder: 'RGB',
-    scale: 1 / 255,
-    mean: [0, 0, 0],
-    std: [1, 1, 1],
-    ...extra,
-  };
+  return rgbInput({ name, size: [size, size], crop: 'stretch', layout, ...extra });
 }
 
 /** Average- (or max-) pool a channels-last map to at most `cap` × `cap` cells. */
@@ -222,7 +214,7 @@ function backbones(shared: string): Backbone[] {
   ];
   const references = [
     sharedOnnxMap(shared, 'mobilenetv2-12-int8-feat.onnx', 'ImageNet MobileNetV2 int8', 'feat_map_1280x7x7', {
-      spec: stretchSpec(224, 'NCHW', 'input', { mean: [0.485, 0.456, 0.406], std: [0.229, 0.224, 0.225] }),
+      spec: stretchSpec(224, 'NCHW', 'input', IMAGENET),
       label: 'ImageNet feat_map_1280x7x7',
     }),
     sharedOnnxMap(shared, 'tiny_darknet_imagenet.onnx', 'Tiny Darknet ImageNet', 'feat', {
@@ -292,19 +284,9 @@ async function mobilenetCosts(frames: Frame[], repeats = 5, threads = 2): Promis
   console.log('|---|---:|---:|');
   for (const outs of sets) {
     const m = await nsfwMobilenetOnnx(outs, threads);
-    await m.run({ input: x }, outs); // warm-up
-    const wall: number[] = [];
-    const cpu: number[] = [];
-    for (let r = 0; r < repeats; r++) {
-      const c0 = process.cpuUsage();
-      const t0 = performance.now();
-      await m.run({ input: x }, outs);
-      wall.push((performance.now() - t0) / 16);
-      const c = process.cpuUsage(c0);
-      cpu.push((c.user + c.system) / 1000 / 16);
-    }
+    const t = await timePerItem(16, repeats, () => m.run({ input: x }, outs));
     await m.dispose();
-    console.log(`| ${outs.join(' + ')} | ${fmt(med(wall), 1)} | ${fmt(med(cpu), 1)} |`);
+    console.log(`| ${outs.join(' + ')} | ${fmt(t.ms, 1)} | ${fmt(t.cpu, 1)} |`);
   }
   // human's CenterNet backbone (512², NHWC 0..255) through tfgraph2onnx
   const g = await readHumanGraph('centernet', 1);
@@ -312,24 +294,10 @@ async function mobilenetCosts(frames: Frame[], repeats = 5, threads = 2): Promis
     threads,
   });
   const xc = framesToTensor(frames.slice(0, 16), stretchSpec(512, 'NHWC', 'input', { scale: 1 }));
-  await cn.run({ input: xc }, ['output_0']);
-  const wall: number[] = [];
-  const cpu: number[] = [];
-  for (let r = 0; r < repeats; r++) {
-    const c0 = process.cpuUsage();
-    const t0 = performance.now();
-    await cn.run({ input: xc }, ['output_0']);
-    wall.push((performance.now() - t0) / 16);
-    const c = process.cpuUsage(c0);
-    cpu.push((c.user + c.system) / 1000 / 16);
-  }
+  const t = await timePerItem(16, repeats, () => cn.run({ input: xc }, ['output_0']));
   await cn.dispose();
-  console.log(
-    `| human CenterNet → ${CENTERNET_BACKBONE} (512²) | ${fmt(med(wall), 1)} | ${fmt(med(cpu), 1)} |`,
-  );
+  console.log(`| human CenterNet → ${CENTERNET_BACKBONE} (512²) | ${fmt(t.ms, 1)} | ${fmt(t.cpu, 1)} |`);
 }
-
-const med = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 export async function run(args: string[]): Promise<void> {
   const photosDir = arg(args, 'photos', TUXPAINT_STAMPS);

@@ -19,6 +19,22 @@ export function fmt(x: number, digits = 2): string {
   return x.toFixed(digits);
 }
 
+/** Wall and CPU seconds, one entry a run (or round). */
+export interface Timing {
+  wall: number[];
+  cpu: number[];
+}
+
+/** A table cell: the median of per-run figures and their range, "median (min–max)". */
+export function medianRange(xs: number[]): string {
+  return `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
+}
+
+/** A table cell: "median wall / median CPU" of a Timing. */
+export function medianWallCpu(t: Timing): string {
+  return `${fmt(median(t.wall))} / ${fmt(median(t.cpu))}`;
+}
+
 /** The value after `--name` in the bench's arguments, else `dflt`. */
 export function arg(args: string[], name: string, dflt: string): string {
   const i = args.indexOf(`--${name}`);

@@ -3,6 +3,7 @@
  * bench/extract.ts divides the pipeline time by these to report overhead as a ratio.
  */
 import type { Frame } from '../../src/video/types.js';
+import { median } from '../util.js';
 
 export interface BackboneTiming {
   /** e.g. "mobilenet_v2 (onnx)" */
@@ -21,12 +22,6 @@ export interface BenchOptions {
   engine?: 'auto' | 'onnx' | 'tfjs';
   threads?: number;
   batchSize?: number;
-}
-
-export function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
 /** Median wall and CPU milliseconds per item of `fn` over `repeats` runs, after one warm-up run. */

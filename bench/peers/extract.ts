@@ -10,7 +10,7 @@
  */
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { loadManifestPack } from '../../src/backbones/manifest-pack.js';
 import type { FeaturePack } from '../../src/backbones/types.js';
 import { extractVideo } from '../../src/features/extract.js';
@@ -26,16 +26,13 @@ import {
 } from '../../src/video/index.js';
 import { IMAGENET, rgbInput } from '../../test/backbones/helpers.js';
 import { relErr } from '../../test/helpers/numeric.js';
-import { cpuSeconds, fmt, median } from '../util.js';
+import { sharedPath } from '../../test/helpers/shared.js';
+import { cpuSeconds, fmt, medianRange, medianWallCpu, type Timing } from '../util.js';
 import { PythonPeer } from './python.js';
 
 const SIZE = 224;
 const T = 16;
 
-export interface Timing {
-  wall: number[];
-  cpu: number[];
-}
 export interface ExtractRows {
   clips: string[];
   /** per round: seconds for all clips */
@@ -49,7 +46,7 @@ export interface ExtractRows {
 
 /** The clips of ../shared/media (DFAN_SHARED overrides ../shared), or null when absent. */
 function sharedClips(): string[] | null {
-  const dir = join(process.env.DFAN_SHARED ?? resolve(projectRoot(), '..', 'shared'), 'media');
+  const dir = sharedPath('media');
   try {
     return readdirSync(dir)
       .filter((f) => f.endsWith('.mp4'))
@@ -223,16 +220,14 @@ export async function extractionPeers(o: {
   }
 }
 
-const range = (xs: number[]) => `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
 const per = (a: Timing, b: Timing, key: 'wall' | 'cpu') => a[key].map((x, i) => x / b[key][i]);
 
 export function extractTable(r: ExtractRows, threads: number): string[] {
-  const m = (t: Timing) => `${fmt(median(t.wall))} / ${fmt(median(t.cpu))}`;
   const best = r.torch1.wall.map((x, i) => Math.min(x, r.torchAll.wall[i]));
   return [
     `| s for ${r.clips.length} clips (median wall / CPU) | 1 thread | ${threads} threads | dfan ÷ PyTorch, wall (1 / ${threads} threads) | dfan ÷ PyTorch, CPU (1 / ${threads} threads) | dfan (best) ÷ best PyTorch, wall |`,
     '|---|---:|---:|---:|---:|---:|',
-    `| dfan | ${m(r.dfan1)} | ${m(r.dfanAll)} | ${range(per(r.dfan1, r.torch1, 'wall'))} / ${range(per(r.dfanAll, r.torchAll, 'wall'))} | ${range(per(r.dfan1, r.torch1, 'cpu'))} / ${range(per(r.dfanAll, r.torchAll, 'cpu'))} | **${range(r.dfan1.wall.map((x, i) => Math.min(x, r.dfanAll.wall[i]) / best[i]))}** |`,
-    `| PyTorch peer | ${m(r.torch1)} | ${m(r.torchAll)} | | | |`,
+    `| dfan | ${medianWallCpu(r.dfan1)} | ${medianWallCpu(r.dfanAll)} | ${medianRange(per(r.dfan1, r.torch1, 'wall'))} / ${medianRange(per(r.dfanAll, r.torchAll, 'wall'))} | ${medianRange(per(r.dfan1, r.torch1, 'cpu'))} / ${medianRange(per(r.dfanAll, r.torchAll, 'cpu'))} | **${medianRange(r.dfan1.wall.map((x, i) => Math.min(x, r.dfanAll.wall[i]) / best[i]))}** |`,
+    `| PyTorch peer | ${medianWallCpu(r.torch1)} | ${medianWallCpu(r.torchAll)} | | | |`,
   ];
 }

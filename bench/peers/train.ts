@@ -16,7 +16,7 @@ import { loadItems } from '../../src/model/load.js';
 import { dimsOf, fitPrep } from '../../src/model/prep.js';
 import { fitModel } from '../../src/model/train.js';
 import { projectRoot } from '../../src/version.js';
-import { fmt, median } from '../util.js';
+import { fmt, medianRange, medianWallCpu, type Timing } from '../util.js';
 import { PythonPeer } from './python.js';
 
 export const SHAPES = {
@@ -40,15 +40,6 @@ interface Ready {
   params: number;
   product_flops: number | null;
   steps_per_epoch: number;
-}
-interface Timed {
-  wall: number[];
-  cpu: number[];
-}
-
-export interface Timing {
-  wall: number[];
-  cpu: number[];
 }
 
 export interface TrainRow {
@@ -205,8 +196,8 @@ async function trainRounds(
       const v = row.variant as PeerVariant;
       const model = modelConfig(v);
       const d = dfanEpoch(tf, set, classes, model, 'native');
-      const t1 = await peers[v].ask<Timed>({ epochs: 1, threads: 1 });
-      const tA = await peers[v].ask<Timed>({ epochs: 1, threads: all });
+      const t1 = await peers[v].ask<Timing>({ epochs: 1, threads: 1 });
+      const tA = await peers[v].ask<Timing>({ epochs: 1, threads: all });
       const tj = o.tfjs ? dfanEpoch(tf, set, classes, model, 'tfjs') : null;
       o.log(
         `  ${round ? `round ${round}` : 'warm-up'} ${v}: dfan ${fmt(d.wall)} / ${fmt(d.cpu)}, PyTorch 1T ${fmt(t1.wall[0])} / ${fmt(t1.cpu[0])}, ${all}T ${fmt(tA.wall[0])} / ${fmt(tA.cpu[0])}${tj ? `, tfjs ${fmt(tj.wall)} / ${fmt(tj.cpu)}` : ''}`,
@@ -269,18 +260,15 @@ function ratios(r: TrainRow, key: 'wall' | 'cpu', peer: 'best' | 'torch1'): numb
   });
 }
 
-const range = (xs: number[]) => `${fmt(median(xs))} (${fmt(Math.min(...xs))}–${fmt(Math.max(...xs))})`;
-
 /** The summary table: medians over the rounds, and the ratios dfan ÷ PyTorch (median of the rounds' ratios). */
 export function trainTable(rows: TrainRow[], threads: number): string[] {
-  const m = (t: Timing) => `${fmt(median(t.wall))} / ${fmt(median(t.cpu))}`;
   const out = [
     `| s per epoch (median wall / CPU) | dfan | PyTorch 1 thread | PyTorch ${threads} threads |${rows[0]?.tfjs ? ' dfan on tfjs-wasm |' : ''} dfan ÷ best PyTorch, wall | dfan ÷ PyTorch 1 thread, CPU |`,
     `|---|---:|---:|---:|${rows[0]?.tfjs ? '---:|' : ''}---:|---:|`,
   ];
   for (const r of rows) {
     out.push(
-      `| ${r.variant} | ${m(r.dfan)} | ${m(r.torch1)} | ${m(r.torchAll)} |${r.tfjs ? ` ${m(r.tfjs)} |` : ''} **${range(ratios(r, 'wall', 'best'))}** | ${range(ratios(r, 'cpu', 'torch1'))} |`,
+      `| ${r.variant} | ${medianWallCpu(r.dfan)} | ${medianWallCpu(r.torch1)} | ${medianWallCpu(r.torchAll)} |${r.tfjs ? ` ${medianWallCpu(r.tfjs)} |` : ''} **${medianRange(ratios(r, 'wall', 'best'))}** | ${medianRange(ratios(r, 'cpu', 'torch1'))} |`,
     );
   }
   return out;

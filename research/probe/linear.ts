@@ -9,6 +9,7 @@
  * Evaluation = k-fold over groups, stratified by class, repeated for several seeds:
  * accuracy per seed (every row tested once), then mean ± std over seeds.
  */
+import { meanStd } from '../../src/protocol/report.js';
 import { rng } from '../../src/util/random.js';
 
 export interface FeatureSet {
@@ -264,12 +265,6 @@ export interface ProbeResult {
   std: number;
   /** the most frequent class's share of rows: what always answering it scores */
   chance: number;
-}
-
-export function meanStd(xs: number[]): { mean: number; std: number } {
-  const mean = xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
-  const v = xs.length > 1 ? xs.reduce((a, b) => a + (b - mean) ** 2, 0) / (xs.length - 1) : 0;
-  return { mean, std: Math.sqrt(v) };
 }
 
 export function majorityShare(y: Int32Array, k: number): number {

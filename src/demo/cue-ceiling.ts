@@ -54,13 +54,20 @@ export function cueCellWeights(
 /** Snippets whose key frame lies inside the cue interval (else the one nearest its middle). */
 export function cueSnippets(snippets: SnippetTimes[], cue: { start: number; end: number }): number[] {
   const inside = snippets.flatMap((s, t) => (s.keyTime >= cue.start && s.keyTime <= cue.end ? [t] : []));
-  if (inside.length) return inside;
+  return inside.length ? inside : [nearestCueSnippet(snippets, cue)];
+}
+
+/** The snippet whose key frame is nearest the middle of the cue interval (the first of a tie). */
+export function nearestCueSnippet(
+  snippets: ReadonlyArray<Pick<SnippetTimes, 'keyTime'>>,
+  cue: { start: number; end: number },
+): number {
   const mid = (cue.start + cue.end) / 2;
   let best = 0;
   snippets.forEach((s, t) => {
     if (Math.abs(s.keyTime - mid) < Math.abs(snippets[best].keyTime - mid)) best = t;
   });
-  return [best];
+  return best;
 }
 
 /** The cue feature of one video: its [T,H,W,C] map pooled under the cue box at the cue snippets. */

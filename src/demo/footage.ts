@@ -13,6 +13,7 @@ import { DfanError } from '../errors.js';
 import { projectRoot } from '../version.js';
 import { findFfmpeg, lastErrorLine, runCollect } from '../video/ffmpeg.js';
 import { probe } from '../video/probe.js';
+import { even } from './compose.js';
 
 export const WALLPAPER_PACKAGE = 'plasma-workspace-wallpapers';
 export const PLASMA_WALLPAPERS = '/usr/share/wallpapers';
@@ -200,7 +201,6 @@ export async function prepareFootage(src: FootageSource, dir: string, fps: numbe
   const tag = createHash('sha256').update(src.path).digest('hex').slice(0, 8);
   const stem = `${basename(src.path, extname(src.path)).replace(/[^\w.-]+/g, '_')}-${tag}-${fps}fps`;
   const out = join(dir, `${stem}.mp4`);
-  const even = (x: number) => Math.max(2, Math.round(x / 2) * 2);
   let width: number;
   let height: number;
   let args: string[];

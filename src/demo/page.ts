@@ -4,6 +4,10 @@
  * the HTML writer turns them into tags and escapes everything else, so no Markdown shows in the page.
  */
 import { esc } from '../app/report.js';
+import { mdTable } from '../protocol/report-markdown.js';
+
+/** A share as the demo says it everywhere (report, log): a percentage with one decimal. */
+export const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 export type Block =
   | { kind: 'p'; text: string }
@@ -26,15 +30,14 @@ export function blocksToMarkdown(blocks: Block[]): string[] {
   for (const b of blocks) {
     if (b.kind === 'p') out.push(b.text, '');
     else if (b.kind === 'list') out.push(...b.items.map((i) => `- ${i}`), '');
-    else {
-      const align = b.head.map((_, i) => (b.align?.[i] === 'r' ? '---:' : '---'));
+    else
       out.push(
-        `| ${b.head.join(' | ')} |`,
-        `|${align.join('|')}|`,
-        ...b.rows.map((r) => `| ${r.join(' | ')} |`),
+        ...mdTable(
+          [b.head, ...b.rows],
+          b.head.map((_, i) => b.align?.[i] ?? 'l'),
+        ),
         '',
       );
-    }
   }
   return out;
 }

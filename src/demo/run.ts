@@ -19,6 +19,7 @@ import { mapRegion } from '../features/region.js';
 import type { Region, StreamInfo } from '../features/types.js';
 import { type CueCeiling, cueCeiling, storeMapLoader } from './cue-ceiling.js';
 import { buildFocusDataset, sharedPhotosNote } from './focus.js';
+import { pct } from './page.js';
 import { centreSquareRegion, type FocusScores, onCue, topSnippet, truthOf } from './scores.js';
 import { renderShowcase } from './showcase.js';
 import {
@@ -102,8 +103,6 @@ export function demoPlan(quick: boolean, seed = 0): { spec: FocusSpec; streams: 
         streams: ['object'],
       };
 }
-
-const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 /**
  * The region each test video's object grid spans: the `region` field of the object stream in its

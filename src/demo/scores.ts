@@ -7,7 +7,7 @@ import { gridRegion } from '../backbones/preprocess.js';
 import { DfanError } from '../errors.js';
 import type { Region } from '../features/types.js';
 import type { VideoResult } from '../model/evaluate.js';
-import { cueCellWeights } from './cue-ceiling.js';
+import { cueCellWeights, nearestCueSnippet } from './cue-ceiling.js';
 import type { FocusVideo } from './spec.js';
 
 export interface FocusScores {
@@ -106,16 +106,6 @@ export interface VideoFocus {
   pointingAtCueChance: number;
 }
 
-/** The snippet whose key frame is nearest the middle of the cue interval. */
-function cueSnippet(v: Pick<VideoResult, 'snippets'>, cue: { start: number; end: number }): number {
-  const mid = (cue.start + cue.end) / 2;
-  let best = 0;
-  v.snippets.forEach((s, i) => {
-    if (Math.abs(s.keyTime - mid) < Math.abs(v.snippets[best].keyTime - mid)) best = i;
-  });
-  return best;
-}
-
 export function videoFocus(
   v: VideoResult,
   t: FocusVideo,
@@ -129,7 +119,7 @@ export function videoFocus(
   // the pointing: the peak α cell at the top-β snippet, inside the box ± one cell
   const peak = peakCell(v.alpha.object?.[top]);
   // the earlier, stricter one: at the cue snippet, no tolerance
-  const peakAtCue = peakCell(v.alpha.object?.[cueSnippet(v, t.cue)]);
+  const peakAtCue = peakCell(v.alpha.object?.[nearestCueSnippet(v.snippets, t.cue)]);
   return {
     hit: overlaps[top],
     hitChance: overlaps.filter(Boolean).length / v.snippets.length,

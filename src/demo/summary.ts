@@ -10,7 +10,7 @@ import { encodePng, pngDataUri } from '../render/index.js';
 import { writeFileAtomicSync } from '../util/atomic.js';
 import type { CueCeiling } from './cue-ceiling.js';
 import { sharedPhotosNote } from './focus.js';
-import { type Block, blocksToHtml, blocksToMarkdown, type Part } from './page.js';
+import { type Block, blocksToHtml, blocksToMarkdown, type Part, pct } from './page.js';
 import type { FocusScores } from './scores.js';
 import type { ShowcaseCase } from './showcase.js';
 import type { FocusMaterial, FocusSpec } from './spec.js';
@@ -38,8 +38,6 @@ export interface SummaryInput {
   tests: Array<{ key: string; label: string; predicted: string; cue: number[]; top: number }>;
   showcase: { right: ShowcaseCase[]; wrong: ShowcaseCase[] };
 }
-
-const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 const TITLE = "dfan demo: dual focus on dfan's own real-imagery focus dataset";
 

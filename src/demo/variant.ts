@@ -9,6 +9,7 @@ import type { Dataset } from '../data/types.js';
 import type { Region } from '../features/types.js';
 import type { VideoResult } from '../model/evaluate.js';
 import type { TrainResult } from '../model/train-run.js';
+import { pct } from './page.js';
 import { type FocusScores, fittedWithoutCue, focusScores } from './scores.js';
 import type { FocusVideo } from './spec.js';
 
@@ -44,8 +45,6 @@ export interface VariantOutcome {
   /** wall seconds of the training */
   seconds: number;
 }
-
-const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
 
 /** Train one variant with `dfan train`'s defaults (src/model/schedule.ts), as `dfan protocol` does. */
 async function trainVariant(

@@ -7,7 +7,8 @@ import type { ProtocolReport, VariantSummary } from './report.js';
 
 const pct = (x: number, d = 1) => `${(100 * x).toFixed(d)}`;
 
-function mdTable(rows: string[][], align: Array<'l' | 'r'>): string[] {
+/** A Markdown table: `rows[0]` is the head; 'r' right-aligns a column (figures). */
+export function mdTable(rows: string[][], align: Array<'l' | 'r'>): string[] {
   const sep = align.map((a) => (a === 'r' ? '---:' : '---'));
   return [
     `| ${rows[0].join(' | ')} |`,
